@@ -1,0 +1,7 @@
+"""``python -m mmx_core``: dispatch to the subcommands in :mod:`mmx_core.commands`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

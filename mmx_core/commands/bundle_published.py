@@ -1,0 +1,19 @@
+"""``bundle-published``: copy the authors' published embeddings into assets/."""
+
+from __future__ import annotations
+
+import json
+
+from ..assets import PUBLISHED_DIR, PROJECT_ROOT, bundle_published
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("bundle-published", help="copy the published embeddings into assets/published")
+    parser.add_argument("--src", default=str(PROJECT_ROOT.parent / "shared" / "datasets" / "mmx-published"))
+    parser.add_argument("--out", default=str(PUBLISHED_DIR))
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    print(json.dumps(bundle_published(args.src, args.out), indent=2))
+    return 0
