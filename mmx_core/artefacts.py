@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .errors import MMXError
+from .paths import cache_dir, shipped_cache_dir
 
 __all__ = [
     "atomic_write",
@@ -34,7 +35,6 @@ __all__ = [
     "array_hash",
     "params_key",
     "write_params_json",
-    "cache_dir",
     "cached_artefact",
     "library_versions",
 ]
@@ -186,17 +186,6 @@ def write_params_json(
         record.update(extra)
     write_json(meta_path, record)
     return meta_path
-
-
-def cache_dir() -> Path:
-    """The folder of computed artefacts: ``$MMX_CACHE_DIR`` or ``<project>/cache``."""
-    root = os.environ.get("MMX_CACHE_DIR")
-    return Path(root) if root else Path(__file__).resolve().parent.parent / "cache"
-
-
-def shipped_cache_dir() -> Path:
-    """Read-only artefacts shipped in the repository (same layout as :func:`cache_dir`)."""
-    return Path(__file__).resolve().parent.parent / "assets" / "cache"
 
 
 def cached_artefact(

@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artefacts import atomic_path, write_json, file_hash
+from .artefacts import atomic_path, file_hash, write_json
 from .embeddings import EmbeddingSet, load_embeddings, load_metadata, save_embeddings
 from .errors import MMXError
+from .paths import ASSETS_DIR, PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ASSETS = PROJECT_ROOT / "assets"
-PUBLISHED_DIR = ASSETS / "published"
+PUBLISHED_DIR = ASSETS_DIR / "published"
 PUBLISHED_EMBEDDINGS = PUBLISHED_DIR / "embeddings.npz"
 PUBLISHED_TRAILERS = PUBLISHED_DIR / "trailers.parquet"
 PUBLISHED_THUMBNAILS = PUBLISHED_DIR / "thumbnails.zip"
