@@ -1,10 +1,101 @@
-"""MMX Explorer: Streamlit entry point (placeholder until the app issue lands)."""
+"""MMX Explorer, Explore page (the landing page): the map of a collection's sub-genre clusters."""
 
+import numpy as np
 import streamlit as st
 
-from mmx_core.assets import load_published
+from mmx_core import figures, mapview, search
+from mmx_core.genres import PAPER_GENRES
+from mmx_core.viewstate import COLOURS, PROJECTIONS
+from pages.common import ui
 
-st.set_page_config(page_title="MMX Explorer", layout="wide")
-st.title("MMX Explorer")
-published = load_published()
-st.write(f"{len(published):,} published trailer embeddings loaded ({published.dim}-d).")
+view = ui.setup("Explore")
+st.sidebar.title("MMX Explorer")
+emb = ui.choose_set()
+if emb is None:
+    st.stop()
+projection = ui.bound(st.sidebar.radio, "projection", "Projection", PROJECTIONS, horizontal=True,
+                      format_func=str.upper)
+mcs = ui.bound(st.sidebar.slider, "mcs", "HDBSCAN minimum cluster size", 5, 200, step=5)
+colour = ui.bound(st.sidebar.selectbox, "colour", "Colour by", [c for c in COLOURS if c != "change"],
+                  format_func={"cluster": "sub-genre cluster", "genre": "one genre", "year": "year"}.get)
+genre = ui.bound(st.sidebar.selectbox, "genre", "Highlighted genre", PAPER_GENRES) if colour == "genre" else None
+st.sidebar.divider()
+query = ui.bound(st.sidebar.text_input, "q", "Search titles", placeholder="e.g. blade runner")
+picked = ui.bound(st.sidebar.multiselect, "genres", "Filter: any of these genres", PAPER_GENRES, key="w_genres")
+years_known = emb.metadata["year"].dropna().astype(int) if "year" in emb.metadata else None
+if years_known is not None and len(years_known):
+    low, high = int(years_known.min()), int(years_known.max())
+    if "w_years" not in st.session_state:
+        st.session_state["w_years"] = view.years or (low, high)
+    years = st.sidebar.slider("Filter: years", low, high, key="w_years")
+    ui.update(years=None if tuple(years) == (low, high) else tuple(years))
+
+data = ui.map_for(emb.name, projection, mcs)
+if data is None:
+    st.stop()
+frame = data.frame
+if data.note:
+    st.caption(data.note)
+matches = np.zeros(len(frame), dtype=bool)
+matches[search.search_titles(frame, query, limit=None)] = bool(query)
+filtered = search.filter_mask(frame, st.session_state["view"].genres, st.session_state["view"].years)
+highlight = matches | (~filtered.all() & filtered)
+map_col, side_col = st.columns([3, 1.1])
+view = st.session_state["view"]
+selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb._lookup() else None
+focus = None
+if view.cluster is not None and (members := mapview.cluster_members(data, view.cluster)).shape[0]:
+    pad = 0.05 * max(np.ptp(members["x"]), np.ptp(members["y"]), 1e-3)
+    focus = (members["x"].min() - pad, members["x"].max() + pad, members["y"].min() - pad, members["y"].max() + pad)
+fig = figures.map_figure(frame, colour, genre=genre, highlight=highlight if highlight.any() else None,
+                         selected=selected_row, summaries=data.summaries, focus=focus)
+with map_col:
+    st.markdown(f"**{emb.name}**: {len(frame):,} trailers · {len(data.summaries)} clusters · "
+                f"{int((frame['cluster'] < 0).sum()):,} noise (grey)"
+                + (f" · {int(highlight.sum())} matches outlined" if highlight.any() else ""))
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map",
+                            width="stretch")
+rows = mapview.selected_rows(event, len(frame))
+if len(rows) == 1 and st.session_state.get("_map_pick") != (emb.name, int(rows[0])):
+    st.session_state["_map_pick"] = (emb.name, int(rows[0]))
+    view = ui.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)
+    selected_row = int(rows[0])
+
+with side_col:
+    if selected_row is not None:
+        st.subheader("Trailer")
+        ui.trailer_card(frame.iloc[selected_row])
+        st.markdown("**Nearest neighbours**")
+        neighbours = mapview.neighbour_table(emb, view.trailer, k=5)
+        if (target := ui.neighbour_list(neighbours, key="side_nb", show_images=False)) is not None:
+            ui.update(trailer=target)
+            st.rerun()
+        st.page_link("pages/1_Trailer.py", label="Open the trailer page →")
+    else:
+        st.info("Click a point for its trailer card and neighbours; box or lasso to select many.")
+    st.subheader("Clusters")
+    options = [None] + data.summaries["cluster"].tolist()
+    labels = dict(zip(data.summaries["cluster"], data.summaries["label"] + " (" + data.summaries["size"].astype(str) + ")"))
+    if st.session_state.get("w_cluster") not in options:
+        st.session_state.pop("w_cluster", None)
+    ui.bound(st.selectbox, "cluster", "Zoom to cluster", options, format_func=lambda c: "all" if c is None else labels[c])
+    st.dataframe(data.summaries[["label", "size", "genres", "typical"]], hide_index=True, height=260)
+
+view = st.session_state["view"]
+if view.cluster is not None:
+    rows, heading = mapview.cluster_members(data, view.cluster).index.to_numpy(), f"Members of {labels.get(view.cluster)}"
+elif len(rows) > 1:
+    heading = f"Selection: {len(rows)} trailers"
+else:
+    rows, heading = np.flatnonzero(highlight), f"Matches: {int(highlight.sum())} trailers"
+if len(rows):
+    st.subheader(heading)
+    chosen = frame.iloc[rows][["id", "display_title", "year", "genres", "cluster_label"]]
+    table_col, hist_col = st.columns([1, 1])
+    table_col.dataframe(chosen, hide_index=True, height=300, key="selection_table")
+    table_col.download_button("Download the selection as CSV", chosen.to_csv(index=False), "selection.csv", "text/csv")
+    hist_col.plotly_chart(figures.share_histogram(mapview.genre_share(frame["genre_list"].iloc[rows]),
+                                                  mapview.genre_share(frame["genre_list"])), width="stretch")
+    hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float), frame["year"].astype(float)),
+                          width="stretch")
+ui.sync_url()

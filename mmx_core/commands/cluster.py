@@ -1,0 +1,36 @@
+"""``cluster``: HDBSCAN sub-genres of an embeddings file with labels and summaries, cached."""
+
+from __future__ import annotations
+
+from ._explore_io import add_embeddings_args, copy_artefact, load_set
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("cluster", help="find sub-genre clusters (HDBSCAN) with readable labels")
+    add_embeddings_args(parser)
+    parser.add_argument("--min-cluster-size", type=int, default=40)
+    parser.add_argument("--min-samples", type=int, default=10, help="0: same as --min-cluster-size")
+    parser.add_argument("--selection", choices=["leaf", "eom"], default="leaf")
+    parser.add_argument("--epsilon", type=float, default=0.0, help="cluster_selection_epsilon")
+    parser.add_argument("--space", choices=["umap10", "raw"], default="umap10")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, metavar="FILE.parquet",
+                        help="columns id, cluster, probability; labels and summaries in FILE.parquet.json")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..explore import pipeline
+
+    emb_set = load_set(args.embeddings, args.metadata)
+    result = pipeline.clusters(emb_set, min_cluster_size=args.min_cluster_size, space=args.space,
+                               min_samples=args.min_samples or None, selection=args.selection,
+                               epsilon=args.epsilon, seed=args.seed)
+    out = copy_artefact(result.path, args.out, extra={
+        "n_clusters": result.n_clusters, "noise_share": result.noise_share,
+        "labels": {str(c): label for c, label in result.labels().items()},
+        "summaries": [s.to_dict() for s in result.summaries]})
+    print(f"{out}: {result.n_clusters} clusters, {100 * result.noise_share:.0f}% noise")
+    for s in result.summaries:
+        print(f"  {s.cluster:>3}  {s.size:>5}  {s.label}")
+    return 0

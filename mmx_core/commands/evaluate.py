@@ -1,0 +1,61 @@
+"""``evaluate``: a trained model's Table-2 report on one split of a data set."""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import MMXError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a checkpoint on a data split like the paper's Table 2",
+        description="Per-genre F1 with support, then F1w, AU(PRC)w, Pw, Rw and AU(PRC) micro/macro: one row at "
+        "threshold 0.5 and one with per-genre thresholds tuned for F1 on the val split.",
+    )
+    parser.add_argument("--data", required=True, help="trailer data set folder")
+    parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best checkpoint)")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to score")
+    parser.add_argument("--tune-split", default="val", choices=("train", "val", "test"),
+                        help="split the per-genre thresholds are tuned on (default val)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--save-predictions", metavar="FILE.npz",
+                        help="also write the split's scores and labels (readable by the 'score' command)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..data import TrailerStore
+    from ..evaluate.metrics import genre_metrics
+    from ..evaluate.predictions import save_predictions
+    from ..evaluate.report import format_text, report_json
+    from ..evaluate.thresholds import tune_thresholds
+    from ..train import load_checkpoint, predict_scores
+
+    if args.split == args.tune_split:
+        raise MMXError(f"--tune-split {args.tune_split} equals --split: tune the thresholds on another split")
+    store = TrailerStore.open(args.data)
+    checkpoint = load_checkpoint(args.model)
+    genres = list(store.manifest.genres)
+    checkpoint_genres = list(getattr(checkpoint, "genres", genres) or genres)
+    if checkpoint_genres != genres:
+        raise MMXError(f"the model predicts genres {checkpoint_genres}, the data set has {genres}", args.model)
+    for split in (args.split, args.tune_split):
+        if len(store.split_indices(split)) == 0:
+            raise MMXError(f"the {split} split is empty", args.data)
+    scores, labels = predict_scores(store, checkpoint, args.split)
+    tune_scores, tune_labels = predict_scores(store, checkpoint, args.tune_split)
+    thresholds = tune_thresholds(tune_scores, tune_labels, genres)
+    fixed = genre_metrics(scores, labels, genres, threshold=0.5)
+    tuned = genre_metrics(scores, labels, genres, threshold=thresholds)
+    if args.save_predictions:
+        save_predictions(args.save_predictions, scores, labels, genres)
+    if args.json:
+        print(json.dumps(report_json(fixed, tuned, split=args.split, tune_split=args.tune_split,
+                                     model=str(args.model), data=str(args.data)), indent=2))
+    else:
+        title = f"{args.model} on {args.data} ({args.split} split; thresholds tuned on {args.tune_split})"
+        print(format_text([("t=0.5", fixed), (f"tuned on {args.tune_split}", tuned)], title=title), end="")
+    return 0

@@ -1,0 +1,32 @@
+"""``neighbours``: the nearest trailers to one trailer by cosine similarity."""
+
+from __future__ import annotations
+
+import json
+
+from ._explore_io import add_embeddings_args, load_set
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("neighbours", help="nearest trailers to a trailer (cosine)")
+    add_embeddings_args(parser)
+    parser.add_argument("--id", required=True, help="trailer id")
+    parser.add_argument("-k", type=int, default=10, help="number of neighbours (default 10)")
+    parser.add_argument("--backend", choices=["auto", "exact", "nndescent", "ivf"], default="auto")
+    parser.add_argument("--json", action="store_true",
+                        help="print a JSON list of {id, score, shared_genres}, nearest first")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..explore import pipeline
+
+    emb_set = load_set(args.embeddings, args.metadata)
+    table = pipeline.neighbours(emb_set, args.id, k=args.k, backend=args.backend)
+    if args.json:
+        print(json.dumps([{"id": r.id, "score": round(float(r.score), 6), "shared_genres": list(r.shared_genres)}
+                          for r in table.itertuples()], indent=2))
+        return 0
+    for rank, r in enumerate(table.itertuples(), start=1):
+        print(f"{rank:>3}  {r.score:.4f}  {r.id}  {', '.join(r.shared_genres)}")
+    return 0

@@ -1,0 +1,99 @@
+"""``precompute``: fill the shipped cache (assets/cache) with the default maps and clusters.
+
+Writes, for the bundled published embeddings and for ``models/coarse_embeddings.npz`` /
+``models/fine_embeddings.npz`` when they exist: the default UMAP map, the PCA and
+t-SNE maps (cheap), and the default sub-genre clusters with their summaries; for the
+coarse/fine pair also their comparison. The app then opens without waiting for
+UMAP's first-call compilation. Re-run after the embeddings or the defaults change
+(``make assets``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "precompute", help="write the default maps and clusters of the bundled embeddings into assets/cache")
+    parser.add_argument("--out", default=None, help="cache folder to fill (default: assets/cache)")
+    parser.add_argument("--methods", default="umap,pca,tsne",
+                        help="comma-separated projection methods (default: umap,pca,tsne)")
+    parser.add_argument("--skip-models", action="store_true",
+                        help="only the published set, not models/coarse|fine_embeddings.npz")
+    parser.set_defaults(func=run)
+
+
+@contextlib.contextmanager
+def _cache_into(folder: Path):
+    previous = os.environ.get("MMX_CACHE_DIR")
+    os.environ["MMX_CACHE_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MMX_CACHE_DIR", None)
+        else:
+            os.environ["MMX_CACHE_DIR"] = previous
+
+
+def precompute(out: Path | None = None, methods=("umap", "pca", "tsne"), models: bool = True) -> list[dict]:
+    """Compute the default artefacts into ``out`` (default ``assets/cache``); returns what was done."""
+    from ..assets import load_published, published_metadata
+    from ..embeddings import load_embeddings
+    from ..explore import pipeline
+    from ..paths import MODELS_DIR, shipped_cache_dir
+
+    out = Path(out) if out is not None else shipped_cache_dir()
+    done = []
+    sets = [load_published()]
+    if models:
+        for name in ("coarse_embeddings", "fine_embeddings"):
+            path = MODELS_DIR / f"{name}.npz"
+            if path.exists():
+                sets.append(load_embeddings(path, metadata=published_metadata(), name=name))
+            else:
+                log.info("%s not found; skipped", path)
+    with _cache_into(out):
+        for emb_set in sets:
+            for method in methods:
+                start = time.perf_counter()
+                path = pipeline.projection_path(emb_set, method=method)
+                done.append({"set": emb_set.name, "step": f"projection/{method}", "file": str(path),
+                             "seconds": round(time.perf_counter() - start, 2)})
+                log.info("%s %s map: %s", emb_set.name, method, path)
+            start = time.perf_counter()
+            result = pipeline.clusters(emb_set)
+            done.append({"set": emb_set.name, "step": "clusters", "file": str(result.path),
+                         "n_clusters": result.n_clusters, "noise_share": round(result.noise_share, 3),
+                         "seconds": round(time.perf_counter() - start, 2)})
+            log.info("%s clusters: %d, noise %.0f%%", emb_set.name, result.n_clusters, 100 * result.noise_share)
+        names = [s.name for s in sets]
+        if "coarse_embeddings" in names and "fine_embeddings" in names:
+            coarse, fine = sets[names.index("coarse_embeddings")], sets[names.index("fine_embeddings")]
+            start = time.perf_counter()
+            comparison = pipeline.comparison(coarse, fine)
+            done.append({"set": "coarse vs fine", "step": "comparison",
+                         "summary": {k: v for k, v in comparison.summary.items() if k not in ("only_in_a", "only_in_b")},
+                         "seconds": round(time.perf_counter() - start, 2)})
+    return done
+
+
+def run(args) -> int:
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    from ..explore.projection import METHODS
+    from ..errors import MMXError
+
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise MMXError(f"--methods {sorted(unknown)} unknown; choose from {list(METHODS)}")
+    done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models)
+    print(json.dumps(done, indent=2))
+    return 0

@@ -1,0 +1,78 @@
+"""``subgenre-eval``: coarse vs fine embeddings against planted sub-genres -> docs/results.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import MMXError
+from ..paths import PROJECT_ROOT, runs_dir
+from .ablate import add_training_options, check_epochs, command_line, model_overrides
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "subgenre-eval",
+        help="how well coarse and fine embeddings recover a planted set's sub-genres",
+        description="Adjusted Rand index and NMI of HDBSCAN clusters against the 'subgenre' column, and "
+        "sub-genre precision@k of cosine neighbours, for the coarse and the fine bottleneck. Either give "
+        "--coarse and --fine checkpoints, or let the command train both on --data (runs under --work, reused "
+        "when finished).",
+    )
+    add_training_options(parser)
+    parser.add_argument("--coarse", help="coarse checkpoint or run folder (default: train one)")
+    parser.add_argument("--fine", help="fine checkpoint or run folder (default: train one from the coarse run)")
+    parser.add_argument("--split", default="all", choices=("all", "train", "val", "test"),
+                        help="trailers to score (default all; 'test' = trailers no run trained on)")
+    parser.add_argument("--k", type=int, default=10, help="neighbours for precision@k (default 10)")
+    parser.add_argument("--min-cluster-size", type=int, default=15, help="HDBSCAN min_cluster_size (default 15)")
+    parser.add_argument("--space", default="umap10", choices=("umap10", "raw"), help="space HDBSCAN clusters in")
+    parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
+                        help="Markdown file whose 'subgenre' block is (re)written; '-' to write none")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..artefacts import write_json
+    from ..data import TrailerStore
+    from ..evaluate.ablate import train_variant
+    from ..evaluate.results_doc import update_block
+    from ..evaluate.subgenre import run_subgenre_experiment, subgenre_markdown
+
+    check_epochs(args)
+    if args.k < 1 or args.min_cluster_size < 2:
+        raise MMXError(f"--k must be >= 1 and --min-cluster-size >= 2, got {args.k} and {args.min_cluster_size}")
+    data = Path(args.data)
+    work = Path(args.work) if args.work else runs_dir() / f"subgenre-{data.resolve().name}"
+    coarse, fine = args.coarse, args.fine
+    if coarse is None or fine is None:
+        store = TrailerStore.open(data)
+        common = dict(batch_size=args.batch_size, seed=args.seed, device=args.device)
+        if coarse is None:
+            overrides = {**model_overrides(args.model_config), "fusion": "collaborative"}
+            coarse = train_variant(store, data, work / "runs" / "coarse", stage="coarse", epochs=args.epochs,
+                                   model_overrides=overrides, **common)
+        if fine is None:
+            from ..evaluate.ablate import _best_checkpoint
+
+            init = _best_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
+            fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
+                                 epochs=args.fine_epochs or args.epochs, model_overrides={}, **common)
+    command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "seed", "device",
+                                  "model_config", "coarse", "fine", "split", "k", "min_cluster_size", "space", "out"],
+                           "subgenre-eval")
+    experiment = run_subgenre_experiment(data, {"coarse": coarse, "fine": fine}, split=args.split, k=args.k,
+                                         min_cluster_size=args.min_cluster_size, space=args.space, seed=args.seed,
+                                         device=args.device, command=command)
+    write_json(work / f"subgenre-{args.split}.json", experiment.to_dict())
+    if args.out != "-":
+        update_block(args.out, f"subgenre-{args.split}", subgenre_markdown([experiment]))
+    if args.json:
+        print(json.dumps(experiment.to_dict(), indent=2))
+    else:
+        for name, r in experiment.rows.items():
+            print(f"{name:8s} ARI {r.ari:.3f}  NMI {r.nmi:.3f}  precision@{r.k} {r.precision_at_k:.3f}  "
+                  f"clusters {r.n_clusters}  noise {r.noise_fraction:.2f}")
+        print(f"chance precision@{args.k} {experiment.chance_precision:.3f}; wrote {work}/subgenre-{args.split}.json")
+    return 0

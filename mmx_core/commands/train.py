@@ -1,0 +1,61 @@
+"""``train``: train the coarse (genre) or fine (contrastive) stage on a trailer data set."""
+
+from __future__ import annotations
+
+import logging
+
+from ..model.config import FUSIONS
+
+MODEL_OPTIONS = ("shared_dim", "sequence_dim", "bottleneck_dim", "gating_hidden", "head_hidden", "projection_dim",
+                 "vlad_clusters", "vlad_ghost_clusters", "train_sequences", "dropout", "fusion", "experts")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train the coarse or fine stage of the encoder",
+        description="Train the paper's encoder. Writes RUN_DIR/config.json, events.jsonl, status.json and "
+        "checkpoints/last.pt (every epoch) and best.pt. Under `torchrun --nproc_per_node=N` the same command "
+        "trains with DistributedDataParallel.")
+    parser.add_argument("--stage", choices=("coarse", "fine"), required=True)
+    parser.add_argument("--data", required=True, help="trailer data set folder")
+    parser.add_argument("--out", required=True, help="run folder")
+    parser.add_argument("--init", help="checkpoint file or run folder (its best.pt) to start from; required by fine")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32, help="trailers per step (global under DDP)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/last.pt")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--patience", type=int, default=5, help="early stopping patience in epochs")
+    parser.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (fine)")
+    group = parser.add_argument_group("model size (coarse runs without --init; default: ModelConfig)")
+    for name in MODEL_OPTIONS[:-2]:
+        kind = float if name == "dropout" else int
+        group.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
+    group.add_argument("--fusion", choices=FUSIONS, default=None)
+    group.add_argument("--experts", default=None, help="comma-separated subset, e.g. image or image,audio")
+    parser.set_defaults(func=run)
+
+
+def model_overrides(args) -> dict:
+    overrides = {name: getattr(args, name) for name in MODEL_OPTIONS if getattr(args, name, None) is not None}
+    if "experts" in overrides:
+        overrides["experts"] = tuple(e.strip() for e in overrides["experts"].split(",") if e.strip())
+    return overrides
+
+
+def run(args) -> int:
+    from ..data import read_manifest
+    from ..model import ModelConfig
+    from ..train import TrainConfig, train
+
+    overrides = model_overrides(args)
+    model = ModelConfig.for_store(read_manifest(args.data), **overrides) if overrides else None
+    config = TrainConfig(stage=args.stage, data=args.data, out=args.out, init=args.init, epochs=args.epochs,
+                         batch_size=args.batch_size, device=args.device, seed=args.seed, model=model,
+                         resume=args.resume, lr=args.lr, weight_decay=args.weight_decay, patience=args.patience,
+                         temperature=args.temperature)
+    out = train(config)
+    logging.getLogger(__name__).info("run finished: %s (best checkpoint %s)", out, out / "checkpoints" / "best.pt")
+    return 0

@@ -1,0 +1,22 @@
+"""``validate``: check a trailer data set and list every problem with its file and row."""
+
+from __future__ import annotations
+
+import json
+
+from ..data.validate import format_report, validate_dataset
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("validate", help="check a trailer data set (exit 1 when it has problems)")
+    parser.add_argument("path", metavar="DIR", help="data set folder")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    parser.add_argument("--quick", action="store_true", help="skip the NaN/Inf scan of every feature value")
+    parser.add_argument("--max-rows", type=int, default=20, help="rows listed per check before the rest are counted")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    report = validate_dataset(args.path, deep=not args.quick, max_rows=args.max_rows)
+    print(json.dumps(report.to_dict()) if args.json else format_report(report))
+    return 0 if report.ok else 1

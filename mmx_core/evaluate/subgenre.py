@@ -1,0 +1,301 @@
+"""How well an embedding recovers planted sub-genres.
+
+On a generated ``planted`` data set every trailer carries a ground-truth
+``subgenre``. For each embedding (coarse and fine bottleneck) we measure:
+
+- the agreement of HDBSCAN clusters with the sub-genres: adjusted Rand index
+  and normalised mutual information (noise points, label -1, count as one
+  cluster of their own, so a clusterer cannot score by discarding hard
+  trailers), plus the number of clusters and the noise fraction;
+- sub-genre precision@k: the mean share of a trailer's k nearest cosine
+  neighbours (itself excluded) with its sub-genre.
+
+Clustering goes through :class:`mmx_core.explore.SubgenreClusterer` and the
+neighbour search through :class:`mmx_core.explore.NeighbourIndex` when the
+exploration package provides them; otherwise an equivalent UMAP + HDBSCAN
+(or raw-space HDBSCAN) and an exact cosine search are used.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from ..errors import MMXError
+from .ablate import rows_in_store_order
+
+__all__ = ["RecoveryScores", "precision_at_k", "cluster_agreement", "cluster_embedding", "subgenre_recovery",
+           "chance_precision_at_k", "SubgenreExperiment", "run_subgenre_experiment", "subgenre_markdown"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryScores:
+    """Sub-genre recovery of one embedding.
+
+    Attributes
+    ----------
+    ari, nmi : float
+        Adjusted Rand index and NMI of the HDBSCAN clusters against ``subgenre``.
+    precision_at_k : float
+        Mean share of the k nearest neighbours with the same sub-genre.
+    k : int
+    n_clusters : int
+        Clusters found (noise not counted).
+    noise_fraction : float
+        Share of trailers HDBSCAN left as noise.
+    n_trailers, n_subgenres : int
+    """
+
+    ari: float
+    nmi: float
+    precision_at_k: float
+    k: int
+    n_clusters: int
+    noise_fraction: float
+    n_trailers: int
+    n_subgenres: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check(X: np.ndarray, subgenres) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=np.float32)
+    truth = np.asarray(subgenres)
+    if X.ndim != 2 or len(X) != len(truth):
+        raise MMXError(f"need embeddings (n, d) and n sub-genre labels, got {X.shape} and {truth.shape}")
+    if len(X) < 3:
+        raise MMXError(f"sub-genre recovery needs at least 3 trailers with a sub-genre, got {len(X)}")
+    return X, truth
+
+
+def _neighbours(X: np.ndarray, k: int) -> np.ndarray:
+    try:
+        from ..explore import NeighbourIndex  # the exploration engineer's index
+    except ImportError:
+        try:
+            from ..explore.neighbours import NeighbourIndex
+        except ImportError:
+            NeighbourIndex = None
+    if NeighbourIndex is not None:
+        index = NeighbourIndex(backend="exact").build(X)
+        rows, _ = index.query(np.arange(len(X)), k=k)
+        return rows
+    unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+
+
+def precision_at_k(X: np.ndarray, subgenres, k: int = 10) -> float:
+    """Mean share of each trailer's ``k`` nearest cosine neighbours sharing its sub-genre.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trailers, dim)
+    subgenres : array-like of shape (n_trailers,)
+    k : int
+        Neighbours per trailer (the trailer itself excluded), ``1 <= k < n_trailers``.
+    """
+    X, truth = _check(X, subgenres)
+    if not 1 <= k < len(X):
+        raise MMXError(f"k={k} must be between 1 and n_trailers - 1 = {len(X) - 1}")
+    rows = _neighbours(X, k)
+    return float((truth[rows] == truth[:, None]).mean())
+
+
+def chance_precision_at_k(subgenres) -> float:
+    """Expected precision@k of random neighbours: sum over sub-genres of share * (count - 1) / (n - 1)."""
+    _, counts = np.unique(np.asarray(subgenres), return_counts=True)
+    n = counts.sum()
+    return float((counts * (counts - 1)).sum() / (n * (n - 1)))
+
+
+def cluster_agreement(cluster_labels, subgenres) -> dict[str, float]:
+    """ARI and NMI of cluster labels (-1 = noise, kept as one label) against sub-genres."""
+    labels = np.asarray(cluster_labels)
+    truth = np.asarray(subgenres)
+    if labels.shape != truth.shape:
+        raise MMXError(f"{labels.shape[0]} cluster labels for {truth.shape[0]} sub-genres")
+    return {
+        "ari": float(adjusted_rand_score(truth, labels)),
+        "nmi": float(normalized_mutual_info_score(truth, labels)),
+        "n_clusters": int(len(np.setdiff1d(np.unique(labels), [-1]))),
+        "noise_fraction": float(np.mean(labels == -1)),
+    }
+
+
+def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "umap10", seed: int = 0) -> np.ndarray:
+    """HDBSCAN cluster labels of the rows of ``X`` (-1 = noise).
+
+    Parameters
+    ----------
+    space : {"umap10", "raw"}
+        Cluster a 10-D cosine UMAP of ``X`` (the app's default) or the unit
+        vectors themselves.
+    """
+    if space not in ("umap10", "raw"):
+        raise MMXError(f"space={space!r} is not one of ['umap10', 'raw']")
+    try:
+        from ..explore import SubgenreClusterer  # the exploration engineer's clusterer
+    except ImportError:
+        SubgenreClusterer = None
+    if SubgenreClusterer is not None:
+        return np.asarray(SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed).fit(X).labels_)
+    import hdbscan
+
+    unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    if space == "umap10":
+        import umap
+
+        n_neighbors = min(15, len(X) - 1)
+        unit = umap.UMAP(n_components=10, n_neighbors=n_neighbors, min_dist=0.0, metric="cosine",
+                         random_state=seed).fit_transform(unit)
+    return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size).fit(unit).labels_
+
+
+def subgenre_recovery(
+    X: np.ndarray,
+    subgenres,
+    *,
+    k: int = 10,
+    min_cluster_size: int = 15,
+    space: str = "umap10",
+    seed: int = 0,
+) -> RecoveryScores:
+    """Cluster agreement and precision@k of one embedding against the ground-truth sub-genres.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trailers, dim)
+        Embeddings of trailers that all have a sub-genre.
+    subgenres : array-like of shape (n_trailers,)
+    k, min_cluster_size, space, seed
+        See :func:`precision_at_k` and :func:`cluster_embedding`.
+    """
+    X, truth = _check(X, subgenres)
+    labels = cluster_embedding(X, min_cluster_size=min_cluster_size, space=space, seed=seed)
+    agreement = cluster_agreement(labels, truth)
+    return RecoveryScores(
+        ari=agreement["ari"],
+        nmi=agreement["nmi"],
+        precision_at_k=precision_at_k(X, truth, k),
+        k=k,
+        n_clusters=agreement["n_clusters"],
+        noise_fraction=agreement["noise_fraction"],
+        n_trailers=len(X),
+        n_subgenres=int(len(np.unique(truth))),
+    )
+
+
+# -- the held-out experiment: coarse vs fine bottleneck of trained checkpoints ----------------------
+
+@dataclass
+class SubgenreExperiment:
+    """Recovery scores of several embeddings of one data set (one row each), plus chance."""
+
+    data: str
+    split: str
+    n_trailers: int
+    n_subgenres: int
+    chance_precision: float
+    settings: dict
+    command: str
+    rows: dict  # name -> RecoveryScores
+    sources: dict  # name -> checkpoint path
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        from .report import json_safe
+
+        out = asdict(self)
+        out["rows"] = {name: scores.to_dict() for name, scores in self.rows.items()}
+        return json_safe(out)
+
+
+def run_subgenre_experiment(
+    data,
+    models: dict,
+    *,
+    split: str = "all",
+    k: int = 10,
+    min_cluster_size: int = 15,
+    space: str = "umap10",
+    seed: int = 0,
+    device: str = "auto",
+    command: str = "",
+) -> SubgenreExperiment:
+    """Embed ``data`` with each checkpoint of ``models`` (name -> checkpoint or run folder) and score recovery.
+
+    Parameters
+    ----------
+    split : {"all", "train", "val", "test"}
+        Trailers scored ("all": every trailer; the fine stage never sees the
+        ``subgenre`` column, the coarse stage only sees genres).
+    """
+    import time
+
+    from ..data import TrailerStore
+    from ..train import embed_store, load_checkpoint
+
+    start = time.perf_counter()
+    store = TrailerStore.open(data)
+    if "subgenre" not in store.trailers.columns:
+        raise MMXError("the data set has no 'subgenre' column; generate a planted set with "
+                       "'python -m mmx_core synth --latent planted'", data)
+    if split == "all":
+        rows = np.arange(store.n_trailers)
+    elif split in ("train", "val", "test"):
+        rows = store.split_indices(split)
+    else:
+        raise MMXError(f"split={split!r} is not one of ['all', 'train', 'val', 'test']")
+    subgenres = store.trailers["subgenre"].to_numpy()[rows]
+    known = np.array([s is not None and s == s and str(s) not in ("", "<NA>") for s in subgenres])
+    rows, truth = rows[known], subgenres[known].astype(str)
+    results = {}
+    for name, path in models.items():
+        ids, vectors = embed_store(store, load_checkpoint(path), device=device)
+        vectors = rows_in_store_order(store, ids, vectors)[rows]
+        log.info("scoring %s embedding (%d trailers)", name, len(rows))
+        results[name] = subgenre_recovery(vectors, truth, k=k, min_cluster_size=min_cluster_size, space=space,
+                                          seed=seed)
+    return SubgenreExperiment(
+        data=str(data), split=split, n_trailers=int(len(rows)), n_subgenres=int(len(np.unique(truth))),
+        chance_precision=chance_precision_at_k(truth),
+        settings={"k": k, "min_cluster_size": min_cluster_size, "space": space, "seed": seed},
+        command=command, rows=results, sources={n: str(p) for n, p in models.items()},
+        seconds=time.perf_counter() - start,
+    )
+
+
+def subgenre_markdown(experiments: list[SubgenreExperiment], preamble: str = "") -> str:
+    """The generated block of docs/results.md for the sub-genre recovery experiment."""
+    lines = ["## Fine-grained sub-genre recovery (held-out planted set)", ""]
+    if preamble:
+        lines += [preamble.rstrip(), ""]
+    for experiment in experiments:
+        s = experiment.settings
+        lines += [
+            f"Data `{experiment.data}`, split `{experiment.split}`: {experiment.n_trailers} trailers with a "
+            f"ground-truth sub-genre, {experiment.n_subgenres} sub-genres. HDBSCAN min_cluster_size="
+            f"{s['min_cluster_size']} on space `{s['space']}`, seed {s['seed']}; precision@{s['k']} over cosine "
+            f"neighbours. Embeddings: " + ", ".join(f"{n} = `{p}`" for n, p in experiment.sources.items()) + ".",
+            "",
+            "```",
+            experiment.command or "(command not recorded)",
+            "```",
+            "",
+            f"| Embedding | ARI | NMI | precision@{s['k']} | clusters | noise |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, r in experiment.rows.items():
+            lines.append(f"| {name} | {r.ari:.3f} | {r.nmi:.3f} | {r.precision_at_k:.3f} | {r.n_clusters} | "
+                         f"{r.noise_fraction:.2f} |")
+        lines.append(f"| *chance* | 0 | - | {experiment.chance_precision:.3f} | - | - |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,14 @@
+"""Exploration of an embedding space: maps, sub-genres, neighbours, coarse-vs-fine comparison.
+
+Estimators (parameters in the constructor, validation at ``fit``, results in ``*_``):
+:class:`Projector`, :class:`SubgenreClusterer`, :class:`NeighbourIndex`; space
+comparison in :mod:`.compare`; cached steps for the CLI and the app in :mod:`.pipeline`.
+"""
+
+from . import pipeline
+from .clustering import SubgenreClusterer
+from .labels import ClusterSummary, default_label
+from .neighbours import NeighbourIndex
+from .projection import Projector
+
+__all__ = ["Projector", "SubgenreClusterer", "NeighbourIndex", "ClusterSummary", "default_label", "pipeline"]

@@ -1,0 +1,115 @@
+"""Input checks shared by the exploration estimators.
+
+Every check raises :class:`~mmx_core.errors.MMXError` whose message names the
+source (a file when known, else the argument), the value received and what to
+change. The numerical kernels behind the estimators assume these checks passed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MMXError
+
+__all__ = ["check_vectors", "check_choice", "check_int", "check_float", "unit_rows"]
+
+
+def check_vectors(
+    X,
+    *,
+    source: str | Path | None = None,
+    min_rows: int = 1,
+    needed_for: str = "",
+    cosine: bool = True,
+    ids=None,
+) -> np.ndarray:
+    """Validate an embedding matrix and return it as C-contiguous float32.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The vectors.
+    source : str or Path, optional
+        File the vectors came from (named in the message); ``"X"`` when None.
+    min_rows : int
+        Fewest rows the caller can work with.
+    needed_for : str
+        Why ``min_rows`` are needed (e.g. ``"t-SNE with perplexity 30"``).
+    cosine : bool
+        Reject all-zero rows, whose cosine similarity is undefined.
+    ids : array-like of shape (n_samples,), optional
+        Row ids: must be one per row and unique.
+    """
+    path = Path(source) if isinstance(source, Path) else None
+    where = "" if path is not None else f"{source or 'X'}: "
+    X = np.asarray(X)
+    if X.ndim != 2:
+        hint = "reshape a single vector with X.reshape(1, -1)" if X.ndim == 1 else "give one row per trailer"
+        raise MMXError(f"{where}embeddings must be a 2-D array (n_trailers, dim), got shape {X.shape}; {hint}", path)
+    if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
+        raise MMXError(f"{where}embeddings must be numeric, got dtype {X.dtype}", path)
+    if ids is not None:
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or len(ids) != len(X):
+            raise MMXError(
+                f"{where}there are {ids.size} ids for {len(X)} rows of embeddings; give exactly one id per row", path)
+        unique, counts = np.unique(ids.astype(str), return_counts=True)
+        if (counts > 1).any():
+            dup = unique[counts > 1]
+            raise MMXError(f"{where}{len(dup)} ids occur more than once (e.g. {str(dup[0])!r}); make ids unique", path)
+    if len(X) < min_rows:
+        why = f" for {needed_for}" if needed_for else ""
+        raise MMXError(
+            f"{where}{len(X)} trailers are too few{why}: at least {min_rows} are needed; "
+            "add trailers or lower the parameter", path)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise MMXError(
+            f"{where}{len(bad)} rows hold NaN or Inf (first: row {bad[0]}{_id_hint(ids, bad[0])}); "
+            "remove or recompute them", path)
+    if cosine:
+        zero = ~np.any(X != 0, axis=1)
+        if zero.any():
+            bad = np.flatnonzero(zero)
+            raise MMXError(
+                f"{where}{len(bad)} rows are all zeros, so their cosine similarity is undefined "
+                f"(first: row {bad[0]}{_id_hint(ids, bad[0])}); remove them or use metric='euclidean'", path)
+    return X
+
+
+def _id_hint(ids, row: int) -> str:
+    return "" if ids is None else f", id {str(ids[row])!r}"
+
+
+def check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise MMXError(f"{name}={value!r} is not supported; choose one of {sorted(map(str, allowed))}")
+
+
+def check_int(name: str, value, low: int, high: int | None = None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
+    ok = ok and (high is None or value <= high)
+    if not ok:
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise MMXError(f"{name}={value!r} is invalid; it must be an integer {bound}{' or None' if allow_none else ''}")
+
+
+def check_float(name: str, value, low: float, high: float | None = None, low_open: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    ok = ok and np.isfinite(value) and (value > low if low_open else value >= low)
+    ok = ok and (high is None or value <= high)
+    if not ok:
+        bound = f"{'>' if low_open else '>='} {low}" + ("" if high is None else f" and <= {high}")
+        raise MMXError(f"{name}={value!r} is invalid; it must be a number {bound}")
+
+
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (float32); rows must be non-zero."""
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return (X / norms).astype(np.float32, copy=False)

@@ -1,0 +1,166 @@
+"""Compare two embeddings of the same trailers (e.g. the coarse and the fine encoder).
+
+The paper's claim is that fine-tuning breaks coarse genre clusters into finer
+ones. :func:`compare_spaces` measures that per trailer and per cluster:
+
+- Jaccard overlap of each trailer's k-nearest-neighbour sets in both spaces;
+- "movers": trailers whose neighbourhood changed most, with both neighbour lists;
+- the cluster transition table (coarse cluster -> fine cluster, counts), ready for
+  a Sankey diagram, and so what each coarse cluster splits into;
+- map B rotated, scaled and shifted onto map A (orthogonal Procrustes) with the
+  remaining error, so a trailer sits at a comparable place in both maps.
+
+Rows must already be aligned (same ids, same order): :func:`mmx_core.explore.pipeline.comparison`
+matches ids and reports those present in only one set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import MMXError
+from ._checks import check_int, check_vectors
+from .neighbours import NeighbourIndex
+
+__all__ = ["SpaceComparison", "compare_spaces", "knn_jaccard", "procrustes_align", "transition_table"]
+
+
+@dataclass
+class SpaceComparison:
+    """Result of :func:`compare_spaces`.
+
+    Attributes
+    ----------
+    summary : dict
+        ``n``, ``k``, ``jaccard_mean``, ``jaccard_median``, ``n_clusters_a``, ``n_clusters_b``,
+        ``ari``, ``procrustes_error``, ``jaccard_histogram`` (counts in ten bins of 0.1).
+    table : DataFrame
+        ``id``, ``jaccard``, ``cluster_a``, ``cluster_b``.
+    movers : DataFrame
+        Lowest-Jaccard trailers first: ``id``, ``jaccard``, ``cluster_a``, ``cluster_b``,
+        ``neighbours_a``, ``neighbours_b`` (lists of ids).
+    transitions : DataFrame
+        ``cluster_a``, ``cluster_b``, ``count``, ``share_of_a`` (share of cluster_a's trailers
+        that went to cluster_b); -1 is noise. Sankey links.
+    aligned : DataFrame
+        ``id``, ``x_a``, ``y_a``, ``x_b``, ``y_b`` with map B aligned onto map A.
+    """
+
+    summary: dict
+    table: pd.DataFrame
+    movers: pd.DataFrame
+    transitions: pd.DataFrame
+    aligned: pd.DataFrame | None = None
+    extra: dict = field(default_factory=dict)
+
+    def splits(self, cluster_a: int, min_share: float = 0.0) -> pd.DataFrame:
+        """The B clusters that A's ``cluster_a`` splits into, largest first."""
+        rows = self.transitions[(self.transitions["cluster_a"] == cluster_a)
+                                & (self.transitions["share_of_a"] >= min_share)]
+        return rows.sort_values("count", ascending=False).reset_index(drop=True)
+
+
+def knn_jaccard(nn_a: np.ndarray, nn_b: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Jaccard similarity of row-wise neighbour sets (ndarray of shape (n, k) each) -> (n,)."""
+    if nn_a.shape != nn_b.shape:
+        raise MMXError(f"neighbour tables differ in shape: {nn_a.shape} vs {nn_b.shape}")
+    k = nn_a.shape[1]
+    out = np.empty(len(nn_a), dtype=np.float32)
+    for s in range(0, len(nn_a), chunk):
+        a, b = nn_a[s:s + chunk], nn_b[s:s + chunk]
+        inter = (a[:, :, None] == b[:, None, :]).any(axis=2).sum(axis=1)
+        out[s:s + chunk] = inter / (2 * k - inter)
+    return out
+
+
+def procrustes_align(map_a: np.ndarray, map_b: np.ndarray) -> tuple[np.ndarray, float]:
+    """Rotate/reflect, scale and shift ``map_b`` onto ``map_a`` (least squares).
+
+    Returns
+    -------
+    aligned : ndarray of shape (n, c)
+        Map B in map A's frame.
+    error : float
+        Root-mean-square distance between the aligned B and A, relative to A's
+        root-mean-square spread around its centre (0 = identical layouts, 1 = no
+        better than putting every point at the centre).
+    """
+    A = np.asarray(map_a, dtype=np.float64)
+    B = np.asarray(map_b, dtype=np.float64)
+    if A.shape != B.shape:
+        raise MMXError(f"maps differ in shape: {A.shape} vs {B.shape}; align maps of the same trailers")
+    mean_a, mean_b = A.mean(axis=0), B.mean(axis=0)
+    A0, B0 = A - mean_a, B - mean_b
+    U, S, Vt = np.linalg.svd(B0.T @ A0)
+    R = U @ Vt
+    scale = S.sum() / max((B0 ** 2).sum(), 1e-300)
+    aligned = scale * B0 @ R + mean_a
+    spread = np.sqrt((A0 ** 2).sum(axis=1).mean())
+    error = float(np.sqrt(((aligned - A) ** 2).sum(axis=1).mean()) / max(spread, 1e-300))
+    return aligned.astype(np.float32), error
+
+
+def transition_table(clusters_a: np.ndarray, clusters_b: np.ndarray) -> pd.DataFrame:
+    """Counts of trailers per (cluster in A, cluster in B), with the share of A's cluster."""
+    frame = pd.DataFrame({"cluster_a": clusters_a, "cluster_b": clusters_b})
+    counts = frame.value_counts().rename("count").reset_index()
+    sizes = frame["cluster_a"].value_counts()
+    counts["share_of_a"] = counts["count"] / counts["cluster_a"].map(sizes)
+    return counts.sort_values(["cluster_a", "count"], ascending=[True, False]).reset_index(drop=True)
+
+
+def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None, map_a=None, map_b=None,
+                   n_movers: int = 50, backend: str = "auto") -> SpaceComparison:
+    """Compare two embeddings whose rows are the same trailers in the same order.
+
+    Parameters
+    ----------
+    X_a, X_b : array-like of shape (n, d_a) and (n, d_b)
+    ids : array-like of shape (n,)
+    k : int
+        Neighbourhood size of the Jaccard overlap.
+    clusters_a, clusters_b : ndarray of shape (n,), optional
+        Cluster labels in each space (-1 = noise).
+    map_a, map_b : ndarray of shape (n, 2), optional
+        Maps of each space, for the Procrustes alignment.
+    """
+    X_a = check_vectors(X_a, source="embeddings A", min_rows=3, needed_for="a comparison")
+    X_b = check_vectors(X_b, source="embeddings B", min_rows=3, needed_for="a comparison")
+    ids = np.asarray(ids).astype(str)
+    if len(X_a) != len(X_b) or len(ids) != len(X_a):
+        raise MMXError(f"A has {len(X_a)} rows, B {len(X_b)} and there are {len(ids)} ids; "
+                       "match the trailers by id first (pipeline.comparison does)")
+    check_int("k", k, 1, len(X_a) - 1)
+    rows = np.arange(len(X_a))
+    nn_a, _ = NeighbourIndex(backend=backend).build(X_a).query(rows, k)
+    nn_b, _ = NeighbourIndex(backend=backend).build(X_b).query(rows, k)
+    jac = knn_jaccard(nn_a, nn_b)
+    ca = np.full(len(ids), -1) if clusters_a is None else np.asarray(clusters_a)
+    cb = np.full(len(ids), -1) if clusters_b is None else np.asarray(clusters_b)
+    table = pd.DataFrame({"id": ids, "jaccard": jac, "cluster_a": ca, "cluster_b": cb})
+    order = np.argsort(jac, kind="stable")[:n_movers]
+    movers = table.iloc[order].copy()
+    movers["neighbours_a"] = [ids[nn_a[r]].tolist() for r in order]
+    movers["neighbours_b"] = [ids[nn_b[r]].tolist() for r in order]
+    movers = movers.reset_index(drop=True)
+    transitions = transition_table(ca, cb)
+    from sklearn.metrics import adjusted_rand_score
+
+    summary = {
+        "n": int(len(ids)), "k": int(k),
+        "jaccard_mean": float(jac.mean()), "jaccard_median": float(np.median(jac)),
+        "n_clusters_a": int(ca.max() + 1) if len(ca) else 0, "n_clusters_b": int(cb.max() + 1) if len(cb) else 0,
+        "ari": float(adjusted_rand_score(ca, cb)),
+        "jaccard_histogram": np.histogram(jac, bins=10, range=(0.0, 1.0))[0].tolist(),
+    }
+    aligned = None
+    if map_a is not None and map_b is not None:
+        map_a = np.asarray(map_a, dtype=np.float32)
+        moved, error = procrustes_align(map_a, map_b)
+        summary["procrustes_error"] = error
+        aligned = pd.DataFrame({"id": ids, "x_a": map_a[:, 0], "y_a": map_a[:, 1],
+                                "x_b": moved[:, 0], "y_b": moved[:, 1]})
+    return SpaceComparison(summary, table, movers, transitions, aligned)

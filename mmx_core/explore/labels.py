@@ -1,0 +1,170 @@
+"""Readable cluster summaries and labels.
+
+A :class:`ClusterSummary` says what sets a cluster apart from the whole collection:
+genres by lift (share in the cluster / share overall, so Drama, which tags half of
+all trailers, does not name everything), the years it spans, its most typical
+trailers and the words its titles use unusually often. The label is made from the
+summary by a replaceable function (``label_maker``), e.g. a later LLM labeller.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ClusterSummary", "summarise_clusters", "default_label", "genre_matrix"]
+
+STOPWORDS = frozenset(
+    "the a an of and in on to for with at by from is it its my your our his her their me you we us he she they "
+    "vs de la le el los las les part ii iii iv movie film trailer official".split())
+
+
+@dataclass
+class ClusterSummary:
+    """What characterises one cluster.
+
+    Attributes
+    ----------
+    cluster : int
+    label : str
+        Short readable name (from ``label_maker``).
+    size : int
+    genre_lift : list of (genre, lift, share)
+        Over-represented genres, highest lift first: ``share`` of members with the
+        genre and ``lift`` = share / share in the whole collection.
+    year_span : (int, int) or None
+        5th and 95th percentile of release years (None without years).
+    typical_ids : list of str
+        Most typical members: highest membership, then closest to the centroid.
+    title_words : list of str
+        Words in members' titles most over-represented relative to the collection.
+    """
+
+    cluster: int
+    label: str
+    size: int
+    genre_lift: list = field(default_factory=list)
+    year_span: tuple | None = None
+    typical_ids: list = field(default_factory=list)
+    title_words: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        record = asdict(self)
+        record["genre_lift"] = [list(t) for t in self.genre_lift]
+        record["year_span"] = None if self.year_span is None else list(self.year_span)
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict) -> "ClusterSummary":
+        record = dict(record)
+        record["genre_lift"] = [tuple(t) for t in record.get("genre_lift", [])]
+        span = record.get("year_span")
+        record["year_span"] = None if span is None else tuple(span)
+        return cls(**record)
+
+
+def default_label(summary: ClusterSummary) -> str:
+    """``"Horror + Mystery · 1998-2016"``; title words are added when no genre stands out."""
+    genres = [g for g, lift, share in summary.genre_lift[:2] if lift >= 1.3]
+    parts = [" + ".join(genres)] if genres else []
+    if len(genres) < 2 and summary.title_words:
+        parts.append("“" + " ".join(summary.title_words[:2]) + "”")
+    if summary.year_span is not None:
+        lo, hi = summary.year_span
+        parts.append(f"{lo}" if lo == hi else f"{lo}-{hi}")
+    return " · ".join(parts) if parts else f"cluster {summary.cluster}"
+
+
+def genre_matrix(metadata: pd.DataFrame | None, n: int) -> tuple[list[str], np.ndarray]:
+    """Genre vocabulary and a bool matrix (n, n_genres) of each trailer's genres."""
+    if metadata is None or "genres" not in metadata.columns:
+        return [], np.zeros((n, 0), dtype=bool)
+    lists = [list(g) if g is not None else [] for g in metadata["genres"]]
+    vocab = sorted({g for gs in lists for g in gs})
+    col = {g: i for i, g in enumerate(vocab)}
+    M = np.zeros((n, len(vocab)), dtype=bool)
+    for r, gs in enumerate(lists):
+        for g in gs:
+            M[r, col[g]] = True
+    return vocab, M
+
+
+def _title_tokens(title: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z']+", str(title).lower()) if len(w) >= 3 and w not in STOPWORDS}
+
+
+def summarise_clusters(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    unit_vectors: np.ndarray,
+    ids: np.ndarray,
+    metadata: pd.DataFrame | None = None,
+    label_maker: Callable[[ClusterSummary], str] = default_label,
+    n_genres: int = 3,
+    n_typical: int = 5,
+    n_words: int = 3,
+) -> list[ClusterSummary]:
+    """One :class:`ClusterSummary` per cluster (noise, -1, has none).
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,)
+    probabilities : ndarray of shape (n,)
+    unit_vectors : ndarray of shape (n, d)
+        Unit-length embeddings (centroid closeness breaks membership ties).
+    ids : ndarray of shape (n,)
+    metadata : DataFrame, optional
+        Rows aligned with ``ids``; uses ``genres``, ``year`` and ``display_title`` when present.
+    label_maker : callable
+        ``label_maker(summary) -> str``.
+    """
+    n = len(labels)
+    vocab, G = genre_matrix(metadata, n)
+    base_share = G.mean(axis=0) if len(vocab) else np.zeros(0)
+    years = None
+    if metadata is not None and "year" in metadata.columns:
+        years = pd.to_numeric(metadata["year"], errors="coerce").to_numpy(dtype=float)
+    titles = None
+    if metadata is not None and "display_title" in metadata.columns:
+        titles = [_title_tokens(t) for t in metadata["display_title"]]
+    doc_freq = Counter(w for ws in titles for w in ws) if titles is not None else Counter()
+    summaries = []
+    for c in range(int(labels.max()) + 1 if n else 0):
+        rows = np.flatnonzero(labels == c)
+        if not len(rows):
+            continue
+        lifts = []
+        if len(vocab):
+            share = G[rows].mean(axis=0)
+            counts = G[rows].sum(axis=0)
+            for j in np.argsort(-(share / np.maximum(base_share, 1e-12))):
+                lift = share[j] / base_share[j] if base_share[j] > 0 else 0.0
+                if lift > 1.0 and counts[j] >= max(3, 0.1 * len(rows)):
+                    lifts.append((vocab[j], round(float(lift), 3), round(float(share[j]), 3)))
+            lifts = lifts[:n_genres]
+        span = None
+        if years is not None:
+            ys = years[rows][np.isfinite(years[rows])]
+            if len(ys):
+                span = (int(np.percentile(ys, 5)), int(np.percentile(ys, 95)))
+        centroid = unit_vectors[rows].mean(axis=0)
+        closeness = unit_vectors[rows] @ centroid
+        order = np.lexsort((-closeness, -probabilities[rows]))
+        typical = [str(ids[rows[i]]) for i in order[:n_typical]]
+        words = []
+        if titles is not None:
+            local = Counter(w for r in rows for w in titles[r])
+            scored = []
+            for w, k in local.items():
+                if k >= max(2, 0.04 * len(rows)):
+                    scored.append(((k / len(rows)) / (doc_freq[w] / n), k, w))
+            words = [w for lift, k, w in sorted(scored, key=lambda t: (-t[0], -t[1], t[2])) if lift >= 2.0][:n_words]
+        summary = ClusterSummary(c, "", int(len(rows)), lifts, span, typical, words)
+        summary.label = label_maker(summary)
+        summaries.append(summary)
+    return summaries

@@ -1,0 +1,208 @@
+"""Plotly figure builders of the app (plotly only; no streamlit here).
+
+Every point trace of a map carries its row in the map frame as the first
+``customdata`` value, so a click, box or lasso selection maps back to trailers
+(:func:`mmx_core.mapview.selected_rows`).
+
+Maps above :data:`MAP_POINT_LIMIT` points draw a density layer of all points and
+a sample of them as markers (plus every highlighted or selected point), which
+keeps the payload and the browser responsive at 100,000 trailers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = ["map_figure", "share_histogram", "year_histogram", "sankey_figure", "pr_curve_figure",
+           "bar_figure", "curves_figure", "histogram_figure", "MAP_POINT_LIMIT"]
+
+MAP_POINT_LIMIT = 30_000
+NOISE_COLOUR = "rgba(160,160,160,0.35)"
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+           "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
+           "#636363", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#e7969c")
+HOVER = "<b>%{customdata[1]}</b> (%{customdata[2]})<br>%{customdata[3]}<br>cluster: %{customdata[4]}<extra></extra>"
+
+
+def _custom(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    part = frame.iloc[rows]
+    years = part["year"].astype("string").fillna("?")
+    return np.column_stack([rows, part["display_title"].to_numpy(), years.to_numpy(), part["genres"].to_numpy(),
+                            part["cluster_label"].to_numpy()]).astype(object)
+
+
+def _points(frame: pd.DataFrame, rows: np.ndarray, name: str, marker: dict, **kwargs) -> go.Scattergl:
+    return go.Scattergl(x=frame["x"].to_numpy()[rows], y=frame["y"].to_numpy()[rows], mode="markers", name=name,
+                        marker=marker, customdata=_custom(frame, rows), hovertemplate=HOVER, **kwargs)
+
+
+def _visible_rows(frame: pd.DataFrame, keep: np.ndarray, limit: int, seed: int = 0) -> np.ndarray:
+    if len(frame) <= limit:
+        return np.arange(len(frame))
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(frame), size=limit, replace=False)
+    return np.union1d(sample, keep)
+
+
+def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None = None,
+               highlight: np.ndarray | None = None, selected: int | None = None,
+               summaries: pd.DataFrame | None = None, change: np.ndarray | None = None,
+               focus: tuple[float, float, float, float] | None = None, limit: int = MAP_POINT_LIMIT,
+               height: int = 620, labels: bool = True, title: str = "") -> go.Figure:
+    """The 2-D map of a collection.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``x, y, cluster, cluster_label, display_title, year, genres, genre_list`` (see :class:`MapData`).
+    colour : {"cluster", "genre", "year", "change"}
+        Colour by sub-genre cluster (one legend entry per cluster, noise grey), by one genre against the
+        rest, by year, or by neighbourhood change (``change``: Jaccard@k per row, low = moved).
+    genre : str, optional
+        The highlighted genre for ``colour="genre"``.
+    highlight : ndarray of shape (n_rows,) of bool, optional
+        Search/filter matches, drawn on top with an outline.
+    selected : int, optional
+        Row of the selected trailer, drawn as a star.
+    summaries : DataFrame, optional
+        Cluster ``label, x, y``: labels drawn at cluster centres.
+    focus : (x0, x1, y0, y1), optional
+        Axis ranges to zoom to.
+    limit : int
+        Above this many rows, markers are a sample plus a density layer.
+    """
+    n = len(frame)
+    keep = np.flatnonzero(highlight) if highlight is not None else np.zeros(0, dtype=np.int64)
+    if selected is not None:
+        keep = np.union1d(keep, [selected])
+    rows = _visible_rows(frame, keep, limit)
+    size = 5 if len(rows) < 20_000 else 3
+    traces: list = []
+    if n > limit:
+        traces.append(go.Histogram2dContour(x=frame["x"], y=frame["y"], name="density (all points)", ncontours=12,
+                                           colorscale="Greys", showscale=False, hoverinfo="skip", opacity=0.4))
+    clusters = frame["cluster"].to_numpy()
+    if colour == "cluster":
+        noise = rows[clusters[rows] < 0]
+        traces.append(_points(frame, noise, "noise", {"color": NOISE_COLOUR, "size": size - 1}))
+        order = summaries["cluster"].tolist() if summaries is not None else sorted(set(clusters[clusters >= 0]))
+        for i, cluster in enumerate(order):
+            members = rows[clusters[rows] == cluster]
+            if len(members):
+                traces.append(_points(frame, members, str(frame["cluster_label"].iloc[members[0]]),
+                                      {"color": PALETTE[i % len(PALETTE)], "size": size, "opacity": 0.8}))
+    elif colour == "genre":
+        has = np.array([genre in g for g in frame["genre_list"].iloc[rows]], dtype=bool)
+        traces.append(_points(frame, rows[~has], "other genres", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(_points(frame, rows[has], f"{genre}", {"color": "#d62728", "size": size, "opacity": 0.85}))
+    elif colour == "year":
+        year = pd.to_numeric(frame["year"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[rows]
+        known = ~np.isnan(year)
+        traces.append(_points(frame, rows[~known], "no year", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(_points(frame, rows[known], "year", {
+            "color": year[known], "colorscale": "Viridis", "size": size, "showscale": True,
+            "colorbar": {"title": {"text": "year"}, "thickness": 12}}))
+    elif colour == "change":
+        value = np.asarray(change if change is not None else np.full(n, np.nan), dtype=float)[rows]
+        known = ~np.isnan(value)
+        traces.append(_points(frame, rows[~known], "not in the other set", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(_points(frame, rows[known], "neighbour overlap", {
+            "color": value[known], "colorscale": "RdYlBu", "cmin": 0, "cmax": 1, "size": size, "showscale": True,
+            "colorbar": {"title": {"text": "Jaccard@k"}, "thickness": 12}}))
+    else:
+        raise ValueError(f"unknown colour {colour!r}")
+    if highlight is not None and highlight.any():
+        traces.append(_points(frame, np.flatnonzero(highlight), "matches", {
+            "color": "rgba(0,0,0,0)", "size": size + 6, "line": {"color": "#111", "width": 1.5}}))
+    if selected is not None:
+        traces.append(_points(frame, np.array([selected]), "selected", {
+            "color": "#ffd400", "size": 18, "symbol": "star", "line": {"color": "#111", "width": 1.5}}))
+    fig = go.Figure(traces)
+    if labels and summaries is not None and colour == "cluster" and len(summaries):
+        for _, s in summaries.head(40).iterrows():
+            fig.add_annotation(x=s["x"], y=s["y"], text=str(s["label"]), showarrow=False,
+                               font={"size": 10, "color": "#111"}, bgcolor="rgba(255,255,255,0.6)")
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0}, title=title,
+                      dragmode="lasso", clickmode="event+select", legend={"itemsizing": "constant", "font": {"size": 10}},
+                      xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
+                      uirevision=str(colour), hoverlabel={"namelength": -1}, plot_bgcolor="white")
+    if focus is not None:
+        fig.update_xaxes(range=list(focus[:2]))
+        fig.update_yaxes(range=list(focus[2:]), scaleanchor=None)
+    return fig
+
+
+def share_histogram(selection: pd.Series, whole: pd.Series, title: str = "genres: selection vs collection") -> go.Figure:
+    """Bars of the share of trailers per genre in a selection against the whole collection."""
+    genres = list(dict.fromkeys(list(whole.index) + list(selection.index)))
+    fig = go.Figure([
+        go.Bar(name="selection", x=genres, y=[selection.get(g, 0.0) for g in genres], marker_color="#d62728"),
+        go.Bar(name="collection", x=genres, y=[whole.get(g, 0.0) for g in genres], marker_color="#9e9e9e"),
+    ])
+    fig.update_layout(barmode="group", height=300, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0},
+                      yaxis={"tickformat": ".0%"}, legend={"orientation": "h"})
+    return fig
+
+
+def year_histogram(selection: pd.Series, whole: pd.Series, title: str = "years: selection vs collection") -> go.Figure:
+    """Overlaid normalised year histograms of a selection and the collection."""
+    fig = go.Figure([
+        go.Histogram(x=whole.dropna(), name="collection", histnorm="probability", marker_color="#9e9e9e", opacity=0.6),
+        go.Histogram(x=selection.dropna(), name="selection", histnorm="probability", marker_color="#d62728", opacity=0.6),
+    ])
+    fig.update_layout(barmode="overlay", height=300, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0},
+                      yaxis={"tickformat": ".0%"}, legend={"orientation": "h"})
+    return fig
+
+
+def histogram_figure(values: np.ndarray, title: str, xlabel: str, bins: int = 20) -> go.Figure:
+    """A plain histogram (e.g. Jaccard@k per trailer)."""
+    fig = go.Figure(go.Histogram(x=values, nbinsx=bins, marker_color="#3182bd"))
+    fig.update_layout(height=260, title=title, xaxis_title=xlabel, yaxis_title="trailers",
+                      margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    return fig
+
+
+def sankey_figure(transitions: pd.DataFrame, labels_a: dict, labels_b: dict, min_count: int = 5,
+                  max_links: int = 120, title: str = "coarse clusters → fine clusters") -> go.Figure:
+    """Sankey of how clusters of space A split into clusters of space B (``cluster_a, cluster_b, count``)."""
+    links = transitions[transitions["count"] >= min_count].nlargest(max_links, "count")
+    left = sorted(links["cluster_a"].unique())
+    right = sorted(links["cluster_b"].unique())
+    names = [f"A {labels_a.get(c, 'noise' if c < 0 else c)}" for c in left] + \
+            [f"B {labels_b.get(c, 'noise' if c < 0 else c)}" for c in right]
+    index_a = {c: i for i, c in enumerate(left)}
+    index_b = {c: len(left) + i for i, c in enumerate(right)}
+    fig = go.Figure(go.Sankey(
+        node={"label": names, "pad": 8, "thickness": 12,
+              "color": [NOISE_COLOUR if c < 0 else PALETTE[i % len(PALETTE)] for i, c in enumerate(left + right)]},
+        link={"source": [index_a[c] for c in links["cluster_a"]], "target": [index_b[c] for c in links["cluster_b"]],
+              "value": links["count"].tolist()}))
+    fig.update_layout(height=max(400, 14 * len(names)), title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    return fig
+
+
+def pr_curve_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "precision-recall") -> go.Figure:
+    """Precision-recall curves: ``{name: (recall, precision)}``."""
+    fig = go.Figure([go.Scatter(x=r, y=p, mode="lines", name=name) for name, (r, p) in curves.items()])
+    fig.update_layout(height=420, title=title, xaxis_title="recall", yaxis_title="precision",
+                      xaxis={"range": [0, 1]}, yaxis={"range": [0, 1.02]}, margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    return fig
+
+
+def bar_figure(table: pd.DataFrame, x: str, ys: list[str], title: str = "", height: int = 360) -> go.Figure:
+    """Grouped bars of columns ``ys`` against ``x`` (e.g. per-genre F1, ours vs the paper)."""
+    fig = go.Figure([go.Bar(name=y, x=table[x], y=table[y]) for y in ys])
+    fig.update_layout(barmode="group", height=height, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0},
+                      legend={"orientation": "h"})
+    return fig
+
+
+def curves_figure(table: pd.DataFrame, x: str, ys: list[str], title: str = "", height: int = 300) -> go.Figure:
+    """Lines of columns ``ys`` against ``x`` (training loss, validation metrics)."""
+    fig = go.Figure([go.Scatter(x=table[x], y=table[y], mode="lines+markers", name=y) for y in ys if y in table])
+    fig.update_layout(height=height, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0}, xaxis_title=x,
+                      legend={"orientation": "h"})
+    return fig

@@ -1,0 +1,131 @@
+"""ModelConfig: every size and switch of the MMX encoder, validated in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import MMXError
+
+__all__ = ["ModelConfig", "FUSIONS", "DEFAULT_EXPERT_DIMS"]
+
+FUSIONS = ("collaborative", "gem", "concat")
+DEFAULT_EXPERT_DIMS = {"image": 2048, "scene": 2048, "motion": 512, "audio": 128}
+
+
+@dataclass
+class ModelConfig:
+    """Sizes and switches of :class:`~mmx_core.model.MMXEncoder` and its heads.
+
+    Parameters
+    ----------
+    experts : tuple of str
+        Experts the model reads (a subset of the data set's experts: single-expert
+        ablations pass one name).
+    expert_dims : dict
+        Expert name -> feature size D of one frame.
+    vlad_experts : tuple of str
+        Experts aggregated over frames with NetVLAD (the paper: audio); the others
+        are average-pooled.
+    shared_dim : int
+        Size every expert is projected to before gating.
+    fusion : {"collaborative", "gem", "concat"}
+        "collaborative" = collaborative gating + GEM (the paper), "gem" = GEM
+        without gating, "concat" = naive concatenation of the projected experts.
+    n_genres : int
+        Outputs of the coarse head.
+    clips_per_sequence : int
+        Clips C concatenated into one sequence (the paper: 9).
+    sequence_dim, bottleneck_dim : int
+        Size of a sequence embedding and of the trailer (bottleneck) embedding.
+    vlad_clusters, vlad_ghost_clusters : int
+        NetVLAD centres and ghost clusters (absorb noise, dropped from the output).
+    gating_hidden, head_hidden, projection_dim : int
+        Hidden size of the gating MLPs g/h, of the heads k and m, and the output
+        size of the projection head m.
+    dropout : float
+        Dropout in the sequence MLP and the heads.
+    train_sequences : int
+        Sequences sampled per trailer in training (inference uses all).
+    """
+
+    experts: tuple[str, ...] = ("image", "scene", "motion", "audio")
+    expert_dims: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_EXPERT_DIMS))
+    vlad_experts: tuple[str, ...] = ("audio",)
+    shared_dim: int = 128
+    fusion: str = "collaborative"
+    n_genres: int = 20
+    clips_per_sequence: int = 9
+    sequence_dim: int = 256
+    bottleneck_dim: int = 256
+    vlad_clusters: int = 16
+    vlad_ghost_clusters: int = 1
+    gating_hidden: int = 128
+    head_hidden: int = 256
+    projection_dim: int = 128
+    dropout: float = 0.1
+    train_sequences: int = 4
+
+    def __post_init__(self) -> None:
+        self.experts = tuple(self.experts)
+        self.vlad_experts = tuple(self.vlad_experts)
+        self.expert_dims = {str(k): int(v) for k, v in dict(self.expert_dims).items()}
+
+    def validate(self) -> "ModelConfig":
+        """Raise :class:`MMXError` naming the parameter for invalid values; return self."""
+        if self.fusion not in FUSIONS:
+            raise MMXError(f"model fusion={self.fusion!r} is not one of {list(FUSIONS)}")
+        if not self.experts:
+            raise MMXError("model experts=() is empty; name at least one expert, e.g. ('image',)")
+        if len(set(self.experts)) != len(self.experts):
+            raise MMXError(f"model experts={self.experts} repeats an expert")
+        missing = [e for e in self.experts if e not in self.expert_dims]
+        if missing:
+            raise MMXError(f"model experts {missing} have no entry in expert_dims={self.expert_dims}; "
+                           "give their feature sizes (they come from the data manifest)")
+        for name in ("shared_dim", "n_genres", "clips_per_sequence", "sequence_dim", "bottleneck_dim",
+                     "vlad_clusters", "gating_hidden", "head_hidden", "projection_dim", "train_sequences"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise MMXError(f"model {name}={value!r} must be a positive integer")
+        if self.vlad_ghost_clusters < 0:
+            raise MMXError(f"model vlad_ghost_clusters={self.vlad_ghost_clusters} must be >= 0")
+        if not 0.0 <= self.dropout < 1.0:
+            raise MMXError(f"model dropout={self.dropout} must be in [0, 1)")
+        return self
+
+    def expert_input_dim(self, name: str) -> int:
+        """Size of expert ``name`` after temporal aggregation."""
+        dim = self.expert_dims[name]
+        return dim * self.vlad_clusters if name in self.vlad_experts else dim
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (tuples as lists); :meth:`from_dict` reads it back."""
+        out = dataclasses.asdict(self)
+        out["experts"] = list(self.experts)
+        out["vlad_experts"] = list(self.vlad_experts)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise MMXError(f"unknown model config key(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+    @classmethod
+    def for_store(cls, manifest, **overrides: Any) -> "ModelConfig":
+        """A config matching a data manifest (expert dims, genres, clips per sequence)."""
+        values: dict[str, Any] = {
+            "expert_dims": {name: spec.dim for name, spec in manifest.experts.items()},
+            "n_genres": len(manifest.genres),
+            "clips_per_sequence": manifest.clips_per_sequence,
+        }
+        if "experts" not in overrides:
+            values["experts"] = tuple(e for e in cls.experts if e in manifest.experts) or tuple(manifest.experts)
+        if "vlad_experts" not in overrides:  # the paper: NetVLAD for audio, average pooling for video
+            values["vlad_experts"] = tuple(n for n in manifest.experts if n == "audio")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,41 @@
+"""Gated Embedding Unit (Miech et al., "Learning a text-video embedding...")."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["GatedEmbeddingUnit"]
+
+
+class GatedEmbeddingUnit(nn.Module):
+    """``z = W1 x + b1``; ``y = z * sigmoid(W2 z + b2)``; output ``y / ||y||``.
+
+    Parameters
+    ----------
+    in_dim, out_dim : int
+        Input and output sizes.
+
+    Shape:
+        - x: :math:`(*, \\text{in\\_dim})`
+        - output: :math:`(*, \\text{out\\_dim})`, unit L2 norm along the last axis
+    """
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.fc = nn.Linear(in_dim, out_dim)
+        self.gate = nn.Linear(out_dim, out_dim)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.fc.reset_parameters()
+        self.gate.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.fc(x)
+        return F.normalize(z * torch.sigmoid(self.gate(z)), dim=-1)
+
+    def extra_repr(self) -> str:
+        return f"in_dim={self.in_dim}, out_dim={self.out_dim}"

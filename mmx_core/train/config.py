@@ -1,0 +1,101 @@
+"""TrainConfig: one training run's settings, validated once."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import MMXError
+from ..model.config import ModelConfig
+
+__all__ = ["TrainConfig", "STAGES", "DEVICES"]
+
+STAGES = ("coarse", "fine")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of :func:`mmx_core.train.train`.
+
+    Parameters
+    ----------
+    stage : {"coarse", "fine"}
+        "coarse": genre classification (BCE with logits); "fine": contrastive
+        fine-tuning (NT-Xent between two halves of a trailer).
+    data : str or Path
+        Trailer data set folder.
+    out : str or Path
+        Run folder (checkpoints, events.jsonl, status.json, config.json).
+    init : str or Path, optional
+        Checkpoint file or run folder (its best checkpoint) to start from; the
+        fine stage starts from a coarse checkpoint.
+    epochs, batch_size : int
+        Maximum epochs; trailers per optimiser step (the global batch under DDP).
+    device : {"auto", "cpu", "cuda"}
+        "auto" = CUDA (with mixed precision) when available, else CPU.
+    seed : int
+        Seeds initialisation, sampling, shuffling and dropout.
+    model : ModelConfig, optional
+        Model sizes; default: :meth:`ModelConfig.for_store` of the data set (or
+        the ``init`` checkpoint's config).
+    resume : bool
+        Continue from ``out/checkpoints/last.pt``.
+    lr, weight_decay : float
+        AdamW settings.
+    patience : int
+        Early stopping: stop after this many epochs without improvement of the
+        validation metric (AU(PRC) weighted for coarse, loss for fine).
+    temperature : float
+        NT-Xent temperature (the paper: 0.5).
+    log_every : int
+        Write a step event every this many steps.
+    """
+
+    stage: str = "coarse"
+    data: str | Path = ""
+    out: str | Path = ""
+    init: str | Path | None = None
+    epochs: int = 20
+    batch_size: int = 32
+    device: str = "auto"
+    seed: int = 0
+    model: ModelConfig | None = None
+    resume: bool = False
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 5
+    temperature: float = 0.5
+    log_every: int = 10
+
+    def validate(self) -> "TrainConfig":
+        if self.stage not in STAGES:
+            raise MMXError(f"stage={self.stage!r} is not one of {list(STAGES)}")
+        if self.device not in DEVICES:
+            raise MMXError(f"device={self.device!r} is not one of {list(DEVICES)}")
+        if not str(self.data):
+            raise MMXError("no data set given; pass --data DIR")
+        if not str(self.out):
+            raise MMXError("no run folder given; pass --out RUN_DIR")
+        for name in ("epochs", "batch_size", "patience", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise MMXError(f"{name}={value!r} must be a positive integer")
+        if self.stage == "fine" and self.batch_size < 2:
+            raise MMXError(f"batch_size={self.batch_size}: the fine stage needs at least 2 trailers a batch "
+                           "(the other trailers are the negatives)")
+        if not (self.lr > 0 and self.temperature > 0 and self.weight_decay >= 0):
+            raise MMXError(f"lr={self.lr}, temperature={self.temperature} must be > 0 and "
+                           f"weight_decay={self.weight_decay} >= 0")
+        if self.model is not None:
+            self.model.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key in ("data", "out", "init"):
+            out[key] = None if out[key] is None else str(out[key])
+        out["model"] = None if self.model is None else self.model.to_dict()
+        return out

@@ -1,0 +1,70 @@
+"""DistributedDataParallel set-up: the same command under ``torchrun --nproc_per_node=N``.
+
+torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; then every process joins one
+process group (NCCL on GPUs, gloo on CPU) and takes an equal slice of each
+global batch. Without those variables everything runs in one process.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ..errors import MMXError
+
+__all__ = ["DistInfo", "setup", "teardown", "resolve_device", "all_gather_with_grad"]
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    initialised_here: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def resolve_device(requested: str, info: DistInfo) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; "cuda" without a GPU is an error."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise MMXError("device='cuda' but no CUDA GPU is available to torch; use --device cpu or auto")
+    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    return torch.device("cuda", info.local_rank if info.active else torch.cuda.current_device())
+
+
+def setup(requested_device: str) -> DistInfo:
+    """Join the torchrun process group when launched by torchrun; else a single-process DistInfo."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        use_cuda = requested_device != "cpu" and torch.cuda.is_available()
+        if use_cuda:
+            torch.cuda.set_device(info.local_rank)
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        info.initialised_here = True
+    return info
+
+
+def teardown(info: DistInfo) -> None:
+    if info.initialised_here and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``tensor`` of every rank along dim 0, gradients flowing back to each rank."""
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(tensor), dim=0)

@@ -1,0 +1,324 @@
+"""The training loop of both stages: train(TrainConfig) -> run folder.
+
+One epoch = shuffled full global batches of training trailers (coarse: a random
+sample of sequences per trailer; fine: two disjoint random halves), then a
+validation pass, then ``checkpoints/last.pt`` (and ``best.pt`` when the
+validation metric improved). Every random choice is seeded by (seed, epoch),
+so a run resumed from ``last.pt`` repeats exactly what an unbroken run does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..artefacts import write_json
+from ..data import TrailerStore
+from ..errors import MMXError
+from ..evaluate.metrics import genre_metrics
+from ..model import MMXModel, ModelConfig
+from . import distributed
+from .api import inference_batches, to_device
+from .checkpoint import check_compatible, read_checkpoint, resolve_checkpoint_path, save_checkpoint
+from .config import TrainConfig
+from .events import RunRecorder
+from .losses import coarse_loss, nt_xent
+from .sampling import TrailerSequences, collate_items
+
+__all__ = ["train", "epoch_batches"]
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+def epoch_batches(n: int, batch_size: int, world_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Shuffled full batches of positions ``0..n-1`` (the last partial batch is dropped).
+
+    The batch size is cut to ``n`` when the split is smaller, and rounded down to
+    a multiple of ``world_size`` so each DDP process gets an equal slice.
+    """
+    size = min(batch_size, n) // world_size * world_size
+    if size < world_size:
+        raise MMXError(f"{n} training trailers cannot fill a batch for {world_size} processes; use more data")
+    order = np.random.default_rng([seed, epoch, 7]).permutation(n)
+    return [order[i:i + size] for i in range(0, n - size + 1, size)]
+
+
+def train(config: TrainConfig) -> Path:
+    """Train one stage; returns the run folder (see docs/interfaces.md for its contents)."""
+    config.validate()
+    info = distributed.setup(config.device)
+    try:
+        return _Trainer(config, info).run()
+    finally:
+        distributed.teardown(info)
+
+
+class _Trainer:
+    def __init__(self, config: TrainConfig, info: distributed.DistInfo) -> None:
+        self.config, self.info = config, info
+        self.out = Path(config.out)
+        self.last, self.best = self.out / "checkpoints" / "last.pt", self.out / "checkpoints" / "best.pt"
+        self.store = TrailerStore.open(config.data)
+        self.device = distributed.resolve_device(config.device, info)
+        self.recorder = RunRecorder(self.out, config.stage, config.epochs, enabled=info.is_main)
+        self.metric_name = "auprc_weighted" if config.stage == "coarse" else "val_loss"
+
+    # ------------------------------------------------------------------ set-up
+    def _initial_state(self) -> tuple[ModelConfig, dict | None, dict | None]:
+        config, store = self.config, self.store
+        resume_state = None
+        if self.last.exists() and not config.resume:
+            raise MMXError("run folder already holds checkpoints/last.pt; pass --resume to continue it or choose "
+                           "another --out", self.out)
+        if config.resume and self.last.exists():
+            resume_state = read_checkpoint(self.last)
+            model_config = ModelConfig.from_dict(resume_state["model_config"])
+            if config.model is not None and config.model.to_dict() != model_config.to_dict():
+                raise MMXError("--resume with model options other than the run's; drop them or choose another --out",
+                               self.last)
+            if resume_state["stage"] != config.stage:
+                raise MMXError(f"the run was a {resume_state['stage']} run, not {config.stage}", self.last)
+            check_compatible(model_config, resume_state["genres"], resume_state["data_fingerprint"], store, self.last,
+                             need_same_data=True)
+            return model_config, resume_state, None
+        init_state = None
+        if config.init is not None:
+            init_path = resolve_checkpoint_path(config.init)
+            init_state = read_checkpoint(init_path)
+            model_config = ModelConfig.from_dict(init_state["model_config"])
+            if config.model is not None and config.model.to_dict() != model_config.to_dict():
+                raise MMXError("model options differ from the --init checkpoint's; drop them", init_path)
+            check_compatible(model_config, init_state["genres"], init_state["data_fingerprint"], store, init_path,
+                             need_same_data=True)
+        elif config.stage == "fine":
+            raise MMXError("the fine stage starts from a coarse checkpoint: pass --init CHECKPOINT_OR_RUN")
+        else:
+            model_config = config.model or ModelConfig.for_store(store.manifest)
+            model_config = ModelConfig.from_dict({**model_config.to_dict(), "n_genres": len(store.manifest.genres)})
+        check_compatible(model_config, store.manifest.genres, None, store, None)
+        return model_config.validate(), resume_state, init_state
+
+    def _build(self):
+        model_config, resume_state, init_state = self._initial_state()
+        torch.manual_seed(self.config.seed)
+        model = MMXModel(model_config)
+        if init_state is not None:
+            model.load_state_dict(init_state["model"])
+        unused = model.projection_head if self.config.stage == "coarse" else model.coarse_head
+        unused.requires_grad_(False)
+        model.to(self.device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
+        scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda")
+        self.model_config, self.model, self.optimiser, self.scaler = model_config, model, optimiser, scaler
+        self.progress = {"epoch": 0, "best_metric": None, "best_epoch": 0, "bad_epochs": 0, "history": []}
+        if resume_state is not None:
+            model.load_state_dict(resume_state["model"])
+            optimiser.load_state_dict(resume_state["optimiser"])
+            if resume_state.get("scaler"):
+                scaler.load_state_dict(resume_state["scaler"])
+            for key in self.progress:
+                self.progress[key] = resume_state.get(key, self.progress[key])
+            torch.set_rng_state(resume_state["rng"]["torch"])
+        self.ddp = model
+        if self.info.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.ddp = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    # ------------------------------------------------------------------ one step
+    def _loss(self, batch: dict) -> torch.Tensor:
+        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.device.type == "cuda"):
+            if self.config.stage == "coarse":
+                return coarse_loss(self.ddp(batch["batch"], head="coarse"), batch["labels"])
+            z = self.ddp(batch["batch"], head="projection")
+            z_a, z_b = z.chunk(2)
+            if self.info.active:
+                z_a, z_b = distributed.all_gather_with_grad(z_a), distributed.all_gather_with_grad(z_b)
+            return nt_xent(z_a, z_b, self.config.temperature)
+
+    def _collate(self, items: list[dict]) -> dict:
+        if self.config.stage == "coarse":
+            return collate_items(items)
+        # one forward over both halves: rows 0..B-1 are halves A, rows B..2B-1 halves B
+        both = [{"clips": it["clips"], "label": it["label"], "index": it["index"]} for it in items]
+        both += [{"clips": it["clips_b"], "label": it["label"], "index": it["index"]} for it in items]
+        return collate_items(both)
+
+    def _dataset(self, split: str, epoch_seed: int | None = None) -> TrailerSequences:
+        mode = "sample" if self.config.stage == "coarse" else "pairs"
+        n = self.model_config.train_sequences  # per trailer (coarse) or per half (fine)
+        seed = self.config.seed if epoch_seed is None else epoch_seed
+        return TrailerSequences(self.store, self.store.split_indices(split), mode, n, seed)
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> Path:
+        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self._build()
+        except MMXError as exc:
+            self.recorder.event("error", message=str(exc))
+            self.recorder.status("failed", message=str(exc))
+            raise
+        config, info = self.config, self.info
+        if info.is_main:
+            write_json(self.out / "config.json", {"train": config.to_dict(), "model": self.model_config.to_dict(),
+                                                  "genres": self.store.manifest.genres,
+                                                  "data_fingerprint": self.store.fingerprint})
+        train_set, val_rows = self._dataset("train"), self.store.split_indices("val")
+        self.steps_per_epoch = len(epoch_batches(len(train_set), config.batch_size, info.world_size, config.seed, 0))
+        self.total_steps = self.steps_per_epoch * config.epochs
+        start_epoch = int(self.progress["epoch"])
+        message = f"resumed after epoch {start_epoch}" if start_epoch else "started"
+        self.recorder.event("start", epoch=start_epoch, step=start_epoch * self.steps_per_epoch,
+                            total_steps=self.total_steps, message=message)
+        self.recorder.status("running", epoch=start_epoch, message=message,
+                             best_checkpoint=str(self.best) if self.best.exists() else None)
+        self.started = time.perf_counter()
+        self.steps_done_here = 0
+        try:
+            for epoch in range(start_epoch + 1, config.epochs + 1):
+                train_loss = self._train_epoch(train_set, epoch)
+                val = self._validate(val_rows, train_loss)
+                stop = self._end_epoch(epoch, train_loss, val)
+                if stop:
+                    break
+        except MMXError as exc:
+            self.recorder.event("error", message=str(exc))
+            self.recorder.status("failed", message=str(exc))
+            raise
+        except BaseException as exc:
+            self.recorder.event("error", message=f"{type(exc).__name__}: {exc}")
+            self.recorder.status("failed", message=f"{type(exc).__name__}: {exc}")
+            raise
+        best = self.progress["best_metric"]
+        message = f"best {self.metric_name} {best:.4f} at epoch {self.progress['best_epoch']}"
+        self.recorder.event("end", epoch=self.progress["epoch"], step=self.progress["epoch"] * self.steps_per_epoch,
+                            total_steps=self.total_steps, message=message)
+        self.recorder.status("finished", progress=1.0, eta_s=0.0, message=message, best_checkpoint=str(self.best))
+        return self.out
+
+    def _train_epoch(self, train_set: TrailerSequences, epoch: int) -> float:
+        config, info = self.config, self.info
+        torch.manual_seed(config.seed * 100_003 + epoch)  # dropout: the same on resume
+        train_set.set_epoch(epoch)
+        self.ddp.train()
+        losses = []
+        batches = epoch_batches(len(train_set), config.batch_size, info.world_size, config.seed, epoch)
+        for step, rows in enumerate(batches, start=1):
+            tick = time.perf_counter()
+            local = rows.reshape(info.world_size, -1)[info.rank]
+            batch = to_device(self._collate([train_set[int(i)] for i in local]), self.device)
+            loss = self._loss(batch)
+            if not torch.isfinite(loss.detach()).all():
+                kept = f"the last good checkpoint {self.last} was kept" if self.last.exists() else "no checkpoint was written"
+                raise MMXError(f"training loss became {loss.item()} at epoch {epoch}, step {step}; {kept}. Lower the "
+                               "learning rate or check the data set for NaN/Inf features, then start again", self.out)
+            self.optimiser.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimiser)
+            self.scaler.update()
+            losses.append(float(loss.detach()))
+            self.steps_done_here += 1
+            if step % config.log_every == 0 or step == len(batches):
+                self._step_event(epoch, step, len(rows), losses[-1], time.perf_counter() - tick)
+        return float(np.mean(losses))
+
+    def _step_event(self, epoch: int, step: int, batch_trailers: int, loss: float, seconds: float) -> None:
+        global_step = (epoch - 1) * self.steps_per_epoch + step
+        elapsed = time.perf_counter() - self.started
+        per_step = elapsed / max(self.steps_done_here, 1)
+        eta = per_step * (self.total_steps - global_step)
+        fields = dict(epoch=epoch, step=global_step, total_steps=self.total_steps, loss=loss,
+                      lr=self.optimiser.param_groups[0]["lr"], trailers_per_s=batch_trailers / max(seconds, 1e-9),
+                      eta_s=eta)
+        self.recorder.event("step", **fields)
+        self.recorder.status("running", epoch=epoch, progress=global_step / self.total_steps, eta_s=eta)
+
+    @torch.no_grad()
+    def _validate(self, val_rows: np.ndarray, train_loss: float) -> dict:
+        model, device = self.model, self.device
+        model.eval()
+        if len(val_rows) == 0:
+            log.warning("the data set has no validation trailers; early stopping follows the training loss")
+            return {"val_loss": train_loss, "auprc_weighted": -train_loss}
+        autocast = torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
+        if self.config.stage == "coarse":
+            logits, labels = [], []
+            for batch in inference_batches(self.store, val_rows, self.config.batch_size, device):
+                with autocast:
+                    logits.append(model(batch["batch"], head="coarse").float().cpu())
+                labels.append(batch["labels"].cpu())
+            logits, labels = torch.cat(logits), torch.cat(labels)
+            report = genre_metrics(torch.sigmoid(logits).numpy(), labels.numpy(), self.store.manifest.genres)
+            return {"val_loss": float(coarse_loss(logits, labels)), "auprc_weighted": report.auprc_weighted,
+                    "auprc_micro": report.auprc_micro, "auprc_macro": report.auprc_macro,
+                    "f1_weighted": report.f1_weighted}
+        val_set = self._dataset("val", epoch_seed=self.config.seed + 1)  # the same pairs every epoch
+        losses, weights = [], []
+        size = max(2, min(self.config.batch_size, len(val_set)))
+        for start in range(0, len(val_set) - 1, size):
+            items = [val_set[i] for i in range(start, min(start + size, len(val_set)))]
+            if len(items) < 2:
+                continue
+            batch = to_device(self._collate(items), device)
+            with autocast:
+                z_a, z_b = model(batch["batch"], head="projection").chunk(2)
+            losses.append(float(nt_xent(z_a, z_b, self.config.temperature)))
+            weights.append(len(items))
+        return {"val_loss": float(np.average(losses, weights=weights))}
+
+    def _end_epoch(self, epoch: int, train_loss: float, val: dict) -> bool:
+        p = self.progress
+        metric = val[self.metric_name] if self.metric_name in val else val["val_loss"]
+        better = p["best_metric"] is None or (
+            metric > p["best_metric"] if self.config.stage == "coarse" else metric < p["best_metric"])
+        if not math.isfinite(metric):
+            better = False
+        p["epoch"] = epoch
+        p["history"].append({"epoch": epoch, "train_loss": train_loss, **val})
+        if better:
+            p.update(best_metric=float(metric), best_epoch=epoch, bad_epochs=0)
+        else:
+            p["bad_epochs"] += 1
+        stop = p["bad_epochs"] >= self.config.patience
+        if self.info.is_main:
+            state = self._state(epoch)
+            save_checkpoint(self.last, state)
+            if better:
+                save_checkpoint(self.best, state)
+        if self.info.active:
+            torch.distributed.barrier()
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / max(self.steps_done_here, 1) * (self.total_steps - epoch * self.steps_per_epoch)
+        message = f"epoch {epoch}: train loss {train_loss:.4f}, {self.metric_name} {metric:.4f}"
+        if stop:
+            message += f"; early stop ({self.config.patience} epochs without improvement)"
+        log.info(message)
+        self.recorder.event("epoch", epoch=epoch, step=epoch * self.steps_per_epoch, total_steps=self.total_steps,
+                            loss=train_loss, lr=self.optimiser.param_groups[0]["lr"], val=val, eta_s=eta,
+                            message=message)
+        self.recorder.status("running", epoch=epoch, progress=epoch / self.config.epochs, eta_s=eta, message=message,
+                             best_checkpoint=str(self.best) if self.best.exists() else None)
+        return stop
+
+    def _state(self, epoch: int) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "format": "mmx-checkpoint", "version": FORMAT_VERSION, "stage": self.config.stage, "epoch": epoch,
+            "train_config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimiser": self.optimiser.state_dict(), "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "genres": list(self.store.manifest.genres), "data_fingerprint": self.store.fingerprint,
+            "generated": bool(self.store.manifest.generated), "metric_name": self.metric_name,
+            "best_metric": self.progress["best_metric"], "best_epoch": self.progress["best_epoch"],
+            "bad_epochs": self.progress["bad_epochs"], "history": self.progress["history"], "rng": rng,
+        }

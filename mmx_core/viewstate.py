@@ -1,0 +1,130 @@
+"""The app's view state <-> URL query parameters, so a view can be bookmarked and shared.
+
+Only values that differ from the defaults are written to the URL. Reading is
+forgiving: an unknown or malformed value falls back to its default (a shared
+link never breaks the page), and :attr:`ViewState.warnings` says what was ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Mapping
+
+__all__ = ["ViewState", "PROJECTIONS", "COLOURS"]
+
+PROJECTIONS = ("umap", "tsne", "pca")
+COLOURS = ("cluster", "genre", "year", "change")
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the Explore, Trailer and Compare pages show.
+
+    Attributes
+    ----------
+    set : str
+        Embedding set name (see :mod:`mmx_core.collections`).
+    compare : str
+        Second set for the coarse-vs-fine views ("" = none).
+    projection : str
+        One of :data:`PROJECTIONS`.
+    colour : str
+        One of :data:`COLOURS`.
+    genre : str
+        Genre highlighted when colouring by genre.
+    trailer : str
+        Selected trailer id ("" = none).
+    q : str
+        Title search.
+    genres : tuple of str
+        Genre filter (any of).
+    years : tuple of int or None
+        Year range filter.
+    mcs : int
+        HDBSCAN minimum cluster size.
+    cluster : int or None
+        Cluster chosen in the side list.
+    """
+
+    set: str = "published"
+    compare: str = ""
+    projection: str = "umap"
+    colour: str = "cluster"
+    genre: str = "Horror"
+    trailer: str = ""
+    q: str = ""
+    genres: tuple[str, ...] = ()
+    years: tuple[int, int] | None = None
+    mcs: int = 40
+    cluster: int | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_params(self) -> dict[str, str]:
+        """Query parameters for the values that differ from the defaults."""
+        default = ViewState()
+        params: dict[str, str] = {}
+        for f in fields(self):
+            if f.name == "warnings":
+                continue
+            value = getattr(self, f.name)
+            if value == getattr(default, f.name):
+                continue
+            if f.name == "genres":
+                params[f.name] = ",".join(value)
+            elif f.name == "years":
+                params[f.name] = f"{value[0]}-{value[1]}"
+            else:
+                params[f.name] = str(value)
+        return params
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str | list[str]]) -> "ViewState":
+        """Parse query parameters; bad values keep their defaults and add a warning."""
+        values: dict = {}
+        warnings: list[str] = []
+
+        def get(name: str) -> str | None:
+            value = params.get(name)
+            if isinstance(value, list):
+                value = value[-1] if value else None
+            return None if value is None else str(value)
+
+        for name in ("set", "compare", "genre", "trailer", "q"):
+            if (value := get(name)) is not None:
+                values[name] = value[:200]
+        if (value := get("projection")) is not None:
+            if value in PROJECTIONS:
+                values["projection"] = value
+            else:
+                warnings.append(f"projection={value!r} is not one of {PROJECTIONS}")
+        if (value := get("colour")) is not None:
+            if value in COLOURS:
+                values["colour"] = value
+            else:
+                warnings.append(f"colour={value!r} is not one of {COLOURS}")
+        if (value := get("genres")) is not None:
+            values["genres"] = tuple(g for g in value.split(",") if g)
+        if (value := get("years")) is not None:
+            try:
+                low, high = (int(v) for v in value.split("-"))
+                values["years"] = (min(low, high), max(low, high))
+            except ValueError:
+                warnings.append(f"years={value!r} is not FROM-TO")
+        if (value := get("mcs")) is not None:
+            try:
+                mcs = int(value)
+                if not 2 <= mcs <= 1000:
+                    raise ValueError
+                values["mcs"] = mcs
+            except ValueError:
+                warnings.append(f"mcs={value!r} is not an integer in 2..1000")
+        if (value := get("cluster")) is not None:
+            try:
+                values["cluster"] = int(value)
+            except ValueError:
+                warnings.append(f"cluster={value!r} is not an integer")
+        return cls(**values, warnings=tuple(warnings))
+
+    def with_(self, **changes) -> "ViewState":
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)

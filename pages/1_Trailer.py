@@ -1,0 +1,69 @@
+"""Trailer page: one trailer, its cluster and its neighbours in two spaces side by side."""
+
+import streamlit as st
+
+from mmx_core import collections, mapview, search
+from pages.common import ui
+
+view = ui.setup("Trailer")
+st.sidebar.title("MMX Explorer")
+emb = ui.choose_set()
+names = [c.name for c in collections.list_collections()]
+default_second = next((n for n in ("fine", "coarse") if n in names and n != view.set), "")
+if view.compare not in names or view.compare == view.set:
+    ui.update(compare=default_second)
+second_name = ui.bound(st.sidebar.selectbox, "compare", "Second space", [""] + [n for n in names if n != view.set],
+                       format_func=lambda n: n or "none")
+k = st.sidebar.slider("Neighbours (k)", 5, 30, 10, key="w_k")
+if emb is None:
+    st.stop()
+
+query = st.text_input("Find a trailer by title", key="w_trailer_q", placeholder="e.g. the end of the world")
+if query:
+    rows = search.search_titles(emb.metadata, query, limit=20)
+    if not len(rows):
+        st.warning(f"No title matches {query!r}.")
+    else:
+        options = emb.ids[rows].astype(str).tolist()
+        titles = dict(zip(options, emb.metadata["display_title"].iloc[rows]))
+        pick = st.selectbox("Matches", options, format_func=titles.get, key="w_trailer_pick")
+        if st.button("Show this trailer", key="show_pick"):
+            ui.update(trailer=pick)
+
+view = st.session_state["view"]
+if not view.trailer or view.trailer not in emb._lookup():
+    st.info("Pick a trailer: search above, or click a point on the Explore map.")
+    st.stop()
+
+data = ui.map_for(emb.name, view.projection, view.mcs)
+frame = data.frame if data is not None else mapview._base_frame(emb).assign(cluster_label="?")
+row = frame.iloc[emb.index_of(view.trailer)]
+card_col, first_col, second_col = st.columns([1.1, 2, 2])
+with card_col:
+    ui.trailer_card(row, image_width=260)
+    if data is not None and row["cluster"] >= 0:
+        summary = data.summaries.set_index("cluster").loc[row["cluster"]]
+        st.caption(f"Cluster of {summary['size']} trailers; over-represented: {summary['genres'] or '-'}")
+
+second = ui.load_set(second_name) if second_name else None
+table = mapview.side_by_side(emb, second, view.trailer, k=k)
+target = None
+with first_col:
+    st.subheader(f"Neighbours in {emb.name}")
+    target = ui.neighbour_list(table, suffix="_a" if second is not None and "id_a" in table else "", key="nb_a")
+with second_col:
+    if second is None:
+        st.info("No second space chosen. The shipped coarse and fine embeddings appear here once "
+                "models/coarse_embeddings.npz and models/fine_embeddings.npz exist.")
+    elif "id_b" not in table:
+        st.warning(f"This trailer is not in {second_name}.")
+    else:
+        st.subheader(f"Neighbours in {second_name}")
+        if second.generated:
+            st.caption("generated features")
+        target = ui.neighbour_list(table, suffix="_b", key="nb_b") or target
+        st.caption(f"{int(table['in_both_a'].sum())} of {k} neighbours are found in both spaces (✔ both).")
+if target is not None:
+    ui.update(trailer=target)
+    st.rerun()
+ui.sync_url()

@@ -1,0 +1,86 @@
+"""Compare page: two embedding spaces side by side (coarse vs fine), neighbour overlap and cluster flows."""
+
+import numpy as np
+import streamlit as st
+
+from mmx_core import collections, figures, mapview
+from mmx_core.errors import MMXError
+from pages.common import ui
+
+view = ui.setup("Compare")
+st.sidebar.title("MMX Explorer")
+names = [c.name for c in collections.list_collections()]
+if len(names) < 2:
+    st.title("Compare two spaces")
+    st.info("Only the published set is available. The shipped coarse and fine embeddings appear once "
+            "models/coarse_embeddings.npz and models/fine_embeddings.npz exist; runs' embeddings and uploads "
+            "(Data page) can be compared too.")
+    st.stop()
+if view.set not in names or view.compare not in names or view.compare == view.set:
+    first = "coarse" if "coarse" in names else names[0]
+    ui.update(set=first, compare="fine" if "fine" in names and first != "fine" else next(n for n in names if n != first))
+first = ui.bound(st.sidebar.selectbox, "set", "Space A", names)
+second = ui.bound(st.sidebar.selectbox, "compare", "Space B", [n for n in names if n != first] or names)
+k = st.sidebar.slider("Neighbours (k) for Jaccard@k", 5, 30, 10, key="w_ck")
+a, b = ui.load_set(first), ui.load_set(second)
+if a is None or b is None:
+    st.stop()
+try:
+    with ui.progress_bar("Comparing the two spaces"):
+        result = ui.cached_comparison(first, second, k, view.projection, view.mcs)
+except MMXError as exc:
+    st.error(str(exc))
+    st.stop()
+
+table = result.table
+st.markdown(f"**{first}** vs **{second}**: {result.summary['trailers']:,} common trailers · mean Jaccard@{k} of "
+            f"neighbour lists {result.summary['mean_jaccard']:.3f} (1 = same neighbours, 0 = none shared)"
+            + (" · generated features" if a.generated or b.generated else ""))
+example = result.example
+if example:
+    with st.expander("Guided example: a coarse cluster that splits in the fine space", expanded=True):
+        parts = ", ".join(f"{n} to {label}" for _, label, n in example["targets"][:5])
+        st.markdown(f"Cluster **{example['label_a']}** of {first} sends its members to "
+                    f"{len(example['targets'])} clusters of {second}: {parts}.")
+        show_example = st.toggle("Highlight its members in both maps", key="w_example")
+else:
+    show_example = False
+
+frames = []
+for suffix in ("a", "b"):
+    labels = result.labels_a if suffix == "a" else result.labels_b
+    frame = table.rename(columns={f"x_{suffix}": "x", f"y_{suffix}": "y", f"cluster_{suffix}": "cluster"})
+    frame["cluster_label"] = [labels.get(c, "noise") for c in frame["cluster"]]
+    frame["genre_list"] = [g.split(", ") if g else [] for g in frame["genres"]]
+    frames.append(frame)
+highlight = None
+picked = st.session_state.get("_compare_pick", np.zeros(0, dtype=np.int64))
+if show_example:
+    highlight = (table["cluster_a"] == example["cluster_a"]).to_numpy()
+elif len(picked):
+    highlight = np.isin(np.arange(len(table)), picked)
+colour = st.sidebar.radio("Colour by", ["change", "cluster"], key="w_ccolour",
+                          format_func={"change": "neighbour overlap (Jaccard@k)", "cluster": "own clusters"}.get)
+col_a, col_b = st.columns(2)
+events = []
+for col, frame, name in ((col_a, frames[0], first), (col_b, frames[1], second)):
+    fig = figures.map_figure(frame, colour, change=table["jaccard"].to_numpy(), highlight=highlight, height=480,
+                             labels=False, title=name)
+    with col:
+        events.append(st.plotly_chart(fig, on_select="rerun", key=f"cmp_{name}", width="stretch"))
+for event in events:
+    rows = mapview.selected_rows(event, len(table))
+    if len(rows) > 1 and not np.array_equal(rows, picked):
+        st.session_state["_compare_pick"] = rows
+        st.rerun()
+if len(picked):
+    st.caption(f"{len(picked)} trailers selected in one map are outlined in both.")
+
+hist_col, movers_col = st.columns([1, 1.4])
+hist_col.plotly_chart(figures.histogram_figure(table["jaccard"], f"Jaccard@{k} per trailer", "Jaccard@k"),
+                      width="stretch")
+movers_col.markdown("**Movers**: trailers whose neighbours changed most")
+movers_col.dataframe(table.nsmallest(50, "jaccard")[["display_title", "year", "genres", "jaccard", "cluster_a", "cluster_b"]],
+                     hide_index=True, height=260)
+st.plotly_chart(figures.sankey_figure(result.transitions, result.labels_a, result.labels_b), width="stretch")
+ui.sync_url()

@@ -1,0 +1,143 @@
+"""Widgets shared by the pages: view state <-> URL, the set chooser, cached maps, trailer cards."""
+
+from __future__ import annotations
+
+import contextlib
+
+import streamlit as st
+
+from mmx_core import collections, mapview
+from mmx_core.errors import MMXError
+from mmx_core.progress import progress_callback
+from mmx_core.viewstate import ViewState
+
+
+def setup(title: str) -> ViewState:
+    """Page config, then the view state: from the URL on a session's first page, else from the session."""
+    st.set_page_config(page_title=f"MMX Explorer · {title}", layout="wide")
+    if "view" not in st.session_state:
+        view = ViewState.from_params(st.query_params.to_dict())
+        for warning in view.warnings:
+            st.toast(f"Ignored from the link: {warning}")
+        st.session_state["view"] = view
+    return st.session_state["view"]
+
+
+def update(**changes) -> ViewState:
+    """Change the view state (and the URL)."""
+    st.session_state["view"] = st.session_state["view"].with_(**changes)
+    sync_url()
+    return st.session_state["view"]
+
+
+def sync_url() -> None:
+    """Write the view state to the URL query parameters (only values that differ from the defaults)."""
+    params = st.session_state["view"].to_params()
+    if dict(st.query_params.to_dict()) != params:
+        st.query_params.from_dict(params)
+
+
+def bound(widget, attr: str, label: str, *args, key: str | None = None, **kwargs):
+    """A widget whose value is the view state's ``attr`` (initialised from it, written back to it)."""
+    key = key or f"w_{attr}"
+    view = st.session_state["view"]
+    if key not in st.session_state:
+        initial = getattr(view, attr)
+        st.session_state[key] = list(initial) if isinstance(initial, tuple) else initial
+    value = widget(label, *args, key=key, **kwargs)
+    if isinstance(value, list):
+        value = tuple(value)
+    if value != getattr(view, attr):
+        update(**{attr: value})
+    return value
+
+
+def choose_set(attr: str = "set", label: str = "Embedding set", container=None):
+    """Sidebar chooser of the embedding sets; returns the chosen :class:`EmbeddingSet` (or None)."""
+    infos = {c.name: c for c in collections.list_collections()}
+    view = st.session_state["view"]
+    if getattr(view, attr) not in infos:
+        update(**{attr: "published"})
+    with container or st.sidebar:
+        name = bound(st.selectbox, attr, label, list(infos), format_func=lambda n: infos[n].label)
+    emb = load_set(name)
+    if emb is not None and emb.generated:
+        (container or st.sidebar).warning("This set is computed from **generated** expert features, not real trailers.")
+    return emb
+
+
+def load_set(name: str):
+    """The embedding set ``name``, or None with the error shown on the page."""
+    try:
+        return collections.load_collection(name)
+    except MMXError as exc:
+        st.error(f"Cannot load the embedding set {name!r}: {exc}")
+        return None
+
+
+@contextlib.contextmanager
+def progress_bar(text: str):
+    """Route library progress to a Streamlit progress bar for the duration of the block."""
+    bar = st.progress(0.0, text=text)
+
+    def report(description: str, done: int, total: int | None) -> None:
+        bar.progress(min(1.0, done / total) if total else 0.5, text=f"{text}: {description} {done}/{total or '?'}")
+
+    with progress_callback(report):
+        yield
+    bar.empty()
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _map(name: str, stamp: tuple, projection: str, mcs: int) -> mapview.MapData:
+    return mapview.map_data(collections.load_collection(name), projection, mcs)
+
+
+def map_for(name: str, projection: str, mcs: int) -> mapview.MapData | None:
+    """Projection and clusters of a set (cached in the session server and on disk)."""
+    info = collections.collection_info(name)
+    stat = info.path.stat()
+    try:
+        with progress_bar(f"Computing the {projection.upper()} map and clusters of {name}"):
+            return _map(name, (stat.st_mtime_ns, stat.st_size), projection, mcs)
+    except MMXError as exc:
+        st.error(str(exc))
+        return None
+
+
+def trailer_card(frame_row, container=None, image_width: int = 220) -> None:
+    """Thumbnail, title, year, genres and cluster of one trailer."""
+    box = container or st
+    image = collections.thumbnail_bytes(frame_row["id"])
+    if image:
+        box.image(image, width=image_width)
+    year = frame_row["year"]
+    box.markdown(f"**{frame_row['display_title']}** ({'?' if year is None or str(year) == '<NA>' else year})  \n"
+                 f"{frame_row['genres'] or 'no genres'}  \ncluster: {frame_row['cluster_label']}")
+
+
+def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool = True) -> str | None:
+    """Neighbours as rows (thumbnail, title button, similarity, shared genres); returns a clicked id."""
+    clicked = None
+    for i, row in table.iterrows():
+        image_col, text_col = st.columns([1, 3])
+        image = collections.thumbnail_bytes(row[f"id{suffix}"]) if show_images else None
+        if image:
+            image_col.image(image, width=80)
+        mark = " ✔ both" if row.get(f"in_both{suffix}", False) else ""
+        if text_col.button(f"{row[f'display_title{suffix}']}", key=f"{key}_{i}"):
+            clicked = row[f"id{suffix}"]
+        text_col.caption(f"similarity {row[f'score{suffix}']:.3f}{mark} · shared: {row[f'shared_genres{suffix}'] or '-'}")
+    return clicked
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _comparison(first: str, second: str, stamps: tuple, k: int, projection: str, mcs: int) -> mapview.Comparison:
+    return mapview.compare_sets(collections.load_collection(first), collections.load_collection(second), k=k,
+                                min_cluster_size=mcs, projection=projection)
+
+
+def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int) -> mapview.Comparison:
+    """Comparison of two sets (cached while both files are unchanged)."""
+    stamps = tuple(collections.collection_info(n).path.stat().st_mtime_ns for n in (first, second))
+    return _comparison(first, second, stamps, k, projection, mcs)

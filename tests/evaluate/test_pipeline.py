@@ -1,0 +1,129 @@
+"""evaluate, score, ablate and subgenre-eval end to end on a tiny generated set (1 epoch, tiny dims)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mmx_core.cli import main
+
+pytestmark = pytest.mark.slow
+
+SMALL_MODEL = {"shared_dim": 8, "sequence_dim": 16, "bottleneck_dim": 16, "gating_hidden": 8, "head_hidden": 16,
+               "projection_dim": 8, "vlad_clusters": 2, "train_sequences": 2}
+CONTRACT_KEYS = {"f1_weighted", "auprc_weighted", "precision_weighted", "recall_weighted", "auprc_micro",
+                 "auprc_macro", "per_genre"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval_pipeline")
+    data = root / "tiny"
+    assert main(["synth", "--out", str(data), "--trailers", "80", "--seed", "5",
+                 "--dims", "image=8,scene=8,motion=4,audio=4"]) == 0
+    config = root / "small.json"
+    config.write_text(json.dumps(SMALL_MODEL))
+    return root, data, config
+
+
+@pytest.fixture(scope="module")
+def ablation(tiny):
+    root, data, config = tiny
+    out = root / "results.md"
+    argv = ["ablate", "--data", str(data), "--work", str(root / "work"), "--epochs", "1", "--batch-size", "16",
+            "--model-config", str(config), "--out", str(out), "--json",
+            "--variants", "random,image-only,naive-concat,full-model,fine-emb-probe"]
+    return argv, out
+
+
+def test_ablate_writes_results_and_json(tiny, ablation, capsys):
+    root, data, _ = tiny
+    argv, out = ablation
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    names = [r["variant"]["name"] for r in result["results"]]
+    assert names == ["Random", "Image only", "Naive Concat", "Full model", "Fine emb. + probe"]
+    for r in result["results"]:
+        assert CONTRACT_KEYS <= set(r["fixed"]) and CONTRACT_KEYS <= set(r["tuned"])
+        assert 0 <= r["fixed"]["auprc_weighted"] <= 1
+    assert (root / "work" / "ablation.json").exists()
+    assert (root / "work" / "runs" / "fine" / "status.json").exists()
+    text = out.read_text()
+    assert "not comparable" in text  # the default header says what the numbers are on
+    assert "| *MMX-Trailer-20 (paper)* | 0.597 | 0.583 | 0.554 | 0.697 | 0.456 | 0.589 |" in text
+    assert "| *Naive Concat (paper)* | 0.525 | 0.497 |" in text
+    assert f"python -m mmx_core ablate --data {data}" in text
+    assert "Goal (issue 4): the full model's AU(PRC)w" in text
+    assert "| *Support (paper)* | 130 | 197 |" in text
+
+
+def test_ablate_again_reuses_runs_and_keeps_hand_text(tiny, ablation, capsys):
+    root, _, _ = tiny
+    argv, out = ablation
+    if not out.exists():
+        pytest.skip("needs test_ablate_writes_results_and_json")
+    out.write_text(out.read_text() + "\nHand-written note.\n")
+    checkpoint = root / "work" / "runs" / "full-model" / "checkpoints" / "last.pt"
+    before = checkpoint.stat().st_mtime_ns
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert checkpoint.stat().st_mtime_ns == before
+    assert "Hand-written note." in out.read_text()
+
+
+def test_evaluate_json_and_predictions_round_trip(tiny, ablation, capsys):
+    root, data, _ = tiny
+    run = root / "work" / "runs" / "full-model"
+    if not run.exists():
+        pytest.skip("needs the ablation runs")
+    predictions = root / "pred.npz"
+    assert main(["evaluate", "--data", str(data), "--model", str(run), "--split", "test", "--json",
+                 "--save-predictions", str(predictions)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert CONTRACT_KEYS <= set(result) and CONTRACT_KEYS <= set(result["tuned"])
+    assert len(result["per_genre"]) == 20
+    assert main(["score", str(predictions), "--json"]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    for key in CONTRACT_KEYS - {"per_genre"}:
+        assert scored[key] == pytest.approx(result[key], nan_ok=True)
+    assert main(["evaluate", "--data", str(data), "--model", str(run), "--split", "test"]) == 0
+    text = capsys.readouterr().out
+    assert "Support" in text and "tuned on val" in text and "AU(PRC)w" in text
+    assert main(["evaluate", "--data", str(data), "--model", str(run), "--split", "val"]) == 2
+    assert "--tune-split val equals --split" in capsys.readouterr().err
+
+
+def test_subgenre_eval_on_given_checkpoints(tiny, ablation, capsys):
+    root, data, _ = tiny
+    coarse, fine = root / "work" / "runs" / "full-model", root / "work" / "runs" / "fine"
+    if not fine.exists():
+        pytest.skip("needs the ablation runs")
+    out = root / "results.md"
+    assert main(["subgenre-eval", "--data", str(data), "--coarse", str(coarse), "--fine", str(fine),
+                 "--work", str(root / "sub"), "--space", "raw", "--min-cluster-size", "5", "--out", str(out),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["rows"]) == {"coarse", "fine"}
+    for row in result["rows"].values():
+        assert {"ari", "nmi", "precision_at_k", "n_clusters", "noise_fraction"} <= set(row)
+        assert 0 <= row["precision_at_k"] <= 1
+    assert result["n_trailers"] == 80 and 0 < result["chance_precision"] < 1
+    text = out.read_text()
+    assert "<!-- BEGIN GENERATED: subgenre-all -->" in text and "| *chance* |" in text
+
+
+def test_ablate_unknown_variant(tiny, capsys):
+    _, data, _ = tiny
+    assert main(["ablate", "--data", str(data), "--variants", "full-model,transformer", "--out", "-"]) == 2
+    assert "--variants: unknown ['transformer']" in capsys.readouterr().err
+
+
+def test_subgenre_eval_needs_a_subgenre_column(tmp_path, tiny, capsys):
+    import pandas as pd
+
+    _, data, _ = tiny
+    assert main(["subgenre-eval", "--data", str(data), "--coarse", "x", "--fine", "y", "--k", "0"]) == 2
+    assert "--k must be >= 1" in capsys.readouterr().err
+    del pd, np
