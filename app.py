@@ -40,7 +40,18 @@ matches = np.zeros(len(frame), dtype=bool)
 matches[search.search_titles(frame, query, limit=None)] = bool(query)
 filtered = search.filter_mask(frame, st.session_state["view"].genres, st.session_state["view"].years)
 highlight = matches | (~filtered.all() & filtered)
+rows = mapview.selected_rows(st.session_state.get("map"), len(frame))  # the last click/box/lasso
+if len(rows) == 1 and st.session_state.get("_map_pick") != (emb.name, int(rows[0])):
+    st.session_state["_map_pick"] = (emb.name, int(rows[0]))
+    ui.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)
+    st.session_state.pop("w_cluster", None)
 map_col, side_col = st.columns([3, 1.1])
+options = [None] + data.summaries["cluster"].tolist()
+labels = dict(zip(data.summaries["cluster"], data.summaries["label"] + " (" + data.summaries["size"].astype(str) + ")"))
+if st.session_state.get("w_cluster") not in options:
+    st.session_state.pop("w_cluster", None)
+with side_col:
+    ui.bound(st.selectbox, "cluster", "Zoom to cluster", options, format_func=lambda c: "all" if c is None else labels[c])
 view = st.session_state["view"]
 selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb._lookup() else None
 focus = None
@@ -53,13 +64,8 @@ with map_col:
     st.markdown(f"**{emb.name}**: {len(frame):,} trailers · {len(data.summaries)} clusters · "
                 f"{int((frame['cluster'] < 0).sum()):,} noise (grey)"
                 + (f" · {int(highlight.sum())} matches outlined" if highlight.any() else ""))
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map",
+    st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map",
                             width="stretch")
-rows = mapview.selected_rows(event, len(frame))
-if len(rows) == 1 and st.session_state.get("_map_pick") != (emb.name, int(rows[0])):
-    st.session_state["_map_pick"] = (emb.name, int(rows[0]))
-    view = ui.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)
-    selected_row = int(rows[0])
 
 with side_col:
     if selected_row is not None:
@@ -74,11 +80,6 @@ with side_col:
     else:
         st.info("Click a point for its trailer card and neighbours; box or lasso to select many.")
     st.subheader("Clusters")
-    options = [None] + data.summaries["cluster"].tolist()
-    labels = dict(zip(data.summaries["cluster"], data.summaries["label"] + " (" + data.summaries["size"].astype(str) + ")"))
-    if st.session_state.get("w_cluster") not in options:
-        st.session_state.pop("w_cluster", None)
-    ui.bound(st.selectbox, "cluster", "Zoom to cluster", options, format_func=lambda c: "all" if c is None else labels[c])
     st.dataframe(data.summaries[["label", "size", "genres", "typical"]], hide_index=True, height=260)
 
 view = st.session_state["view"]

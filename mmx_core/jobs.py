@@ -268,17 +268,42 @@ def _run_dir(name: str) -> Path:
     return run_dir
 
 
+def _group_alive(pgid: int) -> bool:
+    _alive(pgid)  # reaps our own child when it has exited
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return any(_alive(int(p.name)) for p in Path("/proc").iterdir()
+               if p.name.isdigit() and _pgid(int(p.name)) == pgid)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def _stop_group(pgid: int, grace: float = 10.0) -> None:
+    """SIGTERM to the process group (the supervisor is its leader), SIGKILL after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+        deadline = time.time() + wait
+        while _group_alive(pgid) and time.time() < deadline:
+            time.sleep(0.05)
+        if not _group_alive(pgid):
+            return
+
+
 def cancel(name: str) -> None:
     """Stop a queued or running run: SIGTERM to its process group, status ``cancelled``."""
     run_dir = _run_dir(name)
     job = read_json(run_dir / "job.json") if (run_dir / "job.json").exists() else {}
     pid = job.get("pid")
     if pid and _alive(pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(os.getpgid(pid), signal.SIGTERM)
-        deadline = time.time() + 5
-        while _alive(pid) and time.time() < deadline:
-            time.sleep(0.05)
+        _stop_group(pid)
     _write_status(run_dir, "cancelled", "cancelled by the user")
     dispatch()
 
@@ -343,7 +368,7 @@ def read_events(name: str) -> pd.DataFrame:
             event = json.loads(line)
             if isinstance(event, dict):
                 for metric, value in (event.pop("val", None) or {}).items():
-                    event[f"val_{metric}"] = value
+                    event[metric if metric.startswith("val_") else f"val_{metric}"] = value
                 rows.append(event)
     return pd.DataFrame(rows)
 
@@ -359,48 +384,34 @@ def tail_log(name: str, lines: int = 20) -> str:
 
 
 def submit_embed(name: str, data: str) -> Path:
-    """Embed data set ``data`` with run ``name``'s encoder in the background.
+    """Embed data set ``data`` with run ``name``'s encoder in the background (``python -m mmx_core embed``).
 
-    Writes ``runs/<name>/embeddings/<data>.npz`` (plus the data set's trailer table
-    beside it), which then appears among the app's embedding sets.
+    Writes ``runs/<name>/embeddings/<data>.npz`` with the data set's trailer table beside it
+    (``<data>.parquet``), so the set appears among the app's embedding sets with its metadata.
     """
+    import shutil
+
     run_dir = _run_dir(name)
     if data not in data_sets():
         raise MMXError(f"data set {data!r} is not under {data_dir()}; available: {data_sets()}")
-    argv = [sys.executable, "-m", "mmx_core.jobs", "embed", str(run_dir), str(data_dir() / data)]
+    source = _inside(data_dir() / data, data_dir(), "data set")
+    out = run_dir / "embeddings" / f"{data}.npz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source / "trailers.parquet", out.with_suffix(".parquet"))
+    argv = [*TRAIN_PREFIX, "embed", "--data", str(source), "--model", str(run_dir), "--out", str(out)]
     with open(run_dir / "embed-log.txt", "ab") as log:
         subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
-    return run_dir / "embeddings" / f"{data}.npz"
-
-
-def _embed(run_dir: Path, data: Path) -> int:
-    from .data import TrailerStore
-    from .embeddings import save_embeddings
-    from .train import embed_store, load_checkpoint
-
-    store = TrailerStore.open(data, validate=True)
-    ids, vectors = embed_store(store, load_checkpoint(run_dir))
-    out = run_dir / "embeddings" / f"{data.name}.npz"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    store.trailers.to_parquet(out.with_suffix(".parquet"), index=False)
-    save_embeddings(out, ids, vectors, generated=store.manifest.generated,
-                    source=f"run {run_dir.name} on data set {data.name}")
-    return 0
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mmx_core.jobs")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("supervise").add_argument("run_dir", type=Path)
-    embed = sub.add_parser("embed")
-    embed.add_argument("run_dir", type=Path)
-    embed.add_argument("data", type=Path)
+    sub.add_parser("supervise", help="run a queued run's trainer, then start the next queued run").add_argument(
+        "run_dir", type=Path)
     args = parser.parse_args(argv)
-    run_dir = _inside(args.run_dir, runs_dir(), "run folder")
-    if args.command == "supervise":
-        return supervise(run_dir)
-    return _embed(run_dir, _inside(args.data, data_dir(), "data set"))
+    return supervise(_inside(args.run_dir, runs_dir(), "run folder"))
 
 
 if __name__ == "__main__":

@@ -70,12 +70,15 @@ def filter_mask(metadata: pd.DataFrame, genres: list[str] | tuple[str, ...] = ()
                 years: tuple[int, int] | None = None) -> np.ndarray:
     """Boolean mask of trailers having any of ``genres`` (none = all) and a year within ``years``.
 
+    Genres are read from a ``genre_list`` column when there is one, else from ``genres`` (lists).
+
     Trailers without a year pass only when no year range is given.
     """
     mask = np.ones(len(metadata), dtype=bool)
-    if genres and "genres" in metadata.columns:
+    column = "genre_list" if "genre_list" in metadata.columns else "genres"
+    if genres and column in metadata.columns:
         wanted = set(genres)
-        mask &= np.array([bool(wanted.intersection(g)) for g in metadata["genres"]], dtype=bool)
+        mask &= np.array([bool(wanted.intersection(g)) for g in metadata[column]], dtype=bool)
     if years is not None and "year" in metadata.columns:
         year = pd.to_numeric(metadata["year"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         mask &= (year >= years[0]) & (year <= years[1])

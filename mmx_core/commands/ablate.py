@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     parser.add_argument("--variants", help="comma-separated subset of rows (names or slugs, e.g. 'random,full-model')")
     parser.add_argument("--no-probes", action="store_true", help="skip the linear probes (and the fine stage)")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
-                        help="Markdown file whose 'ablation' block is (re)written (default docs/results.md)")
+                        help="Markdown file whose 'ablation' block is (re)written (default docs/results.md); '-' to write none")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(func=run)
 
@@ -95,12 +95,12 @@ def run(args) -> int:
     result = run_ablation(data, work, epochs=args.epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,
                           seed=args.seed, model_overrides=model_overrides(args.model_config), variants=variants,
                           device=args.device, command=command)
-    out = update_block(args.out, "ablation", ablation_markdown(result))
+    out = update_block(args.out, "ablation", ablation_markdown(result)) if args.out != "-" else None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         for r in result.results:
             print(f"{r.variant.name:24s} AU(PRC)w {r.fixed.auprc_weighted:.3f}  F1w {r.fixed.f1_weighted:.3f}  "
                   f"F1w tuned {r.tuned.f1_weighted:.3f}")
-        print(f"wrote {out} and {work / 'ablation.json'}")
+        print(f"wrote {work / 'ablation.json'}" + (f" and {out}" if out else ""))
     return 0

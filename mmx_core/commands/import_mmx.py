@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
-
 from ..data.importer import import_mmx
-from .synth import parse_dims, resolve_out
+from .synth import command_line, parse_dims, resolve_out
 
 
 def register(subparsers) -> None:
@@ -26,7 +23,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    command = "python -m mmx_core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = command_line("import-mmx", args, positional=("src",))
     result = import_mmx(args.src, resolve_out(args.out), dims=parse_dims(args.dims), test_sampling=args.test_sampling,
                         restart=args.restart, overwrite=args.overwrite, command=command)
     resumed = f", {result.resumed} done by an earlier run" if result.resumed else ""

@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--space", default="umap10", choices=("umap10", "raw"), help="space HDBSCAN clusters in")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
                         help="Markdown file whose 'subgenre' block is (re)written; '-' to write none")
+    parser.add_argument("--block", help="name of the generated block in --out (default subgenre-<split>)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(func=run)
 
@@ -60,14 +61,14 @@ def run(args) -> int:
             fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
                                  epochs=args.fine_epochs or args.epochs, model_overrides={}, **common)
     command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "seed", "device",
-                                  "model_config", "coarse", "fine", "split", "k", "min_cluster_size", "space", "out"],
+                                  "model_config", "coarse", "fine", "split", "k", "min_cluster_size", "space", "out", "block"],
                            "subgenre-eval")
     experiment = run_subgenre_experiment(data, {"coarse": coarse, "fine": fine}, split=args.split, k=args.k,
                                          min_cluster_size=args.min_cluster_size, space=args.space, seed=args.seed,
                                          device=args.device, command=command)
     write_json(work / f"subgenre-{args.split}.json", experiment.to_dict())
     if args.out != "-":
-        update_block(args.out, f"subgenre-{args.split}", subgenre_markdown([experiment]))
+        update_block(args.out, args.block or f"subgenre-{args.split}", subgenre_markdown([experiment]))
     if args.json:
         print(json.dumps(experiment.to_dict(), indent=2))
     else:

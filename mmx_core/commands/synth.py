@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import sys
@@ -11,30 +12,53 @@ from ..errors import MMXError
 from ..paths import data_dir
 
 _DEFAULTS = SynthConfig()
+_FLOAT_KNOBS = {
+    "genre_strength": "scale of the genre part of a trailer latent (published: of the latents)",
+    "subgenre_strength": "scale of the sub-genre content shared by all of a trailer's sequences",
+    "trailer_noise": "scale of each trailer's own individuality",
+    "sequence_noise": "per-sequence variation",
+    "clip_noise": "per-clip variation",
+    "frame_noise": "per-audio-frame variation",
+    "style_strength": "per-trailer, per-expert nuisance ('style') shared by the trailer's clips",
+    "feature_noise": "noise in feature space",
+    "missing_audio": "share of clips without audio (stored as missing)",
+    "short_sequence_rate": "share of sequences with fewer than 9 clips",
+}
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except None / False (those are explained in the help text)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "synth", help="generate a trailer data set (planted sub-genres or published latents)",
         description="Generate a trailer data set in the project format. See docs/data-format.md for the "
-                    "generative model and its knobs.")
+                    "generative model and its knobs.", formatter_class=_DefaultsFormatter)
     parser.add_argument("--out", required=True, help="destination folder (a bare name goes under $MMX_DATA_DIR)")
     parser.add_argument("--trailers", type=int, default=None,
                         help="number of trailers (required for planted; published default: all 7,594)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--latent", choices=("planted", "published"), default="planted")
+    parser.add_argument("--seed", type=int, default=0, help="same seed and knobs give identical files")
+    parser.add_argument("--latent", choices=("planted", "published"), default="planted",
+                        help="planted sub-genres, or the published embeddings as latents")
     parser.add_argument("--dims", default=None,
                         help="expert dims override, e.g. image=16,scene=16,motion=8,audio=4 (default: real dims)")
     parser.add_argument("--subgenres", type=int, default=_DEFAULTS.subgenres_per_genre, help="sub-genres per genre")
     parser.add_argument("--latent-dim", type=int, default=None, help="latent dimension (default 64 planted, 128 published)")
-    for knob in ("genre_strength", "subgenre_strength", "trailer_noise", "sequence_noise", "clip_noise",
-                 "frame_noise", "style_strength", "feature_noise", "missing_audio", "short_sequence_rate"):
-        parser.add_argument("--" + knob.replace("_", "-"), type=float, default=getattr(_DEFAULTS, knob))
+    for knob, text in _FLOAT_KNOBS.items():
+        parser.add_argument("--" + knob.replace("_", "-"), type=float, default=getattr(_DEFAULTS, knob), help=text)
     parser.add_argument("--visibility", type=float, default=_DEFAULTS.visibility,
                         help="fraction of latent coordinates each expert sees")
-    parser.add_argument("--style-dim", type=int, default=_DEFAULTS.style_dim)
-    parser.add_argument("--sequences", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.sequences))
-    parser.add_argument("--audio-frames", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.audio_frames))
+    parser.add_argument("--style-dim", type=int, default=_DEFAULTS.style_dim, help="dimension of the style nuisance")
+    parser.add_argument("--sequences", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.sequences),
+                        help="sequences per trailer, uniform")
+    parser.add_argument("--audio-frames", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.audio_frames),
+                        help="audio frames per clip, uniform")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
     parser.set_defaults(func=run)
 
@@ -51,6 +75,22 @@ def parse_dims(text: str | None) -> dict[str, int] | None:
         except ValueError:
             raise MMXError(f"--dims: expected name=integer items separated by commas, got {part!r}") from None
     return dims
+
+
+def command_line(name: str, args, positional: tuple[str, ...] = ()) -> str:
+    """The full command, every option spelled out (recorded in the manifest)."""
+    parts = ["python", "-m", "mmx_core", name] + [str(getattr(args, p)) for p in positional]
+    for key, value in sorted(vars(args).items()):
+        if key in ("func", "command", "verbose") or key in positional or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, (list, tuple)):
+            parts += [flag, *map(str, value)]
+        else:
+            parts += [flag, str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def resolve_out(out: str):
@@ -70,7 +110,7 @@ def run(args) -> int:
                                          "clip_noise", "frame_noise", "style_strength", "feature_noise",
                                          "missing_audio", "short_sequence_rate")},
     )
-    command = "python -m mmx_core " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else "synth"
+    command = command_line("synth", args)
     estimate = estimate_size_bytes(args.trailers or 7594, SynthConfig(**knobs))
     print(f"generating {args.trailers or 'all published'} trailers ({args.latent} latents) into {out}, "
           f"about {estimate / 1e9:.2f} GB", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -9,7 +10,19 @@ import torch
 
 from .store import TrailerClips
 
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.bool: np.bool_}
+
 __all__ = ["collate_clips"]
+
+
+def _zeros(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """A zero tensor; inside a DataLoader worker it lives in shared memory, so sending it costs no copy."""
+    if torch.utils.data.get_worker_info() is None:
+        # numpy's calloc-backed zeros are faster than torch.zeros' memset for large, partly filled arrays
+        return torch.from_numpy(np.zeros(shape, dtype=_NUMPY_DTYPES[dtype]))
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    storage = torch.UntypedStorage._new_shared(max(1, math.prod(shape) * itemsize))
+    return torch.empty((0,), dtype=dtype).set_(storage, 0, shape).zero_()
 
 
 def collate_clips(items: Sequence[TrailerClips]) -> dict:
@@ -35,27 +48,24 @@ def collate_clips(items: Sequence[TrailerClips]) -> dict:
     n_b = len(items)
     n_s = max(item.clip_mask.shape[0] for item in items)
     n_c = items[0].clip_mask.shape[1]
-    clip_mask = np.zeros((n_b, n_s, n_c), dtype=bool)
-    sequence_mask = np.zeros((n_b, n_s), dtype=bool)
+    clip_mask = _zeros((n_b, n_s, n_c), torch.bool)
+    sequence_mask = _zeros((n_b, n_s), torch.bool)
+    clip_view, seq_view = clip_mask.numpy(), sequence_mask.numpy()
     for b, item in enumerate(items):
         s = item.clip_mask.shape[0]
-        clip_mask[b, :s] = item.clip_mask
-        sequence_mask[b, :s] = True
+        clip_view[b, :s] = item.clip_mask
+        seq_view[b, :s] = True
     features, frame_mask = {}, {}
     for name in items[0].features:
         dim = items[0].features[name].shape[-1]
         n_f = max(item.features[name].shape[2] for item in items)
-        feats = np.zeros((n_b, n_s, n_c, n_f, dim), dtype=np.float32)
-        masks = np.zeros((n_b, n_s, n_c, n_f), dtype=bool)
+        feats = _zeros((n_b, n_s, n_c, n_f, dim), torch.float32)
+        masks = _zeros((n_b, n_s, n_c, n_f), torch.bool)
+        feat_view, mask_view = feats.numpy(), masks.numpy()
         for b, item in enumerate(items):
             s, _, f, _ = item.features[name].shape
-            feats[b, :s, :, :f] = item.features[name]
-            masks[b, :s, :, :f] = item.frame_mask[name]
-        features[name] = torch.from_numpy(feats)
-        frame_mask[name] = torch.from_numpy(masks)
-    return {
-        "features": features,
-        "frame_mask": frame_mask,
-        "clip_mask": torch.from_numpy(clip_mask),
-        "sequence_mask": torch.from_numpy(sequence_mask),
-    }
+            feat_view[b, :s, :, :f] = item.features[name]
+            mask_view[b, :s, :, :f] = item.frame_mask[name]
+        features[name] = feats
+        frame_mask[name] = masks
+    return {"features": features, "frame_mask": frame_mask, "clip_mask": clip_mask, "sequence_mask": sequence_mask}

@@ -32,7 +32,6 @@ import logging
 import pickle
 import re
 import zlib
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -487,7 +486,3 @@ def _append_problem_log(file: Path, items: list[dict[str, Any]]) -> None:
     with open(file, "a") as handle:
         handle.write("".join(json.dumps(i) + "\n" for i in items))
 
-
-def problem_counts(problems: list[dict[str, Any]]) -> Counter:
-    """Count problems by the first words of their message (for the CLI summary)."""
-    return Counter(p["message"].split(";")[0].split("(")[0].strip() for p in problems)

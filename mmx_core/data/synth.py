@@ -38,14 +38,14 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import MMXError
-from ..genres import PAPER_GENRES, PAPER_MAX_LABELS, PAPER_SUPPORT
+from ..genres import PAPER_GENRES, PAPER_SUPPORT
 from ..progress import progress
 from .manifest import PAPER_EXPERTS, SPLITS, ExpertSpec
 from .writer import DatasetWriter
@@ -119,7 +119,6 @@ class SynthConfig:
     audio_frames: tuple[int, int] = (2, 6)
     missing_audio: float = 0.05
     splits: tuple[float, float, float] = (0.7, 0.1, 0.2)
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def experts(self) -> dict[str, ExpertSpec]:
         dims = dict(self.dims or {})
@@ -167,7 +166,6 @@ class SynthConfig:
 
     def to_params(self) -> dict[str, Any]:
         params = asdict(self)
-        params.pop("extra")
         params["latent_dim"] = self.resolved_latent_dim()
         params["dims"] = {k: v.dim for k, v in self.experts().items()}
         return params

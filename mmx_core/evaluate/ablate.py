@@ -147,24 +147,56 @@ def _finished(run_dir: Path) -> bool:
     return status.exists() and read_json(status).get("state") == "finished"
 
 
+def _settings_differ(run_dir: Path, wanted: dict[str, Any]) -> list[str]:
+    """Settings of an existing run (its config.json) that differ from ``wanted``."""
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        return []
+    saved = read_json(config_path)
+    train_saved = saved.get("train", saved)
+    differ = []
+    for key, value in wanted.items():
+        have = train_saved.get(key) if key != "data_fingerprint" else saved.get(key)
+        if key == "model" and value is not None and isinstance(have, dict):
+            have = {k: have.get(k) for k in value}
+        if have != value:
+            differ.append(f"{key}: run has {have!r}, wanted {value!r}")
+    return differ
+
+
 def train_variant(store, data: Path, run_dir: Path, *, stage: str, epochs: int, batch_size: int | None, seed: int,
                   model_overrides: dict[str, Any], init: Path | None = None, device: str = "auto") -> Path:
-    """Train one run (or reuse a finished one) and return its folder."""
+    """Train one run (or reuse a finished one with the same settings) and return its folder.
+
+    A run folder holding a run with other settings (epochs, batch size, seed,
+    model, start checkpoint, data) raises :class:`MMXError` rather than being
+    reused or overwritten.
+    """
     from ..model import ModelConfig
     from ..train import TrainConfig, train
 
-    if _finished(run_dir):
-        log.info("reusing finished run %s", run_dir)
-        return run_dir
     model = None
     if stage == "coarse":
         model = ModelConfig.for_store(store.manifest, **model_overrides)
     kwargs = dict(stage=stage, data=data, out=run_dir, init=init, epochs=epochs, seed=seed, model=model,
-                  device=device, resume=(run_dir / "checkpoints" / "last.pt").exists())
+                  device=device)
     if batch_size is not None:
         kwargs["batch_size"] = batch_size
+    config = TrainConfig(**kwargs)
+    wanted = {"stage": stage, "epochs": epochs, "batch_size": config.batch_size, "seed": seed,
+              "init": None if init is None else str(init), "data_fingerprint": store.fingerprint}
+    if model is not None:
+        wanted["model"] = json_safe(model.to_dict())
+    differ = _settings_differ(run_dir, wanted)
+    if differ:
+        raise MMXError("this run folder holds a run with other settings (" + "; ".join(differ) + "); pass another "
+                       "--work folder or delete the run", run_dir)
+    if _finished(run_dir):
+        log.info("reusing finished run %s", run_dir)
+        return run_dir
+    config.resume = (run_dir / "checkpoints" / "last.pt").exists()
     log.info("training %s (%s, %d epochs)", run_dir.name, stage, epochs)
-    return Path(train(TrainConfig(**kwargs)))
+    return Path(train(config))
 
 
 def _split_labels(store, split: str) -> np.ndarray:

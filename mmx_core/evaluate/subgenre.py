@@ -28,7 +28,7 @@ from ..errors import MMXError
 from .ablate import rows_in_store_order
 
 __all__ = ["RecoveryScores", "precision_at_k", "cluster_agreement", "cluster_embedding", "subgenre_recovery",
-           "chance_precision_at_k", "SubgenreExperiment", "run_subgenre_experiment", "subgenre_markdown"]
+           "chance_precision_at_k", "pooled_features", "SubgenreExperiment", "run_subgenre_experiment", "subgenre_markdown"]
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,23 @@ def cluster_agreement(cluster_labels, subgenres) -> dict[str, float]:
     }
 
 
+def _explore_clusterer(min_cluster_size: int, space: str, seed: int):
+    """The exploration package's SubgenreClusterer (its other parameters at their defaults), or None."""
+    try:
+        from ..explore import SubgenreClusterer
+    except ImportError:
+        return None
+    return SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed)
+
+
+def describe_clusterer(min_cluster_size: int = 15, space: str = "umap10", seed: int = 0) -> str:
+    """How :func:`cluster_embedding` clusters, for reports."""
+    clusterer = _explore_clusterer(min_cluster_size, space, seed)
+    if clusterer is not None:
+        return f"mmx_core.explore.{clusterer!r}"
+    return f"hdbscan.HDBSCAN(min_cluster_size={min_cluster_size}) on {space} (fallback)"
+
+
 def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "umap10", seed: int = 0) -> np.ndarray:
     """HDBSCAN cluster labels of the rows of ``X`` (-1 = noise).
 
@@ -141,12 +158,9 @@ def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "u
     """
     if space not in ("umap10", "raw"):
         raise MMXError(f"space={space!r} is not one of ['umap10', 'raw']")
-    try:
-        from ..explore import SubgenreClusterer  # the exploration engineer's clusterer
-    except ImportError:
-        SubgenreClusterer = None
-    if SubgenreClusterer is not None:
-        return np.asarray(SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed).fit(X).labels_)
+    clusterer = _explore_clusterer(min_cluster_size, space, seed)
+    if clusterer is not None:
+        return np.asarray(clusterer.fit(X).labels_)
     import hdbscan
 
     unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
@@ -193,6 +207,33 @@ def subgenre_recovery(
     )
 
 
+def pooled_features(store) -> np.ndarray:
+    """Untrained reference embedding: each expert's frames averaged over the whole trailer.
+
+    Every expert's mean is L2-normalised before the experts are concatenated,
+    so each contributes equally to cosine similarity; an expert a trailer lacks
+    contributes zeros.
+
+    Returns
+    -------
+    ndarray of shape (n_trailers, sum of expert dims), float32
+    """
+    seq = np.asarray(store.sequence_offsets)
+    clips = np.asarray(store.clip_offsets)
+    blocks = []
+    for name in store.manifest.experts:
+        frames = np.asarray(store.frame_offsets[name])
+        features = store.features[name]
+        bounds = frames[clips[seq]]  # frame range of trailer t: [bounds[t], bounds[t + 1])
+        block = np.zeros((store.n_trailers, features.shape[1]), dtype=np.float32)
+        for t in range(store.n_trailers):
+            if bounds[t + 1] > bounds[t]:
+                block[t] = np.asarray(features[bounds[t]:bounds[t + 1]], dtype=np.float32).mean(axis=0)
+        norms = np.linalg.norm(block, axis=1, keepdims=True)
+        blocks.append(np.divide(block, norms, out=np.zeros_like(block), where=norms > 0))
+    return np.concatenate(blocks, axis=1)
+
+
 # -- the held-out experiment: coarse vs fine bottleneck of trained checkpoints ----------------------
 
 @dataclass
@@ -229,6 +270,7 @@ def run_subgenre_experiment(
     seed: int = 0,
     device: str = "auto",
     command: str = "",
+    reference: bool = True,
 ) -> SubgenreExperiment:
     """Embed ``data`` with each checkpoint of ``models`` (name -> checkpoint or run folder) and score recovery.
 
@@ -237,6 +279,8 @@ def run_subgenre_experiment(
     split : {"all", "train", "val", "test"}
         Trailers scored ("all": every trailer; the fine stage never sees the
         ``subgenre`` column, the coarse stage only sees genres).
+    reference : bool
+        Also score the untrained :func:`pooled_features` (row "pooled expert features").
     """
     import time
 
@@ -264,10 +308,15 @@ def run_subgenre_experiment(
         log.info("scoring %s embedding (%d trailers)", name, len(rows))
         results[name] = subgenre_recovery(vectors, truth, k=k, min_cluster_size=min_cluster_size, space=space,
                                           seed=seed)
+    if reference:
+        log.info("scoring pooled expert features (%d trailers)", len(rows))
+        results["pooled expert features"] = subgenre_recovery(pooled_features(store)[rows], truth, k=k,
+                                                              min_cluster_size=min_cluster_size, space=space, seed=seed)
     return SubgenreExperiment(
         data=str(data), split=split, n_trailers=int(len(rows)), n_subgenres=int(len(np.unique(truth))),
         chance_precision=chance_precision_at_k(truth),
-        settings={"k": k, "min_cluster_size": min_cluster_size, "space": space, "seed": seed},
+        settings={"k": k, "min_cluster_size": min_cluster_size, "space": space, "seed": seed,
+                  "clusterer": describe_clusterer(min_cluster_size, space, seed)},
         command=command, rows=results, sources={n: str(p) for n, p in models.items()},
         seconds=time.perf_counter() - start,
     )
@@ -282,8 +331,8 @@ def subgenre_markdown(experiments: list[SubgenreExperiment], preamble: str = "")
         s = experiment.settings
         lines += [
             f"Data `{experiment.data}`, split `{experiment.split}`: {experiment.n_trailers} trailers with a "
-            f"ground-truth sub-genre, {experiment.n_subgenres} sub-genres. HDBSCAN min_cluster_size="
-            f"{s['min_cluster_size']} on space `{s['space']}`, seed {s['seed']}; precision@{s['k']} over cosine "
+            f"ground-truth sub-genre, {experiment.n_subgenres} sub-genres. Clusters: `{s.get('clusterer')}`; "
+            f"precision@{s['k']} over cosine "
             f"neighbours. Embeddings: " + ", ".join(f"{n} = `{p}`" for n, p in experiment.sources.items()) + ".",
             "",
             "```",

@@ -285,7 +285,7 @@ def _build_nndescent(unit: np.ndarray, n_neighbors: int, seed: int, init=None):
     n_neighbors = min(n_neighbors, len(unit) - 1)
     kwargs = {}
     if init is not None:
-        kwargs = {"init_graph": init[0], "init_dist": init[1], "n_iters": 1, "tree_init": False}
+        kwargs = {"init_graph": init[0], "n_iters": 1}  # distances recomputed: internal form differs
     index = NNDescent(unit, metric="dot", n_neighbors=n_neighbors, random_state=seed, low_memory=True,
                       n_jobs=-1, **kwargs)
     index.prepare()

@@ -283,12 +283,13 @@ def place_points(train: np.ndarray, train_map: np.ndarray, new: np.ndarray, n_ne
     graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(new), len(train)))
     csr = graph.tocsr()
     csr.eliminate_zeros()
-    embedding = init_graph_transform(csr, train_map.astype(np.float32)).astype(np.float32)
+    train_map = np.ascontiguousarray(train_map, dtype=np.float32)
+    embedding = np.ascontiguousarray(init_graph_transform(csr, train_map), dtype=np.float32)
     graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
     graph.eliminate_zeros()
     a, b = find_ab_params(spread, min_dist)
     rng_state = np.random.RandomState(seed).randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3)
     embedding = optimize_layout_euclidean(
-        embedding, train_map.astype(np.float32, copy=True), graph.row, graph.col, n_epochs, len(train),
+        embedding, train_map.copy(), graph.row, graph.col, n_epochs, len(train),
         make_epochs_per_sample(graph.data, n_epochs), a, b, rng_state.astype(np.int64), 1.0, 0.25, 5, False)
     return np.asarray(embedding, dtype=np.float32)

@@ -15,7 +15,7 @@ import torch.distributed as dist
 
 from ..errors import MMXError
 
-__all__ = ["DistInfo", "setup", "teardown", "resolve_device", "all_gather_with_grad"]
+__all__ = ["DistInfo", "setup", "teardown", "resolve_device", "all_gather_with_grad", "mean_over_ranks"]
 
 
 @dataclass
@@ -63,8 +63,39 @@ def teardown(info: DistInfo) -> None:
         dist.destroy_process_group()
 
 
-def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``tensor`` of every rank along dim 0, gradients flowing back to each rank."""
-    from torch.distributed.nn.functional import all_gather
+class _GatherWithGrad(torch.autograd.Function):
+    """All-gather along dim 0; backward sums the gradients of all ranks and keeps this rank's rows.
 
-    return torch.cat(all_gather(tensor), dim=0)
+    Every rank computes the same loss over the gathered rows, so the summed
+    gradient is ``world_size`` times the loss gradient of this rank's rows, which
+    DDP's averaging of parameter gradients divides back out.
+    """
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        ctx.rank, ctx.world = dist.get_rank(), dist.get_world_size()
+        parts = [torch.empty_like(tensor) for _ in range(ctx.world)]
+        dist.all_gather(parts, tensor.contiguous())
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        return grad.chunk(ctx.world, dim=0)[ctx.rank]
+
+
+def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``tensor`` (equal shapes on every rank) along dim 0, differentiably."""
+    return _GatherWithGrad.apply(tensor)
+
+
+def mean_over_ranks(value: float, info: DistInfo) -> float:
+    """Average a Python number over the DDP processes (itself when single-process)."""
+    if not info.active:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64)
+    if dist.get_backend() == "nccl":
+        tensor = tensor.cuda()
+    dist.all_reduce(tensor)
+    return float(tensor.item()) / info.world_size

@@ -228,7 +228,7 @@ class _Trainer:
             self.steps_done_here += 1
             if step % config.log_every == 0 or step == len(batches):
                 self._step_event(epoch, step, len(rows), losses[-1], time.perf_counter() - tick)
-        return float(np.mean(losses))
+        return distributed.mean_over_ranks(float(np.mean(losses)), info)
 
     def _step_event(self, epoch: int, step: int, batch_trailers: int, loss: float, seconds: float) -> None:
         global_step = (epoch - 1) * self.steps_per_epoch + step

@@ -94,12 +94,12 @@ def test_search_and_filters_highlight_matches():
     at.sidebar.text_input(key="w_q").input("BLADE runner").run()
     fig = figures_of(at)[0]
     assert "matches" in trace_names(fig)
-    table = at.dataframe(key="selection_table").value
+    table = at.dataframe[-1].value
     assert any("Blade Runner" in t for t in table["display_title"])
     at.sidebar.text_input(key="w_q").input("").run()
     at.sidebar.multiselect(key="w_genres").select("Western").run()
     at.sidebar.slider(key="w_years").set_value((1990, 2000)).run()
-    table = at.dataframe(key="selection_table").value
+    table = at.dataframe[-1].value
     assert len(table) > 0
     assert all(1990 <= y <= 2000 for y in table["year"])
     assert all("Western" in g for g in table["genres"])
@@ -113,7 +113,7 @@ def test_clicking_a_point_shows_the_card_and_a_lasso_fills_the_table():
     at.run()
     published = load_published()
     assert at.query_params["trailer"] == published.ids[10]
-    assert "Nearest neighbours" in [m.value for m in at.markdown]
+    assert "**Nearest neighbours**" in [m.value for m in at.markdown]
     assert len([b for b in at.button if b.key.startswith("side_nb_")]) == 5
 
     rows = [3, 50, 400, 1000]
@@ -121,7 +121,7 @@ def test_clicking_a_point_shows_the_card_and_a_lasso_fills_the_table():
                                              "box": [], "lasso": [{"x": [0], "y": [0]}]}}
     at.run()
     assert at.subheader[-1].value == "Selection: 4 trailers"
-    assert sorted(at.dataframe(key="selection_table").value["id"]) == sorted(published.ids[rows])
+    assert sorted(at.dataframe[-1].value["id"]) == sorted(published.ids[rows])
 
 
 def test_choosing_a_cluster_zooms_and_lists_its_members():
@@ -133,7 +133,7 @@ def test_choosing_a_cluster_zooms_and_lists_its_members():
     assert "range" in fig["layout"]["xaxis"]
     heading = [s.value for s in at.subheader if s.value.startswith("Members of")]
     size = int(options[1].rsplit("(", 1)[1].rstrip(")"))
-    assert heading and len(at.dataframe(key="selection_table").value) == size
+    assert heading and len(at.dataframe[-1].value) == size
 
 
 def test_view_state_comes_from_the_url():
@@ -141,7 +141,7 @@ def test_view_state_comes_from_the_url():
     at = run_page(projection="pca", colour="year", trailer=trailer)
     assert at.sidebar.radio(key="w_projection").value == "pca"
     assert at.sidebar.selectbox(key="w_colour").value == "year"
-    assert "Nearest neighbours" in [m.value for m in at.markdown]
+    assert "**Nearest neighbours**" in [m.value for m in at.markdown]
 
 
 def test_trailer_page_neighbours_and_moving_to_one():

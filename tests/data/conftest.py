@@ -8,7 +8,7 @@ import pytest
 
 from mmx_core.data.synth import synthesize
 
-TINY_DIMS = {"image": 6, "scene": 5, "motion": 4, "audio": 3}
+from mmx_data_helpers import TINY_DIMS
 
 
 @pytest.fixture(scope="session")

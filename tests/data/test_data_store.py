@@ -96,8 +96,12 @@ def test_store_pickles_into_workers_and_reopens_memmaps(tmp_path, rng):
     np.testing.assert_array_equal(clone.read(0).features["audio"], store.read(0).features["audio"])
     loader = torch.utils.data.DataLoader([0, 1], batch_size=2, num_workers=1,
                                          collate_fn=lambda ts: collate_clips([store.read(t) for t in ts]))
-    (batch,) = list(loader)
-    assert batch["features"]["image"].shape[0] == 2
+    (batch,) = list(loader)  # collated inside a worker (shared-memory tensors), sent to this process
+    direct = collate_clips([store.read(0), store.read(1)])
+    for name in ("image", "audio"):
+        assert torch.equal(batch["features"][name], direct["features"][name])
+        assert torch.equal(batch["frame_mask"][name], direct["frame_mask"][name])
+    assert torch.equal(batch["clip_mask"], direct["clip_mask"])
 
 
 def test_fingerprint_changes_with_labels(tmp_path, rng):

@@ -10,7 +10,7 @@ from mmx_core.data.synth import SynthConfig, planted_label_sets, synthesize
 from mmx_core.errors import MMXError
 from mmx_core.genres import PAPER_GENRES, PAPER_SUPPORT
 
-from conftest import TINY_DIMS
+from mmx_data_helpers import TINY_DIMS
 
 # Tolerances stated in docs/data-format.md: on 3,000 trailers each genre's share of all labels is
 # within 15 % (relative) or 0.004 (absolute) of its share of the paper's support, and the mean

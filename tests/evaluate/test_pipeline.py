@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from mmx_core.cli import main
@@ -71,6 +70,11 @@ def test_ablate_again_reuses_runs_and_keeps_hand_text(tiny, ablation, capsys):
     capsys.readouterr()
     assert checkpoint.stat().st_mtime_ns == before
     assert "Hand-written note." in out.read_text()
+    # Other settings in the same work folder: refused, nothing overwritten.
+    other = [("2" if a == "1" else a) for a in argv]
+    assert main(other) == 2
+    assert "holds a run with other settings (epochs: run has 1, wanted 2)" in capsys.readouterr().err
+    assert checkpoint.stat().st_mtime_ns == before
 
 
 def test_evaluate_json_and_predictions_round_trip(tiny, ablation, capsys):
@@ -120,10 +124,17 @@ def test_ablate_unknown_variant(tiny, capsys):
     assert "--variants: unknown ['transformer']" in capsys.readouterr().err
 
 
-def test_subgenre_eval_needs_a_subgenre_column(tmp_path, tiny, capsys):
+def test_subgenre_eval_bad_options_and_no_subgenre_column(tmp_path, tiny, capsys):
+    import shutil
+
     import pandas as pd
 
     _, data, _ = tiny
     assert main(["subgenre-eval", "--data", str(data), "--coarse", "x", "--fine", "y", "--k", "0"]) == 2
     assert "--k must be >= 1" in capsys.readouterr().err
-    del pd, np
+    copy = tmp_path / "no_subgenre"
+    shutil.copytree(data, copy)
+    table = pd.read_parquet(copy / "trailers.parquet").drop(columns=["subgenre"])
+    table.to_parquet(copy / "trailers.parquet")
+    assert main(["subgenre-eval", "--data", str(copy), "--coarse", "x", "--fine", "y", "--out", "-"]) == 2
+    assert "has no 'subgenre' column" in capsys.readouterr().err

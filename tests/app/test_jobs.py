@@ -1,0 +1,111 @@
+"""The job manager: validated commands, queue per device, cancel, resume, real trainer end to end."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mmx_core import collections, jobs
+from mmx_core.errors import MMXError
+from mmx_core.paths import data_dir, runs_dir
+
+FAKE = str(Path(__file__).with_name("fake_trainer.py"))
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    from mmx_core.data import synthesize
+
+    if not (data_dir() / "tiny").exists():
+        synthesize(data_dir() / "tiny", 24, 0, dims={"image": 16, "scene": 16, "motion": 8, "audio": 4},
+                   sequences=(1, 2))
+    return "tiny"
+
+
+@pytest.fixture
+def fake(monkeypatch, tiny):
+    monkeypatch.setattr(jobs, "TRAIN_PREFIX", [sys.executable, FAKE])
+    monkeypatch.setenv("FAKE_EPOCH_SECONDS", "0.3")
+    return tiny
+
+
+def wait_for(name: str, states: tuple[str, ...], seconds: float = 60) -> jobs.RunInfo:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        run = next((r for r in jobs.list_runs() if r.name == name), None)
+        if run is not None and run.state in states:
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"{name} never reached {states}; last: {run and run.status}")
+
+
+def test_command_is_a_list_of_known_parameters(tiny):
+    request = jobs.TrainRequest("coarse", tiny, epochs=2, batch_size=4, device="cpu", seed=3, name="r1").validated()
+    argv = jobs.build_command(request, runs_dir() / "r1", resume=True)
+    assert argv[:3] == [sys.executable, "-m", "mmx_core"]
+    assert argv[3:] == ["train", "--stage", "coarse", "--data", str((data_dir() / tiny).resolve()), "--out",
+                        str((runs_dir() / "r1").resolve()), "--epochs", "2", "--batch-size", "4", "--device", "cpu",
+                        "--seed", "3", "--resume"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"stage": "medium"}, "stage 'medium' is not one of"),
+    ({"device": "tpu"}, "device 'tpu'"),
+    ({"epochs": 0}, "epochs must be an integer in 1..1000"),
+    ({"batch_size": "8; rm -rf /"}, "batch_size must be an integer"),
+    ({"data": "../../etc"}, "is not a data set folder"),
+    ({"data": "absent"}, "is not a data set folder"),
+    ({"init": "/etc/passwd"}, "starting checkpoint '/etc/passwd' is unknown"),
+    ({"name": "a b;c"}, "run name 'a b;c' is not allowed"),
+])
+def test_bad_requests_are_refused(tiny, changes, message):
+    fields = {"stage": "coarse", "data": tiny, **changes}
+    with pytest.raises(MMXError, match=message):
+        jobs.submit(jobs.TrainRequest(**fields))
+
+
+def test_runs_queue_per_device_and_cancel_kills_the_process_group(fake):
+    first = jobs.submit(jobs.TrainRequest("coarse", fake, epochs=200, device="cpu", name="q-first"))
+    second = jobs.submit(jobs.TrainRequest("coarse", fake, epochs=2, device="cpu", name="q-second"))
+    running = wait_for("q-first", ("running",))
+    assert wait_for("q-second", ("queued",)).job.get("pid") is None
+    pid = running.job["pid"]
+    jobs.cancel("q-first")
+    assert wait_for("q-first", ("cancelled",)).alive is False
+    assert not jobs._group_alive(pid)                        # trainer and supervisor are gone
+    done = wait_for("q-second", ("finished",), seconds=30)     # started when the device freed
+    assert done.progress == 1.0 and (second / "log.txt").read_text().count("epoch") >= 2
+    assert not jobs.read_events("q-second").empty and "val_auprc_w" in jobs.read_events("q-second")
+    assert "fake trainer starting" in jobs.tail_log("q-first")
+    assert first.exists()
+
+
+def test_resume_relaunches_with_resume_flag(fake):
+    jobs.submit(jobs.TrainRequest("coarse", fake, epochs=100, device="cpu", name="r-run"))
+    wait_for("r-run", ("running",))
+    jobs.cancel("r-run")
+    with pytest.raises(MMXError, match="no run called"):
+        jobs.resume("missing-run")
+    jobs.resume("r-run")
+    run = wait_for("r-run", ("running",))
+    assert run.job["argv"][-1] == "--resume"
+    jobs.cancel("r-run")
+
+
+@pytest.mark.slow
+def test_real_trainer_on_a_tiny_set_then_embed(tiny):
+    jobs.submit(jobs.TrainRequest("coarse", tiny, epochs=2, batch_size=8, device="cpu", name="real-run"))
+    run = wait_for("real-run", ("finished", "failed"), seconds=180)
+    assert run.state == "finished", jobs.tail_log("real-run")
+    assert (run.path / "checkpoints" / "best.pt").exists()
+    assert "run:real-run" in jobs.checkpoints()
+    out = jobs.submit_embed("real-run", tiny)
+    deadline = time.time() + 120
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert out.exists(), (run.path / "embed-log.txt").read_text()
+    emb = collections.load_collection(f"run:real-run/{tiny}")
+    assert len(emb) == 24 and emb.generated and emb.metadata["genres"].map(len).sum() > 0
