@@ -78,7 +78,8 @@ with side_col:
             st.rerun()
         st.page_link("pages/1_Trailer.py", label="Open the trailer page →")
     else:
-        st.info("Click a point for its trailer card and neighbours; box or lasso to select many.")
+        st.info("Click a point for its trailer card and neighbours; box or lasso (tools above the map) to select "
+                "many; click legend entries to hide or show clusters.")
     st.subheader("Clusters")
     st.dataframe(data.summaries[["label", "size", "genres", "typical"]], hide_index=True, height=260)
 

@@ -77,7 +77,10 @@ def run(quick: bool = False) -> list[Table]:
             "Loader (TrailerStore memory map -> DataLoader -> collate_clips), real dims",
             ["workers", "batch (trailers)", "sequences/trailer", "batches", "clips/s", "trailers/s"],
             note="Random sequences per trailer, shuffled trailers; the set was just written, so it is in the "
-                 "page cache (warm). Clips counted from clip_mask; the first batch (worker start-up) is not timed.")
+                 "page cache (warm). Clips counted from clip_mask; the first batch (worker start-up) is not timed. "
+                 "With workers, every float32 batch (about 9 MB for 16 trailers x 4 sequences) travels through "
+                 "fresh shared memory, and first-touch page faults are slow on this VM (about 4 us a 4 KiB page), "
+                 "so 2 workers can be slower than reading in the training process (workers 0).")
         batches = 10 if quick else 60
         for workers in (0, 2):
             rate = _loader_rate(store, workers, batch_size=16, n_sequences=4, max_batches=batches)

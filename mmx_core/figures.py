@@ -26,6 +26,12 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 HOVER = "<b>%{customdata[1]}</b> (%{customdata[2]})<br>%{customdata[3]}<br>cluster: %{customdata[4]}<extra></extra>"
 
 
+def short_label(label: str, width: int = 28) -> str:
+    """A cluster label without its year span, cut to ``width`` characters (for legends and map labels)."""
+    text = str(label).split(" · 1")[0].split(" · 2")[0]
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _custom(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     part = frame.iloc[rows]
     years = part["year"].astype("string").fillna("?")
@@ -50,7 +56,7 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
                highlight: np.ndarray | None = None, selected: int | None = None,
                summaries: pd.DataFrame | None = None, change: np.ndarray | None = None,
                focus: tuple[float, float, float, float] | None = None, limit: int = MAP_POINT_LIMIT,
-               height: int = 620, labels: bool = True, title: str = "") -> go.Figure:
+               height: int = 640, labels: bool = True, max_labels: int = 20, title: str = "") -> go.Figure:
     """The 2-D map of a collection.
 
     Parameters
@@ -121,16 +127,16 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
             "color": "#ffd400", "size": 18, "symbol": "star", "line": {"color": "#111", "width": 1.5}}))
     fig = go.Figure(traces)
     if labels and summaries is not None and colour == "cluster" and len(summaries):
-        for _, s in summaries.head(40).iterrows():
-            fig.add_annotation(x=s["x"], y=s["y"], text=str(s["label"]), showarrow=False,
-                               font={"size": 10, "color": "#111"}, bgcolor="rgba(255,255,255,0.6)")
+        for _, s in summaries.head(max_labels).iterrows():
+            fig.add_annotation(x=s["x"], y=s["y"], text=short_label(s["label"]), showarrow=False,
+                               font={"size": 10, "color": "#111"}, bgcolor="rgba(255,255,255,0.7)")
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0}, title=title,
-                      dragmode="lasso", clickmode="event+select", legend={"itemsizing": "constant", "font": {"size": 10}},
-                      xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
+                      clickmode="event+select", legend={"itemsizing": "constant", "font": {"size": 10}},
+                      xaxis={"visible": False}, yaxis={"visible": False},
                       uirevision=str(colour), hoverlabel={"namelength": -1}, plot_bgcolor="white")
     if focus is not None:
         fig.update_xaxes(range=list(focus[:2]))
-        fig.update_yaxes(range=list(focus[2:]), scaleanchor=None)
+        fig.update_yaxes(range=list(focus[2:]))
     return fig
 
 

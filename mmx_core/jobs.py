@@ -215,7 +215,7 @@ def dispatch() -> list[Path]:
     with _lock():
         runs = [p for p in sorted(runs_dir().iterdir()) if (p / "job.json").exists()]
         jobs = {p: read_json(p / "job.json") for p in runs}
-        busy = {j["device"] for p, j in jobs.items() if j.get("pid") and _alive(j["pid"])}
+        busy = {j["device"] for p, j in jobs.items() if j.get("pid") and not j.get("ended") and _alive(j["pid"])}
         waiting = sorted((j["queued"], p) for p, j in jobs.items()
                          if _status(p).get("state") == "queued" and not (j.get("pid") and _alive(j["pid"]))
                          and j.get("started", 0) < j["queued"])
@@ -239,7 +239,7 @@ def _start(run_dir: Path, job: dict) -> None:
                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
     log.close()
     _CHILDREN[process.pid] = process
-    job.update({"pid": process.pid, "argv": argv, "started": time.time()})
+    job.update({"pid": process.pid, "argv": argv, "started": time.time(), "ended": None})
     write_json(run_dir / "job.json", job)
     _write_status(run_dir, "queued", "starting", pid=process.pid)
 
@@ -255,6 +255,10 @@ def supervise(run_dir: Path) -> int:
         _write_status(run_dir, "failed", f"the trainer exited with code {code}; see log.txt")
     elif code == 0 and state in ACTIVE:
         _write_status(run_dir, "finished", "the trainer exited without a final status")
+    with _lock():  # the device is free from now on: mark it before looking for the next run
+        job = read_json(run_dir / "job.json")
+        job.update({"ended": time.time(), "exit_code": code})
+        write_json(run_dir / "job.json", job)
     dispatch()
     return code
 

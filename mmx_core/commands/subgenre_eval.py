@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--space", default="umap10", choices=("umap10", "raw"), help="space HDBSCAN clusters in")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
                         help="Markdown file whose 'subgenre' block is (re)written; '-' to write none")
+    parser.add_argument("--no-probe", action="store_true", help="skip the sub-genre probe accuracy diagnostic")
     parser.add_argument("--block", help="name of the generated block in --out (default subgenre-<split>)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(func=run)
@@ -61,12 +62,14 @@ def run(args) -> int:
             fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
                                  epochs=args.fine_epochs or args.epochs, model_overrides={}, **common)
     command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "seed", "device",
-                                  "model_config", "coarse", "fine", "split", "k", "min_cluster_size", "space", "out", "block"],
+                                  "model_config", "coarse", "fine", "split", "k", "min_cluster_size", "space", "no_probe", "out", "block"],
                            "subgenre-eval")
     experiment = run_subgenre_experiment(data, {"coarse": coarse, "fine": fine}, split=args.split, k=args.k,
                                          min_cluster_size=args.min_cluster_size, space=args.space, seed=args.seed,
-                                         device=args.device, command=command)
-    write_json(work / f"subgenre-{args.split}.json", experiment.to_dict())
+                                         device=args.device, command=command, probe=not args.no_probe,
+                                         embeddings_dir=work / "embeddings")
+    result_file = work / f"subgenre-{args.split}-{args.space}-mcs{args.min_cluster_size}-k{args.k}.json"
+    write_json(result_file, experiment.to_dict())
     if args.out != "-":
         update_block(args.out, args.block or f"subgenre-{args.split}", subgenre_markdown([experiment]))
     if args.json:
@@ -74,6 +77,6 @@ def run(args) -> int:
     else:
         for name, r in experiment.rows.items():
             print(f"{name:8s} ARI {r.ari:.3f}  NMI {r.nmi:.3f}  precision@{r.k} {r.precision_at_k:.3f}  "
-                  f"clusters {r.n_clusters}  noise {r.noise_fraction:.2f}")
-        print(f"chance precision@{args.k} {experiment.chance_precision:.3f}; wrote {work}/subgenre-{args.split}.json")
+                  f"clusters {r.n_clusters}  noise {r.noise_fraction:.2f}  probe accuracy {r.probe_accuracy:.3f}")
+        print(f"chance precision@{args.k} {experiment.chance_precision:.3f}; wrote {result_file}")
     return 0

@@ -30,7 +30,7 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show defaults, except None / False (those are explained in the help text)."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False):
+        if action.default is None or action.default is False:
             return action.help
         return super()._get_help_string(action)
 
@@ -112,8 +112,9 @@ def run(args) -> int:
     )
     command = command_line("synth", args)
     estimate = estimate_size_bytes(args.trailers or 7594, SynthConfig(**knobs))
-    print(f"generating {args.trailers or 'all published'} trailers ({args.latent} latents) into {out}, "
-          f"about {estimate / 1e9:.2f} GB", file=sys.stderr)
+    size = f"{estimate / 1e9:.2f} GB" if estimate >= 1e9 else f"{estimate / 1e6:.1f} MB"
+    print(f"generating {args.trailers or 'all published'} trailers ({args.latent} latents) into {out}, about {size}",
+          file=sys.stderr)
     path = synthesize(out, args.trailers, args.seed, overwrite=args.overwrite, command=command, **knobs)
     manifest = json.loads((path / "manifest.json").read_text())
     counts = manifest["counts"]

@@ -91,7 +91,7 @@ def read_meta(path: str | Path) -> Any:
     try:
         value = MetaUnpickler(io.BytesIO(data)).load()
     except pickle.UnpicklingError as exc:
-        raise MMXError(f"refused: {exc}", path) from None
+        raise MMXError(str(exc), path) from None
     except Exception as exc:  # noqa: BLE001 - any failure of a damaged pickle
         raise MMXError(f"not a readable pickle ({type(exc).__name__}: {exc})", path) from None
     _check_plain(value, path)

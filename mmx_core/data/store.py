@@ -176,6 +176,10 @@ class TrailerStore:
         column = {g: j for j, g in enumerate(self.manifest.genres)}
         labels = np.zeros((self.n_trailers, len(column)), dtype=np.float32)
         for t, genres in enumerate(self.trailers["genres"]):
+            unknown = [g for g in genres if g not in column]
+            if unknown:
+                raise MMXError(f"trailers.parquet row {t}: genres {unknown} are not in the manifest's vocabulary",
+                               self.path)
             labels[t, [column[g] for g in genres]] = 1.0
         return labels
 
@@ -232,9 +236,18 @@ class TrailerStore:
             n_f = max(1, int(count_f.max()) if count_f.size else 1)
             mask = np.arange(n_f)[None, None, :] < count_f[..., None]                   # (S, C, F)
             out = np.zeros((n_seq, n_c, n_f, spec.dim), dtype=np.float32)
-            if mask.any():
-                rows = (start[..., None] + np.arange(n_f))[mask]
-                out[mask] = self.features[name][rows]
+            data = self.features[name]
+            # a sequence's frames are one contiguous block of rows: slice it (no gather from the memory map)
+            first_row = offsets[clip_start]
+            last_row = offsets[clip_start + clip_count]
+            for s in range(n_seq):
+                if last_row[s] == first_row[s]:
+                    continue
+                block = data[first_row[s]:last_row[s]]
+                if n_f == 1 and mask[s, :, 0].all():
+                    out[s, :, 0] = block
+                else:
+                    out[s][mask[s]] = block
             features[name] = out
             frame_mask[name] = mask
         return TrailerClips(features, frame_mask, clip_mask, trailer=int(t), sequences=local)

@@ -230,6 +230,16 @@ def _assign_splits(rng: np.random.Generator, n: int, fractions) -> np.ndarray:
     return split[rng.permutation(n)]
 
 
+def _letters(k: int) -> str:
+    """0 -> 'a', 25 -> 'z', 26 -> 'aa', ... (sub-genre names)."""
+    name = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        name = chr(97 + r) + name
+    return name
+
+
 def _planted_trailers(cfg: SynthConfig, n: int, rng: np.random.Generator) -> tuple[list[str], list[dict], np.ndarray]:
     genres = list(PAPER_GENRES)
     n_g, n_sub, dim = len(genres), cfg.subgenres_per_genre, cfg.resolved_latent_dim()
@@ -244,11 +254,11 @@ def _planted_trailers(cfg: SynthConfig, n: int, rng: np.random.Generator) -> tup
     width = max(5, len(str(n)))
     rows = []
     for i in range(n):
-        g = genres[primary[i]]
+        # the title says nothing of the sub-genre: only the `subgenre` column holds the ground truth
         rows.append({
-            "id": f"syn{i:0{width}d}", "title": f"Synthetic {g} {chr(97 + sub[i] % 26)}{sub[i] // 26 or ''} {i}",
-            "year": int(years[i]), "genres": [genres[j] for j in np.flatnonzero(labels[i])],
-            "split": split[i], "subgenre": f"{g}/{chr(97 + sub[i] % 26)}{sub[i] // 26 or ''}",
+            "id": f"syn{i:0{width}d}", "title": f"Synthetic trailer {i}", "year": int(years[i]),
+            "genres": [genres[j] for j in np.flatnonzero(labels[i])], "split": split[i],
+            "subgenre": f"{genres[primary[i]]}/{_letters(int(sub[i]))}",
         })
     return genres, rows, z
 
@@ -409,5 +419,6 @@ def synthesize(out: str | Path, n_trailers: int | None = 1000, seed: int = 0, *,
             n_seq, clip_counts, features = renderer.render(z[start:stop], np.random.default_rng([seed, 2, b]))
             writer.add_trailers(rows[start:stop], n_seq, clip_counts, features)
         return writer.finish()
-    finally:
-        writer.close()
+    except BaseException:
+        writer.abort()  # a generated set is cheap to redo: leave nothing behind
+        raise

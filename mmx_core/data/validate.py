@@ -38,11 +38,13 @@ class ValidationReport:
 
     Attributes
     ----------
+    path : str
+        The data set folder.
     ok : bool
         True when no problem was found.
     problems : list of dict
         ``{"file": path relative to the set, "row": int or None, "message": str}``.
-    trailers, clips : int
+    trailers, sequences, clips : int
         Counts (from the trailer table and the index, when readable).
     genre_counts : dict of str to int
         Genre -> trailers tagged with it.
@@ -52,6 +54,8 @@ class ValidationReport:
         Most genres on one trailer.
     splits : dict of str to int
         Split -> trailers.
+    generated : bool or None
+        The manifest's ``generated`` flag (None when the manifest is unreadable).
     """
 
     path: str

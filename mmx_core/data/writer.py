@@ -140,7 +140,8 @@ class DatasetWriter:
             "experts": {k: v.to_dict() for k, v in self.experts.items()},
             "clips_per_sequence": self.clips_per_sequence,
             "dtype": str(self.dtype),
-            "generator": self.generator,
+            # the command line may differ in options that do not change the data (e.g. --show, --strict)
+            "generator": {k: v for k, v in self.generator.items() if k != "command"},
         }
 
     def _paths(self) -> dict[str, Path]:
@@ -310,6 +311,11 @@ class DatasetWriter:
             with contextlib.suppress(OSError):
                 handle.close()
         self._files = {}
+
+    def abort(self) -> None:
+        """Close and delete the staging folder (for writers that cannot resume, e.g. the generator)."""
+        self.close()
+        shutil.rmtree(self.stage, ignore_errors=True)
 
     def finish(self, extra: dict[str, Any] | None = None, extra_files: dict[str, Any] | None = None) -> Path:
         """Write the index, trailer table and manifest, then rename the set onto ``out``.

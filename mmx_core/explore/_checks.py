@@ -64,21 +64,27 @@ def check_vectors(
         raise MMXError(
             f"{where}{len(X)} trailers are too few{why}: at least {min_rows} are needed; "
             "add trailers or lower the parameter", path)
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    finite = np.isfinite(X).all(axis=1)
+    # float16 stays float16 (large sets are stored that way); everything else becomes float32.
+    X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype == np.float16 else np.float32)
+    finite = _rowwise(X, lambda b: np.isfinite(b).all(axis=1))
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise MMXError(
             f"{where}{len(bad)} rows hold NaN or Inf (first: row {bad[0]}{_id_hint(ids, bad[0])}); "
             "remove or recompute them", path)
     if cosine:
-        zero = ~np.any(X != 0, axis=1)
+        zero = ~_rowwise(X, lambda b: np.any(b != 0, axis=1))
         if zero.any():
             bad = np.flatnonzero(zero)
             raise MMXError(
                 f"{where}{len(bad)} rows are all zeros, so their cosine similarity is undefined "
                 f"(first: row {bad[0]}{_id_hint(ids, bad[0])}); remove them or use metric='euclidean'", path)
     return X
+
+
+def _rowwise(X: np.ndarray, test, chunk: int = 65536) -> np.ndarray:
+    """Apply a row test in blocks (bounded temporary memory on large sets)."""
+    return np.concatenate([test(X[s:s + chunk]) for s in range(0, len(X), chunk)]) if len(X) else np.ones(0, bool)
 
 
 def _id_hint(ids, row: int) -> str:
@@ -109,7 +115,10 @@ def check_float(name: str, value, low: float, high: float | None = None, low_ope
         raise MMXError(f"{name}={value!r} is invalid; it must be a number {bound}")
 
 
-def unit_rows(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (float32); rows must be non-zero."""
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return (X / norms).astype(np.float32, copy=False)
+def unit_rows(X: np.ndarray, dtype=np.float32, chunk: int = 65536) -> np.ndarray:
+    """Rows scaled to unit L2 norm, written blockwise into a new ``dtype`` array; rows must be non-zero."""
+    out = np.empty(X.shape, dtype=dtype)
+    for s in range(0, len(X), chunk):
+        block = X[s:s + chunk].astype(np.float32)
+        out[s:s + chunk] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out

@@ -121,7 +121,7 @@ class NeighbourIndex:
     n_neighbors : int
         Graph degree of the ``nndescent`` index.
     n_lists : int or None
-        Lists of the ``ivf`` index; None picks about ``4 * sqrt(n)``.
+        Lists of the ``ivf`` index; None picks about ``sqrt(n)``.
     n_probe : int
         Lists an ``ivf`` query scans.
     float16_above : int
@@ -177,10 +177,10 @@ class NeighbourIndex:
         self.backend_ = backend
         self.n_samples_ = len(X)
         self.n_features_in_ = X.shape[1]
-        unit = unit_rows(X)
         dtype = np.float16 if len(X) > self.float16_above else np.float32
-        self._base = torch.from_numpy(unit.astype(dtype, copy=False))
+        self._base = torch.from_numpy(unit_rows(X, dtype))
         if backend == "nndescent":
+            unit = self._base.numpy().astype(np.float32, copy=False)
             self._nnd = _build_nndescent(unit, self.n_neighbors, self.seed)
         elif backend == "ivf":
             self._ivf = _IVF.build(self._base, self.n_lists, self.seed)
@@ -266,10 +266,10 @@ class NeighbourIndex:
         start = time.perf_counter()
         self.backend_ = str(arrays["backend"])
         self.n_samples_, self.n_features_in_ = len(X), X.shape[1]
-        unit = unit_rows(X)
         dtype = np.float16 if len(X) > self.float16_above else np.float32
-        self._base = torch.from_numpy(unit.astype(dtype, copy=False))
+        self._base = torch.from_numpy(unit_rows(X, dtype))
         if self.backend_ == "nndescent":
+            unit = self._base.numpy().astype(np.float32, copy=False)
             self._nnd = _build_nndescent(unit, self.n_neighbors, self.seed,
                                          init=(arrays["graph_indices"], arrays["graph_dists"]))
         elif self.backend_ == "ivf":
@@ -288,6 +288,11 @@ def _build_nndescent(unit: np.ndarray, n_neighbors: int, seed: int, init=None):
         kwargs = {"init_graph": init[0], "n_iters": 1}  # distances recomputed: internal form differs
     index = NNDescent(unit, metric="dot", n_neighbors=n_neighbors, random_state=seed, low_memory=True,
                       n_jobs=-1, **kwargs)
+    if init is not None:
+        # pynndescent 0.7 turns tree_init off when given init_graph, and prepare() then builds its
+        # search tree without reordering the data to match it: queries come back wrong (recall ~0.3
+        # in tests/explore/test_umap.py). Switching it back on restores the reordering.
+        index.tree_init = True
     index.prepare()
     return index
 
@@ -302,9 +307,9 @@ class _IVF:
     @classmethod
     def build(cls, base: torch.Tensor, n_lists: int | None, seed: int, iters: int = 10) -> "_IVF":
         n = base.shape[0]
-        n_lists = n_lists or max(1, min(n // 40, int(4 * math.sqrt(n))))
+        n_lists = n_lists or max(1, min(n // 40, int(math.sqrt(n))))
         gen = torch.Generator().manual_seed(seed)
-        sample_size = min(n, max(64 * n_lists, 50_000))
+        sample_size = min(n, max(64 * n_lists, 20_000))
         sample = base[torch.randperm(n, generator=gen)[:sample_size]].float()
         centroids = sample[torch.randperm(sample_size, generator=gen)[:n_lists]].clone()
         with torch.inference_mode():

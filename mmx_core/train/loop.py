@@ -114,7 +114,7 @@ class _Trainer:
         unused.requires_grad_(False)
         model.to(self.device)
         params = [p for p in model.parameters() if p.requires_grad]
-        optimiser = torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
+        optimiser = torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay, fused=True)
         scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda")
         self.model_config, self.model, self.optimiser, self.scaler = model_config, model, optimiser, scaler
         self.progress = {"epoch": 0, "best_metric": None, "best_epoch": 0, "bad_epochs": 0, "history": []}

@@ -120,10 +120,12 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
     """Neighbours as rows (thumbnail, title button, similarity, shared genres); returns a clicked id."""
     clicked = None
     for i, row in table.iterrows():
-        image_col, text_col = st.columns([1, 3])
-        image = collections.thumbnail_bytes(row[f"id{suffix}"]) if show_images else None
-        if image:
-            image_col.image(image, width=80)
+        if show_images:
+            image_col, text_col = st.columns([1, 3], vertical_alignment="center")
+            if image := collections.thumbnail_bytes(row[f"id{suffix}"]):
+                image_col.image(image, width=90)
+        else:
+            text_col = st.container()
         mark = " ✔ both" if row.get(f"in_both{suffix}", False) else ""
         if text_col.button(f"{row[f'display_title{suffix}']}", key=f"{key}_{i}"):
             clicked = row[f"id{suffix}"]

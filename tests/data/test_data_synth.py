@@ -154,3 +154,21 @@ def test_published_rejects_too_many_trailers(tmp_path):
 
 def test_default_config_documents_real_dims():
     assert {k: v.dim for k, v in SynthConfig().experts().items()} == {"image": 2048, "scene": 2048, "motion": 512, "audio": 128}
+
+
+def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
+    import mmx_core.data.synth as synth
+
+    calls = []
+
+    def boom(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    original = synth.DatasetWriter.add_trailers
+    monkeypatch.setattr(synth.DatasetWriter, "add_trailers", boom)
+    with pytest.raises(KeyboardInterrupt):
+        synthesize(tmp_path / "s", 200, dims=TINY_DIMS)
+    assert list(tmp_path.iterdir()) == []

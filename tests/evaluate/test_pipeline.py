@@ -8,7 +8,8 @@ import pytest
 
 from mmx_core.cli import main
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:The number of unique classes is greater than 50%:UserWarning")]
 
 SMALL_MODEL = {"shared_dim": 8, "sequence_dim": 16, "bottleneck_dim": 16, "gating_hidden": 8, "head_hidden": 16,
                "projection_dim": 8, "vlad_clusters": 2, "train_sequences": 2}
@@ -109,11 +110,12 @@ def test_subgenre_eval_on_given_checkpoints(tiny, ablation, capsys):
                  "--work", str(root / "sub"), "--space", "raw", "--min-cluster-size", "5", "--out", str(out),
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["rows"]) == {"coarse", "fine"}
+    assert set(result["rows"]) == {"coarse", "fine", "pooled expert features"}
     for row in result["rows"].values():
-        assert {"ari", "nmi", "precision_at_k", "n_clusters", "noise_fraction"} <= set(row)
+        assert {"ari", "nmi", "precision_at_k", "n_clusters", "noise_fraction", "probe_accuracy"} <= set(row)
         assert 0 <= row["precision_at_k"] <= 1
     assert result["n_trailers"] == 80 and 0 < result["chance_precision"] < 1
+    assert (root / "sub" / "embeddings" / "fine.npz").exists()
     text = out.read_text()
     assert "<!-- BEGIN GENERATED: subgenre-all -->" in text and "| *chance* |" in text
 

@@ -31,9 +31,12 @@ def other_data(tmp_path_factory):
     return make_set(tmp_path_factory.mktemp("other") / "data", n=80, seed=2)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    """The CPU is shared: each training test module runs torch on one thread."""
+    saved = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)

@@ -1,0 +1,38 @@
+"""``make-models``: reproduce the shipped coarse and fine encoders in models/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    from ..train.release import ReleaseConfig
+
+    d = ReleaseConfig()
+    parser = subparsers.add_parser(
+        "make-models", help="generate the published-latent data, train coarse + fine, write models/",
+        description="synth --latent published into --data, train the coarse and fine stages (resumable run "
+        "folders under --runs), export models/coarse.pt and models/fine.pt, embed every trailer and write "
+        "models/README.md (model card).")
+    parser.add_argument("--data", type=Path, default=d.data, help=f"data set folder (default {d.data})")
+    parser.add_argument("--runs", type=Path, default=d.runs, help=f"run folders (default {d.runs})")
+    parser.add_argument("--out", type=Path, default=d.out, help=f"models folder (default {d.out})")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--trailers", type=int, default=None, help="fewer trailers, for a quick check (default all)")
+    parser.add_argument("--coarse-epochs", type=int, default=d.coarse_epochs)
+    parser.add_argument("--fine-epochs", type=int, default=d.fine_epochs)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..train.release import ReleaseConfig, make_models
+
+    config = ReleaseConfig(data=args.data, runs=args.runs, out=args.out, seed=args.seed, trailers=args.trailers,
+                           coarse_epochs=args.coarse_epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,
+                           device=args.device, threads=args.threads)
+    results = make_models(config)
+    print(f"wrote {args.out} in {results['timings']['total_s'] / 60:.1f} min; see {args.out / 'README.md'}")
+    return 0

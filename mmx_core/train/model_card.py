@@ -1,0 +1,91 @@
+"""models/README.md: the model card of the shipped encoders, rendered from make_models' results."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+__all__ = ["render_model_card"]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def render_model_card(r: dict[str, Any]) -> str:
+    t, c, m = r["timings"], r["config"], r["model"]
+    test = r["coarse_test"]
+    lines = [
+        "# Shipped encoders (model card)",
+        "",
+        f"_Written by `python -m mmx_core make-models` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"{r['machine']}._",
+        "",
+        "| file | what |",
+        "| --- | --- |",
+        f"| `coarse.pt` | coarse genre encoder (best validation AU(PRC)w, epoch {r['coarse']['epoch']}), "
+        f"{r['coarse']['size_mb']:.1f} MB |",
+        f"| `fine.pt` | contrastively fine-tuned encoder (best validation NT-Xent loss, epoch {r['fine']['epoch']}), "
+        f"{r['fine']['size_mb']:.1f} MB |",
+        "| `coarse_embeddings.npz`, `fine_embeddings.npz` | bottleneck embeddings of all "
+        f"{r['n_trailers']:,} trailers (ids = the published trailer ids, `generated` = true) |",
+        "| `make_models.json` | every number on this page, with the per-epoch history |",
+        "",
+        "Load with `mmx_core.train.load_checkpoint(\"models/fine.pt\")`; the checkpoints hold weights, configs, genre",
+        "vocabulary and data fingerprint, not the optimiser state (use the run folders to resume training).",
+        "",
+        "## Data",
+        "",
+        f"`python -m mmx_core synth --latent published --seed {c['seed']}` into `{c['data']}`: generated expert features "
+        "(image 2048, scene 2048, motion 512, audio 128 x frames) whose trailer latents are the principal components of "
+        "the authors' published embeddings, with the published titles, years, TMDB genres and a 70/10/20 "
+        "train/val/test split. **The features are generated**, not extracted from video, so the metrics below "
+        "describe this synthetic task and are not comparable with the paper's Table 2.",
+        f"Data fingerprint `{r['data_fingerprint']}`.",
+        "",
+        "## Model and training",
+        "",
+        f"The paper's encoder (docs/model.md): NetVLAD ({m['vlad_clusters']} clusters + {m['vlad_ghost_clusters']} ghost) "
+        f"for audio, average pooling for video, projection to {m['shared_dim']}, collaborative gating + GEM, "
+        f"9 clips -> sequence MLP ({m['sequence_dim']}), mean over sequences -> bottleneck ({m['bottleneck_dim']}); "
+        f"coarse head k and projection head m ({m['projection_dim']}). {m['train_sequences']} random sequences per "
+        "trailer in coarse training (halves of at most that many in the fine stage), all sequences at inference.",
+        "",
+        f"- coarse: BCE with logits, AdamW lr {c['coarse_lr']}, batch {c['batch_size']}, up to {c['coarse_epochs']} epochs, "
+        f"early stopping on validation AU(PRC)w (patience {c['patience']}), seed {c['seed']};",
+        f"- fine: from the best coarse checkpoint, NT-Xent (temperature 0.5) between two disjoint random halves of "
+        f"each trailer, other trailers of the batch as negatives, AdamW lr {c['fine_lr']}, up to {c['fine_epochs']} "
+        f"epochs, early stopping on validation loss; seed {c['seed']}.",
+        "",
+        "Command: `make models` (= `python -m mmx_core make-models`).",
+        "",
+        "## Time on this machine",
+        "",
+        "| step | time |",
+        "| --- | --- |",
+        f"| generate data | {_minutes(t['data_s'])} |",
+        f"| train coarse | {_minutes(t['coarse_s'])} |",
+        f"| train fine | {_minutes(t['fine_s'])} |",
+        f"| export + embed both | {_minutes(t['export_embed_s'])} |",
+        f"| **total** | **{_minutes(t['total_s'])}** |",
+        "",
+        "(The machine's 2 cores were shared with other jobs during the run.)",
+        "",
+        "## Metrics",
+        "",
+        f"Coarse encoder on the test split ({test['n_trailers']} trailers), threshold 0.5:",
+        "",
+        "| AU(PRC)w | AU(PRC) micro | AU(PRC) macro | F1w | Pw | Rw |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {test['auprc_weighted']:.3f} | {test['auprc_micro']:.3f} | {test['auprc_macro']:.3f} | "
+        f"{test['f1_weighted']:.3f} | {test['precision_weighted']:.3f} | {test['recall_weighted']:.3f} |",
+        "",
+        f"Best validation: coarse {r['coarse']['metric_name']} {r['coarse']['best_metric']:.4f}, "
+        f"fine {r['fine']['metric_name']} {r['fine']['best_metric']:.4f}.",
+        "",
+        "Mean genre-set Jaccard overlap between a trailer and its 10 cosine neighbours (all trailers): "
+        f"coarse {r['neighbour_genre_overlap']['coarse']:.3f}, fine {r['neighbour_genre_overlap']['fine']:.3f} "
+        "(the fine space trades some genre purity for content similarity, as in the paper's Fig. 3).",
+        "",
+    ]
+    return "\n".join(lines)

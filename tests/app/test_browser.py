@@ -1,0 +1,177 @@
+"""Real-browser test: ``streamlit run app.py`` on a free port, headless Chromium driven by Playwright.
+
+Clicks a point on the map, checks the trailer panel lists its neighbours, and saves a screenshot of
+every page to ``screenshots/`` (gitignored; see README). Skips when Chromium is absent, unless
+``MMX_REQUIRE_BROWSER=1`` (CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "screenshots"
+CHROMIUM = os.environ.get("MMX_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.browser
+
+
+def _require_browser() -> None:
+    missing = not Path(CHROMIUM).exists() and shutil.which("chromium") is None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = True
+    if missing:
+        if os.environ.get("MMX_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium ({CHROMIUM}) or playwright is missing and MMX_REQUIRE_BROWSER=1")
+        pytest.skip(f"Chromium ({CHROMIUM}) or playwright is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not become healthy in {seconds} s")
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, **{f"MMX_{n.upper()}_DIR": str(home / n) for n in ("cache", "data", "runs")})
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def demo_sets(home: Path) -> None:
+    """Two small uploads for the Compare page while the shipped coarse/fine sets are absent."""
+    from mmx_core.assets import load_published
+    from mmx_core.embeddings import save_embeddings
+    from mmx_core.paths import MODELS_DIR
+
+    if (MODELS_DIR / "coarse_embeddings.npz").exists() and (MODELS_DIR / "fine_embeddings.npz").exists():
+        return
+    published = load_published()
+    rows = np.random.default_rng(0).choice(len(published), 1500, replace=False)
+    vectors = published.vectors[rows]
+    noisy = vectors + np.random.default_rng(1).normal(0, 0.6 * vectors.std(), vectors.shape).astype(np.float32)
+    for name, vec in (("demo-subset", vectors), ("demo-perturbed", noisy)):
+        save_embeddings(home / "data" / "uploads" / name / "embeddings.npz", published.ids[rows], vec,
+                        source="app demo: published subset / perturbed copy")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _require_browser()
+    home = tmp_path_factory.mktemp("browser_home")
+    demo_sets(home)
+    port = free_port()
+    process = start_server(home, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url, home
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        yield context.new_page()
+        browser.close()
+
+
+POINT_JS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const trace = gd._fullData.find(t => t.type === 'scattergl' && t.name !== 'noise' && t.x && t.x.length > 20);
+  const box = gd.getBoundingClientRect();
+  const i = Math.floor(trace.x.length / 2);
+  return {x: box.left + xa._offset + xa.l2p(trace.x[i]), y: box.top + ya._offset + ya.l2p(trace.y[i]),
+          title: trace.customdata[i][1]};
+}"""
+
+
+def wait_idle(page, timeout: float = 120_000) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running...' status widget)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_click_on_the_map_shows_neighbours_and_screenshots(server, page):
+    url, home = server
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
+                           " return gd && gd._fullData && gd._fullData.length > 2; }", timeout=120_000)
+    wait_idle(page)
+    sidebar = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert [line for line in sidebar.splitlines() if line.strip()][:6] == \
+        ["app", "Trailer", "Compare", "Train", "Evaluate", "Data"], sidebar
+    shot(page, "explore")
+
+    point = page.evaluate(POINT_JS)
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_timeout(400)
+    page.mouse.click(point["x"], point["y"])
+    page.get_by_text("Nearest neighbours").wait_for(timeout=60_000)
+    wait_idle(page)
+    side = page.locator('[data-testid="stColumn"]').nth(1)
+    assert side.locator('[data-testid="stButton"]').count() >= 5
+    assert "trailer=" in page.url
+    shot(page, "explore-trailer-card")
+
+    page.get_by_label("Search titles").fill("western")
+    page.keyboard.press("Enter")
+    page.get_by_text("Matches:").wait_for(timeout=60_000)
+    wait_idle(page)
+    shot(page, "explore-search")
+
+
+@pytest.mark.parametrize("path, expect", [
+    ("Trailer", "Neighbours in"), ("Compare", "Jaccard"), ("Train", "Runs"), ("Evaluate", "Table 2"), ("Data", "Upload"),
+])
+def test_every_page_in_the_browser(server, page, path, expect):
+    url, _ = server
+    query = "?trailer=BladeRunner2049" if path == "Trailer" else \
+        "?set=upload%3Ademo-subset&compare=upload%3Ademo-perturbed&mcs=15" if path == "Compare" else ""
+    page.goto(f"{url}/{path}{query}", wait_until="domcontentloaded")
+    page.get_by_text(expect).first.wait_for(timeout=180_000)
+    wait_idle(page, timeout=180_000)
+    assert not page.locator('[data-testid="stException"]').count()
+    shot(page, path.lower())

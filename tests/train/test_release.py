@@ -1,0 +1,32 @@
+"""make-models on a small slice of the published-latent data: files, sizes, model card."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmx_core.assets import load_published
+from mmx_core.embeddings import load_embeddings
+from mmx_core.train import load_checkpoint
+from mmx_core.train.release import ReleaseConfig, make_models
+
+
+@pytest.mark.slow
+def test_make_models_writes_shipped_files(tmp_path):
+    out = tmp_path / "models"
+    results = make_models(ReleaseConfig(data=tmp_path / "data", runs=tmp_path / "runs", out=out, trailers=80,
+                                        coarse_epochs=1, fine_epochs=1, batch_size=16))
+    published = set(load_published().ids.tolist())
+    for stage in ("coarse", "fine"):
+        checkpoint = load_checkpoint(out / f"{stage}.pt")
+        assert checkpoint.stage == stage and checkpoint.state["optimiser"] == {}
+        assert (out / f"{stage}.pt").stat().st_size < 50e6
+        embeddings = load_embeddings(out / f"{stage}_embeddings.npz")
+        assert len(embeddings) == 80 and embeddings.generated and set(embeddings.ids.tolist()) <= published
+    card = (out / "README.md").read_text()
+    for text in ("## Data", "## Time on this machine", "## Metrics", "AU(PRC)w", "make models"):
+        assert text in card
+    assert results["timings"]["total_s"] > 0 and 0 <= results["coarse_test"]["auprc_weighted"] <= 1
+    # a second call reuses the data and the finished runs
+    again = make_models(ReleaseConfig(data=tmp_path / "data", runs=tmp_path / "runs", out=out, trailers=80,
+                                      coarse_epochs=1, fine_epochs=1, batch_size=16))
+    assert again["coarse"]["epoch"] == results["coarse"]["epoch"]
