@@ -3,6 +3,8 @@ memory-mapped store through a torch DataLoader with 2 workers and collate_clips)
 
 from __future__ import annotations
 
+import os
+import resource
 import shutil
 import tempfile
 import time
@@ -37,22 +39,34 @@ def _folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _loader_rate(store: TrailerStore, workers: int, batch_size: int, n_sequences: int, max_batches: int) -> dict:
+    """Steady-state loading rate: wall clock, and per CPU-second of all processes (load-independent)."""
     loader = torch.utils.data.DataLoader(
         _RandomSequences(store, n_sequences), batch_size=batch_size, shuffle=True, num_workers=workers,
         collate_fn=collate_clips, persistent_workers=False, generator=torch.Generator().manual_seed(0))
-    clips = trailers = batches = 0
+    clips = batches = 0
     iterator = iter(loader)
-    next(iterator)  # worker start-up is not part of the steady-state rate
+    first = next(iterator)  # worker start-up is not part of the steady-state rate
+    first_clips = int(first["clip_mask"].sum())
+    cpu0, child0 = time.process_time(), _children_cpu()
     start = time.perf_counter()
     for batch in iterator:
         clips += int(batch["clip_mask"].sum())
-        trailers += int(batch["sequence_mask"].shape[0])
         batches += 1
         if batches >= max_batches:
             break
     seconds = time.perf_counter() - start
-    return {"clips_per_s": clips / seconds, "trailers_per_s": trailers / seconds, "batches": batches, "seconds": seconds}
+    main_cpu = time.process_time() - cpu0
+    del iterator  # joins the workers, so their CPU time is counted (it includes the first batch)
+    worker_cpu = _children_cpu() - child0
+    cpu_clips = clips + (first_clips if workers else 0)
+    return {"clips_per_s": clips / seconds, "trailers_per_s": batches * batch_size / seconds, "batches": batches,
+            "clips_per_cpu_s": cpu_clips / max(1e-9, main_cpu + worker_cpu), "main_cpu_share": main_cpu / seconds}
 
 
 def run(quick: bool = False) -> list[Table]:
@@ -75,16 +89,22 @@ def run(quick: bool = False) -> list[Table]:
                          float("nan"), float("nan"), est / 1e6, float("nan"), float("nan")])
         load = Table(
             "Loader (TrailerStore memory map -> DataLoader -> collate_clips), real dims",
-            ["workers", "batch (trailers)", "sequences/trailer", "batches", "clips/s", "trailers/s"],
+            ["workers", "batch (trailers)", "sequences/trailer", "batches", "clips/s", "trailers/s",
+             "clips per CPU-second", "main process CPU share", "load average"],
             note="Random sequences per trailer, shuffled trailers; the set was just written, so it is in the "
                  "page cache (warm). Clips counted from clip_mask; the first batch (worker start-up) is not timed. "
                  "With workers, every float32 batch (about 9 MB for 16 trailers x 4 sequences) travels through "
                  "fresh shared memory, and first-touch page faults are slow on this VM (about 4 us a 4 KiB page), "
-                 "so 2 workers can be slower than reading in the training process (workers 0).")
+                 "so 2 workers can be slower than reading in the training process (workers 0). The machine is "
+                 "shared: 'load average' is the 1-minute load on its 2 cores when the row was measured, and "
+                 "'clips per CPU-second' (CPU time of the main process and the workers) does not depend on it. "
+                 "'main process CPU share' is the share of wall time the main (training) process spent on loading: "
+                 "with workers, only receiving the batches.")
         batches = 10 if quick else 60
         for workers in (0, 2):
             rate = _loader_rate(store, workers, batch_size=16, n_sequences=4, max_batches=batches)
-            load.rows.append([workers, 16, 4, rate["batches"], rate["clips_per_s"], rate["trailers_per_s"]])
+            load.rows.append([workers, 16, 4, rate["batches"], rate["clips_per_s"], rate["trailers_per_s"],
+                              rate["clips_per_cpu_s"], rate["main_cpu_share"], os.getloadavg()[0]])
         with timer() as tv:
             from mmx_core.data.validate import validate_dataset
 

@@ -23,25 +23,47 @@ NOISE_COLOUR = "rgba(160,160,160,0.35)"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
            "#636363", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#e7969c")
-HOVER = "<b>%{customdata[1]}</b> (%{customdata[2]})<br>%{customdata[3]}<br>cluster: %{customdata[4]}<extra></extra>"
+HOVER = "%{hovertext}<extra></extra>"
 
 
 def short_label(label: str, width: int = 28) -> str:
-    """A cluster label without its year span, cut to ``width`` characters (for legends and map labels)."""
+    """A cluster label without its year span, cut to ``width`` characters (for labels drawn on the map)."""
     text = str(label).split(" · 1")[0].split(" · 2")[0]
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _custom(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    part = frame.iloc[rows]
-    years = part["year"].astype("string").fillna("?")
-    return np.column_stack([rows, part["display_title"].to_numpy(), years.to_numpy(), part["genres"].to_numpy(),
-                            part["cluster_label"].to_numpy()]).astype(object)
+def hover_texts(frame: pd.DataFrame) -> np.ndarray:
+    """Per-row hover card text: title (year) and genres (the cluster is added per trace)."""
+    years = frame["year"].astype("string").fillna("?").to_numpy(dtype=object)
+    return np.array([f"<b>{t}</b> ({y})<br>{g}" for t, y, g in zip(frame["display_title"], years, frame["genres"])],
+                    dtype=object)
 
 
-def _points(frame: pd.DataFrame, rows: np.ndarray, name: str, marker: dict, **kwargs) -> go.Scattergl:
-    return go.Scattergl(x=frame["x"].to_numpy()[rows], y=frame["y"].to_numpy()[rows], mode="markers", name=name,
-                        marker=marker, customdata=_custom(frame, rows), hovertemplate=HOVER, **kwargs)
+class _Points:
+    """Builds marker traces (plain dicts, no per-trace validation) from precomputed columns.
+
+    ``customdata`` is the row in the map frame; ``hovertext`` the hover card text. When every point of
+    a trace is in the same cluster, its label is written once in the trace's hover template.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.x = frame["x"].to_numpy(dtype=np.float32)
+        self.y = frame["y"].to_numpy(dtype=np.float32)
+        self.text = hover_texts(frame)
+        self.labels = frame["cluster_label"].astype(str).to_numpy(dtype=object)
+
+    def __call__(self, rows: np.ndarray, name: str, marker: dict, **kwargs) -> dict:
+        rows = np.asarray(rows, dtype=np.int64)
+        labels = self.labels[rows]
+        if len(rows) and (labels == labels[0]).all():
+            text = self.text[rows].tolist()
+            template = "%{hovertext}<br>cluster: " + labels[0].replace("%", "%%") + "<extra></extra>"
+        else:
+            text = [f"{t}<br>cluster: {c}" for t, c in zip(self.text[rows], labels)]
+            template = HOVER
+        return {"type": "scattergl", "x": self.x[rows], "y": self.y[rows], "mode": "markers", "name": name,
+                "marker": marker, "customdata": rows.astype(np.int32), "hovertext": text,
+                "hovertemplate": template, **kwargs}
 
 
 def _visible_rows(frame: pd.DataFrame, keep: np.ndarray, limit: int, seed: int = 0) -> np.ndarray:
@@ -86,46 +108,47 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
     rows = _visible_rows(frame, keep, limit)
     size = 5 if len(rows) < 20_000 else 3
     traces: list = []
+    points = _Points(frame)
     if n > limit:
         traces.append(go.Histogram2dContour(x=frame["x"], y=frame["y"], name="density (all points)", ncontours=12,
                                            colorscale="Greys", showscale=False, hoverinfo="skip", opacity=0.4))
     clusters = frame["cluster"].to_numpy()
     if colour == "cluster":
         noise = rows[clusters[rows] < 0]
-        traces.append(_points(frame, noise, "noise", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(points(noise, "noise", {"color": NOISE_COLOUR, "size": size - 1}))
         order = summaries["cluster"].tolist() if summaries is not None else sorted(set(clusters[clusters >= 0]))
         for i, cluster in enumerate(order):
             members = rows[clusters[rows] == cluster]
             if len(members):
-                traces.append(_points(frame, members, str(frame["cluster_label"].iloc[members[0]]),
+                traces.append(points(members, str(frame["cluster_label"].iloc[members[0]]),
                                       {"color": PALETTE[i % len(PALETTE)], "size": size, "opacity": 0.8}))
     elif colour == "genre":
         has = np.array([genre in g for g in frame["genre_list"].iloc[rows]], dtype=bool)
-        traces.append(_points(frame, rows[~has], "other genres", {"color": NOISE_COLOUR, "size": size - 1}))
-        traces.append(_points(frame, rows[has], f"{genre}", {"color": "#d62728", "size": size, "opacity": 0.85}))
+        traces.append(points(rows[~has], "other genres", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(points(rows[has], f"{genre}", {"color": "#d62728", "size": size, "opacity": 0.85}))
     elif colour == "year":
         year = pd.to_numeric(frame["year"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[rows]
         known = ~np.isnan(year)
-        traces.append(_points(frame, rows[~known], "no year", {"color": NOISE_COLOUR, "size": size - 1}))
-        traces.append(_points(frame, rows[known], "year", {
+        traces.append(points(rows[~known], "no year", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(points(rows[known], "year", {
             "color": year[known], "colorscale": "Viridis", "size": size, "showscale": True,
             "colorbar": {"title": {"text": "year"}, "thickness": 12}}))
     elif colour == "change":
         value = np.asarray(change if change is not None else np.full(n, np.nan), dtype=float)[rows]
         known = ~np.isnan(value)
-        traces.append(_points(frame, rows[~known], "not in the other set", {"color": NOISE_COLOUR, "size": size - 1}))
-        traces.append(_points(frame, rows[known], "neighbour overlap", {
+        traces.append(points(rows[~known], "not in the other set", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(points(rows[known], "neighbour overlap", {
             "color": value[known], "colorscale": "RdYlBu", "cmin": 0, "cmax": 1, "size": size, "showscale": True,
             "colorbar": {"title": {"text": "Jaccard@k"}, "thickness": 12}}))
     else:
         raise ValueError(f"unknown colour {colour!r}")
     if highlight is not None and highlight.any():
-        traces.append(_points(frame, np.flatnonzero(highlight), "matches", {
+        traces.append(points(np.flatnonzero(highlight), "matches", {
             "color": "rgba(0,0,0,0)", "size": size + 6, "line": {"color": "#111", "width": 1.5}}))
     if selected is not None:
-        traces.append(_points(frame, np.array([selected]), "selected", {
+        traces.append(points(np.array([selected]), "selected", {
             "color": "#ffd400", "size": 18, "symbol": "star", "line": {"color": "#111", "width": 1.5}}))
-    fig = go.Figure(traces)
+    fig = go.Figure([t.to_plotly_json() if hasattr(t, "to_plotly_json") else t for t in traces], _validate=False)
     if labels and summaries is not None and colour == "cluster" and len(summaries):
         for _, s in summaries.head(max_labels).iterrows():
             fig.add_annotation(x=s["x"], y=s["y"], text=short_label(s["label"]), showarrow=False,

@@ -209,12 +209,31 @@ def neighbour_table(emb: EmbeddingSet, trailer_id: str, k: int = 10) -> pd.DataF
         top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
         top = top[np.argsort(-scores[top])]
         table = pd.DataFrame({"id": emb.ids[top].astype(str), "score": scores[top].astype(float)})
-    base = _base_frame(emb).set_index("id")
-    own = set(base.loc[str(trailer_id), "genre_list"])
-    table["display_title"] = [base.loc[t, "display_title"] for t in table["id"]]
-    table["year"] = [base.loc[t, "year"] for t in table["id"]]
-    table["shared_genres"] = [", ".join(g for g in base.loc[t, "genre_list"] if g in own) for t in table["id"]]
+    base = _indexed_base(emb)
+    rows = [emb.index_of(t) for t in table["id"]]
+    own = set(base["genre_list"].iloc[row])
+    table["display_title"] = base["display_title"].iloc[rows].to_numpy()
+    table["year"] = base["year"].iloc[rows].to_numpy()
+    table["shared_genres"] = [", ".join(g for g in base["genre_list"].iloc[r] if g in own) for r in rows]
     return table[["id", "display_title", "year", "score", "shared_genres"]].reset_index(drop=True)
+
+
+_BASE: dict[tuple, pd.DataFrame] = {}
+
+
+def _indexed_base(emb: EmbeddingSet) -> pd.DataFrame:
+    key = (emb.content_hash, id(emb.metadata))
+    if key not in _BASE:
+        if len(_BASE) > 8:
+            _BASE.clear()
+        _BASE[key] = _base_frame(emb)
+    return _BASE[key]
+
+
+def warm_neighbours(emb: EmbeddingSet) -> None:
+    """Build the neighbour index (and the metadata table) of ``emb`` now, so the first click is fast."""
+    if len(emb) > 1:
+        neighbour_table(emb, str(emb.ids[0]), k=1)
 
 
 _UNIT: dict[str, np.ndarray] = {}
@@ -252,7 +271,7 @@ class Comparison:
     Attributes
     ----------
     table : DataFrame
-        ``id, jaccard, cluster_a, cluster_b, x_a, y_a, x_b, y_b`` plus metadata columns.
+        ``id, jaccard, cluster_a, cluster_b, label_a, label_b, x_a, y_a, x_b, y_b`` plus metadata columns.
     transitions : DataFrame
         ``cluster_a, cluster_b, count``.
     summary : dict
@@ -295,6 +314,8 @@ def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, min_cluster_size
     transitions = (table.groupby(["cluster_a", "cluster_b"]).size().rename("count").reset_index())
     labels_a = dict(zip(map_a.summaries["cluster"], map_a.summaries["label"]))
     labels_b = dict(zip(map_b.summaries["cluster"], map_b.summaries["label"]))
+    table["label_a"] = [labels_a.get(c, "noise") for c in table["cluster_a"]]
+    table["label_b"] = [labels_b.get(c, "noise") for c in table["cluster_b"]]
     summary = {"trailers": int(len(common)), "k": k, "mean_jaccard": float(table["jaccard"].mean())}
     return Comparison(table, transitions, summary, _split_example(transitions, labels_a, labels_b), labels_a, labels_b)
 

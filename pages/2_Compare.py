@@ -80,7 +80,8 @@ hist_col, movers_col = st.columns([1, 1.4])
 hist_col.plotly_chart(figures.histogram_figure(table["jaccard"], f"Jaccard@{k} per trailer", "Jaccard@k"),
                       width="stretch")
 movers_col.markdown("**Movers**: trailers whose neighbours changed most")
-movers_col.dataframe(table.nsmallest(50, "jaccard")[["display_title", "year", "genres", "jaccard", "cluster_a", "cluster_b"]],
+movers_col.dataframe(table.nsmallest(50, "jaccard")[["display_title", "year", "jaccard", "label_a", "label_b"]].rename(
+                     columns={"label_a": f"cluster in {first}", "label_b": f"cluster in {second}"}),
                      hide_index=True, height=260)
 st.plotly_chart(figures.sankey_figure(result.transitions, result.labels_a, result.labels_b), width="stretch")
 ui.sync_url()

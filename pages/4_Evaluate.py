@@ -11,7 +11,7 @@ ui.setup("Evaluate")
 st.sidebar.title("MMX Explorer")
 st.title("Evaluate")
 
-sources = {"probe:published": "linear probe on the published embeddings (80/20 split)"}
+sources = {"probe:published": "linear probe on the published embeddings (128 PCA components, 80/20 split)"}
 sources.update({f"file:{k}": f"predictions file {k}" for k in evalview.prediction_files()})
 sources.update({f"ckpt:{k[4:]}": f"checkpoint of run {k[4:]}" for k in jobs.checkpoints() if k.startswith("run:")})
 source = st.selectbox("Scores to evaluate", list(sources), format_func=sources.get, key="w_eval_source")

@@ -61,9 +61,10 @@ def run(args) -> int:
             init = _best_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
             fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
                                  epochs=args.fine_epochs or args.epochs, model_overrides={}, **common)
-    command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "seed", "device",
-                                  "model_config", "coarse", "fine", "split", "k", "min_cluster_size", "space", "no_probe", "out", "block"],
-                           "subgenre-eval")
+    trained = [] if args.coarse and args.fine else ["epochs", "fine_epochs", "batch_size", "model_config"]
+    options = ["data", "work", *trained, "seed", "device", "coarse", "fine", "split", "k", "min_cluster_size", "space",
+               "no_probe", "out", "block"]
+    command = command_line(args, options, "subgenre-eval")
     experiment = run_subgenre_experiment(data, {"coarse": coarse, "fine": fine}, split=args.split, k=args.k,
                                          min_cluster_size=args.min_cluster_size, space=args.space, seed=args.seed,
                                          device=args.device, command=command, probe=not args.no_probe,

@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--patience", type=int, default=5, help="early stopping patience in epochs")
     parser.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (fine)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice; "
+                        "1 is faster when other jobs share the cores)")
     group = parser.add_argument_group("model size (coarse runs without --init; default: ModelConfig)")
     for name in MODEL_OPTIONS[:-2]:
         kind = float if name == "dropout" else int
@@ -50,6 +52,10 @@ def run(args) -> int:
     from ..model import ModelConfig
     from ..train import TrainConfig, train
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     overrides = model_overrides(args)
     model = ModelConfig.for_store(read_manifest(args.data), **overrides) if overrides else None
     config = TrainConfig(stage=args.stage, data=args.data, out=args.out, init=args.init, epochs=args.epochs,

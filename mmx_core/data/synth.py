@@ -276,7 +276,8 @@ def _published_latents(dim: int, strength: float) -> np.ndarray:
     return z * (strength / np.sqrt((z ** 2).mean()))
 
 
-def _published_trailers(cfg: SynthConfig, n: int | None, rng: np.random.Generator) -> tuple[list[str], list[dict], np.ndarray]:
+def _published_trailers(cfg: SynthConfig, n: int | None,
+                        rng: np.random.Generator) -> tuple[list[str], list[dict], np.ndarray]:
     from ..assets import load_published
 
     published = load_published()
@@ -334,22 +335,25 @@ class _Renderer:
         clip_trailer = seq_trailer[clip_seq]
         n_clips = len(clip_seq)
         z = z.astype(np.float32)
-        seq_lat = z[seq_trailer] + cfg.sequence_noise * rng.standard_normal((len(seq_trailer), self.latent_dim), dtype=np.float32)
-        clip_lat = seq_lat[clip_seq] + cfg.clip_noise * rng.standard_normal((n_clips, self.latent_dim), dtype=np.float32)
+        def normal(*shape: int) -> np.ndarray:
+            return rng.standard_normal(shape, dtype=np.float32)
+
+        seq_lat = z[seq_trailer] + cfg.sequence_noise * normal(len(seq_trailer), self.latent_dim)
+        clip_lat = seq_lat[clip_seq] + cfg.clip_noise * normal(n_clips, self.latent_dim)
         features = {}
         for name, spec in self.experts.items():
-            style = cfg.style_strength * rng.standard_normal((n, cfg.style_dim), dtype=np.float32)
+            style = cfg.style_strength * normal(n, cfg.style_dim)
             if spec.temporal == "frames":
                 frame_counts = rng.integers(cfg.audio_frames[0], cfg.audio_frames[1] + 1, size=n_clips)
                 frame_counts[rng.random(n_clips) < cfg.missing_audio] = 0
                 frame_clip = np.repeat(np.arange(n_clips), frame_counts)
-                lat = clip_lat[frame_clip] + cfg.frame_noise * rng.standard_normal((len(frame_clip), self.latent_dim), dtype=np.float32)
+                lat = clip_lat[frame_clip] + cfg.frame_noise * normal(len(frame_clip), self.latent_dim)
                 owner = clip_trailer[frame_clip]
             else:
                 frame_counts = np.ones(n_clips, dtype=np.int64)
                 lat, owner = clip_lat, clip_trailer
             x = np.concatenate([lat, style[owner]], axis=1) @ self.maps[name]
-            x += cfg.feature_noise * rng.standard_normal(x.shape, dtype=np.float32)
+            x += cfg.feature_noise * normal(*x.shape)
             features[name] = (x, frame_counts)
         return n_seq, clip_counts, features
 

@@ -153,7 +153,8 @@ class DatasetWriter:
 
     def _open_stage(self, resume: bool) -> dict[str, Any]:
         progress_path = self.stage / _PROGRESS
-        empty = {"trailers": 0, "sequences": 0, "clips": 0, "frames": {n: 0 for n in self.experts}, "sizes": {}, "ids": []}
+        empty = {"trailers": 0, "sequences": 0, "clips": 0, "frames": {n: 0 for n in self.experts},
+                 "sizes": {}, "ids": []}
         progress = None
         if resume and progress_path.exists():
             try:
@@ -231,14 +232,16 @@ class DatasetWriter:
         clip_counts = np.asarray(clip_counts, dtype=np.int64)
         if len(sequence_counts) != len(rows) or sequence_counts.sum() != len(clip_counts):
             raise MMXError(f"{len(rows)} rows, {len(sequence_counts)} sequence counts summing to "
-                           f"{sequence_counts.sum()} and {len(clip_counts)} clip counts do not match")
+                           f"{sequence_counts.sum()} and {len(clip_counts)} clip counts do not match", self.out)
         if (sequence_counts < 1).any():
             bad = rows[int(np.flatnonzero(sequence_counts < 1)[0])].get("id")
-            raise MMXError(f"trailer {bad!r} has no sequence; every trailer needs at least one")
+            raise MMXError(f"trailer {bad!r} has no sequence; every trailer needs at least one", self.out)
         if ((clip_counts < 1) | (clip_counts > self.clips_per_sequence)).any():
-            raise MMXError(f"a sequence must hold 1..{self.clips_per_sequence} clips, got {clip_counts.min()}..{clip_counts.max()}")
+            raise MMXError(f"a sequence must hold 1..{self.clips_per_sequence} clips, "
+                           f"got {clip_counts.min()}..{clip_counts.max()}", self.out)
         if set(features) != set(self.experts):
-            raise MMXError(f"features given for {sorted(features)} but the data set has experts {sorted(self.experts)}")
+            raise MMXError(f"features given for {sorted(features)} but the data set has experts "
+                           f"{sorted(self.experts)}", self.out)
         for row in rows:
             self._check_row(row)
         n_clips = int(clip_counts.sum())
@@ -246,19 +249,21 @@ class DatasetWriter:
             spec = self.experts[name]
             frame_counts = np.asarray(frame_counts, dtype=np.int64)
             if frames.ndim != 2 or frames.shape[1] != spec.dim:
-                raise MMXError(f"expert {name!r}: frames must have shape (n_frames, {spec.dim}), got {frames.shape}")
+                raise MMXError(f"expert {name!r}: frames must have shape (n_frames, {spec.dim}), "
+                               f"got {frames.shape}", self.out)
             if len(frame_counts) != n_clips or frame_counts.sum() != len(frames) or (frame_counts < 0).any():
                 raise MMXError(f"expert {name!r}: {len(frame_counts)} frame counts summing to {frame_counts.sum()} "
-                               f"for {n_clips} clips and {len(frames)} frames")
+                               f"for {n_clips} clips and {len(frames)} frames", self.out)
             if spec.temporal == "pooled" and (frame_counts > 1).any():
-                raise MMXError(f"expert {name!r} is pooled: a clip holds at most one frame")
+                raise MMXError(f"expert {name!r} is pooled: a clip holds at most one frame", self.out)
         converted = {}
         for name, (frames, _) in features.items():  # convert and check all before writing any
             with np.errstate(over="ignore", invalid="ignore"):
                 data = np.ascontiguousarray(frames, dtype=self.dtype)
             if not np.isfinite(data).all():
                 bad = rows[0].get("id") if len(rows) == 1 else f"{rows[0].get('id')}..{rows[-1].get('id')}"
-                raise MMXError(f"expert {name!r} of trailer(s) {bad}: features hold NaN/Inf (or overflow {self.dtype})")
+                raise MMXError(f"expert {name!r} of trailer(s) {bad}: features hold NaN/Inf "
+                               f"(or overflow {self.dtype})", self.out)
             converted[name] = data
         for name, (_, frame_counts) in features.items():
             data = converted[name]
@@ -277,14 +282,14 @@ class DatasetWriter:
     def _check_row(self, row: dict[str, Any]) -> None:
         for key in ("id", "genres", "split"):
             if key not in row:
-                raise MMXError(f"trailer row {row!r:.80} lacks {key!r}")
+                raise MMXError(f"trailer row {row!r:.80} lacks {key!r}", self.out)
         if str(row["id"]) in self.done_ids:
-            raise MMXError(f"trailer id {row['id']!r} is written twice; ids must be unique")
+            raise MMXError(f"trailer id {row['id']!r} is written twice; ids must be unique", self.out)
         unknown = set(row["genres"]) - self._genre_set
         if unknown:
-            raise MMXError(f"trailer {row['id']!r}: genres {sorted(unknown)} are not in the vocabulary")
+            raise MMXError(f"trailer {row['id']!r}: genres {sorted(unknown)} are not in the vocabulary", self.out)
         if row["split"] not in SPLITS:
-            raise MMXError(f"trailer {row['id']!r}: split {row['split']!r} is not one of {list(SPLITS)}")
+            raise MMXError(f"trailer {row['id']!r}: split {row['split']!r} is not one of {list(SPLITS)}", self.out)
 
     # ------------------------------------------------------------------ commit / finish
     def commit(self) -> None:

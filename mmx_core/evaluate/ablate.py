@@ -21,6 +21,7 @@ it stopped.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 import time
@@ -38,8 +39,10 @@ from .paper import load_table2
 from .report import format_markdown_per_genre, format_markdown_summary, json_safe
 from .thresholds import tune_thresholds
 
-__all__ = ["Variant", "default_variants", "rows_in_store_order", "VariantResult", "AblationResult", "run_ablation", "ablation_markdown",
-           "evaluate_scores"]
+__all__ = [
+    "Variant", "default_variants", "VariantResult", "AblationResult", "run_ablation", "train_variant",
+    "evaluate_scores", "rows_in_store_order", "ablation_markdown",
+]
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +360,7 @@ def ablation_markdown(result: AblationResult, paper_table2: str | Path | None = 
         result.command or "(command not recorded)",
         "```",
         "",
-        f"Settings: {json_safe(result.settings)}. Wall time {result.seconds / 60:.1f} min on this machine "
+        f"Settings: `{json.dumps(json_safe(result.settings), sort_keys=True)}`. Wall time {result.seconds / 60:.1f} min on this machine "
         "(every training run included).",
         "",
         "Our rows: test split, at threshold 0.5 and with per-genre thresholds tuned for F1 on the val split. "

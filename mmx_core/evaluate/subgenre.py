@@ -28,8 +28,11 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from ..errors import MMXError
 from .ablate import rows_in_store_order
 
-__all__ = ["RecoveryScores", "precision_at_k", "cluster_agreement", "cluster_embedding", "subgenre_recovery",
-           "chance_precision_at_k", "pooled_features", "subgenre_probe_accuracy", "SubgenreExperiment", "run_subgenre_experiment", "subgenre_markdown"]
+__all__ = [
+    "RecoveryScores", "precision_at_k", "chance_precision_at_k", "cluster_agreement", "cluster_embedding",
+    "describe_clusterer", "subgenre_recovery", "subgenre_probe_accuracy", "pooled_features", "SubgenreExperiment",
+    "run_subgenre_experiment", "subgenre_markdown",
+]
 
 log = logging.getLogger(__name__)
 

@@ -90,7 +90,10 @@ def progress_bar(text: str):
 
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _map(name: str, stamp: tuple, projection: str, mcs: int) -> mapview.MapData:
-    return mapview.map_data(collections.load_collection(name), projection, mcs)
+    emb = collections.load_collection(name)
+    data = mapview.map_data(emb, projection, mcs)
+    mapview.warm_neighbours(emb)
+    return data
 
 
 def map_for(name: str, projection: str, mcs: int) -> mapview.MapData | None:

@@ -119,7 +119,7 @@ POINT_JS = """() => {
   const box = gd.getBoundingClientRect();
   const i = Math.floor(trace.x.length / 2);
   return {x: box.left + xa._offset + xa.l2p(trace.x[i]), y: box.top + ya._offset + ya.l2p(trace.y[i]),
-          title: trace.customdata[i][1]};
+          title: trace.hovertext[i]};
 }"""
 
 

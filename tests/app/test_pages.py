@@ -46,7 +46,7 @@ def trace_names(fig: dict) -> list[str]:
 
 def points_in(fig: dict, name: str) -> int:
     trace = next(t for t in fig["data"] if t.get("name") == name)
-    return len(trace["customdata"])
+    return len(trace["hovertext"])
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -186,3 +186,19 @@ def test_open_rejects_missing_or_invalid_set(tmp_path, tiny_set):
     (tiny_set / "index" / "clip_offsets.npy").write_bytes(b"garbage")
     with pytest.raises(MMXError, match=r"invalid data set: .*clip_offsets.npy"):
         TrailerStore.open(tiny_set)
+
+
+def test_collate_overwrites_every_element_of_uninitialised_buffers(tmp_path, rng, monkeypatch):
+    import mmx_core.data.batching as batching
+
+    out, _, _ = _write_two(tmp_path, rng)
+    store = TrailerStore.open(out)
+    clean = collate_clips([store.read(1), store.read(0)])
+    # buffers full of garbage: padding must still come out as zeros / False
+    monkeypatch.setattr(batching, "_empty", lambda shape, dtype: torch.full(shape, 7, dtype=dtype))
+    dirty = collate_clips([store.read(1), store.read(0)])
+    for key in ("clip_mask", "sequence_mask"):
+        assert torch.equal(clean[key], dirty[key])
+    for name in ("image", "audio"):
+        assert torch.equal(clean["features"][name], dirty["features"][name])
+        assert torch.equal(clean["frame_mask"][name], dirty["frame_mask"][name])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -47,7 +49,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
     b = TrailerStore.open(synthesize(tmp_path / "b", 30, seed=5, dims=TINY_DIMS))
     c = TrailerStore.open(synthesize(tmp_path / "c", 30, seed=6, dims=TINY_DIMS))
     for name in TINY_DIMS:
-        assert (a.path / "experts" / name / "features.npy").read_bytes() == (b.path / "experts" / name / "features.npy").read_bytes()
+        file = Path("experts") / name / "features.npy"
+        assert (a.path / file).read_bytes() == (b.path / file).read_bytes()
     assert a.trailers.equals(b.trailers)
     assert not np.array_equal(np.asarray(a.features["image"][:50]), np.asarray(c.features["image"][:50]))
 
@@ -113,7 +116,8 @@ def test_planted_structure_genres_learnable_subgenres_separable_fusion_helps(tmp
 def test_published_latents_keep_real_metadata_and_neighbourhoods(tmp_path):
     from mmx_core.assets import load_published
 
-    store = TrailerStore.open(synthesize(tmp_path / "pub", 60, seed=2, latent="published", dims={"image": 32, "scene": 32, "motion": 16, "audio": 8},
+    dims = {"image": 32, "scene": 32, "motion": 16, "audio": 8}
+    store = TrailerStore.open(synthesize(tmp_path / "pub", 60, seed=2, latent="published", dims=dims,
                                          sequences=(2, 2)))
     published = load_published()
     assert store.manifest.generated
