@@ -20,8 +20,9 @@ def register(subparsers) -> None:
         "when finished).",
     )
     add_training_options(parser)
-    parser.add_argument("--coarse", help="coarse checkpoint or run folder (default: train one)")
-    parser.add_argument("--fine", help="fine checkpoint or run folder (default: train one from the coarse run)")
+    parser.add_argument("--coarse", help="coarse checkpoint, run folder or embeddings .npz (default: train one)")
+    parser.add_argument("--fine", help="fine checkpoint, run folder or embeddings .npz "
+                        "(default: train one from the coarse run)")
     parser.add_argument("--split", default="all", choices=("all", "train", "val", "test"),
                         help="trailers to score (default all; 'test' = trailers no run trained on)")
     parser.add_argument("--k", type=int, default=10, help="neighbours for precision@k (default 10)")

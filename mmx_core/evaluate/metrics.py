@@ -15,7 +15,7 @@ from sklearn.metrics import average_precision_score, precision_recall_fscore_sup
 
 from ..errors import MMXError
 
-__all__ = ["GenreReport", "genre_metrics", "check_scores_labels"]
+__all__ = ["GenreReport", "genre_metrics", "check_scores_labels", "auprc_weighted", "average_precision", "paired_bootstrap"]
 
 
 @dataclass
@@ -134,3 +134,78 @@ def genre_metrics(
             "threshold": float(thresholds[g]),
         }
     return report
+
+
+def auprc_weighted(scores: np.ndarray, labels: np.ndarray) -> float:
+    """AU(PRC) weighted by support (genres without positives left out), as in :func:`genre_metrics`."""
+    labels = np.asarray(labels)
+    support = labels.sum(axis=0)
+    columns = np.flatnonzero(support > 0)
+    if columns.size == 0:
+        return float("nan")
+    ap = np.array([average_precision(labels[:, g], scores[:, g]) for g in columns])
+    return float(np.sum(ap * support[columns]) / support[columns].sum())
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision of one column, equal to scikit-learn's ``average_precision_score``.
+
+    A lean version for resampling loops: tied scores form one threshold, as in
+    scikit-learn; ``labels`` must hold at least one positive.
+    """
+    order = np.argsort(-np.asarray(scores), kind="mergesort")
+    ranked_scores = np.asarray(scores)[order]
+    ranked_labels = np.asarray(labels)[order]
+    last_of_threshold = np.r_[np.flatnonzero(np.diff(ranked_scores)), len(ranked_scores) - 1]
+    true_positives = np.cumsum(ranked_labels)[last_of_threshold]
+    precision = true_positives / (last_of_threshold + 1)
+    recall = true_positives / true_positives[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def paired_bootstrap(
+    metric,
+    a: np.ndarray,
+    b: np.ndarray,
+    labels: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, float]:
+    """Bootstrap over trailers of ``metric(a) - metric(b)`` on the same resampled rows.
+
+    Parameters
+    ----------
+    metric : callable
+        ``metric(values, labels) -> float``, e.g. :func:`auprc_weighted`.
+    a, b : ndarray of shape (n_trailers, ...)
+        Two models' outputs for the same trailers (rows paired).
+    labels : ndarray of shape (n_trailers, ...)
+    n_resamples : int
+    confidence : float
+        Coverage of the percentile interval.
+
+    Returns
+    -------
+    dict
+        ``difference`` (on all rows), ``low`` and ``high`` (percentile interval),
+        ``p_not_better`` (share of resamples where a does not beat b).
+    """
+    a, b, labels = np.asarray(a), np.asarray(b), np.asarray(labels)
+    if not (len(a) == len(b) == len(labels)) or len(a) < 2:
+        raise MMXError(f"paired_bootstrap needs paired rows, got {len(a)}, {len(b)} and {len(labels)}")
+    if not 0 < confidence < 1:
+        raise MMXError(f"confidence={confidence} must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    differences = np.empty(n_resamples)
+    for i in range(n_resamples):
+        rows = rng.integers(0, len(a), len(a))
+        differences[i] = metric(a[rows], labels[rows]) - metric(b[rows], labels[rows])
+    tail = (1 - confidence) / 2
+    return {
+        "difference": float(metric(a, labels) - metric(b, labels)),
+        "low": float(np.nanquantile(differences, tail)),
+        "high": float(np.nanquantile(differences, 1 - tail)),
+        "p_not_better": float(np.mean(differences <= 0)),
+        "n_resamples": int(n_resamples),
+    }

@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from ..embeddings import load_embeddings, save_embeddings
 from ..errors import MMXError
 from .ablate import rows_in_store_order
+from .metrics import paired_bootstrap
 
 __all__ = [
-    "RecoveryScores", "precision_at_k", "chance_precision_at_k", "cluster_agreement", "cluster_embedding",
+    "RecoveryScores", "precision_at_k", "precision_at_k_per_trailer", "chance_precision_at_k", "cluster_agreement", "cluster_embedding",
     "describe_clusterer", "subgenre_recovery", "subgenre_probe_accuracy", "pooled_features", "SubgenreExperiment",
     "run_subgenre_experiment", "subgenre_markdown",
 ]
@@ -107,11 +109,20 @@ def precision_at_k(X: np.ndarray, subgenres, k: int = 10) -> float:
     k : int
         Neighbours per trailer (the trailer itself excluded), ``1 <= k < n_trailers``.
     """
+    return float(precision_at_k_per_trailer(X, subgenres, k).mean())
+
+
+def precision_at_k_per_trailer(X: np.ndarray, subgenres, k: int = 10) -> np.ndarray:
+    """Share of each trailer's ``k`` nearest cosine neighbours sharing its sub-genre, ndarray of shape (n,)."""
     X, truth = _check(X, subgenres)
     if not 1 <= k < len(X):
         raise MMXError(f"k={k} must be between 1 and n_trailers - 1 = {len(X) - 1}")
     rows = _neighbours(X, k)
-    return float((truth[rows] == truth[:, None]).mean())
+    return (truth[rows] == truth[:, None]).mean(axis=1)
+
+
+def _mean_difference(values: np.ndarray, _labels) -> float:
+    return float(values.mean())
 
 
 def chance_precision_at_k(subgenres) -> float:
@@ -275,6 +286,7 @@ class SubgenreExperiment:
     rows: dict  # name -> RecoveryScores
     sources: dict  # name -> checkpoint path
     seconds: float = 0.0
+    comparison: dict | None = None  # paired bootstrap of fine minus coarse precision@k
 
     def to_dict(self) -> dict:
         from .report import json_safe
@@ -337,12 +349,14 @@ def run_subgenre_experiment(
     probe_train, probe_test = np.flatnonzero(split_of == "train"), np.flatnonzero(split_of == "test")
     spaces = {}
     for name, path in models.items():
-        ids, vectors = embed_store(store, load_checkpoint(path), device=device)
+        if str(path).endswith(".npz"):  # an embeddings file written earlier (e.g. by this experiment)
+            embedding_set = load_embeddings(path)
+            ids, vectors = embedding_set.ids, embedding_set.vectors
+        else:
+            ids, vectors = embed_store(store, load_checkpoint(path), device=device)
+            if embeddings_dir is not None:
+                save_embeddings(Path(embeddings_dir) / f"{name}.npz", ids, vectors, generated=True, source=str(path))
         spaces[name] = rows_in_store_order(store, ids, vectors)
-        if embeddings_dir is not None:
-            from ..embeddings import save_embeddings
-
-            save_embeddings(Path(embeddings_dir) / f"{name}.npz", ids, vectors, generated=True, source=str(path))
     if reference:
         spaces["pooled expert features"] = pooled_features(store)
     results = {}
@@ -353,12 +367,17 @@ def run_subgenre_experiment(
                                           seed=seed)
         if probe:
             results[name].probe_accuracy = subgenre_probe_accuracy(vectors, truth, probe_train, probe_test, seed)
+    comparison = {}
+    if "coarse" in spaces and "fine" in spaces:
+        per_trailer = {n: precision_at_k_per_trailer(spaces[n][rows], truth, k) for n in ("fine", "coarse")}
+        comparison = paired_bootstrap(_mean_difference, per_trailer["fine"], per_trailer["coarse"], truth,
+                                      n_resamples=1000, seed=seed)
     return SubgenreExperiment(
         data=str(data), split=split, n_trailers=int(len(rows)), n_subgenres=int(len(np.unique(truth))),
         chance_precision=chance_precision_at_k(truth),
         settings={"k": k, "min_cluster_size": min_cluster_size, "space": space, "seed": seed,
                   "clusterer": describe_clusterer(min_cluster_size, space, seed)},
-        command=command, rows=results, sources={n: str(p) for n, p in models.items()},
+        command=command, rows=results, sources={n: str(p) for n, p in models.items()}, comparison=comparison,
         seconds=time.perf_counter() - start,
     )
 
@@ -388,6 +407,10 @@ def subgenre_markdown(experiments: list[SubgenreExperiment], preamble: str = "")
             lines.append(f"| {name} | {r.ari:.3f} | {r.nmi:.3f} | {r.precision_at_k:.3f} | {r.n_clusters} | "
                          f"{r.noise_fraction:.2f} | {probe} |")
         lines.append(f"| *chance* | 0 | - | {experiment.chance_precision:.3f} | - | - | - |")
+        c = experiment.comparison
+        if c:
+            lines += ["", f"Fine minus coarse precision@{s['k']}: {c['difference']:+.3f}, 95% paired bootstrap "
+                      f"interval over trailers [{c['low']:+.3f}, {c['high']:+.3f}] ({c['n_resamples']} resamples)."]
         lines += ["", "ARI/NMI count HDBSCAN noise as one more cluster. Probe accuracy: a logistic regression "
                   "from the embedding to the sub-genre, fit on the train split and scored on the test split "
                   "(a diagnostic: it uses the labels the unsupervised scores do not)."]

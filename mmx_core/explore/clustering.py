@@ -51,6 +51,9 @@ class SubgenreClusterer:
         Dimensions of the UMAP reduction.
     n_neighbors : int
         UMAP neighbourhood size of the reduction.
+    n_epochs : int
+        UMAP epochs of the reduction (PCA-initialised); 60 gave the same clusters and
+        coherence as 200 on the published set at a quarter of the cost.
     seed : int
         Seed of the reduction.
 
@@ -73,7 +76,7 @@ class SubgenreClusterer:
 
     def __init__(self, min_cluster_size: int = 40, min_samples: int | None = 10, selection: str = "leaf",
                  epsilon: float = 0.0, space: str = "umap10", n_components: int = 10, n_neighbors: int = 15,
-                 seed: int = 0):
+                 n_epochs: int = 60, seed: int = 0):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.selection = selection
@@ -81,6 +84,7 @@ class SubgenreClusterer:
         self.space = space
         self.n_components = n_components
         self.n_neighbors = n_neighbors
+        self.n_epochs = n_epochs
         self.seed = seed
 
     def __repr__(self) -> str:
@@ -90,7 +94,7 @@ class SubgenreClusterer:
     def get_params(self) -> dict:
         return {name: getattr(self, name) for name in (
             "min_cluster_size", "min_samples", "selection", "epsilon", "space", "n_components", "n_neighbors",
-            "seed")}
+            "n_epochs", "seed")}
 
     def _validate(self) -> None:
         check_int("min_cluster_size", self.min_cluster_size, 2)
@@ -100,6 +104,7 @@ class SubgenreClusterer:
         check_choice("space", self.space, SPACES)
         check_int("n_components", self.n_components, 2)
         check_int("n_neighbors", self.n_neighbors, 2)
+        check_int("n_epochs", self.n_epochs, 1)
         check_int("seed", self.seed, 0)
 
     def fit(self, X, source=None, reduced: np.ndarray | None = None) -> "SubgenreClusterer":
@@ -120,7 +125,7 @@ class SubgenreClusterer:
                 raise MMXError(f"reduced has {len(reduced)} rows but X has {len(X)}")
         elif self.space == "umap10":
             reduced = Projector(method="umap", n_components=self.n_components, n_neighbors=self.n_neighbors,
-                                min_dist=0.0, seed=self.seed).fit_transform(X)
+                                min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed).fit_transform(X)
         else:
             reduced, _ = reduce_vectors(X, "cosine", None, self.seed)
         self.reduced_ = reduced

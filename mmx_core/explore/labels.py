@@ -43,6 +43,8 @@ class ClusterSummary:
         Most typical members: highest membership, then closest to the centroid.
     title_words : list of str
         Words in members' titles most over-represented relative to the collection.
+    typical_titles : list of str
+        Display titles of ``typical_ids`` (the ids when there are no titles).
     """
 
     cluster: int
@@ -52,6 +54,7 @@ class ClusterSummary:
     year_span: tuple | None = None
     typical_ids: list = field(default_factory=list)
     title_words: list = field(default_factory=list)
+    typical_titles: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         record = asdict(self)
@@ -69,7 +72,12 @@ class ClusterSummary:
 
 
 def default_label(summary: ClusterSummary) -> str:
-    """``"Horror + Mystery · 1998-2016"``; title words are added when no genre stands out."""
+    """``"Horror + Mystery · 1998-2016 · like Hide and Seek"``.
+
+    Up to two over-represented genres, title words when fewer than two genres stand
+    out, the year span, and the most typical trailer (which tells apart clusters with
+    the same genres).
+    """
     genres = [g for g, lift, share in summary.genre_lift[:2] if lift >= 1.3]
     parts = [" + ".join(genres)] if genres else []
     if len(genres) < 2 and summary.title_words:
@@ -77,6 +85,8 @@ def default_label(summary: ClusterSummary) -> str:
     if summary.year_span is not None:
         lo, hi = summary.year_span
         parts.append(f"{lo}" if lo == hi else f"{lo}-{hi}")
+    if summary.typical_titles:
+        parts.append(f"like {summary.typical_titles[0]}")
     return " · ".join(parts) if parts else f"cluster {summary.cluster}"
 
 
@@ -129,9 +139,10 @@ def summarise_clusters(
     years = None
     if metadata is not None and "year" in metadata.columns:
         years = pd.to_numeric(metadata["year"], errors="coerce").to_numpy(dtype=float)
-    titles = None
+    titles = display = None
     if metadata is not None and "display_title" in metadata.columns:
-        titles = [_title_tokens(t) for t in metadata["display_title"]]
+        display = [str(t) for t in metadata["display_title"]]
+        titles = [_title_tokens(t) for t in display]
     doc_freq = Counter(w for ws in titles for w in ws) if titles is not None else Counter()
     summaries = []
     for c in range(int(labels.max()) + 1 if n else 0):
@@ -164,7 +175,8 @@ def summarise_clusters(
                 if k >= max(2, 0.04 * len(rows)):
                     scored.append(((k / len(rows)) / (doc_freq[w] / n), k, w))
             words = [w for lift, k, w in sorted(scored, key=lambda t: (-t[0], -t[1], t[2])) if lift >= 2.0][:n_words]
-        summary = ClusterSummary(c, "", int(len(rows)), lifts, span, typical, words)
+        shown = [display[rows[i]] for i in order[:n_typical]] if display is not None else typical
+        summary = ClusterSummary(c, "", int(len(rows)), lifts, span, typical, words, shown)
         summary.label = label_maker(summary)
         summaries.append(summary)
     return summaries

@@ -341,12 +341,12 @@ class _IVF:
             q_all = torch.from_numpy(vectors)
             lists = torch.topk(q_all @ self.centroids.T, n_probe, dim=1).indices.numpy()
             for r in range(len(vectors)):
-                spans = [np.arange(self.offsets[c], self.offsets[c + 1]) for c in lists[r]]
-                pos = torch.from_numpy(np.concatenate(spans))
-                cand = self.grouped[pos].float()
-                scores = cand @ q_all[r]
+                starts, ends = self.offsets[lists[r]], self.offsets[lists[r] + 1]
+                # Lists are contiguous slices of ``grouped``: score each slice, no gather.
+                scores = torch.cat([self.grouped[a:b].float() @ q_all[r] for a, b in zip(starts, ends)])
+                pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
                 take = min(k, len(pos))
                 s, i = torch.topk(scores, take)
-                out_i[r, :take] = self.order[pos.numpy()[i.numpy()]]
+                out_i[r, :take] = self.order[pos[i.numpy()]]
                 out_s[r, :take] = s.numpy()
         return out_i, out_s

@@ -183,7 +183,8 @@ class _Trainer:
         self.started = time.perf_counter()
         self.steps_done_here = 0
         try:
-            for epoch in range(start_epoch + 1, config.epochs + 1):
+            already_stopped = self.progress["bad_epochs"] >= config.patience  # an early-stopped run stays stopped
+            for epoch in range(start_epoch + 1, config.epochs + 1 if not already_stopped else start_epoch + 1):
                 train_loss = self._train_epoch(train_set, epoch)
                 val = self._validate(val_rows, train_loss)
                 stop = self._end_epoch(epoch, train_loss, val)

@@ -64,8 +64,8 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, **{f"MMX_{n.upper()}_DIR": str(home / n) for n in ("cache", "data", "runs")})
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    log = open(home / "server.log", "ab")
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def demo_sets(home: Path) -> None:
@@ -129,9 +129,15 @@ def wait_idle(page, timeout: float = 120_000) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, height: int = 1000) -> None:
+    """Screenshot once every image has loaded; ``height`` grows the window for long pages."""
+    page.set_viewport_size({"width": 1500, "height": height})
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1500, "height": 1000})
 
 
 def test_click_on_the_map_shows_neighbours_and_screenshots(server, page):
@@ -160,13 +166,13 @@ def test_click_on_the_map_shows_neighbours_and_screenshots(server, page):
     page.keyboard.press("Enter")
     page.get_by_text("Matches:").wait_for(timeout=60_000)
     wait_idle(page)
-    shot(page, "explore-search")
+    shot(page, "explore-search", height=1500)
 
 
 @pytest.mark.parametrize("path, expect", [
     ("Trailer", "Neighbours in"), ("Compare", "Jaccard"), ("Train", "Runs"), ("Evaluate", "Table 2"), ("Data", "Upload"),
 ])
-def test_every_page_in_the_browser(server, page, path, expect):
+def test_screenshots_of_every_page(server, page, path, expect):
     url, _ = server
     query = "?trailer=BladeRunner2049" if path == "Trailer" else \
         "?set=upload%3Ademo-subset&compare=upload%3Ademo-perturbed&mcs=15" if path == "Compare" else ""
@@ -174,4 +180,4 @@ def test_every_page_in_the_browser(server, page, path, expect):
     page.get_by_text(expect).first.wait_for(timeout=180_000)
     wait_idle(page, timeout=180_000)
     assert not page.locator('[data-testid="stException"]').count()
-    shot(page, path.lower())
+    shot(page, path.lower(), height=1400 if path in ("Compare", "Trailer") else 1000)

@@ -16,13 +16,8 @@ FAKE = str(Path(__file__).with_name("fake_trainer.py"))
 
 
 @pytest.fixture
-def tiny(monkeypatch):
-    from mmx_core.data import synthesize
-
-    if not (data_dir() / "tiny").exists():
-        synthesize(data_dir() / "tiny", 24, 0, dims={"image": 16, "scene": 16, "motion": 8, "audio": 4},
-                   sequences=(1, 2))
-    return "tiny"
+def tiny(tiny_data):
+    return tiny_data
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -201,12 +200,7 @@ def test_compare_page(two_small_sets):
 
 
 @pytest.fixture
-def tiny_data_and_fake_trainer(monkeypatch):
-    from mmx_core.data import synthesize
-
-    if not (data_dir() / "tiny").exists():
-        synthesize(data_dir() / "tiny", 24, 0, dims={"image": 16, "scene": 16, "motion": 8, "audio": 4},
-                   sequences=(1, 2))
+def tiny_data_and_fake_trainer(monkeypatch, tiny_data):
     monkeypatch.setattr(jobs, "TRAIN_PREFIX", [sys.executable, str(Path(__file__).with_name("fake_trainer.py"))])
     monkeypatch.setenv("FAKE_EPOCH_SECONDS", "0.4")
     yield "tiny"

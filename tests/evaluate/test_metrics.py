@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
 from mmx_core.errors import MMXError
-from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.evaluate.metrics import auprc_weighted, average_precision, genre_metrics, paired_bootstrap
 from mmx_core.evaluate.thresholds import best_f1_threshold, tune_thresholds
 
 # Two genres, four trailers; the expected values are worked out by hand in the comments.
@@ -125,3 +125,27 @@ def test_tune_thresholds_improves_validation_f1(rng):
     for g in range(4):  # each threshold is F1-optimal on these scores
         best = max(f1_score(labels[:, g], scores[:, g] >= t) for t in np.unique(scores[:, g]))
         assert f1_score(labels[:, g], scores[:, g] >= thresholds[g]) == pytest.approx(best)
+
+
+def test_average_precision_matches_sklearn_with_ties(rng):
+    for _ in range(5):
+        labels = (rng.random(200) < 0.3).astype(int)
+        labels[0] = 1
+        scores = np.round(rng.random(200), 1)  # many ties
+        assert average_precision(labels, scores) == pytest.approx(average_precision_score(labels, scores))
+    labels = (rng.random((150, 4)) < 0.3).astype(int)
+    scores = rng.random(labels.shape)
+    assert auprc_weighted(scores, labels) == pytest.approx(genre_metrics(scores, labels).auprc_weighted)
+
+
+def test_paired_bootstrap_separates_a_better_model_from_a_tie(rng):
+    labels = (rng.random((400, 5)) < 0.3).astype(int)
+    good = np.clip(0.5 * labels + 0.6 * rng.random(labels.shape), 0, 1)
+    weak = np.clip(0.1 * labels + 0.6 * rng.random(labels.shape), 0, 1)
+    better = paired_bootstrap(auprc_weighted, good, weak, labels, n_resamples=200)
+    assert better["low"] > 0 and better["p_not_better"] == 0
+    assert better["low"] <= better["difference"] <= better["high"]
+    tie = paired_bootstrap(auprc_weighted, good, good, labels, n_resamples=50)
+    assert tie["difference"] == 0 and tie["low"] == 0 and tie["high"] == 0 and tie["p_not_better"] == 1
+    with pytest.raises(MMXError, match="paired rows"):
+        paired_bootstrap(auprc_weighted, good, weak[:10], labels)

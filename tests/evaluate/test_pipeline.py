@@ -56,6 +56,9 @@ def test_ablate_writes_results_and_json(tiny, ablation, capsys):
     assert "| *Naive Concat (paper)* | 0.525 | 0.497 |" in text
     assert f"python -m mmx_core ablate --data {data}" in text
     assert "Goal (issue 4): the full model's AU(PRC)w" in text
+    assert "- Naive Concat: " in text and "- Image only: " in text  # bootstrap intervals of the rivals
+    assert set(result["comparisons"]) == {"Image only", "Naive Concat"}
+    assert (root / "work" / "predictions" / "full-model-test.npz").exists()
     assert "| *Support (paper)* | 130 | 197 |" in text
 
 
@@ -116,6 +119,13 @@ def test_subgenre_eval_on_given_checkpoints(tiny, ablation, capsys):
         assert 0 <= row["precision_at_k"] <= 1
     assert result["n_trailers"] == 80 and 0 < result["chance_precision"] < 1
     assert (root / "sub" / "embeddings" / "fine.npz").exists()
+    assert result["comparison"]["low"] <= result["comparison"]["difference"] <= result["comparison"]["high"]
+    # The saved embeddings give the same scores without the checkpoints.
+    assert main(["subgenre-eval", "--data", str(data), "--coarse", str(root / "sub" / "embeddings" / "coarse.npz"),
+                 "--fine", str(root / "sub" / "embeddings" / "fine.npz"), "--work", str(root / "sub2"),
+                 "--space", "raw", "--min-cluster-size", "5", "--out", "-", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["rows"]["fine"]["precision_at_k"] == pytest.approx(result["rows"]["fine"]["precision_at_k"])
     text = out.read_text()
     assert "<!-- BEGIN GENERATED: subgenre-all -->" in text and "| *chance* |" in text
 

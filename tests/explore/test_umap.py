@@ -75,3 +75,36 @@ def test_nndescent_recall_and_reload(tmp_path, rng):
     assert recall_at_k(approx, exact) >= 0.95
     reloaded = NeighbourIndex(backend="nndescent").load(index.save(tmp_path / "nnd.npz"), X)
     assert recall_at_k(reloaded.query(np.arange(300), k=10)[0], exact) >= 0.95
+
+
+def test_cli_cluster_and_compare(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from mmx_core.cli import main
+    from mmx_core.embeddings import save_embeddings
+
+    emb = blob_set(n_per=60, dim=64, seed=5)
+    save_embeddings(tmp_path / "a.npz", emb.ids, emb.vectors)
+    noisy = emb.vectors + 0.01 * np.random.default_rng(0).random(emb.vectors.shape).astype(np.float32)
+    save_embeddings(tmp_path / "b.npz", emb.ids[2:], noisy[2:])
+    emb.metadata.to_parquet(tmp_path / "trailers.parquet", index=False)
+
+    out = tmp_path / "clusters.parquet"
+    assert main(["cluster", "--embeddings", str(tmp_path / "a.npz"), "--min-cluster-size", "30", "--selection", "eom",
+                 "--out", str(out)]) == 0
+    assert list(pd.read_parquet(out).columns) == ["id", "cluster", "probability"]
+    beside = json.loads(out.with_name("clusters.parquet.json").read_text())
+    assert beside["n_clusters"] == 4 and len(beside["summaries"]) == 4
+    capsys.readouterr()
+
+    table = tmp_path / "cmp.parquet"
+    assert main(["compare", "--a", str(tmp_path / "a.npz"), "--b", str(tmp_path / "b.npz"), "-k", "5", "--json",
+                 "--out", str(table)]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert set(summary) == {"n", "k", "jaccard_mean", "jaccard_median", "n_clusters_a", "n_clusters_b", "ari"}
+    assert summary["n"] == len(emb) - 2 and summary["k"] == 5
+    assert "2 ids only in" in captured.err
+    assert list(pd.read_parquet(table).columns) == ["id", "jaccard", "cluster_a", "cluster_b"]

@@ -140,3 +140,17 @@ def test_nan_loss_stops_with_message_and_keeps_last_good(tiny_data, tmp_path, mo
     status = json.loads((run / "status.json").read_text())
     assert status["state"] == "failed" and "nan" in status["message"]
     assert json.loads((run / "events.jsonl").read_text().splitlines()[-1])["event"] == "error"
+
+
+def test_early_stopped_run_stays_stopped_on_resume(tiny_data, tmp_path):
+    store = TrailerStore.open(tiny_data)
+    config = TrainConfig(stage="coarse", data=tiny_data, out=tmp_path / "run", epochs=6, batch_size=16, patience=1,
+                         lr=1e-12, model=ModelConfig.for_store(store.manifest, **TINY_MODEL))
+    train(config)  # with no learning, epoch 2 does not improve on epoch 1: early stop
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    assert state["epoch"] < 6 and state["bad_epochs"] == 1
+    before = last.read_bytes()
+    config.resume = True
+    train(config)
+    assert last.read_bytes() == before
