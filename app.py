@@ -15,6 +15,7 @@ if emb is None:
     st.stop()
 projection = ui.bound(st.sidebar.radio, "projection", "Projection", PROJECTIONS, horizontal=True,
                       format_func=str.upper)
+params = ui.projection_params(projection)
 mcs = ui.bound(st.sidebar.slider, "mcs", "HDBSCAN minimum cluster size", 5, 200, step=5)
 colour = ui.bound(st.sidebar.selectbox, "colour", "Colour by", [c for c in COLOURS if c != "change"],
                   format_func={"cluster": "sub-genre cluster", "genre": "one genre", "year": "year"}.get)
@@ -30,7 +31,7 @@ if years_known is not None and len(years_known):
     years = st.sidebar.slider("Filter: years", low, high, key="w_years")
     ui.update(years=None if tuple(years) == (low, high) else tuple(years))
 
-data = ui.map_for(emb.name, projection, mcs)
+data = ui.map_for(emb.name, projection, mcs, params)
 if data is None:
     st.stop()
 frame = data.frame

@@ -327,10 +327,10 @@ def scale_table(emb, quick: bool) -> Table:
                              "skipped: build too slow on shared 2 cores at this size; ivf is the auto backend"])
             if n <= 100_000 and (dim == 1024 or n == len(emb)):
                 Y, t, m = measure(lambda: Projector().fit_transform(X))
-                rows.append([label, "projection UMAP 2-D (PCA-50, exact kNN, 200 epochs)", t, m, float("nan"),
+                rows.append([label, "projection UMAP 2-D (PCA-50, exact kNN, 150 epochs)", t, m, float("nan"),
                              f"trust {trust(X, Y):.3f}"])
                 c, t, m = measure(lambda: SubgenreClusterer().fit(X))
-                rows.append([label, "clustering UMAP-10 + HDBSCAN leaf", t, m, float("nan"),
+                rows.append([label, "clustering UMAP-10 (60 epochs) + HDBSCAN leaf", t, m, float("nan"),
                              f"{c.n_clusters_} clusters, {100 * np.mean(c.labels_ < 0):.0f}% noise"])
             elif n > 100_000:
                 rows.append([label, "projection / clustering / baseline", float("nan"), float("nan"), float("nan"),

@@ -76,17 +76,21 @@ def probe_predictions(emb: EmbeddingSet, seed: int = 0, test_share: float = 0.2,
     return load_predictions(path)
 
 
-def checkpoint_predictions(run: str, data: str, split: str = "test") -> Predictions:
-    """Scores of run ``run``'s checkpoint on split ``split`` of data set ``data`` (needs mmx_core.train)."""
+def checkpoint_predictions(checkpoint: str, data: str, split: str = "test") -> Predictions:
+    """Scores of a checkpoint (a key of :func:`mmx_core.jobs.checkpoints`: ``run:<run>`` or ``models:<file>``)
+    on split ``split`` of data set ``data`` under the data folder."""
     from .data import TrailerStore
     from .jobs import checkpoints, data_sets
     from .paths import data_dir
     from .train import load_checkpoint, predict_scores
 
-    if f"run:{run}" not in checkpoints() or data not in data_sets():
-        raise MMXError(f"unknown run {run!r} or data set {data!r}")
+    known = checkpoints()
+    if checkpoint not in known:
+        raise MMXError(f"unknown checkpoint {checkpoint!r}; available: {list(known)}")
+    if data not in data_sets():
+        raise MMXError(f"data set {data!r} is not under {data_dir()}; available: {data_sets()}")
     store = TrailerStore.open(data_dir() / data, validate=False)
-    scores, labels = predict_scores(store, load_checkpoint(checkpoints()[f"run:{run}"]), split)
+    scores, labels = predict_scores(store, load_checkpoint(known[checkpoint]), split)
     return Predictions(np.asarray(scores, float), np.asarray(labels).astype(np.int64), list(store.manifest.genres))
 
 

@@ -24,11 +24,20 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
            "#636363", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#e7969c")
 HOVER = "%{hovertext}<extra></extra>"
+# Explicit colour scales (Streamlit's theme replaces named ones): red = neighbours changed, blue = kept.
+CHANGE_SCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#fddbc7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
+YEAR_SCALE = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
 
 
 def short_label(label: str, width: int = 28) -> str:
     """A cluster label without its year span, cut to ``width`` characters (for labels drawn on the map)."""
     text = str(label).split(" · 1")[0].split(" · 2")[0]
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def legend_label(label: str, width: int = 36) -> str:
+    """A cluster label for the legend: genres and year span, without the example title."""
+    text = str(label).split(" · like ")[0]
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -120,7 +129,7 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
         for i, cluster in enumerate(order):
             members = rows[clusters[rows] == cluster]
             if len(members):
-                traces.append(points(members, str(frame["cluster_label"].iloc[members[0]]),
+                traces.append(points(members, legend_label(frame["cluster_label"].iloc[members[0]]),
                                       {"color": PALETTE[i % len(PALETTE)], "size": size, "opacity": 0.8}))
     elif colour == "genre":
         has = np.array([genre in g for g in frame["genre_list"].iloc[rows]], dtype=bool)
@@ -131,14 +140,14 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
         known = ~np.isnan(year)
         traces.append(points(rows[~known], "no year", {"color": NOISE_COLOUR, "size": size - 1}))
         traces.append(points(rows[known], "year", {
-            "color": year[known], "colorscale": "Viridis", "size": size, "showscale": True,
+            "color": year[known], "colorscale": YEAR_SCALE, "size": size, "showscale": True,
             "colorbar": {"title": {"text": "year"}, "thickness": 12}}))
     elif colour == "change":
         value = np.asarray(change if change is not None else np.full(n, np.nan), dtype=float)[rows]
         known = ~np.isnan(value)
         traces.append(points(rows[~known], "not in the other set", {"color": NOISE_COLOUR, "size": size - 1}))
         traces.append(points(rows[known], "neighbour overlap", {
-            "color": value[known], "colorscale": "RdYlBu", "cmin": 0, "cmax": 1, "size": size, "showscale": True,
+            "color": value[known], "colorscale": CHANGE_SCALE, "cmin": 0, "cmax": 1, "size": size, "showscale": True,
             "colorbar": {"title": {"text": "Jaccard@k"}, "thickness": 12}}))
     else:
         raise ValueError(f"unknown colour {colour!r}")
@@ -196,17 +205,20 @@ def histogram_figure(values: np.ndarray, title: str, xlabel: str, bins: int = 20
 
 def sankey_figure(transitions: pd.DataFrame, labels_a: dict, labels_b: dict, min_count: int = 5,
                   max_links: int = 120, title: str = "coarse clusters → fine clusters") -> go.Figure:
-    """Sankey of how clusters of space A split into clusters of space B (``cluster_a, cluster_b, count``)."""
-    links = transitions[transitions["count"] >= min_count].nlargest(max_links, "count")
+    """Sankey of how clusters of space A split into clusters of space B (``cluster_a, cluster_b, count``).
+
+    Links to or from noise and links of fewer than ``min_count`` trailers are left out.
+    """
+    real = (transitions["cluster_a"] >= 0) & (transitions["cluster_b"] >= 0)   # noise is left out
+    links = transitions[real & (transitions["count"] >= min_count)].nlargest(max_links, "count")
     left = sorted(links["cluster_a"].unique())
     right = sorted(links["cluster_b"].unique())
-    names = [f"A {labels_a.get(c, 'noise' if c < 0 else c)}" for c in left] + \
-            [f"B {labels_b.get(c, 'noise' if c < 0 else c)}" for c in right]
+    names = [f"A {legend_label(labels_a.get(c, c))}" for c in left] + [f"B {legend_label(labels_b.get(c, c))}" for c in right]
     index_a = {c: i for i, c in enumerate(left)}
     index_b = {c: len(left) + i for i, c in enumerate(right)}
     fig = go.Figure(go.Sankey(
         node={"label": names, "pad": 8, "thickness": 12,
-              "color": [NOISE_COLOUR if c < 0 else PALETTE[i % len(PALETTE)] for i, c in enumerate(left + right)]},
+              "color": [PALETTE[i % len(PALETTE)] for i in range(len(names))]},
         link={"source": [index_a[c] for c in links["cluster_a"]], "target": [index_b[c] for c in links["cluster_b"]],
               "value": links["count"].tolist()}))
     fig.update_layout(height=max(400, 14 * len(names)), title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0})

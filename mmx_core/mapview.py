@@ -75,14 +75,18 @@ def _base_frame(emb: EmbeddingSet) -> pd.DataFrame:
     return frame
 
 
-def map_data(emb: EmbeddingSet, projection: str = "umap", min_cluster_size: int = 30) -> MapData:
-    """Projection and sub-genre clusters of ``emb`` joined with its metadata."""
+def map_data(emb: EmbeddingSet, projection: str = "umap", min_cluster_size: int = 40,
+             projection_params: dict | None = None) -> MapData:
+    """Projection and sub-genre clusters of ``emb`` joined with its metadata.
+
+    ``projection_params`` are passed to the projector (e.g. ``n_neighbors``, ``min_dist``, ``perplexity``).
+    """
     if min_cluster_size < 2:
         raise MMXError(f"minimum cluster size must be at least 2, got {min_cluster_size}")
     pipeline = _pipeline()
     frame = _base_frame(emb)
     if pipeline is not None:
-        xy = pipeline.projection(emb, method=projection)
+        xy = pipeline.projection(emb, method=projection, **(projection_params or {}))
         clusters = pipeline.clusters(emb, min_cluster_size=min_cluster_size)
         frame = frame.merge(xy[["id", "x", "y"]], on="id", how="left")
         frame = frame.merge(clusters.table[["id", "cluster", "probability"]], on="id", how="left")
@@ -100,7 +104,8 @@ def map_data(emb: EmbeddingSet, projection: str = "umap", min_cluster_size: int 
                 "The exploration pipeline is not available yet: clusters are HDBSCAN on the 2-D map.")
     label_of = dict(zip(summaries["cluster"], summaries["label"]))
     frame["cluster_label"] = [label_of.get(c, "noise") for c in frame["cluster"]]
-    return MapData(frame, summaries, note, {"projection": projection, "min_cluster_size": min_cluster_size})
+    return MapData(frame, summaries, note, {"projection": projection, "min_cluster_size": min_cluster_size,
+                                            **(projection_params or {})})
 
 
 def _summaries_from_pipeline(summaries, frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,12 +7,17 @@ from pages.common import ui
 
 view = ui.setup("Trailer")
 st.sidebar.title("MMX Explorer")
-emb = ui.choose_set()
-names = [c.name for c in collections.list_collections()]
-default_second = next((n for n in ("fine", "coarse") if n in names and n != view.set), "")
-if view.compare not in names or view.compare == view.set:
+infos = {c.name: c for c in collections.list_collections()}
+names = list(infos)
+if "w_first" not in st.session_state:   # coarse | fine when both are shipped, unless a set was chosen
+    both = {"coarse", "fine"} <= set(names) and view.set == "published"
+    st.session_state["w_first"] = "coarse" if both else view.set if view.set in names else "published"
+first_name = st.sidebar.selectbox("First space", names, key="w_first", format_func=lambda n: infos[n].label)
+emb = ui.load_set(first_name)
+default_second = next((n for n in ("fine", "coarse") if n in names and n != first_name), "")
+if view.compare not in names or view.compare == first_name:
     ui.update(compare=default_second)
-second_name = ui.bound(st.sidebar.selectbox, "compare", "Second space", [""] + [n for n in names if n != view.set],
+second_name = ui.bound(st.sidebar.selectbox, "compare", "Second space", [""] + [n for n in names if n != first_name],
                        format_func=lambda n: n or "none")
 k = st.sidebar.slider("Neighbours (k)", 5, 30, 10, key="w_k")
 if emb is None:

@@ -13,7 +13,7 @@ st.title("Evaluate")
 
 sources = {"probe:published": "linear probe on the published embeddings (128 PCA components, 80/20 split)"}
 sources.update({f"file:{k}": f"predictions file {k}" for k in evalview.prediction_files()})
-sources.update({f"ckpt:{k[4:]}": f"checkpoint of run {k[4:]}" for k in jobs.checkpoints() if k.startswith("run:")})
+sources.update({f"ckpt:{k}": f"checkpoint {k}" for k in jobs.checkpoints()})
 source = st.selectbox("Scores to evaluate", list(sources), format_func=sources.get, key="w_eval_source")
 data = st.selectbox("Data set (for a checkpoint)", jobs.data_sets(), key="w_eval_data") if source.startswith("ckpt:") else None
 if st.button("Evaluate", key="evaluate") or st.session_state.get("_eval_for") == source:

@@ -36,6 +36,9 @@ def add_training_options(parser) -> None:
     parser.add_argument("--batch-size", type=int, help="batch size of every run (default: the trainer's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--lr", type=float, help="learning rate of the coarse runs (default: the trainer's)")
+    parser.add_argument("--fine-lr", type=float, help="learning rate of the fine stage (default: the trainer's)")
+    parser.add_argument("--patience", type=int, help="early-stopping patience of every run (default: the trainer's)")
     parser.add_argument("--model-config", metavar="FILE.json",
                         help="JSON object of ModelConfig fields shared by every model (e.g. a small configuration)")
 
@@ -64,10 +67,14 @@ def command_line(args, keys: list[str], name: str) -> str:
 
 
 def check_epochs(args) -> None:
-    for key in ("epochs", "fine_epochs", "batch_size"):
+    for key in ("epochs", "fine_epochs", "batch_size", "patience"):
         value = getattr(args, key)
         if value is not None and value < 1:
             raise MMXError(f"--{key.replace('_', '-')} must be >= 1, got {value}")
+    for key in ("lr", "fine_lr"):
+        value = getattr(args, key)
+        if value is not None and not value > 0:
+            raise MMXError(f"--{key.replace('_', '-')} must be > 0, got {value}")
 
 
 def run(args) -> int:
@@ -90,11 +97,12 @@ def run(args) -> int:
             if unknown:
                 raise MMXError(f"--variants: unknown {unknown}; known: {sorted({v.slug for v in variants})}")
             variants = [v for v in variants if v.slug in {known[w].slug for w in wanted}]
-    command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "seed", "device",
-                                  "model_config", "variants", "no_probes", "out"], "ablate")
+    command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience",
+                                  "seed", "device", "model_config", "variants", "no_probes", "out"], "ablate")
     result = run_ablation(data, work, epochs=args.epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,
                           seed=args.seed, model_overrides=model_overrides(args.model_config), variants=variants,
-                          device=args.device, command=command)
+                          device=args.device, command=command, lr=args.lr, fine_lr=args.fine_lr,
+                          patience=args.patience)
     out = update_block(args.out, "ablation", ablation_markdown(result)) if args.out != "-" else None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

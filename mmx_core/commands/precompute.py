@@ -81,7 +81,8 @@ def precompute(out: Path | None = None, methods=("umap", "pca", "tsne"), models:
             start = time.perf_counter()
             comparison = pipeline.comparison(coarse, fine)
             done.append({"set": "coarse vs fine", "step": "comparison",
-                         "summary": {k: v for k, v in comparison.summary.items() if k not in ("only_in_a", "only_in_b")},
+                         "summary": {k: v for k, v in comparison.summary.items()
+                                     if k not in ("only_in_a", "only_in_b")},
                          "seconds": round(time.perf_counter() - start, 2)})
     return done
 

@@ -51,18 +51,20 @@ def run(args) -> int:
     coarse, fine = args.coarse, args.fine
     if coarse is None or fine is None:
         store = TrailerStore.open(data)
-        common = dict(batch_size=args.batch_size, seed=args.seed, device=args.device)
+        common = dict(batch_size=args.batch_size, seed=args.seed, device=args.device, patience=args.patience)
         if coarse is None:
             overrides = {**model_overrides(args.model_config), "fusion": "collaborative"}
             coarse = train_variant(store, data, work / "runs" / "coarse", stage="coarse", epochs=args.epochs,
-                                   model_overrides=overrides, **common)
+                                   model_overrides=overrides, lr=args.lr, **common)
         if fine is None:
             from ..evaluate.ablate import _best_checkpoint
 
             init = _best_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
             fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
-                                 epochs=args.fine_epochs or args.epochs, model_overrides={}, **common)
-    trained = [] if args.coarse and args.fine else ["epochs", "fine_epochs", "batch_size", "model_config"]
+                                 epochs=args.fine_epochs or args.epochs, model_overrides={}, lr=args.fine_lr,
+                                 **common)
+    trained = [] if args.coarse and args.fine else ["epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience",
+                                                    "model_config"]
     options = ["data", "work", *trained, "seed", "device", "coarse", "fine", "split", "k", "min_cluster_size", "space",
                "no_probe", "out", "block"]
     command = command_line(args, options, "subgenre-eval")

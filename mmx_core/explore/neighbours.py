@@ -212,8 +212,8 @@ class NeighbourIndex:
         if q.ndim <= 1 and np.issubdtype(q.dtype, np.integer):
             rows = np.atleast_1d(q).astype(np.int64)
             if rows.size and (rows.min() < 0 or rows.max() >= self.n_samples_):
-                raise MMXError(f"row {int(rows.max() if rows.max() >= self.n_samples_ else rows.min())} is out of range "
-                               f"for an index over {self.n_samples_} rows")
+                bad = int(rows.max() if rows.max() >= self.n_samples_ else rows.min())
+                raise MMXError(f"row {bad} is out of range for an index over {self.n_samples_} rows")
             vectors = self._base[torch.from_numpy(rows)].float().numpy()
             exclude = rows
             limit = self.n_samples_ - 1

@@ -36,8 +36,9 @@ import pandas as pd
 from ..artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
 from ..embeddings import EmbeddingSet
 from ..errors import MMXError
+from ._checks import check_vectors, unit_rows
 from .clustering import SubgenreClusterer, cluster_hierarchy, drill
-from .labels import ClusterSummary, default_label, genre_matrix, summarise_clusters
+from .labels import ClusterSummary, default_label, summarise_clusters
 from .neighbours import NeighbourIndex
 from .projection import Projector, place_points, reduce_vectors
 
@@ -110,8 +111,6 @@ def place(emb_set: EmbeddingSet, new_vectors, method: str = "umap", **params) ->
         raise MMXError("placing new trailers is available for method='umap' or 'pca', not t-SNE maps from the cache")
     table = projection(emb_set, method, **params)
     train_map = table.drop(columns="id").to_numpy(dtype=np.float32)
-    from ._checks import check_vectors, unit_rows
-
     new = check_vectors(new_vectors, source="new vectors", cosine=projector.metric == "cosine")
     if new.shape[1] != emb_set.dim:
         raise MMXError(f"new vectors have {new.shape[1]} dimensions; the map's embeddings have {emb_set.dim}")

@@ -9,7 +9,9 @@ neighbour graph several times cheaper.
 UMAP gets its neighbour graph from an exact blockwise torch search up to
 ``exact_knn_max`` rows (umap-learn's own NN-descent above), starts from a PCA
 layout and runs 150 epochs by default; a map and a clustering of the same vectors
-in one process share the PCA reduction and the neighbour graph. New points are placed into a fitted UMAP map by :meth:`Projector.transform`
+in one process share the PCA reduction and the neighbour graph.
+
+New points are placed into a fitted UMAP map by :meth:`Projector.transform`
 with UMAP's transform procedure computed from plain arrays (the reduced training
 vectors and the map), so a map read back from disk can take new trailers too
 (:func:`place_points`).
@@ -103,7 +105,8 @@ class Projector:
     def __repr__(self) -> str:
         return (f"Projector(method={self.method!r}, n_components={self.n_components}, metric={self.metric!r}, "
                 f"seed={self.seed}, n_neighbors={self.n_neighbors}, min_dist={self.min_dist}, "
-                f"n_epochs={self.n_epochs}, init={self.init!r}, perplexity={self.perplexity}, pca_dims={self.pca_dims})")
+                f"n_epochs={self.n_epochs}, init={self.init!r}, perplexity={self.perplexity}, "
+                f"pca_dims={self.pca_dims})")
 
     def get_params(self) -> dict:
         """Constructor parameters (the cache key of a map)."""
@@ -169,7 +172,8 @@ class Projector:
                           metric="euclidean", n_epochs=self.n_epochs, init=self.init, random_state=self.seed,
                           **kwargs)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*(knn_search_index|n_jobs|force_all_finite|ensure_all_finite).*")
+            quiet = ".*(knn_search_index|n_jobs|force_all_finite|ensure_all_finite).*"
+            warnings.filterwarnings("ignore", message=quiet)
             Y = model.fit_transform(Z)
         self._umap_ab = (float(model._a), float(model._b))
         return np.asarray(Y, dtype=np.float32)

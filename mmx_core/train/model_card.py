@@ -69,7 +69,8 @@ def render_model_card(r: dict[str, Any]) -> str:
         f"| export + embed both | {_minutes(t['export_embed_s'])} |",
         f"| **total** | **{_minutes(t['total_s'])}** |",
         "",
-        "(The machine's 2 cores were shared with other jobs during the run.)",
+        "Training times come from the runs' events.jsonl (steps reused from an earlier call report the time they took "
+        "then). The machine's 2 cores were shared with other jobs during the run.",
         "",
         "## Metrics",
         "",

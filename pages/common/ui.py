@@ -75,6 +75,27 @@ def load_set(name: str):
         return None
 
 
+PROJECTION_KNOBS = {  # method -> (parameter, label, low, high, default, step)
+    "umap": [("n_neighbors", "UMAP neighbours", 5, 100, 15, 5), ("min_dist", "UMAP minimum distance", 0.0, 0.95, 0.1, 0.05)],
+    "tsne": [("perplexity", "t-SNE perplexity", 5.0, 100.0, 30.0, 5.0)],
+    "pca": [],
+}
+
+
+def projection_params(projection: str) -> dict:
+    """Sliders for the projection's main parameters (sidebar expander); returns those changed from the defaults."""
+    knobs = PROJECTION_KNOBS.get(projection, [])
+    if not knobs:
+        return {}
+    changed = {}
+    with st.sidebar.expander("Projection parameters (recomputes the map)"):
+        for name, label, low, high, default, step in knobs:
+            value = st.slider(label, low, high, default, step, key=f"w_{projection}_{name}")
+            if value != default:
+                changed[name] = value
+    return changed
+
+
 @contextlib.contextmanager
 def progress_bar(text: str):
     """Route library progress to a Streamlit progress bar for the duration of the block."""
@@ -89,20 +110,20 @@ def progress_bar(text: str):
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
-def _map(name: str, stamp: tuple, projection: str, mcs: int) -> mapview.MapData:
+def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> mapview.MapData:
     emb = collections.load_collection(name)
-    data = mapview.map_data(emb, projection, mcs)
+    data = mapview.map_data(emb, projection, mcs, dict(params))
     mapview.warm_neighbours(emb)
     return data
 
 
-def map_for(name: str, projection: str, mcs: int) -> mapview.MapData | None:
-    """Projection and clusters of a set (cached in the session server and on disk)."""
+def map_for(name: str, projection: str, mcs: int, params: dict | None = None) -> mapview.MapData | None:
+    """Projection and clusters of a set (cached in the server process and on disk)."""
     info = collections.collection_info(name)
     stat = info.path.stat()
     try:
         with progress_bar(f"Computing the {projection.upper()} map and clusters of {name}"):
-            return _map(name, (stat.st_mtime_ns, stat.st_size), projection, mcs)
+            return _map(name, (stat.st_mtime_ns, stat.st_size), projection, mcs, tuple(sorted((params or {}).items())))
     except MMXError as exc:
         st.error(str(exc))
         return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mmx_core import collections, jobs
+from mmx_core import collections, evalview, jobs
 from mmx_core.errors import MMXError
 from mmx_core.paths import data_dir, runs_dir
 
@@ -97,6 +97,9 @@ def test_real_trainer_on_a_tiny_set_then_embed(tiny):
     assert run.state == "finished", jobs.tail_log("real-run")
     assert (run.path / "checkpoints" / "best.pt").exists()
     assert "run:real-run" in jobs.checkpoints()
+    pred = evalview.checkpoint_predictions("run:real-run", tiny, "test")     # the Evaluate page's source
+    assert pred.scores.shape == pred.labels.shape and pred.scores.shape[0] > 0
+    assert evalview.report_tables(pred)[1]["metric"].iloc[0] == "F1w"
     out = jobs.submit_embed("real-run", tiny)
     deadline = time.time() + 120
     while not out.exists() and time.time() < deadline:

@@ -257,3 +257,13 @@ def test_data_page_lists_uploads_and_validates_a_folder(tiny_data_and_fake_train
     at.text_input(key="w_folder").input("/nonexistent/folder")
     at.button(key="validate_folder").click().run()
     assert at.error and "not a folder" in at.error[0].value
+
+
+def test_projection_parameters_recompute_the_map(two_small_sets):
+    first, _ = two_small_sets
+    at = run_page(set=first, mcs="10")
+    before = figures_of(at)[0]["data"][1]["x"]
+    at.sidebar.slider(key="w_umap_n_neighbors").set_value(30).run()
+    assert_clean(at)
+    assert figures_of(at)[0]["data"][1]["x"] != before
+    assert sum(points_in(figures_of(at)[0], n) for n in trace_names(figures_of(at)[0])) == 600

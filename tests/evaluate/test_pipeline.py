@@ -130,10 +130,14 @@ def test_subgenre_eval_on_given_checkpoints(tiny, ablation, capsys):
     assert "<!-- BEGIN GENERATED: subgenre-all -->" in text and "| *chance* |" in text
 
 
-def test_ablate_unknown_variant(tiny, capsys):
+def test_ablate_bad_options(tiny, capsys):
     _, data, _ = tiny
     assert main(["ablate", "--data", str(data), "--variants", "full-model,transformer", "--out", "-"]) == 2
     assert "--variants: unknown ['transformer']" in capsys.readouterr().err
+    assert main(["ablate", "--data", str(data), "--fine-lr", "0", "--out", "-"]) == 2
+    assert "--fine-lr must be > 0, got 0.0" in capsys.readouterr().err
+    assert main(["ablate", "--data", str(data), "--patience", "0", "--out", "-"]) == 2
+    assert "--patience must be >= 1, got 0" in capsys.readouterr().err
 
 
 def test_subgenre_eval_bad_options_and_no_subgenre_column(tmp_path, tiny, capsys):

@@ -20,13 +20,16 @@ def make_blobs(n_per: int = 60, n_blobs: int = 4, dim: int = 32, spread: float =
     return X.astype(np.float32), labels
 
 
+TITLES = ["Dark Night", "Funny Day", "Live Music", "War Story"]
+
+
 def blob_set(n_per: int = 60, n_blobs: int = 4, dim: int = 32, seed: int = 0, name: str = "blobs") -> EmbeddingSet:
     X, labels = make_blobs(n_per, n_blobs, dim, seed=seed)
     genres = [["Horror", "Thriller"], ["Comedy"], ["Documentary", "Music"], ["War", "History"]]
     ids = np.array([f"t{i:04d}" for i in range(len(X))])
     meta = pd.DataFrame({
         "id": ids,
-        "display_title": [f"{['Dark Night', 'Funny Day', 'Live Music', 'War Story'][l % 4]} {i}" for i, l in enumerate(labels)],
+        "display_title": [f"{TITLES[l % 4]} {i}" for i, l in enumerate(labels)],
         "year": [1980 + 10 * (l % 4) + i % 5 for i, l in enumerate(labels)],
         "genres": [genres[l % 4] for l in labels],
     })

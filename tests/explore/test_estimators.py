@@ -124,7 +124,8 @@ def test_summary_names_genres_by_lift_not_count():
     genres = [["Drama", "Horror"] if l == 0 else ["Drama"] for l in labels]
     meta = pd.DataFrame({"id": [str(i) for i in range(n)], "genres": genres,
                          "year": [2000 + (i % 3) for i in range(n)],
-                         "display_title": ["Night of the Dead" if l == 0 else f"Plain {i}" for i, l in enumerate(labels)]})
+                         "display_title": ["Night of the Dead" if l == 0 else f"Plain {i}"
+                                           for i, l in enumerate(labels)]})
     X = np.eye(2, dtype=np.float32)[labels] + 0.01
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     probabilities = np.linspace(0.5, 1.0, n).astype(np.float32)
