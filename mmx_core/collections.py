@@ -217,11 +217,14 @@ def upload_record(name: str) -> dict:
 
 
 def check_folder(path: str | Path, name: str = "") -> dict:
-    """Validate a trailer data set folder on the server; returns ``{"kind", "ok", "report", "problems", "name"}``.
+    """Validate a trailer data set folder on the server; returns ``{"kind", "ok", "report", "problems", "name", "note"}``.
+
+    ``ok`` is True or False for a validated folder and None while an import runs in the background.
 
     A folder in the project's format (``manifest.json``) is validated in place; it can be used for
-    training when it lies under the data folder. A folder in the authors' layout is imported into
-    ``data/<name>`` (validated by the importer) when the importer is available.
+    training when it lies under the data folder. Any other folder is taken for the authors' layout and
+    imported into ``data/<name>`` in the background (``python -m mmx_core import-mmx``, which validates
+    every tensor and reports problems in the data set's ``import_report.json``).
     """
     folder = Path(str(path).strip()).expanduser()
     if not str(path).strip() or not folder.is_dir():
@@ -235,17 +238,30 @@ def check_folder(path: str | Path, name: str = "") -> dict:
         return {"kind": "project format", "ok": report.ok, "report": format_report(report),
                 "problems": report.problems, "name": folder.name if inside else "",
                 "note": "" if inside else f"usable for training once it is under {data_dir()}"}
-    try:
-        from .data import import_mmx
-    except (ImportError, AttributeError):
-        raise MMXError("no manifest.json, so this is not in the project's format, and the importer of the "
-                       "authors' layout is not available in this version", folder) from None
     if not _NAME.match(name or ""):
-        raise MMXError(f"give a name for the imported data set (letters, digits, '_', '-', '.'), got {name!r}")
+        raise MMXError(f"no manifest.json, so this is taken for the authors' layout; give a name for the imported "
+                       f"data set (letters, digits, '_', '-', '.'), got {name!r}")
     target = data_dir() / name
     if target.exists():
         raise MMXError(f"a data set called {name!r} exists already under {data_dir()}; choose another name")
-    import_mmx(folder, target)
-    report = validate_dataset(target, deep=False)
-    return {"kind": "authors' layout (imported)", "ok": report.ok, "report": format_report(report),
-            "problems": report.problems, "name": name, "note": f"imported into {target}"}
+    log = start_import(folder, name)
+    return {"kind": "authors' layout", "ok": None, "problems": [], "name": name,
+            "report": f"Importing in the background into {target}; progress in {log}. The importer validates "
+                      "every tensor and writes import_report.json; the data set appears on the Train page when done.",
+            "note": "import started"}
+
+
+def start_import(folder: Path, name: str) -> Path:
+    """Start ``python -m mmx_core import-mmx FOLDER --out data/<name>`` in the background; returns its log file."""
+    import subprocess
+    import sys
+
+    from .paths import PROJECT_ROOT
+
+    data_dir().mkdir(parents=True, exist_ok=True)
+    log_path = data_dir() / f".{name}.import-log.txt"
+    argv = [sys.executable, "-m", "mmx_core", "import-mmx", str(folder.resolve()), "--out", str(data_dir() / name)]
+    with open(log_path, "ab") as log:
+        subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    return log_path

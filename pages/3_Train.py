@@ -50,7 +50,7 @@ def runs_panel() -> None:
         eta = status.get("eta_s")
         header = (f"{run.name} · {run.state} · epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}"
                   + (f" · ETA {eta:.0f} s" if isinstance(eta, (int, float)) and run.state == "running" else ""))
-        with st.expander(header, expanded=run.state in jobs.ACTIVE):
+        with st.expander(header, expanded=run.state in jobs.ACTIVE or run is runs[0]):
             st.progress(run.progress, text=f"{run.progress:.0%} · {status.get('message') or ''}")
             buttons = st.columns(4)
             if run.state in jobs.ACTIVE and buttons[0].button("Cancel", key=f"cancel_{run.name}"):
@@ -71,10 +71,10 @@ def runs_panel() -> None:
             events = jobs.read_events(run.name)
             if not events.empty and "loss" in events:
                 steps = events[events["event"].isin(["step", "epoch"])].reset_index(drop=True)
-                steps["n"] = range(len(steps))
+                steps["logged step"] = range(len(steps))
                 val_cols = [c for c in events.columns if c.startswith("val_")]
                 chart_cols = st.columns(2)
-                chart_cols[0].plotly_chart(figures.curves_figure(steps, "n", ["loss"], "training loss"),
+                chart_cols[0].plotly_chart(figures.curves_figure(steps, "logged step", ["loss"], "training loss"),
                                            width="stretch", key=f"loss_{run.name}")
                 if val_cols:
                     chart_cols[1].plotly_chart(figures.curves_figure(events.dropna(subset=val_cols, how="all"),

@@ -24,8 +24,9 @@ if st.button("Validate", key="validate_folder"):
     try:
         with st.spinner("Validating..."):
             result = collections.check_folder(folder, import_name.strip())
-        (st.success if result["ok"] else st.error)(f"{result['kind']}: {'valid' if result['ok'] else 'problems found'}"
-                                                   + (f" · {result['note']}" if result["note"] else ""))
+        verdict = {True: "valid", False: "problems found", None: "import started"}[result["ok"]]
+        show = {True: st.success, False: st.error, None: st.info}[result["ok"]]
+        show(f"{result['kind']}: {verdict}" + (f" · {result['note']}" if result["note"] != verdict else ""))
         st.code(result["report"], language="text")
     except (MMXError, OSError) as exc:
         st.error(str(exc))

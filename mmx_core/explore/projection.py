@@ -183,7 +183,8 @@ class Projector:
 
         tsne = TSNE(n_components=self.n_components, perplexity=self.perplexity, metric="euclidean",
                     random_state=self.seed, n_jobs=-1, initialization="pca", verbose=False,
-                    negative_gradient_method="fft" if self.n_components <= 2 else "bh")
+                    # FFT gradients pay off from about a thousand points; Barnes-Hut below (and above 2-D).
+                    negative_gradient_method="fft" if self.n_components <= 2 and len(Z) >= 1000 else "bh")
         self._tsne = tsne.fit(Z)
         return np.asarray(self._tsne, dtype=np.float32)
 

@@ -8,13 +8,15 @@ and None go in, so :func:`torch.load` with ``weights_only=True`` reads it.
 
 from __future__ import annotations
 
+import io
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..artefacts import atomic_path
+from ..artefacts import atomic_write
 from ..errors import MMXError
 from ..model import MMXModel, ModelConfig
 
@@ -60,10 +62,12 @@ class Checkpoint:
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` atomically (a crash leaves the previous file intact)."""
+    """Write ``state`` atomically (a crash leaves the previous file intact); equal states give equal bytes."""
     assert all(key in state for key in REQUIRED), sorted(set(REQUIRED) - set(state))
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    buffer = io.BytesIO()  # not torch.save(path): the archive would be named after the temporary file
+    torch.save(state, buffer)
+    with atomic_write(path) as handle:
+        handle.write(buffer.getbuffer())
     return Path(path)
 
 

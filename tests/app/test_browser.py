@@ -7,6 +7,7 @@ every page to ``screenshots/`` (gitignored; see README). Skips when Chromium is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -170,6 +171,36 @@ def test_click_on_the_map_shows_neighbours_and_screenshots(server, page):
     shot(page, "explore-search", height=1500)
 
 
+@contextlib.contextmanager
+def project_dirs(home: Path):
+    """Point this process's cache, data and runs folders at the server's for the block."""
+    names = [f"MMX_{n.upper()}_DIR" for n in ("cache", "data", "runs")]
+    saved = {n: os.environ.get(n) for n in names}
+    os.environ.update({n: str(home / n.split("_")[1].lower()) for n in names})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def start_tiny_run(home: Path) -> None:
+    """A real 3-epoch training run on a tiny generated set, so the Train page shows progress and curves."""
+    from mmx_core import jobs
+    from mmx_core.data import synthesize
+
+    with project_dirs(home):
+        synthesize(home / "data" / "tiny", 24, 0, dims={"image": 16, "scene": 16, "motion": 8, "audio": 4},
+                   sequences=(1, 2))
+        jobs.submit(jobs.TrainRequest("coarse", "tiny", epochs=3, batch_size=8, device="cpu", name="tiny-coarse"))
+        deadline = time.time() + 120
+        while time.time() < deadline and jobs.list_runs()[0].state in jobs.ACTIVE:
+            time.sleep(0.5)
+
+
 @pytest.mark.parametrize("path, expect", [
     ("Trailer", "Neighbours in"), ("Compare", "Jaccard"), ("Train", "Runs"), ("Evaluate", "Table 2"), ("Data", "Upload"),
 ])
@@ -178,8 +209,13 @@ def test_screenshots_of_every_page(server, page, path, expect):
     demo = (home / "data" / "uploads" / "demo-subset").exists()
     query = {"Trailer": "?trailer=BladeRunner2049",
              "Compare": "?set=upload%3Ademo-subset&compare=upload%3Ademo-perturbed&mcs=15" if demo else ""}.get(path, "")
+    if path == "Train":
+        start_tiny_run(home)
+        expect = "tiny-coarse"
     page.goto(f"{url}/{path}{query}", wait_until="domcontentloaded")
     page.get_by_text(expect).first.wait_for(timeout=180_000)
     wait_idle(page, timeout=180_000)
     assert not page.locator('[data-testid="stException"]').count()
-    shot(page, path.lower(), height=1400 if path in ("Compare", "Trailer") else 1000)
+    if path == "Train":
+        page.get_by_text("training loss").first.wait_for(timeout=60_000)
+    shot(page, path.lower(), height=1400 if path in ("Compare", "Trailer", "Train") else 1000)

@@ -125,3 +125,13 @@ def test_probe_on_a_small_labelled_set(published):
     assert set(np.unique(pred.labels)) <= {0, 1}
     _, summary, per_genre = evalview.report_tables(pred)
     assert 0 < summary["this model"].iloc[1] <= 1 and "paper F1" in per_genre
+
+
+def test_an_authors_layout_folder_is_imported_in_the_background(tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(collections, "start_import", lambda folder, name: started.append((folder, name)) or tmp_path)
+    (tmp_path / "Horror").mkdir()
+    with pytest.raises(MMXError, match="give a name"):
+        collections.check_folder(tmp_path, "")
+    result = collections.check_folder(tmp_path, "imported")
+    assert started == [(tmp_path, "imported")] and "background" in result["report"]

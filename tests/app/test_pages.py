@@ -194,6 +194,15 @@ def test_compare_page(two_small_sets):
     assert figs[0]["data"][-1]["name"] == "neighbour overlap"
     assert any(t["type"] == "sankey" for t in figs[3]["data"])
     assert "mean Jaccard@10" in at.markdown[0].value
+    rows = [1, 2, 3, 40]                                   # a lasso in map A outlines the same trailers in B
+    at.session_state[f"cmp_{first}"] = {"selection": {"points": [{"customdata": r} for r in rows],
+                                                      "point_indices": rows, "box": [], "lasso": [{"x": [0]}]}}
+    at.run()
+    assert_clean(at)
+    for fig in figures_of(at)[:2]:
+        matches = next(t for t in fig["data"] if t["name"] == "matches")
+        assert len(matches["hovertext"]) == 4
+    assert any("4 trailers selected" in c.value for c in at.caption)
     if at.toggle:
         at.toggle(key="w_example").set_value(True).run()
         assert "matches" in trace_names(figures_of(at)[0]) and "matches" in trace_names(figures_of(at)[1])
