@@ -26,7 +26,7 @@ if st.button("Validate", key="validate_folder"):
             result = collections.check_folder(folder, import_name.strip())
         verdict = {True: "valid", False: "problems found", None: "import started"}[result["ok"]]
         show = {True: st.success, False: st.error, None: st.info}[result["ok"]]
-        show(f"{result['kind']}: {verdict}" + (f" · {result['note']}" if result["note"] != verdict else ""))
+        show(f"{result['kind']}: {verdict}" + (f" · {result['note']}" if result["note"] not in ("", verdict) else ""))
         st.code(result["report"], language="text")
     except (MMXError, OSError) as exc:
         st.error(str(exc))
