@@ -23,6 +23,8 @@ _FLOAT_KNOBS = {
     "feature_noise": "noise in feature space",
     "missing_audio": "share of clips without audio (stored as missing)",
     "short_sequence_rate": "share of sequences with fewer than 9 clips",
+    "expert_corruption": "probability that an expert of a trailer renders another trailer's latent "
+                         "(an unreliable expert; what collaborative gating is for)",
 }
 
 
@@ -108,7 +110,7 @@ def run(args) -> int:
         sequences=tuple(args.sequences), audio_frames=tuple(args.audio_frames),
         **{k: getattr(args, k) for k in ("genre_strength", "subgenre_strength", "trailer_noise", "sequence_noise",
                                          "clip_noise", "frame_noise", "style_strength", "feature_noise",
-                                         "missing_audio", "short_sequence_rate")},
+                                         "missing_audio", "short_sequence_rate", "expert_corruption")},
     )
     command = command_line("synth", args)
     estimate = estimate_size_bytes(args.trailers or 7594, SynthConfig(**knobs))

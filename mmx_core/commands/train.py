@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from ..model.config import FUSIONS
+from ..model.config import FUSIONS, SEQUENCE_ENCODERS
 
 MODEL_OPTIONS = ("shared_dim", "sequence_dim", "bottleneck_dim", "gating_hidden", "head_hidden", "projection_dim",
-                 "vlad_clusters", "vlad_ghost_clusters", "train_sequences", "dropout", "fusion", "experts")
+                 "vlad_clusters", "vlad_ghost_clusters", "train_sequences", "dropout", "fusion", "experts", "sequence_encoder")
 
 
 def register(subparsers) -> None:
@@ -32,11 +32,14 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice; "
                         "1 is faster when other jobs share the cores)")
     group = parser.add_argument_group("model size (coarse runs without --init; default: ModelConfig)")
-    for name in MODEL_OPTIONS[:-2]:
+    for name in MODEL_OPTIONS[:-3]:
         kind = float if name == "dropout" else int
         group.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
     group.add_argument("--fusion", choices=FUSIONS, default=None)
     group.add_argument("--experts", default=None, help="comma-separated subset, e.g. image or image,audio")
+    group.add_argument("--sequence-encoder", choices=SEQUENCE_ENCODERS, default=None,
+                       help="'mlp' = the paper's MLP over the concatenated clips (default); 'mlp+mean' adds a "
+                            "linear path from the mean of the clips")
     parser.set_defaults(func=run)
 
 

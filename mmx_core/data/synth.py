@@ -95,6 +95,12 @@ class SynthConfig:
         Min and max audio frames per clip, uniform [2, 6].
     missing_audio : float
         Probability that a clip has no audio (stored as missing) [0.05].
+    expert_corruption : float
+        Probability that one expert of one trailer is unreliable: all of that
+        trailer's clips render, for that expert, the latent of another trailer
+        of the same batch instead of its own (a wrong soundtrack, foreign
+        footage). Features keep their distribution, so the expert alone cannot
+        tell; only disagreement with the other experts can [0.0].
     splits : (float, float, float)
         Train / val / test fractions [0.7, 0.1, 0.2].
     """
@@ -118,6 +124,7 @@ class SynthConfig:
     short_sequence_rate: float = 0.1
     audio_frames: tuple[int, int] = (2, 6)
     missing_audio: float = 0.05
+    expert_corruption: float = 0.0
     splits: tuple[float, float, float] = (0.7, 0.1, 0.2)
 
     def experts(self) -> dict[str, ExpertSpec]:
@@ -158,7 +165,7 @@ class SynthConfig:
             raise MMXError(f"audio_frames must be 1 <= min <= max, got {self.audio_frames}")
         if self.clips_per_sequence < 1:
             raise MMXError(f"clips_per_sequence must be >= 1, got {self.clips_per_sequence}")
-        for name in ("short_sequence_rate", "missing_audio"):
+        for name in ("short_sequence_rate", "missing_audio", "expert_corruption"):
             if not 0 <= getattr(self, name) < 1:
                 raise MMXError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if len(self.splits) != 3 or min(self.splits) < 0 or not math.isclose(sum(self.splits), 1.0, abs_tol=1e-6):
@@ -343,6 +350,7 @@ class _Renderer:
         features = {}
         for name, spec in self.experts.items():
             style = cfg.style_strength * normal(n, cfg.style_dim)
+            shift = self._corruption_shift(z, rng)  # None when expert_corruption == 0 (no draws: same files)
             if spec.temporal == "frames":
                 frame_counts = rng.integers(cfg.audio_frames[0], cfg.audio_frames[1] + 1, size=n_clips)
                 frame_counts[rng.random(n_clips) < cfg.missing_audio] = 0
@@ -352,10 +360,21 @@ class _Renderer:
             else:
                 frame_counts = np.ones(n_clips, dtype=np.int64)
                 lat, owner = clip_lat, clip_trailer
+            if shift is not None:
+                lat = lat + shift[owner]
             x = np.concatenate([lat, style[owner]], axis=1) @ self.maps[name]
             x += cfg.feature_noise * normal(*x.shape)
             features[name] = (x, frame_counts)
         return n_seq, clip_counts, features
+
+    def _corruption_shift(self, z: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """Per-trailer latent offsets (n, L) that swap a corrupted trailer's latent for another's, else None."""
+        p, n = self.cfg.expert_corruption, len(z)
+        if p <= 0 or n < 2:
+            return None
+        bad = rng.random(n) < p
+        other = (np.arange(n) + rng.integers(1, n, size=n)) % n  # never the trailer itself
+        return (z[other] - z) * bad[:, None].astype(z.dtype)
 
 
 def estimate_size_bytes(n_trailers: int, cfg: SynthConfig | None = None) -> int:

@@ -8,9 +8,10 @@ from typing import Any
 
 from ..errors import MMXError
 
-__all__ = ["ModelConfig", "FUSIONS", "DEFAULT_EXPERT_DIMS"]
+__all__ = ["ModelConfig", "FUSIONS", "SEQUENCE_ENCODERS", "DEFAULT_EXPERT_DIMS"]
 
 FUSIONS = ("collaborative", "gem", "concat")
+SEQUENCE_ENCODERS = ("mlp", "mlp+mean")
 DEFAULT_EXPERT_DIMS = {"image": 2048, "scene": 2048, "motion": 512, "audio": 128}
 
 
@@ -37,6 +38,11 @@ class ModelConfig:
         Outputs of the coarse head.
     clips_per_sequence : int
         Clips C concatenated into one sequence (the paper: 9).
+    sequence_encoder : {"mlp", "mlp+mean"}
+        "mlp" = the paper: the C clips concatenated -> Linear-ReLU-Dropout-Linear.
+        "mlp+mean" adds a residual path, a linear map of the mean of the
+        sequence's valid clips, to the MLP's output (keeps what all clips share;
+        see docs/model.md).
     sequence_dim, bottleneck_dim : int
         Size of a sequence embedding and of the trailer (bottleneck) embedding.
     vlad_clusters, vlad_ghost_clusters : int
@@ -57,6 +63,7 @@ class ModelConfig:
     fusion: str = "collaborative"
     n_genres: int = 20
     clips_per_sequence: int = 9
+    sequence_encoder: str = "mlp"
     sequence_dim: int = 256
     bottleneck_dim: int = 256
     vlad_clusters: int = 16
@@ -76,6 +83,8 @@ class ModelConfig:
         """Raise :class:`MMXError` naming the parameter for invalid values; return self."""
         if self.fusion not in FUSIONS:
             raise MMXError(f"model fusion={self.fusion!r} is not one of {list(FUSIONS)}")
+        if self.sequence_encoder not in SEQUENCE_ENCODERS:
+            raise MMXError(f"model sequence_encoder={self.sequence_encoder!r} is not one of {list(SEQUENCE_ENCODERS)}")
         if not self.experts:
             raise MMXError("model experts=() is empty; name at least one expert, e.g. ('image',)")
         if len(set(self.experts)) != len(self.experts):

@@ -46,6 +46,9 @@ class MMXEncoder(nn.Module):
         self.sequence_mlp = nn.Sequential(
             nn.Linear(config.clips_per_sequence * clip_dim, config.sequence_dim), nn.ReLU(),
             nn.Dropout(config.dropout), nn.Linear(config.sequence_dim, config.sequence_dim))
+        # "mlp+mean": a residual linear path from the mean of the valid clips (None = the paper's MLP only)
+        self.clip_mean = (nn.Linear(clip_dim, config.sequence_dim)
+                          if config.sequence_encoder == "mlp+mean" else None)
         self.bottleneck = nn.Linear(config.sequence_dim, config.bottleneck_dim)
 
     def encode_clips(self, batch: dict) -> torch.Tensor:
@@ -69,6 +72,9 @@ class MMXEncoder(nn.Module):
         clips = self.encode_clips(batch)
         sequence_mask = batch["sequence_mask"]
         sequences = self.sequence_mlp(clips.flatten(2))  # (B, S, sequence_dim)
+        if self.clip_mean is not None:  # padded clips are zero: sum / number of valid clips
+            counts = batch["clip_mask"].to(clips.dtype).sum(2, keepdim=True).clamp_min(1.0)
+            sequences = sequences + self.clip_mean(clips.sum(2) / counts)
         weights = sequence_mask.to(sequences.dtype).unsqueeze(-1)
         sequences = sequences * weights
         pooled = sequences.sum(1) / weights.sum(1).clamp_min(1.0)
@@ -76,5 +82,6 @@ class MMXEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         c = self.config
-        return (f"experts={c.experts}, fusion={c.fusion!r}, shared_dim={c.shared_dim}, "
+        return (f"experts={c.experts}, fusion={c.fusion!r}, sequence_encoder={c.sequence_encoder!r}, "
+                f"shared_dim={c.shared_dim}, "
                 f"sequence_dim={c.sequence_dim}, bottleneck_dim={c.bottleneck_dim}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from mmx_core import collections, mapview
 from mmx_core.errors import MMXError
@@ -12,9 +13,25 @@ from mmx_core.progress import progress_callback
 from mmx_core.viewstate import ViewState
 
 
+PAGES = (
+    ("app.py", "Explore", ":material/scatter_plot:"),
+    ("pages/1_Trailer.py", "Trailer", ":material/movie:"),
+    ("pages/2_Compare.py", "Compare coarse vs fine", ":material/compare:"),
+    ("pages/3_Train.py", "Train", ":material/model_training:"),
+    ("pages/4_Evaluate.py", "Evaluate", ":material/leaderboard:"),
+    ("pages/5_Data.py", "Data", ":material/folder_open:"),
+)
+
+
 def setup(title: str) -> ViewState:
-    """Page config, then the view state: from the URL on a session's first page, else from the session."""
+    """Page config, the sidebar navigation, then the view state (from the URL on a session's first page)."""
     st.set_page_config(page_title=f"MMX Explorer · {title}", layout="wide")
+    try:
+        for path, label, icon in PAGES:
+            st.sidebar.page_link(path, label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        pass  # a page run as its own entry script (AppTest) has no other pages to link to
+    st.sidebar.divider()
     if "view" not in st.session_state:
         view = ViewState.from_params(st.query_params.to_dict())
         for warning in view.warnings:
