@@ -67,6 +67,7 @@ with map_col:
                 + (f" · {int(highlight.sum())} matches outlined" if highlight.any() else ""))
     st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map",
                             width="stretch")
+    ui.hover_card("map", frame["id"].tolist(), emb.name)
 
 with side_col:
     if selected_row is not None:

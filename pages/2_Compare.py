@@ -68,6 +68,7 @@ for col, frame, name in ((col_a, frames[0], first), (col_b, frames[1], second)):
                              labels=False, title=name)
     with col:
         events.append(st.plotly_chart(fig, on_select="rerun", key=f"cmp_{name}", width="stretch"))
+        ui.hover_card(f"cmp_{name}", table["id"].tolist(), f"compare:{first}|{second}")
 for event in events:
     rows = mapview.selected_rows(event, len(table))
     if len(rows) > 1 and not np.array_equal(rows, picked):

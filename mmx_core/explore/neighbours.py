@@ -13,7 +13,8 @@ Backends
 ``ivf``
     An inverted-file index in torch: k-means centroids on a sample, each vector
     filed under its nearest centroid, a query scans the ``n_probe`` closest
-    lists. Builds in seconds at 1,000,000 rows and saves as plain arrays.
+    lists (kept in float32, grouped by list). Builds in about a minute at
+    1,000,000 x 1024 and saves as plain arrays.
 ``auto``
     ``exact`` up to ``exact_max`` rows (default 200,000), ``ivf`` above.
 
@@ -302,7 +303,11 @@ class _IVF:
 
     def __init__(self, base: torch.Tensor, centroids: torch.Tensor, order: np.ndarray, offsets: np.ndarray):
         self.base, self.centroids, self.order, self.offsets = base, centroids, order, offsets
-        self.grouped = base[torch.from_numpy(order)]  # rows of each list contiguous
+        # Rows of each list contiguous, in float32 even when the base is float16: converting
+        # the probed lists at query time cost ~100 ms a query at 1,000,000 x 1024.
+        self.grouped = torch.empty(base.shape, dtype=torch.float32)
+        for s in range(0, len(order), 65536):
+            self.grouped[s:s + 65536] = base[torch.from_numpy(order[s:s + 65536])].float()
 
     @classmethod
     def build(cls, base: torch.Tensor, n_lists: int | None, seed: int, iters: int = 10) -> "_IVF":
@@ -343,7 +348,7 @@ class _IVF:
             for r in range(len(vectors)):
                 starts, ends = self.offsets[lists[r]], self.offsets[lists[r] + 1]
                 # Lists are contiguous slices of ``grouped``: score each slice, no gather.
-                scores = torch.cat([self.grouped[a:b].float() @ q_all[r] for a, b in zip(starts, ends)])
+                scores = torch.cat([self.grouped[a:b] @ q_all[r] for a, b in zip(starts, ends)])
                 pos = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
                 take = min(k, len(pos))
                 s, i = torch.topk(scores, take)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 
 import streamlit as st
+import streamlit.components.v2  # noqa: F401 - st.components.v2.component (the map hover card)
 from streamlit.errors import StreamlitPageNotFoundError
 
-from mmx_core import collections, mapview
+from mmx_core import collections, hovercard, mapview
 from mmx_core.errors import MMXError
 from mmx_core.progress import progress_callback
 from mmx_core.viewstate import ViewState
@@ -184,3 +185,19 @@ def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int
     """Comparison of two sets (cached while both files are unchanged)."""
     stamps = tuple(collections.collection_info(n).path.stat().st_mtime_ns for n in (first, second))
     return _comparison(first, second, stamps, k, projection, mcs)
+
+
+_HOVER_CARD = st.components.v2.component("mmx_hover_card", js=hovercard.static_text("hovercard.js"))
+
+
+@st.fragment
+def hover_card(chart_key: str, ids, scope: str) -> None:
+    """Thumbnail hover card for the plotly chart of ``chart_key`` (rows of ``ids``; ``scope`` names the set).
+
+    The browser script asks for one thumbnail at a time; only this fragment reruns to answer.
+    """
+    key = f"{chart_key}_hover"
+    reply = hovercard.hover_reply(ids, (st.session_state.get(key) or {}).get("want"), scope)
+    _HOVER_CARD(key=key, data={"target": chart_key, "scope": scope, "reply": reply,
+                               "css": hovercard.static_text("hovercard.css")},
+                default={"want": None}, on_want_change=lambda: None, height=0)

@@ -1,19 +1,23 @@
 """Real-browser test: ``streamlit run app.py`` on a free port, headless Chromium driven by Playwright.
 
-Clicks a point on the map, checks the trailer panel lists its neighbours, and saves a screenshot of
-every page to ``screenshots/`` (gitignored; see README). Skips when Chromium is absent, unless
-``MMX_REQUIRE_BROWSER=1`` (CI), where it fails instead.
+Hovers a point on the map (the hover card shows its thumbnail and title), clicks it, checks the
+trailer panel lists its neighbours, and saves a screenshot of every page to ``screenshots/``
+(gitignored; see README). Skips when Chromium is absent, unless ``MMX_REQUIRE_BROWSER=1`` (CI), where
+it fails instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -114,15 +118,51 @@ def page(server):
         browser.close()
 
 
-POINT_JS = """() => {
+POINT_JS = """(share) => {
+  // A point of the first cluster trace near position `share` of it, the one farthest from any other point
+  // on screen (so the mouse picks exactly it); screen coordinates, hover text and row.
+  share = share ?? 0.5;
   const gd = document.querySelector('.js-plotly-plot');
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const trace = gd._fullData.find(t => t.type === 'scattergl' && t.name !== 'noise' && t.x && t.x.length > 20);
-  const box = gd.getBoundingClientRect();
-  const i = Math.floor(trace.x.length / 2);
-  return {x: box.left + xa._offset + xa.l2p(trace.x[i]), y: box.top + ya._offset + ya.l2p(trace.y[i]),
-          title: trace.hovertext[i]};
+  const px = (t, i) => [xa.l2p(t.x[i]), ya.l2p(t.y[i])];
+  const all = gd._fullData.filter(t => t.type === 'scattergl' && t.visible === true && t.x)
+    .flatMap(t => Array.from(t.x, (_, i) => px(t, i)));
+  let best = null, bestGap = -1;
+  for (let k = 0; k < 25; k++) {
+    const i = Math.min(trace.x.length - 1, Math.max(0, Math.floor(trace.x.length * (share - 0.1 + 0.2 * k / 25))));
+    const [x, y] = px(trace, i);
+    let gap = Infinity;
+    for (const [u, v] of all) {
+      const d = Math.hypot(u - x, v - y);
+      if (d > 0.01 && d < gap) gap = d;
+    }
+    if (gap > bestGap) { bestGap = gap; best = i; }
+  }
+  const box = gd.getBoundingClientRect(), [x, y] = px(trace, best);
+  return {x: box.left + xa._offset + x, y: box.top + ya._offset + y, title: trace.hovertext[best],
+          row: Number(trace.customdata[best])};
 }"""
+
+
+CARD_JS = """() => {
+  const card = document.querySelector('[data-testid="mmx-hovercard"]');
+  const img = card && card.querySelector('img');
+  if (!card || card.style.display === 'none' || !img || !img.complete || !img.naturalWidth) return null;
+  return {title: card.querySelector('.mmx-hovercard-title').textContent, text: card.innerText,
+          src: img.getAttribute('src'), alt: img.alt, width: img.naturalWidth};
+}"""
+
+
+def hover_title(hovertext: str) -> str:
+    """The first line of a point's hover text without its tags: ``Title (year)``."""
+    return html.unescape(re.sub(r"<[^>]+>", "", hovertext.split("<br>")[0]))
+
+
+def hover_card(page, timeout: float = 30_000) -> dict:
+    """The hover card shown over the map once its thumbnail has loaded (title, text, img src and alt)."""
+    page.wait_for_function(CARD_JS, timeout=timeout)
+    return page.evaluate(CARD_JS)
 
 
 def wait_idle(page, timeout: float = 120_000) -> None:
@@ -142,7 +182,10 @@ def shot(page, name: str, height: int = 1000) -> None:
     page.set_viewport_size({"width": 1500, "height": 1000})
 
 
-def test_click_on_the_map_shows_neighbours_and_screenshots(server, page):
+def test_hover_card_then_click_on_the_map_shows_neighbours_and_screenshots(server, page):
+    from mmx_core import hovercard
+    from mmx_core.assets import load_published
+
     url, home = server
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
@@ -157,13 +200,25 @@ def test_click_on_the_map_shows_neighbours_and_screenshots(server, page):
 
     point = page.evaluate(POINT_JS)
     page.mouse.move(point["x"], point["y"])
-    page.wait_for_timeout(400)
+    card = hover_card(page)
+    assert card["title"] == card["alt"] == hover_title(point["title"]), (card, point)
+    assert card["src"] == hovercard.thumbnail_uri(load_published().ids[point["row"]])   # that trailer's thumbnail
+    assert "cluster: " in card["text"]
+    shot(page, "explore-hover")
+    assert page.evaluate(CARD_JS) is not None                 # the card was on screen for the screenshot
     page.mouse.click(point["x"], point["y"])
     page.get_by_text("Nearest neighbours").wait_for(timeout=60_000)
     wait_idle(page)
     side = page.locator('[data-testid="stColumn"]').nth(1)
     assert side.locator('[data-testid="stButton"]').count() >= 5
-    assert "trailer=" in page.url
+    clicked = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["trailer"][0]
+    assert clicked == load_published().ids[point["row"]]     # the hovered trailer is the clicked one
+    other = page.evaluate(POINT_JS, 0.25)               # the figure changed (star): hovering still works
+    page.mouse.move(other["x"], other["y"])
+    card = hover_card(page)
+    assert card["title"] == hover_title(other["title"]) and card["title"] != hover_title(point["title"])
+    page.mouse.move(5, 5)
+    page.wait_for_function(f"() => ({CARD_JS})() === null", timeout=10_000)   # leaving the map hides the card
     shot(page, "explore-trailer-card")
 
     page.get_by_label("Search titles").fill("western")

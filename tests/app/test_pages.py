@@ -123,6 +123,21 @@ def test_clicking_a_point_shows_the_card_and_a_lasso_fills_the_table():
     assert sorted(at.dataframe[-1].value["id"]) == sorted(published.ids[rows])
 
 
+def hover_card_data(at: AppTest, key: str = "map_hover") -> dict:
+    element = next(e for e in at.get("bidi_component") if e.proto.id.endswith(key))
+    return json.loads(element.proto.json)
+
+
+def test_hovering_a_point_sends_its_thumbnail_to_the_hover_card():
+    at = run_page()
+    assert hover_card_data(at)["reply"]["src"] is None and hover_card_data(at)["target"] == "map"
+    at.session_state["map_hover"] = {"want": {"row": 10, "scope": "published"}}   # what the script asks for
+    at.run()
+    reply = hover_card_data(at)["reply"]
+    assert reply["row"] == 10 and reply["src"].startswith("data:image/jpeg;base64,")
+    assert "trailer" not in at.query_params                                     # a hover is not a click
+
+
 def test_choosing_a_cluster_zooms_and_lists_its_members():
     at = run_page()
     options = at.selectbox(key="w_cluster").options

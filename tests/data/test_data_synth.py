@@ -144,6 +144,7 @@ def test_published_latents_keep_real_metadata_and_neighbourhoods(tmp_path):
     ({"dims": {"video": 3}}, "unknown expert"),
     ({"splits": (0.5, 0.5, 0.5)}, "splits must be"),
     ({"colour": 1}, "unknown generator knob"),
+    ({"expert_corruption": 1.0}, "expert_corruption must be"),
 ])
 def test_bad_knobs_raise(tmp_path, knobs, match):
     with pytest.raises(MMXError, match=match):
@@ -176,3 +177,34 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         synthesize(tmp_path / "s", 200, dims=TINY_DIMS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_expert_corruption_makes_single_experts_unreliable_and_keeps_everything_else(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+    from sklearn.multiclass import OneVsRestClassifier
+
+    dims = {"image": 24, "scene": 24, "motion": 16, "audio": 8}
+    plain = TrailerStore.open(synthesize(tmp_path / "p", 600, seed=4, dims=dims, sequences=(2, 3)))
+    same = TrailerStore.open(synthesize(tmp_path / "s", 600, seed=4, dims=dims, sequences=(2, 3),
+                                        expert_corruption=0.0))
+    bad = TrailerStore.open(synthesize(tmp_path / "b", 600, seed=4, dims=dims, sequences=(2, 3),
+                                       expert_corruption=0.5))
+    file = Path("experts") / "image" / "features.npy"
+    assert (plain.path / file).read_bytes() == (same.path / file).read_bytes()  # 0 draws nothing: same files
+    assert bad.manifest.generator["expert_corruption"] == 0.5
+    assert plain.trailers.equals(bad.trailers)  # labels, sub-genres, splits unchanged
+    assert np.array_equal(plain.sequence_counts(), bad.sequence_counts())
+    y = plain.labels()
+    train, test = np.arange(400), np.arange(400, 600)
+
+    def ap(x):
+        clf = OneVsRestClassifier(LogisticRegression(C=0.1, max_iter=500)).fit(x[train], y[train])
+        return average_precision_score(y[test], clf.predict_proba(x[test]), average="weighted")
+
+    clean, corrupt = _trailer_means(plain), _trailer_means(bad)
+    for name in ("image", "scene"):
+        # half of the trailers show another trailer's content in this expert: its genre signal drops
+        assert ap(corrupt[name]) < ap(clean[name]) - 0.08, name
+        # the features keep their distribution (the expert alone cannot tell it is wrong)
+        assert abs(corrupt[name].std() / clean[name].std() - 1) < 0.1

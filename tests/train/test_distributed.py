@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TINY_MODEL_ARGS
+from mmx_train_toys import TINY_MODEL_ARGS
 from mmx_core.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]

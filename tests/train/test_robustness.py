@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import TINY_MODEL, TINY_MODEL_ARGS, make_set
+from mmx_train_toys import TINY_MODEL, TINY_MODEL_ARGS, make_set
 from mmx_core.cli import main
 from mmx_core.data import TrailerStore
 from mmx_core.errors import MMXError

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import TINY_MODEL, TINY_MODEL_ARGS
+from mmx_train_toys import TINY_MODEL, TINY_MODEL_ARGS
 from mmx_core.cli import main
 from mmx_core.data import TrailerStore
 from mmx_core.embeddings import load_embeddings

@@ -137,6 +137,30 @@ def test_encoder_shapes_and_padding_invariance():
     assert torch.allclose(model.embed(alone)[0], model.embed(batch)[2], atol=1e-5)
 
 
+def test_mlp_plus_mean_sequence_encoder_adds_the_mean_of_valid_clips():
+    torch.manual_seed(0)
+    paper = MMXModel(toy_config()).eval()
+    assert paper.encoder.clip_mean is None and "sequence_encoder='mlp'" in repr(paper.encoder)
+    torch.manual_seed(0)
+    model = MMXModel(toy_config(sequence_encoder="mlp+mean")).eval()
+    batch = toy_batch()
+    # with the MLP path switched off, a sequence is exactly the linear map of the mean of its *valid* clips
+    with torch.no_grad():
+        model.encoder.sequence_mlp[-1].weight.zero_()
+        model.encoder.sequence_mlp[-1].bias.zero_()
+    clips = model.encoder.encode_clips(batch)
+    sequences = model.encoder(batch)["sequences"]
+    short = clips[1, 0, :2].mean(0)  # trailer 1, sequence 0 has 2 of 3 clips
+    assert torch.allclose(sequences[1, 0], model.encoder.clip_mean(short), atol=1e-5)
+    assert torch.allclose(sequences[0, 1], model.encoder.clip_mean(clips[0, 1].mean(0)), atol=1e-5)
+    assert torch.all(sequences[2, -1] == 0)  # padded sequences stay zero
+    # padding still changes nothing, and the output differs from the paper's path
+    noisy = {**batch, "features": {n: v.clone() for n, v in batch["features"].items()}}
+    noisy["features"]["image"][1, 0, -1] = 50.0
+    assert torch.allclose(model.embed(noisy), model.embed(batch), atol=1e-6)
+    assert ModelConfig.from_dict(model.config.to_dict()).sequence_encoder == "mlp+mean"
+
+
 def test_single_expert_ablation_reads_only_that_expert():
     config = toy_config(experts=("image",))
     model = MMXModel(config).eval()
@@ -167,6 +191,7 @@ def test_mlp_head_and_repr():
     ("experts", ("image", "smell"), "smell"),
     ("shared_dim", 0, "shared_dim=0"),
     ("dropout", 1.5, "dropout=1.5"),
+    ("sequence_encoder", "lstm", "sequence_encoder='lstm'"),
 ])
 def test_config_errors(field, value, match):
     with pytest.raises(MMXError, match=match):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mmx_core import collections, evalview, figures, mapview, search
+from mmx_core import collections, evalview, figures, hovercard, mapview, search
 from mmx_core.assets import load_published
 from mmx_core.errors import MMXError
 from mmx_core.viewstate import ViewState
@@ -105,6 +106,19 @@ def test_map_figure_rows_round_trip_through_a_selection_event():
     picked = mapview.selected_rows(event, len(frame))
     assert list(picked) == sorted(int(r) for r in trace.customdata[:3])
     assert (frame["cluster"].iloc[picked] == frame["cluster"].iloc[picked[0]]).all()
+
+
+def test_hover_card_reply_sends_one_thumbnail_for_a_valid_request(published):
+    ids = published.ids.tolist()
+    reply = hovercard.hover_reply(ids, {"row": 10, "scope": "published"}, "published")
+    assert reply["row"] == 10
+    assert reply["src"] == "data:image/jpeg;base64," + base64.b64encode(collections.thumbnail_bytes(ids[10])).decode()
+    empty = {"scope": "published", "row": None, "src": None}
+    for request in (None, {"row": 10, "scope": "other set"}, {"row": "x", "scope": "published"},
+                    {"row": len(ids), "scope": "published"}, {"row": -1, "scope": "published"}, ["row", 1]):
+        assert hovercard.hover_reply(ids, request, "published") == empty, request
+    assert hovercard.hover_reply(["no-such-trailer"], {"row": 0, "scope": "s"}, "s")["src"] is None
+    assert "plotly_hover" in hovercard.static_text("hovercard.js")
 
 
 def test_large_maps_send_a_sample_plus_density():
