@@ -36,7 +36,6 @@ class ClipEncoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.experts, self.fusion = tuple(config.experts), config.fusion
-        self.gate_after_gem = bool(config.gate_after_gem)
         self.aggregators = nn.ModuleDict({
             name: NetVLAD(config.expert_dims[name], config.vlad_clusters, config.vlad_ghost_clusters)
             if name in config.vlad_experts else MaskedMeanPool()
@@ -53,12 +52,10 @@ class ClipEncoder(nn.Module):
         available = torch.stack([frame_mask[name].any(-1) for name in self.experts], dim=1)  # (N, E)
         aggregated = {name: self.aggregators[name](features[name], frame_mask[name]) for name in self.experts}
         x = self.projection(aggregated)  # (N, E, d)
-        if self.gating is not None and not self.gate_after_gem:
+        if self.gating is not None:
             x = self.gating(x, available)
         if self.gems is not None:
             x = torch.stack([gem(x[:, e]) for e, gem in enumerate(self.gems)], dim=1)
-        if self.gating is not None and self.gate_after_gem:  # the gate scales unit vectors: can mute an expert
-            x = self.gating(x, available)
         x = x * available.unsqueeze(-1).to(x.dtype)
         return x.flatten(1)
 

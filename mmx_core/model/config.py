@@ -38,11 +38,6 @@ class ModelConfig:
         Outputs of the coarse head.
     clips_per_sequence : int
         Clips C concatenated into one sequence (the paper: 9).
-    gate_after_gem : bool
-        False = the paper (gating, then GEM and its L2 normalisation). True
-        applies the collaborative gate to the normalised GEM outputs, so a gate
-        can shrink a whole expert (the normalisation otherwise undoes a uniform
-        gate); only with fusion "collaborative". See docs/model.md.
     sequence_encoder : {"mlp", "mlp+mean"}
         "mlp" = the paper: the C clips concatenated -> Linear-ReLU-Dropout-Linear.
         "mlp+mean" adds a residual path, a linear map of the mean of the
@@ -69,7 +64,6 @@ class ModelConfig:
     n_genres: int = 20
     clips_per_sequence: int = 9
     sequence_encoder: str = "mlp"
-    gate_after_gem: bool = False
     sequence_dim: int = 256
     bottleneck_dim: int = 256
     vlad_clusters: int = 16
@@ -89,8 +83,6 @@ class ModelConfig:
         """Raise :class:`MMXError` naming the parameter for invalid values; return self."""
         if self.fusion not in FUSIONS:
             raise MMXError(f"model fusion={self.fusion!r} is not one of {list(FUSIONS)}")
-        if self.gate_after_gem and self.fusion != "collaborative":
-            raise MMXError(f"model gate_after_gem=True needs fusion='collaborative', got fusion={self.fusion!r}")
         if self.sequence_encoder not in SEQUENCE_ENCODERS:
             raise MMXError(f"model sequence_encoder={self.sequence_encoder!r} is not one of {list(SEQUENCE_ENCODERS)}")
         if not self.experts:
