@@ -2,16 +2,11 @@
 
 The app calls these functions; they call :mod:`mmx_core.explore.pipeline`
 (cached on disk) and join the results with each set's metadata into the
-tables the pages show. When the exploration package cannot be imported the
-functions fall back to exact, simple computations (PCA, HDBSCAN on the 2-D
-map, exact cosine neighbours) so the app stays usable; :attr:`MapData.note`
-says so.
+tables the pages show.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,23 +14,12 @@ import pandas as pd
 
 from .embeddings import EmbeddingSet
 from .errors import MMXError
+from .explore import pipeline
 
 __all__ = ["MapData", "map_data", "neighbour_table", "side_by_side", "selected_rows", "cluster_members",
            "Comparison", "compare_sets", "genre_share"]
 
-log = logging.getLogger(__name__)
-
 NOISE = -1
-
-
-def _pipeline():
-    """The exploration pipeline module, or None while it is unavailable."""
-    try:
-        module = importlib.import_module("mmx_core.explore.pipeline")
-    except Exception as exc:  # noqa: BLE001 - any import failure means "use the fallback"
-        log.info("exploration pipeline unavailable (%s); using the app's fallback", exc)
-        return None
-    return module if hasattr(module, "projection") else None
 
 
 @dataclass
@@ -51,7 +35,7 @@ class MapData:
         ``cluster, label, size, genres`` (over-represented genres as text), ``typical`` (titles),
         ``x, y`` (centre), largest first; noise excluded.
     note : str
-        Caveat to show (e.g. a fallback was used).
+        Caveat to show beside the map (empty when there is none).
     """
 
     frame: pd.DataFrame
@@ -83,25 +67,14 @@ def map_data(emb: EmbeddingSet, projection: str = "umap", min_cluster_size: int 
     """
     if min_cluster_size < 2:
         raise MMXError(f"minimum cluster size must be at least 2, got {min_cluster_size}")
-    pipeline = _pipeline()
     frame = _base_frame(emb)
-    if pipeline is not None:
-        xy = pipeline.projection(emb, method=projection, **(projection_params or {}))
-        clusters = pipeline.clusters(emb, min_cluster_size=min_cluster_size)
-        frame = frame.merge(xy[["id", "x", "y"]], on="id", how="left")
-        frame = frame.merge(clusters.table[["id", "cluster", "probability"]], on="id", how="left")
-        frame["cluster"] = frame["cluster"].fillna(NOISE).astype(int)
-        summaries = _summaries_from_pipeline(clusters.summaries, frame)
-        note = ""
-    else:
-        xy = _fallback_projection(emb.content_hash, emb.normalized())
-        frame["x"], frame["y"] = xy[:, 0], xy[:, 1]
-        labels = _fallback_clusters(emb.content_hash, xy, min_cluster_size)
-        frame["cluster"], frame["probability"] = labels, np.where(labels >= 0, 1.0, 0.0)
-        summaries = _fallback_summaries(frame)
-        note = (f"The exploration pipeline is not available yet: the map shows PCA (not {projection.upper()}) "
-                "and HDBSCAN on the 2-D map." if projection != "pca" else
-                "The exploration pipeline is not available yet: clusters are HDBSCAN on the 2-D map.")
+    xy = pipeline.projection(emb, method=projection, **(projection_params or {}))
+    clusters = pipeline.clusters(emb, min_cluster_size=min_cluster_size)
+    frame = frame.merge(xy[["id", "x", "y"]], on="id", how="left")
+    frame = frame.merge(clusters.table[["id", "cluster", "probability"]], on="id", how="left")
+    frame["cluster"] = frame["cluster"].fillna(NOISE).astype(int)
+    summaries = _summaries_from_pipeline(clusters.summaries, frame)
+    note = ""
     label_of = dict(zip(summaries["cluster"], summaries["label"]))
     frame["cluster_label"] = [label_of.get(c, "noise") for c in frame["cluster"]]
     return MapData(frame, summaries, note, {"projection": projection, "min_cluster_size": min_cluster_size,
@@ -130,44 +103,10 @@ def _summary_frame(rows: list[dict]) -> pd.DataFrame:
     return table.sort_values(["size", "cluster"], ascending=[False, True]).reset_index(drop=True)
 
 
-_FALLBACK: dict[tuple, np.ndarray] = {}
-
-
-def _fallback_projection(key: str, unit: np.ndarray) -> np.ndarray:
-    if ("pca", key) not in _FALLBACK:
-        centred = unit - unit.mean(axis=0)
-        _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 5000)], full_matrices=False)
-        _FALLBACK[("pca", key)] = (centred @ vt[:2].T).astype(np.float32)
-    return _FALLBACK[("pca", key)]
-
-
-def _fallback_clusters(key: str, xy: np.ndarray, min_cluster_size: int) -> np.ndarray:
-    if ("hdbscan", key, min_cluster_size) not in _FALLBACK:
-        from sklearn.cluster import HDBSCAN
-
-        _FALLBACK[("hdbscan", key, min_cluster_size)] = HDBSCAN(min_cluster_size=min_cluster_size).fit(xy).labels_
-    return _FALLBACK[("hdbscan", key, min_cluster_size)]
-
-
 def genre_share(genre_lists) -> pd.Series:
     """Share of trailers tagged with each genre (a trailer counts once per genre)."""
     counts = pd.Series([g for genres in genre_lists for g in genres], dtype=object).value_counts()
     return (counts / max(1, len(genre_lists))).sort_values(ascending=False)
-
-
-def _fallback_summaries(frame: pd.DataFrame) -> pd.DataFrame:
-    overall = genre_share(frame["genre_list"])
-    rows = []
-    for cluster, members in frame[frame["cluster"] >= 0].groupby("cluster"):
-        lift = (genre_share(members["genre_list"]) / overall).dropna().sort_values(ascending=False)
-        top = [g for g in lift.index if lift[g] > 1][:3]
-        rows.append({
-            "cluster": int(cluster), "label": f"{cluster}: " + (" / ".join(top[:2]) if top else "mixed"),
-            "size": len(members), "genres": ", ".join(f"{g} ×{lift[g]:.1f}" for g in top),
-            "typical": "; ".join(members["display_title"].head(3)),
-            "x": float(members["x"].median()), "y": float(members["y"].median()),
-        })
-    return _summary_frame(rows)
 
 
 def cluster_members(data: MapData, cluster: int) -> pd.DataFrame:
@@ -204,16 +143,7 @@ def selected_rows(event, n_rows: int) -> np.ndarray:
 def neighbour_table(emb: EmbeddingSet, trailer_id: str, k: int = 10) -> pd.DataFrame:
     """Top-``k`` neighbours of ``trailer_id`` in ``emb``: ``id, display_title, year, score, shared_genres``."""
     row = emb.index_of(trailer_id)
-    pipeline = _pipeline()
-    if pipeline is not None and hasattr(pipeline, "neighbours"):
-        table = pipeline.neighbours(emb, trailer_id, k=k)[["id", "score"]].copy()
-    else:
-        unit = _unit(emb)
-        scores = unit @ unit[row]
-        scores[row] = -np.inf
-        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
-        top = top[np.argsort(-scores[top])]
-        table = pd.DataFrame({"id": emb.ids[top].astype(str), "score": scores[top].astype(float)})
+    table = pipeline.neighbours(emb, trailer_id, k=k)[["id", "score"]].copy()
     base = _indexed_base(emb)
     rows = [emb.index_of(t) for t in table["id"]]
     own = set(base["genre_list"].iloc[row])
@@ -239,18 +169,6 @@ def warm_neighbours(emb: EmbeddingSet) -> None:
     """Build the neighbour index (and the metadata table) of ``emb`` now, so the first click is fast."""
     if len(emb) > 1:
         neighbour_table(emb, str(emb.ids[0]), k=1)
-
-
-_UNIT: dict[str, np.ndarray] = {}
-
-
-def _unit(emb: EmbeddingSet) -> np.ndarray:
-    key = emb.content_hash
-    if key not in _UNIT:
-        if len(_UNIT) > 4:
-            _UNIT.clear()
-        _UNIT[key] = emb.normalized()
-    return _UNIT[key]
 
 
 def side_by_side(first: EmbeddingSet, second: EmbeddingSet | None, trailer_id: str, k: int = 10) -> pd.DataFrame:
@@ -293,7 +211,7 @@ class Comparison:
     labels_b: dict
 
 
-def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, min_cluster_size: int = 30,
+def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, min_cluster_size: int = 40,
                  projection: str = "umap") -> Comparison:
     """Neighbourhood overlap (Jaccard@k), cluster transitions and movers between two sets."""
     common = np.intersect1d(a.ids.astype(str), b.ids.astype(str))
@@ -304,16 +222,12 @@ def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, min_cluster_size
     table = fa.loc[common, ["display_title", "year", "genres", "cluster", "x", "y"]].rename(
         columns={"cluster": "cluster_a", "x": "x_a", "y": "y_a"})
     table[["cluster_b", "x_b", "y_b"]] = fb.loc[common, ["cluster", "x", "y"]].to_numpy()
-    pipeline = _pipeline()
-    if pipeline is not None and hasattr(pipeline, "comparison"):
-        result = pipeline.comparison(a, b, k=k, cluster_params={"min_cluster_size": min_cluster_size},
-                                     projection_params={"method": projection})
-        table["jaccard"] = result.table.set_index("id")["jaccard"].reindex(common).to_numpy()
-        if result.aligned is not None:
-            aligned = result.aligned.set_index("id").reindex(common)
-            table[["x_a", "y_a", "x_b", "y_b"]] = aligned[["x_a", "y_a", "x_b", "y_b"]].to_numpy()
-    else:
-        table["jaccard"] = _jaccard(a, b, common, k)
+    result = pipeline.comparison(a, b, k=k, cluster_params={"min_cluster_size": min_cluster_size},
+                                 projection_params={"method": projection})
+    table["jaccard"] = result.table.set_index("id")["jaccard"].reindex(common).to_numpy()
+    if result.aligned is not None:
+        aligned = result.aligned.set_index("id").reindex(common)
+        table[["x_a", "y_a", "x_b", "y_b"]] = aligned[["x_a", "y_a", "x_b", "y_b"]].to_numpy()
     table["cluster_b"] = table["cluster_b"].astype(int)
     table = table.reset_index().rename(columns={"index": "id"})
     transitions = (table.groupby(["cluster_a", "cluster_b"]).size().rename("count").reset_index())
@@ -323,21 +237,6 @@ def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, min_cluster_size
     table["label_b"] = [labels_b.get(c, "noise") for c in table["cluster_b"]]
     summary = {"trailers": int(len(common)), "k": k, "mean_jaccard": float(table["jaccard"].mean())}
     return Comparison(table, transitions, summary, _split_example(transitions, labels_a, labels_b), labels_a, labels_b)
-
-
-def _jaccard(a: EmbeddingSet, b: EmbeddingSet, common: np.ndarray, k: int) -> np.ndarray:
-    sets = []
-    for emb in (a, b):
-        rows = np.array([emb.index_of(t) for t in common])
-        unit = emb.normalized()[rows]
-        nn = np.empty((len(rows), k), dtype=np.int64)
-        for start in range(0, len(rows), 2048):
-            sims = unit[start:start + 2048] @ unit.T
-            np.fill_diagonal(sims[:, start:start + 2048], -np.inf)
-            nn[start:start + 2048] = np.argpartition(-sims, k, axis=1)[:, :k]
-        sets.append(nn)
-    inter = np.array([len(np.intersect1d(x, y)) for x, y in zip(*sets)])
-    return inter / (2 * k - inter)
 
 
 def _split_example(transitions: pd.DataFrame, labels_a: dict, labels_b: dict) -> dict:
