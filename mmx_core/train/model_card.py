@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
+
+from ..paths import PROJECT_ROOT
 
 __all__ = ["render_model_card"]
 
@@ -36,7 +39,7 @@ def render_model_card(r: dict[str, Any]) -> str:
         "",
         "## Data",
         "",
-        f"`python -m mmx_core synth --latent published --seed {c['seed']}` into `{c['data']}`: generated expert features "
+        f"`python -m mmx_core synth --latent published --seed {c['seed']}` into `{_relative(c['data'])}`: generated expert features "
         "(image 2048, scene 2048, motion 512, audio 128 x frames) whose trailer latents are the principal components of "
         "the authors' published embeddings, with the published titles, years, TMDB genres and a 70/10/20 "
         "train/val/test split. **The features are generated**, not extracted from video, so the metrics below "
@@ -90,3 +93,11 @@ def render_model_card(r: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _relative(path: str) -> str:
+    """``path`` relative to the project folder when it lies inside it (the card is shipped)."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
