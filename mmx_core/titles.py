@@ -3,7 +3,8 @@
 The published MMX titles have their spaces removed (``ItsOnlytheEndoftheWorld``).
 :class:`TitleSpacer` puts them back in two passes:
 
-1. case boundaries: ``lowerUpper``, ``UPPERUpperlower``, ``digitUpper`` and a
+1. case boundaries: ``lowerUpper``, ``UPPERUpperlower``, ``digitUpper``, a
+   number ending a word (``Runner2049`` -> ``Runner 2049``, but ``Se7en`` stays) and a
    capital after a full stop (``A.I.Artificial`` -> ``A.I. Artificial``);
 2. small lower-case words glued to the end of a capitalised word
    (``Endofthe`` -> ``End of the``), but only when the head is itself a word seen
@@ -23,7 +24,7 @@ SMALL_WORDS = ("the", "of", "and", "in", "a", "to", "at", "as", "for", "from", "
 # English words that end like a glued small word but are one word.
 WHOLE_WORDS = frozenset({"within", "onto", "unto", "breathe", "bathe", "loathe", "soothe", "clothe", "seethe", "writhe"})
 
-_CASE_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[0-9])(?=[A-Z])|(?<=[a-z]\.)(?=[A-Z])|(?<=[A-Z]\.)(?=[A-Z][a-z])|(?<=,)(?=\S)")
+_CASE_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[0-9])(?=[A-Z])|(?<=[a-z]\.)(?=[A-Z])|(?<=[A-Z]\.)(?=[A-Z][a-z])|(?<=,)(?=\S)|(?<=[a-z])(?=[0-9]+(?![0-9a-z]))")
 _TOKEN = re.compile(r"^[A-Z][a-z]*$")
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from ..model.config import FUSIONS, SEQUENCE_ENCODERS
+from ..model.config import FUSIONS, GEM_SCALES, SEQUENCE_ENCODERS
 
 MODEL_OPTIONS = ("shared_dim", "sequence_dim", "bottleneck_dim", "gating_hidden", "head_hidden", "projection_dim",
-                 "vlad_clusters", "vlad_ghost_clusters", "train_sequences", "dropout", "fusion", "experts", "sequence_encoder")
+                 "vlad_clusters", "vlad_ghost_clusters", "train_sequences", "dropout", "fusion", "experts", "sequence_encoder", "gem_scale")
 
 
 def register(subparsers) -> None:
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice; "
                         "1 is faster when other jobs share the cores)")
     group = parser.add_argument_group("model size (coarse runs without --init; default: ModelConfig)")
-    for name in MODEL_OPTIONS[:-3]:
+    for name in MODEL_OPTIONS[:-4]:
         kind = float if name == "dropout" else int
         group.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
     group.add_argument("--fusion", choices=FUSIONS, default=None)
@@ -40,6 +40,8 @@ def register(subparsers) -> None:
     group.add_argument("--sequence-encoder", choices=SEQUENCE_ENCODERS, default=None,
                        help="'mlp' = the paper's MLP over the concatenated clips (default); 'mlp+mean' adds a "
                             "linear path from the mean of the clips")
+    group.add_argument("--gem-scale", choices=GEM_SCALES, default=None,
+                       help="norm of every GEM output: 'unit' = the paper (default); 'sqrt_dim' = sqrt(shared_dim)")
     parser.set_defaults(func=run)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -44,7 +46,9 @@ class ClipEncoder(nn.Module):
         self.projection = ExpertProjection({n: config.expert_input_dim(n) for n in self.experts}, config.shared_dim)
         self.gating = (CollaborativeGating(len(self.experts), config.shared_dim, config.gating_hidden)
                        if config.fusion == "collaborative" else None)
-        self.gems = (nn.ModuleList(GatedEmbeddingUnit(config.shared_dim, config.shared_dim) for _ in self.experts)
+        scale = math.sqrt(config.shared_dim) if config.gem_scale == "sqrt_dim" else 1.0
+        self.gems = (nn.ModuleList(GatedEmbeddingUnit(config.shared_dim, config.shared_dim, scale)
+                                   for _ in self.experts)
                      if config.fusion in ("collaborative", "gem") else None)
         self.output_dim = len(self.experts) * config.shared_dim
 

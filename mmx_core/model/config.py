@@ -8,10 +8,11 @@ from typing import Any
 
 from ..errors import MMXError
 
-__all__ = ["ModelConfig", "FUSIONS", "SEQUENCE_ENCODERS", "DEFAULT_EXPERT_DIMS"]
+__all__ = ["ModelConfig", "FUSIONS", "SEQUENCE_ENCODERS", "GEM_SCALES", "DEFAULT_EXPERT_DIMS"]
 
 FUSIONS = ("collaborative", "gem", "concat")
 SEQUENCE_ENCODERS = ("mlp", "mlp+mean")
+GEM_SCALES = ("unit", "sqrt_dim")
 DEFAULT_EXPERT_DIMS = {"image": 2048, "scene": 2048, "motion": 512, "audio": 128}
 
 
@@ -38,6 +39,11 @@ class ModelConfig:
         Outputs of the coarse head.
     clips_per_sequence : int
         Clips C concatenated into one sequence (the paper: 9).
+    gem_scale : {"unit", "sqrt_dim"}
+        Norm of every GEM output: "unit" = the paper (L2-normalised);
+        "sqrt_dim" multiplies it by sqrt(shared_dim), so its entries are of
+        order 1 like the projected features of "concat" (same directions,
+        faster training; see docs/model.md). No effect with fusion "concat".
     sequence_encoder : {"mlp", "mlp+mean"}
         "mlp" = the paper: the C clips concatenated -> Linear-ReLU-Dropout-Linear.
         "mlp+mean" adds a residual path, a linear map of the mean of the
@@ -64,6 +70,7 @@ class ModelConfig:
     n_genres: int = 20
     clips_per_sequence: int = 9
     sequence_encoder: str = "mlp"
+    gem_scale: str = "unit"
     sequence_dim: int = 256
     bottleneck_dim: int = 256
     vlad_clusters: int = 16
@@ -83,6 +90,8 @@ class ModelConfig:
         """Raise :class:`MMXError` naming the parameter for invalid values; return self."""
         if self.fusion not in FUSIONS:
             raise MMXError(f"model fusion={self.fusion!r} is not one of {list(FUSIONS)}")
+        if self.gem_scale not in GEM_SCALES:
+            raise MMXError(f"model gem_scale={self.gem_scale!r} is not one of {list(GEM_SCALES)}")
         if self.sequence_encoder not in SEQUENCE_ENCODERS:
             raise MMXError(f"model sequence_encoder={self.sequence_encoder!r} is not one of {list(SEQUENCE_ENCODERS)}")
         if not self.experts:

@@ -16,15 +16,17 @@ class GatedEmbeddingUnit(nn.Module):
     ----------
     in_dim, out_dim : int
         Input and output sizes.
+    scale : float
+        Norm of the output (1 = the unit vector of the original GEM).
 
     Shape:
         - x: :math:`(*, \\text{in\\_dim})`
-        - output: :math:`(*, \\text{out\\_dim})`, unit L2 norm along the last axis
+        - output: :math:`(*, \\text{out\\_dim})`, L2 norm ``scale`` along the last axis
     """
 
-    def __init__(self, in_dim: int, out_dim: int) -> None:
+    def __init__(self, in_dim: int, out_dim: int, scale: float = 1.0) -> None:
         super().__init__()
-        self.in_dim, self.out_dim = in_dim, out_dim
+        self.in_dim, self.out_dim, self.scale = in_dim, out_dim, float(scale)
         self.fc = nn.Linear(in_dim, out_dim)
         self.gate = nn.Linear(out_dim, out_dim)
         self.reset_parameters()
@@ -35,7 +37,8 @@ class GatedEmbeddingUnit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.fc(x)
-        return F.normalize(z * torch.sigmoid(self.gate(z)), dim=-1)
+        y = F.normalize(z * torch.sigmoid(self.gate(z)), dim=-1)
+        return y if self.scale == 1.0 else y * self.scale
 
     def extra_repr(self) -> str:
-        return f"in_dim={self.in_dim}, out_dim={self.out_dim}"
+        return f"in_dim={self.in_dim}, out_dim={self.out_dim}" + (f", scale={self.scale:g}" if self.scale != 1.0 else "")

@@ -161,6 +161,24 @@ def test_mlp_plus_mean_sequence_encoder_adds_the_mean_of_valid_clips():
     assert ModelConfig.from_dict(model.config.to_dict()).sequence_encoder == "mlp+mean"
 
 
+def test_gem_scale_sqrt_dim_scales_every_available_expert_and_keeps_directions():
+    batch = toy_batch()
+    feats = {n: v[0, 0] for n, v in batch["features"].items()}  # 3 clips of trailer 0; motion missing in clip 1
+    masks = {n: v[0, 0] for n, v in batch["frame_mask"].items()}
+    out = {}
+    for scale in ("unit", "sqrt_dim"):
+        torch.manual_seed(0)
+        encoder = ClipEncoder(toy_config(gem_scale=scale)).eval()
+        out[scale] = encoder(feats, masks).reshape(3, 4, -1)
+    d = toy_config().shared_dim
+    norms = out["sqrt_dim"].norm(dim=-1)
+    assert torch.allclose(norms[0], torch.full((4,), d ** 0.5), atol=1e-4)
+    assert norms[1, 2] == 0  # a missing expert stays zero
+    assert torch.allclose(out["sqrt_dim"], out["unit"] * d ** 0.5, atol=1e-5)  # same directions
+    assert "scale=" in repr(ClipEncoder(toy_config(gem_scale="sqrt_dim")))
+    assert ModelConfig.from_dict(toy_config(gem_scale="sqrt_dim").to_dict()).gem_scale == "sqrt_dim"
+
+
 def test_single_expert_ablation_reads_only_that_expert():
     config = toy_config(experts=("image",))
     model = MMXModel(config).eval()
@@ -192,6 +210,7 @@ def test_mlp_head_and_repr():
     ("shared_dim", 0, "shared_dim=0"),
     ("dropout", 1.5, "dropout=1.5"),
     ("sequence_encoder", "lstm", "sequence_encoder='lstm'"),
+    ("gem_scale", "learned", "gem_scale='learned'"),
 ])
 def test_config_errors(field, value, match):
     with pytest.raises(MMXError, match=match):
