@@ -11,9 +11,8 @@ On a generated ``planted`` data set every trailer carries a ground-truth
   neighbours (itself excluded) with its sub-genre.
 
 Clustering goes through :class:`mmx_core.explore.SubgenreClusterer` and the
-neighbour search through :class:`mmx_core.explore.NeighbourIndex` when the
-exploration package provides them; otherwise an equivalent UMAP + HDBSCAN
-(or raw-space HDBSCAN) and an exact cosine search are used.
+neighbour search through :class:`mmx_core.explore.NeighbourIndex` (exact), the
+same code the app uses.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from ..embeddings import load_embeddings, save_embeddings
 from ..errors import MMXError
+from ..explore import NeighbourIndex, SubgenreClusterer
 from .ablate import rows_in_store_order
 from .metrics import paired_bootstrap
 
@@ -82,21 +82,9 @@ def _check(X: np.ndarray, subgenres) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _neighbours(X: np.ndarray, k: int) -> np.ndarray:
-    try:
-        from ..explore import NeighbourIndex  # the exploration engineer's index
-    except ImportError:
-        try:
-            from ..explore.neighbours import NeighbourIndex
-        except ImportError:
-            NeighbourIndex = None
-    if NeighbourIndex is not None:
-        index = NeighbourIndex(backend="exact").build(X)
-        rows, _ = index.query(np.arange(len(X)), k=k)
-        return rows
-    unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-    similarity = unit @ unit.T
-    np.fill_diagonal(similarity, -np.inf)
-    return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    """Rows of the ``k`` exact cosine neighbours of every row of ``X`` (itself left out)."""
+    rows, _ = NeighbourIndex(backend="exact").build(X).query(np.arange(len(X)), k=k)
+    return rows
 
 
 def precision_at_k(X: np.ndarray, subgenres, k: int = 10) -> float:
@@ -146,25 +134,13 @@ def cluster_agreement(cluster_labels, subgenres) -> dict[str, float]:
     }
 
 
-def _explore_clusterer(min_cluster_size: int, space: str, seed: int):
-    """The exploration package's SubgenreClusterer (its other parameters at their defaults), or None."""
-    try:
-        from ..explore import SubgenreClusterer
-    except ImportError:
-        return None
-    return SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed)
-
-
 def describe_clusterer(min_cluster_size: int = 15, space: str = "umap10", seed: int = 0) -> str:
     """How :func:`cluster_embedding` clusters, for reports."""
-    clusterer = _explore_clusterer(min_cluster_size, space, seed)
-    if clusterer is not None:
-        return f"mmx_core.explore.{clusterer!r}"
-    return f"hdbscan.HDBSCAN(min_cluster_size={min_cluster_size}) on {space} (fallback)"
+    return f"mmx_core.explore.{SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed)!r}"
 
 
 def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "umap10", seed: int = 0) -> np.ndarray:
-    """HDBSCAN cluster labels of the rows of ``X`` (-1 = noise).
+    """HDBSCAN cluster labels of the rows of ``X`` (-1 = noise), by the exploration clusterer.
 
     Parameters
     ----------
@@ -174,19 +150,8 @@ def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "u
     """
     if space not in ("umap10", "raw"):
         raise MMXError(f"space={space!r} is not one of ['umap10', 'raw']")
-    clusterer = _explore_clusterer(min_cluster_size, space, seed)
-    if clusterer is not None:
-        return np.asarray(clusterer.fit(X).labels_)
-    import hdbscan
-
-    unit = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-    if space == "umap10":
-        import umap
-
-        n_neighbors = min(15, len(X) - 1)
-        unit = umap.UMAP(n_components=10, n_neighbors=n_neighbors, min_dist=0.0, metric="cosine",
-                         random_state=seed).fit_transform(unit)
-    return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size).fit(unit).labels_
+    clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed)
+    return np.asarray(clusterer.fit(X).labels_)
 
 
 def subgenre_recovery(

@@ -153,12 +153,11 @@ def run_seconds(run: Path, fallback: float) -> float:
 def _neighbour_genre_overlap(path: Path, store: TrailerStore, k: int = 10) -> float:
     """Mean Jaccard overlap of genre sets between each trailer and its k cosine neighbours."""
     from ..embeddings import load_embeddings
+    from ..explore import NeighbourIndex
 
-    vectors = load_embeddings(path).normalized()
+    vectors = load_embeddings(path).vectors
     labels = store.labels().astype(bool)
-    similarity = vectors @ vectors.T
-    np.fill_diagonal(similarity, -np.inf)
-    neighbours = np.argpartition(-similarity, k, axis=1)[:, :k]
+    neighbours, _ = NeighbourIndex(backend="exact").build(vectors).query(np.arange(len(vectors)), k=k)
     inter = (labels[:, None, :] & labels[neighbours]).sum(-1)
     union = (labels[:, None, :] | labels[neighbours]).sum(-1)
     return float(np.mean(inter / np.maximum(union, 1)))
