@@ -128,12 +128,9 @@ def resolve_device(device: str) -> str:
     """``auto`` becomes ``cuda`` when a GPU is visible, else ``cpu``."""
     if device != "auto":
         return device
-    try:
-        import torch
+    import torch
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def build_command(request: TrainRequest, run_dir: Path, resume: bool = False) -> list[str]:
