@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.harness import Table, peak_rss
+from benchmarks.harness import Table, best_rate, peak_rss, sync
 from mmx_core.data import TrailerStore
 from mmx_core.data.synth import synthesize
 from mmx_core.model import MMXModel, ModelConfig
@@ -25,7 +25,7 @@ from mmx_core.progress import progress_callback
 from mmx_core.train.api import inference_batches, to_device
 from mmx_core.train.losses import coarse_loss
 from mmx_core.train.release import SHIPPED_MODEL
-from mmx_core.train.sampling import TrailerSequences, collate_items
+from mmx_core.train.sampling import TrailerSequences
 
 BATCH = 64
 
@@ -35,23 +35,19 @@ def matmul_flops(device: torch.device, repeats: int = 5, n: int = 2048) -> float
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     best = 0.0
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         for _ in range(4):
             a @ b
-        _sync(device)
+        sync(device)
         best = max(best, 4 * 2 * n ** 3 / (time.perf_counter() - start))
     return best
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _train_batches(store: TrailerStore, model: ModelConfig, n_batches: int) -> list[dict]:
+def train_batches(store: TrailerStore, model: ModelConfig, n_batches: int) -> list[dict]:
+    """``n_batches`` coarse training batches of BATCH trailers (``model.train_sequences`` sampled sequences each)."""
     dataset = TrailerSequences(store, range(store.n_trailers), "sample", model.train_sequences, seed=0)
-    return [collate_items([dataset[(i * BATCH + j) % len(dataset)] for j in range(BATCH)]) for i in range(n_batches)]
+    return [dataset.batch([(i * BATCH + j) % len(dataset) for j in range(BATCH)]) for i in range(n_batches)]
 
 
 def _train_step(net: MMXModel, optimiser, batch: dict, amp: bool) -> None:
@@ -62,15 +58,15 @@ def _train_step(net: MMXModel, optimiser, batch: dict, amp: bool) -> None:
     optimiser.step()
 
 
-def _best_rate(fn, items: int, repeats: int, device: torch.device) -> float:
-    best = 0.0
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        best = max(best, items / (time.perf_counter() - start))
-    return best
+def train_rate(net: MMXModel, optimiser, batches: list[dict], device: torch.device, repeats: int) -> float:
+    """Best trailers/s of coarse training steps (forward, BCE, backward, optimiser) over pre-read ``batches``."""
+    amp = device.type == "cuda"
+
+    def model_only():
+        for batch in batches:
+            _train_step(net, optimiser, batch, amp)
+
+    return best_rate(model_only, sum(len(batch["index"]) for batch in batches), repeats, device)
 
 
 def _measure(store: TrailerStore, config: ModelConfig, device: torch.device, threads: int, quick: bool) -> list[list]:
@@ -83,26 +79,22 @@ def _measure(store: TrailerStore, config: ModelConfig, device: torch.device, thr
     amp = device.type == "cuda"
     rows = []
     with peak_rss() as memory:
-        batches = [to_device(b, device) for b in _train_batches(store, config, n_batches)]
+        batches = [to_device(b, device) for b in train_batches(store, config, n_batches)]
         _train_step(net, optimiser, batches[0], amp)  # warm-up
         counter = FlopCounterMode(display=False)
         with counter:
             _train_step(net, optimiser, batches[0], amp)
         flops_per_batch = counter.get_total_flops()
 
-        def model_only():
-            for batch in batches:
-                _train_step(net, optimiser, batch, amp)
-
-        train_rate = _best_rate(model_only, BATCH * n_batches, repeats, device)
+        model_rate = train_rate(net, optimiser, batches, device, repeats)
 
         def end_to_end():
-            for batch in _train_batches(store, config, n_batches):
+            for batch in train_batches(store, config, n_batches):
                 _train_step(net, optimiser, to_device(batch, device), amp)
 
-        train_e2e = _best_rate(end_to_end, BATCH * n_batches, max(1, repeats - 1), device)
-    achieved = flops_per_batch / BATCH * train_rate
-    rows.append([f"train (coarse step), {device.type}, {threads} thread(s)", f"{train_e2e:.0f}", f"{train_rate:.0f}",
+        train_e2e = best_rate(end_to_end, BATCH * n_batches, max(1, repeats - 1), device)
+    achieved = flops_per_batch / BATCH * model_rate
+    rows.append([f"train (coarse step), {device.type}, {threads} thread(s)", f"{train_e2e:.0f}", f"{model_rate:.0f}",
                  f"{flops_per_batch / BATCH / 1e9:.3f}", f"{achieved / 1e9:.1f}", f"{peak / 1e9:.1f}",
                  f"{achieved / peak:.0%}", f"{memory['peak_mb']:.0f}"])
 
@@ -126,8 +118,8 @@ def _measure(store: TrailerStore, config: ModelConfig, device: torch.device, thr
                 with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
                     net(batch["batch"], head="embed")
 
-        embed_rate = _best_rate(embed_model, n_embed, repeats, device)
-        embed_e2e_rate = _best_rate(embed_e2e, n_embed, max(1, repeats - 1), device)
+        embed_rate = best_rate(embed_model, n_embed, repeats, device)
+        embed_e2e_rate = best_rate(embed_e2e, n_embed, max(1, repeats - 1), device)
     achieved = flops * embed_rate
     rows.append([f"embed (all sequences), {device.type}, {threads} thread(s)", f"{embed_e2e_rate:.0f}",
                  f"{embed_rate:.0f}", f"{flops / 1e9:.3f}", f"{achieved / 1e9:.1f}", f"{peak / 1e9:.1f}",
@@ -171,7 +163,7 @@ def _scores(net: MMXModel, store: TrailerStore, rows, mode: str, k: int, seed: i
     net.eval()
     with torch.no_grad():
         for start in range(0, len(dataset), BATCH):
-            batch = collate_items([dataset[i] for i in range(start, min(start + BATCH, len(dataset)))])
+            batch = dataset.batch(range(start, min(start + BATCH, len(dataset))))
             trailer = net.embed(batch["batch"])
             embeddings.append(trailer)
             outputs.append(torch.sigmoid(net.coarse_head(trailer)))

@@ -39,6 +39,9 @@ def add_training_options(parser) -> None:
     parser.add_argument("--lr", type=float, help="learning rate of the coarse runs (default: the trainer's)")
     parser.add_argument("--fine-lr", type=float, help="learning rate of the fine stage (default: the trainer's)")
     parser.add_argument("--patience", type=int, help="early-stopping patience of every run (default: the trainer's)")
+    parser.add_argument("--fine-patience", type=int,
+                        help="early-stopping patience of the fine stage; 0 = no early stopping, keep the last epoch "
+                             "(default: --patience)")
     parser.add_argument("--model-config", metavar="FILE.json",
                         help="JSON object of ModelConfig fields shared by every model (e.g. a small configuration)")
 
@@ -67,10 +70,10 @@ def command_line(args, keys: list[str], name: str) -> str:
 
 
 def check_epochs(args) -> None:
-    for key in ("epochs", "fine_epochs", "batch_size", "patience"):
-        value = getattr(args, key)
-        if value is not None and value < 1:
-            raise MMXError(f"--{key.replace('_', '-')} must be >= 1, got {value}")
+    for key in ("epochs", "fine_epochs", "batch_size", "patience", "fine_patience"):
+        value, lowest = getattr(args, key), 0 if key.endswith("patience") else 1
+        if value is not None and value < lowest:
+            raise MMXError(f"--{key.replace('_', '-')} must be >= {lowest}, got {value}")
     for key in ("lr", "fine_lr"):
         value = getattr(args, key)
         if value is not None and not value > 0:
@@ -98,11 +101,12 @@ def run(args) -> int:
                 raise MMXError(f"--variants: unknown {unknown}; known: {sorted({v.slug for v in variants})}")
             variants = [v for v in variants if v.slug in {known[w].slug for w in wanted}]
     command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience",
-                                  "seed", "device", "model_config", "variants", "no_probes", "out"], "ablate")
+                                  "fine_patience", "seed", "device", "model_config", "variants", "no_probes", "out"],
+                           "ablate")
     result = run_ablation(data, work, epochs=args.epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,
                           seed=args.seed, model_overrides=model_overrides(args.model_config), variants=variants,
                           device=args.device, command=command, lr=args.lr, fine_lr=args.fine_lr,
-                          patience=args.patience)
+                          patience=args.patience, fine_patience=args.fine_patience)
     out = update_block(args.out, "ablation", ablation_markdown(result)) if args.out != "-" else None
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -60,11 +60,12 @@ def run(args) -> int:
             from ..evaluate.ablate import _best_checkpoint
 
             init = _best_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
+            fine_common = {**common, "patience": args.patience if args.fine_patience is None else args.fine_patience}
             fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
                                  epochs=args.fine_epochs or args.epochs, model_overrides={}, lr=args.fine_lr,
-                                 **common)
+                                 **fine_common)
     trained = [] if args.coarse and args.fine else ["epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience",
-                                                    "model_config"]
+                                                    "fine_patience", "model_config"]
     options = ["data", "work", *trained, "seed", "device", "coarse", "fine", "split", "k", "min_cluster_size", "space",
                "no_probe", "out", "block"]
     command = command_line(args, options, "subgenre-eval")

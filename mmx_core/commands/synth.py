@@ -57,6 +57,9 @@ def register(subparsers) -> None:
     parser.add_argument("--visibility", type=float, default=_DEFAULTS.visibility,
                         help="fraction of latent coordinates each expert sees")
     parser.add_argument("--style-dim", type=int, default=_DEFAULTS.style_dim, help="dimension of the style nuisance")
+    parser.add_argument("--style-looks", type=int, default=_DEFAULTS.style_looks,
+                        help="0: a style per trailer (it identifies the trailer); K: each trailer shows one of K "
+                             "production looks, shared by all its experts")
     parser.add_argument("--sequences", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.sequences),
                         help="sequences per trailer, uniform")
     parser.add_argument("--audio-frames", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.audio_frames),
@@ -107,6 +110,7 @@ def run(args) -> int:
     knobs = dict(
         latent=args.latent, dims=parse_dims(args.dims), subgenres_per_genre=args.subgenres,
         latent_dim=args.latent_dim, visibility=args.visibility, style_dim=args.style_dim,
+        style_looks=args.style_looks,
         sequences=tuple(args.sequences), audio_frames=tuple(args.audio_frames),
         **{k: getattr(args, k) for k in ("genre_strength", "subgenre_strength", "trailer_noise", "sequence_noise",
                                          "clip_noise", "frame_noise", "style_strength", "feature_noise",

@@ -4,15 +4,15 @@ See docs/data-format.md for the on-disk format and docs/interfaces.md for the
 contract other parts code against.
 """
 
-from .batching import collate_clips
+from .batching import FEATURE_DTYPES, BatchBuffers, collate_clips, read_batch
 from .manifest import PAPER_EXPERTS, ExpertSpec, Manifest, read_manifest, write_manifest
 from .store import TrailerClips, TrailerStore
 from .writer import DatasetWriter
 
 __all__ = [
-    "TrailerStore", "TrailerClips", "collate_clips", "Manifest", "ExpertSpec", "PAPER_EXPERTS",
-    "read_manifest", "write_manifest", "DatasetWriter", "ValidationReport", "validate_dataset",
-    "synthesize", "SynthConfig", "import_mmx",
+    "TrailerStore", "TrailerClips", "collate_clips", "read_batch", "BatchBuffers", "FEATURE_DTYPES", "Manifest",
+    "ExpertSpec", "PAPER_EXPERTS", "read_manifest", "write_manifest", "DatasetWriter", "ValidationReport",
+    "validate_dataset", "synthesize", "SynthConfig", "import_mmx",
 ]
 
 

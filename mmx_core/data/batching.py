@@ -1,4 +1,8 @@
-"""Collate :class:`TrailerClips` of several trailers into padded torch tensors."""
+"""Padded torch batches: :func:`read_batch` straight from the store, :func:`collate_clips` from read clips.
+
+Both lay the batch out with :class:`~mmx_core.data.gather.BatchLayout` and fill every expert's
+features with one gather (:func:`~mmx_core.data.gather.gather_frames`); they return the same dict.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +12,87 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .store import TrailerClips
+from ..errors import MMXError
+from .gather import BatchLayout, gather_frames
+from .store import TrailerClips, TrailerStore
 
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.bool: np.bool_}
+__all__ = ["read_batch", "collate_clips", "BatchBuffers", "FEATURE_DTYPES"]
 
-__all__ = ["collate_clips"]
+FEATURE_DTYPES = (torch.float16, torch.float32)
 
 
-def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """An uninitialised tensor; inside a DataLoader worker it lives in shared memory, so sending it costs no copy.
+class BatchBuffers:
+    """Memory that :func:`read_batch` reuses from one batch to the next.
 
-    Every element is then written exactly once by :func:`_put` (first-touch page faults of fresh
-    memory dominate the cost of a batch, so nothing is zeroed first).
+    Each output (an expert's features, the gather scratch) keeps one block that grows when a
+    batch needs more sequences or frames and is never shrunk. A batch read into buffers is
+    overwritten by the next read into the same buffers: use it (or copy it) before reading
+    again. Reusing memory avoids the page faults of fresh memory, which dominate the cost of
+    a batch of tens of MB.
     """
-    if torch.utils.data.get_worker_info() is None:
-        return torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[dtype]))
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    storage = torch.UntypedStorage._new_shared(max(1, math.prod(shape) * itemsize))
-    return torch.empty((0,), dtype=dtype).set_(storage, 0, shape)
+
+    def __init__(self) -> None:
+        self._blocks: dict[str, torch.Tensor] = {}
+        self._parts: dict[str, BatchBuffers] = {}
+
+    def take(self, key: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """A contiguous tensor of ``shape`` and ``dtype`` over block ``key`` (contents undefined)."""
+        size = math.prod(shape)
+        block = self._blocks.get(key)
+        if block is None or block.dtype != dtype or block.numel() < size:
+            block = self._blocks[key] = torch.empty(size, dtype=dtype)
+        return block[:size].view(shape)
+
+    def part(self, name: str) -> "BatchBuffers":
+        """Separate buffers for a second batch that must live beside the first (e.g. halves B)."""
+        return self._parts.setdefault(name, BatchBuffers())
+
+    def __getstate__(self) -> dict:
+        return {"_blocks": {}, "_parts": {}}  # memory stays in the process that filled it
+
+    def __repr__(self) -> str:
+        megabytes = sum(b.numel() * b.element_size() for b in self._blocks.values()) / 1e6
+        return f"BatchBuffers(blocks={list(self._blocks)}, MB={megabytes:.1f}, parts={list(self._parts)})"
 
 
-def _put(dst: np.ndarray, src: np.ndarray) -> None:
-    """Write ``src`` into the leading corner of ``dst`` and zero the rest of ``dst``."""
-    dst[tuple(slice(0, n) for n in src.shape)] = src
-    for d, n in enumerate(src.shape):
-        if n < dst.shape[d]:
-            dst[tuple(slice(0, m) for m in src.shape[:d]) + (slice(n, None),)] = 0
+def read_batch(store: TrailerStore, trailers: Sequence[int], sequences=None, *, dtype: torch.dtype = torch.float32,
+               buffers: BatchBuffers | None = None) -> dict:
+    """Read sequences of B trailers into padded batch tensors, one copy from the memory map.
+
+    Parameters
+    ----------
+    store : TrailerStore
+    trailers : sequence of int, length B
+        Trailer indices (rows of ``store.trailers``).
+    sequences : sequence of (array-like of int or None), optional
+        Per trailer, the sequences to read (0-based within the trailer, in the order wanted;
+        None: all, in order). Default: every sequence of every trailer.
+    dtype : {torch.float32, torch.float16}
+        Dtype of the features. float16 (the store's usual dtype) halves the bytes; casting it to
+        float32 gives exactly the float32 values.
+    buffers : BatchBuffers, optional
+        Reuse their memory for the features (the result is overwritten by the next read into
+        them); default: fresh tensors.
+
+    Returns
+    -------
+    dict
+        As :func:`collate_clips`: ``"features"``: {name: Tensor (B, S, C, F, D) of ``dtype``},
+        ``"frame_mask"``: {name: bool Tensor (B, S, C, F)}, ``"clip_mask"``: bool Tensor
+        (B, S, C), ``"sequence_mask"``: bool Tensor (B, S). Identical to
+        ``collate_clips([store.read(t, s) for t, s in zip(trailers, sequences)])`` after
+        casting the features to float32.
+
+    Raises
+    ------
+    MMXError
+        When ``trailers`` is empty, a trailer or sequence index is out of range, or ``dtype``
+        is not a feature dtype.
+    """
+    if dtype not in FEATURE_DTYPES:
+        raise MMXError(f"dtype must be one of {list(FEATURE_DTYPES)}, got {dtype!r}")
+    layout = BatchLayout.of_sequences(store, trailers, sequences)
+    return _fill(layout, store.feature_tables, dtype, buffers)
 
 
 def collate_clips(items: Sequence[TrailerClips]) -> dict:
@@ -54,27 +113,29 @@ def collate_clips(items: Sequence[TrailerClips]) -> dict:
         sequences. S is the largest S_b and F the largest frame count of the
         expert in the batch; padding is zero / False.
     """
-    if not items:
-        raise ValueError("collate_clips needs at least one TrailerClips")
-    n_b = len(items)
-    n_s = max(item.clip_mask.shape[0] for item in items)
-    n_c = items[0].clip_mask.shape[1]
-    clip_mask = _empty((n_b, n_s, n_c), torch.bool)
-    sequence_mask = _empty((n_b, n_s), torch.bool)
-    clip_view, seq_view = clip_mask.numpy(), sequence_mask.numpy()
-    for b, item in enumerate(items):
-        _put(clip_view[b], item.clip_mask)
-        _put(seq_view[b], np.ones(item.clip_mask.shape[0], dtype=bool))
-    features, frame_mask = {}, {}
-    for name in items[0].features:
-        dim = items[0].features[name].shape[-1]
-        n_f = max(item.features[name].shape[2] for item in items)
-        feats = _empty((n_b, n_s, n_c, n_f, dim), torch.float32)
-        masks = _empty((n_b, n_s, n_c, n_f), torch.bool)
-        feat_view, mask_view = feats.numpy(), masks.numpy()
-        for b, item in enumerate(items):
-            _put(feat_view[b], item.features[name])
-            _put(mask_view[b], item.frame_mask[name])
-        features[name] = feats
-        frame_mask[name] = masks
-    return {"features": features, "frame_mask": frame_mask, "clip_mask": clip_mask, "sequence_mask": sequence_mask}
+    layout, frames = BatchLayout.of_clips(items)
+    tables = {name: torch.from_numpy(np.ascontiguousarray(rows)) for name, rows in frames.items()}
+    return _fill(layout, tables, torch.float32, None)
+
+
+def _fill(layout: BatchLayout, tables: dict[str, torch.Tensor], dtype: torch.dtype,
+          buffers: BatchBuffers | None) -> dict:
+    """The batch dict of ``layout``: features gathered from ``tables`` into fresh or reused memory."""
+    features = {}
+    for name, table in tables.items():
+        shape = layout.feature_shape(name, table.shape[1])
+        if buffers is None:
+            out, scratch = _empty(shape, dtype), None
+        else:
+            out = buffers.take(f"features:{name}", shape, dtype)
+            scratch = None if table.dtype == dtype else buffers.take("scratch", (math.prod(shape),), table.dtype)
+        gather_frames(out, table, layout.rows[name], layout.frame_mask[name], scratch)
+        features[name] = out
+    return {"features": features,
+            "frame_mask": {name: torch.from_numpy(mask) for name, mask in layout.frame_mask.items()},
+            "clip_mask": torch.from_numpy(layout.clip_mask), "sequence_mask": torch.from_numpy(layout.sequence_mask)}
+
+
+def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """Fresh uninitialised memory for one output; :func:`gather_frames` writes every element."""
+    return torch.empty(shape, dtype=dtype)

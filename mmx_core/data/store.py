@@ -9,13 +9,16 @@ pickled into DataLoader workers: the memory maps are reopened in each worker.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ..errors import MMXError
+from .gather import BatchLayout, gather_frames
 from .manifest import SPLITS, Manifest, read_manifest
 
 __all__ = ["TrailerStore", "TrailerClips"]
@@ -84,6 +87,7 @@ class TrailerStore:
         self.clip_offsets = clip_offsets
         self.frame_offsets = frame_offsets
         self._features: dict[str, np.ndarray] | None = None
+        self._tables: dict[str, torch.Tensor] | None = None
         self._fingerprint: str | None = None
 
     # ------------------------------------------------------------------ opening
@@ -135,9 +139,21 @@ class TrailerStore:
             self._features = features
         return self._features
 
+    @property
+    def feature_tables(self) -> dict[str, torch.Tensor]:
+        """Per expert, :attr:`features` as a CPU tensor of shape (n_frames, D) sharing the memory map.
+
+        Read-only: the map is opened read-only, and writing into it would crash the process.
+        """
+        if self._tables is None:
+            with warnings.catch_warnings():  # torch warns that the memory map is not writable
+                warnings.simplefilter("ignore", UserWarning)
+                self._tables = {name: torch.from_numpy(data) for name, data in self.features.items()}
+        return self._tables
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_features"] = None  # memory maps are reopened in the receiving process
+        state["_features"] = state["_tables"] = None  # memory maps are reopened in the receiving process
         return state
 
     # ------------------------------------------------------------------ metadata
@@ -213,44 +229,14 @@ class TrailerStore:
             ``features[name]`` float32 (S, C, F, D), ``frame_mask[name]``
             bool (S, C, F), ``clip_mask`` bool (S, C).
         """
-        if not 0 <= t < self.n_trailers:
-            raise MMXError(f"trailer index {t} out of range 0..{self.n_trailers - 1}", self.path)
-        first, count = int(self.sequence_offsets[t]), self.sequence_count(t)
-        if sequence_indices is None:
-            local = np.arange(count)
-        else:
-            local = np.asarray(sequence_indices, dtype=np.int64).reshape(-1)
-            if len(local) and (local.min() < 0 or local.max() >= count):
-                raise MMXError(f"trailer {t} has {count} sequences; asked for {local.tolist()}", self.path)
-        seqs = first + local
-        n_seq, n_c = len(seqs), self.manifest.clips_per_sequence
-        clip_start = self.clip_offsets[seqs]
-        clip_count = self.clip_offsets[seqs + 1] - clip_start
-        clip_mask = np.arange(n_c)[None, :] < clip_count[:, None]                      # (S, C)
-        clip_ids = np.where(clip_mask, clip_start[:, None] + np.arange(n_c)[None, :], 0)  # (S, C)
-        features, frame_mask = {}, {}
-        for name, spec in self.manifest.experts.items():
-            offsets = self.frame_offsets[name]
-            start = offsets[clip_ids]
-            count_f = np.where(clip_mask, offsets[clip_ids + 1] - start, 0)             # (S, C)
-            n_f = max(1, int(count_f.max()) if count_f.size else 1)
-            mask = np.arange(n_f)[None, None, :] < count_f[..., None]                   # (S, C, F)
-            out = np.zeros((n_seq, n_c, n_f, spec.dim), dtype=np.float32)
-            data = self.features[name]
-            # a sequence's frames are one contiguous block of rows: slice it (no gather from the memory map)
-            first_row = offsets[clip_start]
-            last_row = offsets[clip_start + clip_count]
-            for s in range(n_seq):
-                if last_row[s] == first_row[s]:
-                    continue
-                block = data[first_row[s]:last_row[s]]
-                if n_f == 1 and mask[s, :, 0].all():
-                    out[s, :, 0] = block
-                else:
-                    out[s][mask[s]] = block
-            features[name] = out
-            frame_mask[name] = mask
-        return TrailerClips(features, frame_mask, clip_mask, trailer=int(t), sequences=local)
+        layout = BatchLayout.of_sequences(self, [t], None if sequence_indices is None else [sequence_indices])
+        features = {}
+        for name, table in self.feature_tables.items():
+            out = torch.from_numpy(np.empty(layout.feature_shape(name, table.shape[1]), dtype=np.float32))
+            gather_frames(out, table, layout.rows[name], layout.frame_mask[name])
+            features[name] = out.numpy()[0]
+        frame_mask = {name: mask[0] for name, mask in layout.frame_mask.items()}
+        return TrailerClips(features, frame_mask, layout.clip_mask[0], trailer=int(t), sequences=layout.sequences[0])
 
     def __repr__(self) -> str:
         return (f"TrailerStore({str(self.path)!r}, trailers={self.n_trailers}, clips={self.n_clips}, "

@@ -80,7 +80,13 @@ class SynthConfig:
     sequence_noise, clip_noise, frame_noise : float
         Per-sequence, per-clip and per-audio-frame variation [1.0, 0.7, 0.3].
     style_dim, style_strength : int, float
-        Per-trailer, per-expert nuisance [16, 1.5].
+        Per-trailer, per-expert nuisance [16, 0.75] (docs/data-format.md: why 0.75).
+    style_looks : int
+        0: every trailer draws its own style for every expert, so the style
+        identifies the trailer. K > 0: a trailer draws one of K "looks"
+        (a production look: grade, format, sound mix), and every expert
+        shows that look through its own fixed style vector, so a look is
+        shared by about 1/K of all trailers [0].
     visibility : float or dict of str to float
         Fraction of latent coordinates each expert sees [0.4].
     feature_noise : float
@@ -116,7 +122,8 @@ class SynthConfig:
     clip_noise: float = 0.7
     frame_noise: float = 0.3
     style_dim: int = 16
-    style_strength: float = 1.5
+    style_strength: float = 0.75
+    style_looks: int = 0
     visibility: float | dict[str, float] = 0.4
     feature_noise: float = 0.5
     sequences: tuple[int, int] = (2, 6)
@@ -150,6 +157,8 @@ class SynthConfig:
             raise MMXError(f"subgenres_per_genre must be >= 1, got {self.subgenres_per_genre}")
         if self.resolved_latent_dim() < 2 or self.style_dim < 1:
             raise MMXError(f"latent_dim must be >= 2 and style_dim >= 1, got {self.latent_dim}, {self.style_dim}")
+        if self.style_looks < 0:
+            raise MMXError(f"style_looks must be >= 0 (0 = a style per trailer), got {self.style_looks}")
         for name in ("genre_strength", "subgenre_strength", "trailer_noise", "sequence_noise", "clip_noise",
                      "frame_noise", "style_strength", "feature_noise"):
             if getattr(self, name) < 0:
@@ -329,6 +338,9 @@ class _Renderer:
             w = rng.standard_normal((latent_dim + cfg.style_dim, spec.dim)) / np.sqrt(n_in)
             w[:latent_dim][~seen[i]] = 0.0
             self.maps[name] = w.astype(np.float32)
+        # drawn after the maps and only when used, so style_looks=0 keeps earlier data sets bit-identical
+        self.looks = ({name: rng.standard_normal((cfg.style_looks, cfg.style_dim)).astype(np.float32)
+                       for name in experts} if cfg.style_looks else None)
 
     def render(self, z: np.ndarray, rng: np.random.Generator):
         """Render trailers with latents ``z`` (n, L): returns (sequence_counts, clip_counts, features)."""
@@ -348,8 +360,9 @@ class _Renderer:
         seq_lat = z[seq_trailer] + cfg.sequence_noise * normal(len(seq_trailer), self.latent_dim)
         clip_lat = seq_lat[clip_seq] + cfg.clip_noise * normal(n_clips, self.latent_dim)
         features = {}
+        look = rng.integers(0, cfg.style_looks, size=n) if self.looks else None  # one look per trailer, all experts
         for name, spec in self.experts.items():
-            style = cfg.style_strength * normal(n, cfg.style_dim)
+            style = cfg.style_strength * (normal(n, cfg.style_dim) if look is None else self.looks[name][look])
             shift = self._corruption_shift(z, rng)  # None when expert_corruption == 0 (no draws: same files)
             if spec.temporal == "frames":
                 frame_counts = rng.integers(cfg.audio_frames[0], cfg.audio_frames[1] + 1, size=n_clips)

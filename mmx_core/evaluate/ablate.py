@@ -227,6 +227,7 @@ def run_ablation(
     lr: float | None = None,
     fine_lr: float | None = None,
     patience: int | None = None,
+    fine_patience: int | None = None,
 ) -> AblationResult:
     """Train and score every variant on ``data``; runs go under ``work_dir/runs``.
 
@@ -243,6 +244,8 @@ def run_ablation(
     lr, fine_lr, patience : optional
         Learning rate of the coarse runs and of the fine stage, early-stopping
         patience of every run (the trainer's defaults when None).
+    fine_patience : int, optional
+        Patience of the fine stage (default ``patience``; 0 = no early stopping, keep the last epoch).
     model_overrides : dict, optional
         ModelConfig fields shared by every model variant (e.g. a small
         configuration); ``fusion`` and ``experts`` are set per variant.
@@ -268,7 +271,8 @@ def run_ablation(
     if len(val_labels) == 0 or len(test_labels) == 0:
         raise MMXError("the data set needs trailers in both the val and the test split", data)
     settings = {"epochs": epochs, "fine_epochs": fine_epochs, "batch_size": batch_size, "seed": seed,
-                "model_overrides": overrides, "device": device, "lr": lr, "fine_lr": fine_lr, "patience": patience}
+                "model_overrides": overrides, "device": device, "lr": lr, "fine_lr": fine_lr, "patience": patience,
+                "fine_patience": fine_patience}
     result = AblationResult(data=str(data), data_summary=_data_summary(store), settings=settings, command=command)
     runs = work_dir / "runs"
     common = dict(epochs=epochs, batch_size=batch_size, seed=seed, device=device, patience=patience)
@@ -302,7 +306,8 @@ def run_ablation(
                 coarse_best = _best_checkpoint(run_dir)
                 run_dir = train_variant(store, data, runs / "fine", stage="fine", init=coarse_best,
                                         model_overrides={}, epochs=fine_epochs, batch_size=batch_size, seed=seed,
-                                        device=device, lr=fine_lr, patience=patience)
+                                        device=device, lr=fine_lr,
+                                        patience=patience if fine_patience is None else fine_patience)
             ids, vectors = embed_store(store, load_checkpoint(run_dir), device=device)
             vectors = rows_in_store_order(store, ids, vectors)
             train_rows = store.split_indices("train")

@@ -8,14 +8,16 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..data import TrailerStore
+from ..data import BatchBuffers, TrailerStore
+from ..data.gather import one_thread
 from ..errors import MMXError
 from ..progress import progress
 from .checkpoint import Checkpoint, check_compatible, load_checkpoint
 from .distributed import DistInfo, resolve_device
-from .sampling import TrailerSequences, collate_items
+from .sampling import TrailerSequences
 
-__all__ = ["embed_store", "predict_scores", "inference_batches", "as_checkpoint", "as_store", "write_embeddings"]
+__all__ = ["embed_store", "predict_scores", "inference_batches", "to_device", "read_dtype", "as_checkpoint", "as_store",
+           "write_embeddings"]
 
 
 def as_checkpoint(checkpoint: Checkpoint | str | Path) -> Checkpoint:
@@ -27,22 +29,50 @@ def as_store(store: TrailerStore | str | Path) -> TrailerStore:
 
 
 def inference_batches(store: TrailerStore, indices: np.ndarray, batch_size: int, device: torch.device,
-                      description: str = "") -> Iterator[dict]:
-    """Batches of trailers with all their sequences (mode "all"), moved to ``device``."""
+                      description: str = "", buffers: BatchBuffers | None = None) -> Iterator[dict]:
+    """Batches of trailers with all their sequences (mode "all"), moved to ``device``.
+
+    With ``buffers``, every batch reuses their memory (no page faults of fresh memory): a batch
+    is then only valid until the next one is drawn.
+    """
     dataset = TrailerSequences(store, indices, mode="all")
+    dtype = read_dtype(store, device)
     starts = range(0, len(dataset), batch_size)
     for start in progress(starts, description, total=len(starts), disable=not description):
-        items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
-        yield to_device(collate_items(items), device)
+        positions = range(start, min(start + batch_size, len(dataset)))
+        yield to_device(dataset.batch(positions, dtype=dtype, buffers=buffers), device)
 
 
-def to_device(value, device: torch.device):
-    """Move the tensors of a nested dict to ``device`` (the device is chosen once, by the caller)."""
-    if isinstance(value, dict):
-        return {key: to_device(item, device) for key, item in value.items()}
-    if isinstance(value, torch.Tensor):
-        return value.to(device, non_blocking=True)
-    return value
+def read_dtype(store: TrailerStore, device: torch.device) -> torch.dtype:
+    """Dtype to read features in for ``device``: float32 on the CPU (the model's dtype, no cast), else
+    the store's own (half the bytes to move when it is float16; :func:`to_device` casts on the device)."""
+    if device.type == "cpu":
+        return torch.float32
+    return torch.float16 if store.manifest.dtype == "float16" else torch.float32
+
+
+def to_device(value, device: torch.device, buffers: BatchBuffers | None = None):
+    """Move the tensors of a nested dict to ``device``, casting float16 to float32 there.
+
+    The device is chosen once, by the caller. Features read as float16 (half the bytes to
+    move) reach the model as float32; the cast is exact. With ``buffers`` and a CPU device the
+    casts land in their reused memory (no page faults of fresh memory): the result is then only
+    valid until the next call with the same buffers.
+    """
+    def move(item, key: str):
+        if isinstance(item, dict):
+            return {name: move(part, f"{key}/{name}") for name, part in item.items()}
+        if not isinstance(item, torch.Tensor):
+            return item
+        item = item.to(device, non_blocking=True)
+        if item.dtype != torch.float16:
+            return item
+        if buffers is None or item.device.type != "cpu":
+            return item.float()
+        with one_thread():  # a memory-bound copy (see gather_frames)
+            return buffers.take(f"float32{key}", tuple(item.shape), torch.float32).copy_(item)
+
+    return move(value, "")
 
 
 @torch.no_grad()
@@ -50,7 +80,7 @@ def _run(model, store, indices, head: str, device: torch.device, batch_size: int
     model.eval()
     outputs = []
     autocast = torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
-    for batch in inference_batches(store, indices, batch_size, device, description):
+    for batch in inference_batches(store, indices, batch_size, device, description, buffers=BatchBuffers()):
         with autocast:
             out = model(batch["batch"], head=head)
         outputs.append(out.float().cpu())

@@ -47,7 +47,10 @@ class TrainConfig:
         AdamW settings.
     patience : int
         Early stopping: stop after this many epochs without improvement of the
-        validation metric (AU(PRC) weighted for coarse, loss for fine).
+        validation metric (AU(PRC) weighted for coarse, loss for fine), keeping
+        the best epoch. 0: no early stopping, train all ``epochs`` and keep the
+        last one (what the fine stage wants: its validation loss stops falling
+        long before its sub-genre neighbourhoods stop improving, docs/model.md).
     temperature : float
         NT-Xent temperature (the paper: 0.5).
     log_every : int
@@ -80,9 +83,9 @@ class TrainConfig:
         if not str(self.out):
             raise MMXError("no run folder given; pass --out RUN_DIR")
         for name in ("epochs", "batch_size", "patience", "log_every"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise MMXError(f"{name}={value!r} must be a positive integer")
+            value, lowest = getattr(self, name), 0 if name == "patience" else 1
+            if not isinstance(value, int) or value < lowest:
+                raise MMXError(f"{name}={value!r} must be an integer >= {lowest}")
         if self.stage == "fine" and self.batch_size < 2:
             raise MMXError(f"batch_size={self.batch_size}: the fine stage needs at least 2 trailers a batch "
                            "(the other trailers are the negatives)")

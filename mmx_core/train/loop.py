@@ -18,17 +18,17 @@ import numpy as np
 import torch
 
 from ..artefacts import write_json
-from ..data import TrailerStore
+from ..data import BatchBuffers, TrailerStore
 from ..errors import MMXError
 from ..evaluate.metrics import genre_metrics
 from ..model import MMXModel, ModelConfig
 from . import distributed
-from .api import inference_batches, to_device
+from .api import inference_batches, read_dtype, to_device
 from .checkpoint import check_compatible, read_checkpoint, resolve_checkpoint_path, save_checkpoint
 from .config import TrainConfig
 from .events import RunRecorder
 from .losses import coarse_loss, nt_xent
-from .sampling import TrailerSequences, collate_items
+from .sampling import TrailerSequences
 
 __all__ = ["train", "epoch_batches"]
 
@@ -66,6 +66,7 @@ class _Trainer:
         self.last, self.best = self.out / "checkpoints" / "last.pt", self.out / "checkpoints" / "best.pt"
         self.store = TrailerStore.open(config.data)
         self.device = distributed.resolve_device(config.device, info)
+        self.buffers, self.read_dtype = BatchBuffers(), read_dtype(self.store, self.device)  # batches reuse memory
         self.recorder = RunRecorder(self.out, config.stage, config.epochs, enabled=info.is_main)
         self.metric_name = "auprc_weighted" if config.stage == "coarse" else "val_loss"
 
@@ -143,13 +144,10 @@ class _Trainer:
                 z_a, z_b = distributed.all_gather_with_grad(z_a), distributed.all_gather_with_grad(z_b)
             return nt_xent(z_a, z_b, self.config.temperature)
 
-    def _collate(self, items: list[dict]) -> dict:
-        if self.config.stage == "coarse":
-            return collate_items(items)
-        # one forward over both halves: rows 0..B-1 are halves A, rows B..2B-1 halves B
-        both = [{"clips": it["clips"], "label": it["label"], "index": it["index"]} for it in items]
-        both += [{"clips": it["clips_b"], "label": it["label"], "index": it["index"]} for it in items]
-        return collate_items(both)
+    def _collate(self, dataset: TrailerSequences, positions) -> dict:
+        # fine: one forward over both halves: rows 0..B-1 are halves A, rows B..2B-1 halves B
+        return dataset.batch(positions, join_pairs=self.config.stage == "fine", dtype=self.read_dtype,
+                             buffers=self.buffers)
 
     def _dataset(self, split: str, epoch_seed: int | None = None) -> TrailerSequences:
         mode = "sample" if self.config.stage == "coarse" else "pairs"
@@ -183,7 +181,7 @@ class _Trainer:
         self.started = time.perf_counter()
         self.steps_done_here = 0
         try:
-            already_stopped = self.progress["bad_epochs"] >= config.patience  # an early-stopped run stays stopped
+            already_stopped = 0 < config.patience <= self.progress["bad_epochs"]  # an early-stopped run stays stopped
             for epoch in range(start_epoch + 1, config.epochs + 1 if not already_stopped else start_epoch + 1):
                 train_loss = self._train_epoch(train_set, epoch)
                 val = self._validate(val_rows, train_loss)
@@ -215,7 +213,7 @@ class _Trainer:
         for step, rows in enumerate(batches, start=1):
             tick = time.perf_counter()
             local = rows.reshape(info.world_size, -1)[info.rank]
-            batch = to_device(self._collate([train_set[int(i)] for i in local]), self.device)
+            batch = to_device(self._collate(train_set, local), self.device)
             loss = self._loss(batch)
             if not torch.isfinite(loss.detach()).all():
                 kept = f"the last good checkpoint {self.last} was kept" if self.last.exists() else "no checkpoint was written"
@@ -252,7 +250,7 @@ class _Trainer:
         autocast = torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
         if self.config.stage == "coarse":
             logits, labels = [], []
-            for batch in inference_batches(self.store, val_rows, self.config.batch_size, device):
+            for batch in inference_batches(self.store, val_rows, self.config.batch_size, device, buffers=self.buffers):
                 with autocast:
                     logits.append(model(batch["batch"], head="coarse").float().cpu())
                 labels.append(batch["labels"].cpu())
@@ -265,14 +263,14 @@ class _Trainer:
         losses, weights = [], []
         size = max(2, min(self.config.batch_size, len(val_set)))
         for start in range(0, len(val_set) - 1, size):
-            items = [val_set[i] for i in range(start, min(start + size, len(val_set)))]
-            if len(items) < 2:
+            positions = range(start, min(start + size, len(val_set)))
+            if len(positions) < 2:
                 continue
-            batch = to_device(self._collate(items), device)
+            batch = to_device(self._collate(val_set, positions), device)
             with autocast:
                 z_a, z_b = model(batch["batch"], head="projection").chunk(2)
             losses.append(float(nt_xent(z_a, z_b, self.config.temperature)))
-            weights.append(len(items))
+            weights.append(len(positions))
         return {"val_loss": float(np.average(losses, weights=weights))}
 
     def _end_epoch(self, epoch: int, train_loss: float, val: dict) -> bool:
@@ -282,13 +280,15 @@ class _Trainer:
             metric > p["best_metric"] if self.config.stage == "coarse" else metric < p["best_metric"])
         if not math.isfinite(metric):
             better = False
+        if self.config.patience == 0:  # a fixed budget: no early stopping, the kept checkpoint is the last epoch
+            better = True
         p["epoch"] = epoch
         p["history"].append({"epoch": epoch, "train_loss": train_loss, **val})
         if better:
             p.update(best_metric=float(metric), best_epoch=epoch, bad_epochs=0)
         else:
             p["bad_epochs"] += 1
-        stop = p["bad_epochs"] >= self.config.patience
+        stop = 0 < self.config.patience <= p["bad_epochs"]
         if self.info.is_main:
             state = self._state(epoch)
             save_checkpoint(self.last, state)

@@ -28,7 +28,7 @@ def render_model_card(r: dict[str, Any]) -> str:
         "| --- | --- |",
         f"| `coarse.pt` | coarse genre encoder (best validation AU(PRC)w, epoch {r['coarse']['epoch']}), "
         f"{r['coarse']['size_mb']:.1f} MB |",
-        f"| `fine.pt` | contrastively fine-tuned encoder (best validation NT-Xent loss, epoch {r['fine']['epoch']}), "
+        f"| `fine.pt` | contrastively fine-tuned encoder ({_fine_kept(c)}, epoch {r['fine']['epoch']}), "
         f"{r['fine']['size_mb']:.1f} MB |",
         "| `coarse_embeddings.npz`, `fine_embeddings.npz` | bottleneck embeddings of all "
         f"{r['n_trailers']:,} trailers (ids = the published trailer ids, `generated` = true) |",
@@ -57,8 +57,8 @@ def render_model_card(r: dict[str, Any]) -> str:
         f"- coarse: BCE with logits, AdamW lr {c['coarse_lr']}, batch {c['batch_size']}, up to {c['coarse_epochs']} epochs, "
         f"early stopping on validation AU(PRC)w (patience {c['patience']}), seed {c['seed']};",
         f"- fine: from the best coarse checkpoint, NT-Xent (temperature 0.5) between two disjoint random halves of "
-        f"each trailer, other trailers of the batch as negatives, AdamW lr {c['fine_lr']}, up to {c['fine_epochs']} "
-        f"epochs, early stopping on validation loss; seed {c['seed']}.",
+        f"each trailer, other trailers of the batch as negatives, AdamW lr {c['fine_lr']}, "
+        f"{_fine_budget(c)}; seed {c['seed']}.",
         "",
         "Command: `make models` (= `python -m mmx_core make-models`).",
         "",
@@ -101,3 +101,15 @@ def _relative(path: str) -> str:
         return str(Path(path).resolve().relative_to(PROJECT_ROOT))
     except ValueError:
         return str(path)
+
+
+def _fine_kept(c: dict) -> str:
+    return "last epoch of a fixed budget" if c.get("fine_patience", c["patience"]) == 0 else "best validation NT-Xent loss"
+
+
+def _fine_budget(c: dict) -> str:
+    patience = c.get("fine_patience", c["patience"])
+    if patience == 0:
+        return (f"{c['fine_epochs']} epochs without early stopping, the last one kept (the validation loss stops "
+                "falling long before the sub-genre neighbourhoods stop improving: docs/model.md, \"The style shortcut\")")
+    return f"up to {c['fine_epochs']} epochs, early stopping on validation loss (patience {patience})"

@@ -2,18 +2,23 @@
 
 Every random choice is drawn from a generator seeded by (seed, epoch, trailer),
 so an item is the same whatever the batch order, the number of DDP processes or
-a resume in between.
+a resume in between. :meth:`TrailerSequences.batch` reads a whole batch in one
+copy; :class:`SequenceBatches` lets DataLoader workers build whole batches.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
-from ..data import TrailerStore, collate_clips
+from ..data import BatchBuffers, TrailerStore, collate_clips, read_batch
+from ..data.transfer import shareable
 
-__all__ = ["TrailerSequences", "MODES", "collate_items", "sample_sequences", "split_halves"]
+__all__ = ["TrailerSequences", "SequenceBatches", "batch_loader", "MODES", "collate_items", "sample_sequences",
+           "split_halves"]
 
 MODES = ("sample", "pairs", "all")
 
@@ -70,20 +75,114 @@ class TrailerSequences(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i: int) -> dict:
+    def choose(self, i: int) -> tuple[int, list[np.ndarray | None]]:
+        """Trailer index of item ``i`` and its chosen sequences: [sample], [half A, half B] or [None] (all)."""
         t = int(self.indices[i])
-        count = self.store.sequence_count(t)
-        item = {"label": self.labels[t], "index": t}
         if self.mode == "all":
-            item["clips"] = self.store.read(t)
-            return item
+            return t, [None]
+        count = self.store.sequence_count(t)
         rng = np.random.default_rng([self.seed, self.epoch, t])
         if self.mode == "sample":
-            item["clips"] = self.store.read(t, sample_sequences(count, self.n_sequences, rng))
-        else:
-            first, second = split_halves(count, self.n_sequences, rng)
-            item["clips"], item["clips_b"] = self.store.read(t, first), self.store.read(t, second)
+            return t, [sample_sequences(count, self.n_sequences, rng)]
+        return t, list(split_halves(count, self.n_sequences, rng))
+
+    def __getitem__(self, i: int) -> dict:
+        t, chosen = self.choose(i)
+        item = {"label": self.labels[t], "index": t, "clips": self.store.read(t, chosen[0])}
+        if self.mode == "pairs":
+            item["clips_b"] = self.store.read(t, chosen[1])
         return item
+
+    def batch(self, positions: Sequence[int], *, join_pairs: bool = False, dtype: torch.dtype = torch.float32,
+              buffers: BatchBuffers | None = None) -> dict:
+        """Items ``positions`` as one batch, read straight from the store (see :func:`read_batch`).
+
+        Equal to ``collate_items([self[i] for i in positions])`` (features cast to float32),
+        without per-trailer arrays.
+
+        Parameters
+        ----------
+        positions : sequence of int
+            Items of this dataset (not trailer indices).
+        join_pairs : bool
+            "pairs" mode: one "batch" of 2B rows, halves A (rows 0..B-1) then halves B, with
+            "labels" and "index" repeated, instead of "batch" and "batch_b".
+        dtype : {torch.float32, torch.float16}
+            Dtype of the features.
+        buffers : BatchBuffers, optional
+            Memory reused for the features: the batch is overwritten by the next one read
+            into the same buffers. Labels and index are always fresh.
+
+        Returns
+        -------
+        dict
+            "batch" (and "batch_b"): dicts as :func:`mmx_core.data.collate_clips`;
+            "labels": float32 Tensor (B, n_genres); "index": int64 Tensor (B,).
+        """
+        choices = [self.choose(int(i)) for i in positions]
+        trailers = np.array([t for t, _ in choices], dtype=np.int64)
+        halves = [[chosen[h] for _, chosen in choices] for h in range(2 if self.mode == "pairs" else 1)]
+        if join_pairs and self.mode == "pairs":
+            trailers, halves = np.concatenate([trailers, trailers]), [halves[0] + halves[1]]
+        out = {"batch": read_batch(self.store, trailers, halves[0], dtype=dtype, buffers=buffers),
+               "labels": torch.from_numpy(self.labels[trailers].astype(np.float32, copy=False)),
+               "index": torch.from_numpy(trailers)}
+        if len(halves) > 1:
+            out["batch_b"] = read_batch(self.store, trailers, halves[1], dtype=dtype,
+                                        buffers=None if buffers is None else buffers.part("b"))
+        return out
+
+
+class SequenceBatches(Dataset):
+    """Whole batches of a :class:`TrailerSequences`, one per index: what DataLoader workers build.
+
+    Item ``k`` is ``sequences.batch(batches[k], ...)``: the same batches whatever the number of
+    workers. In a worker the batch is read into the worker's reused buffers, then copied into
+    one shared-memory block that the worker recycles once the receiver holds nothing of it
+    (:func:`mmx_core.data.transfer.shareable`); the features keep ``dtype`` (float16 by default:
+    half the bytes to move), and the consumer casts them to float32 on the model's device
+    (:func:`mmx_core.train.api.to_device`).
+
+    Parameters
+    ----------
+    sequences : TrailerSequences
+    batches : sequence of array-like of int
+        Positions of ``sequences`` in each batch (e.g. :func:`mmx_core.train.loop.epoch_batches`).
+    join_pairs : bool
+        See :meth:`TrailerSequences.batch`.
+    dtype : {torch.float16, torch.float32}
+    """
+
+    def __init__(self, sequences: TrailerSequences, batches: Sequence, join_pairs: bool = False,
+                 dtype: torch.dtype = torch.float16) -> None:
+        self.sequences, self.batches = sequences, [np.asarray(b, dtype=np.int64) for b in batches]
+        self.join_pairs, self.dtype = join_pairs, dtype
+        self._buffers = BatchBuffers()
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, k: int):
+        in_worker = torch.utils.data.get_worker_info() is not None
+        batch = self.sequences.batch(self.batches[k], join_pairs=self.join_pairs, dtype=self.dtype,
+                                     buffers=self._buffers if in_worker else None)
+        return shareable(batch)
+
+
+def batch_loader(sequences: TrailerSequences, batches: Sequence, num_workers: int = 2, join_pairs: bool = False,
+                 dtype: torch.dtype = torch.float16, prefetch_factor: int = 2) -> DataLoader:
+    """A DataLoader of the whole batches ``batches`` of ``sequences``, built by ``num_workers`` workers.
+
+    Batches come in the order of ``batches``; with ``num_workers=0`` they are read in this
+    process. See :class:`SequenceBatches`.
+    """
+    return DataLoader(SequenceBatches(sequences, batches, join_pairs, dtype), batch_size=None, shuffle=False,
+                      num_workers=num_workers, collate_fn=_as_is,
+                      prefetch_factor=prefetch_factor if num_workers else None)
+
+
+def _as_is(batch):
+    return batch
 
 
 def collate_items(items: list[dict]) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from mmx_core.cli import main
 
@@ -136,8 +137,10 @@ def test_ablate_bad_options(tiny, capsys):
     assert "--variants: unknown ['transformer']" in capsys.readouterr().err
     assert main(["ablate", "--data", str(data), "--fine-lr", "0", "--out", "-"]) == 2
     assert "--fine-lr must be > 0, got 0.0" in capsys.readouterr().err
-    assert main(["ablate", "--data", str(data), "--patience", "0", "--out", "-"]) == 2
-    assert "--patience must be >= 1, got 0" in capsys.readouterr().err
+    assert main(["ablate", "--data", str(data), "--patience", "-1", "--out", "-"]) == 2
+    assert "--patience must be >= 0, got -1" in capsys.readouterr().err  # 0 = no early stopping
+    assert main(["ablate", "--data", str(data), "--fine-patience", "-2", "--out", "-"]) == 2
+    assert "--fine-patience must be >= 0, got -2" in capsys.readouterr().err
 
 
 def test_subgenre_eval_bad_options_and_no_subgenre_column(tmp_path, tiny, capsys):
@@ -154,3 +157,22 @@ def test_subgenre_eval_bad_options_and_no_subgenre_column(tmp_path, tiny, capsys
     table.to_parquet(copy / "trailers.parquet")
     assert main(["subgenre-eval", "--data", str(copy), "--coarse", "x", "--fine", "y", "--out", "-"]) == 2
     assert "has no 'subgenre' column" in capsys.readouterr().err
+
+
+def test_subgenre_eval_trains_a_fixed_budget_fine_stage(tiny, ablation, capsys):
+    """--fine-patience 0: the fine stage runs every epoch and the scored checkpoint is the last one."""
+    root, data, _ = tiny
+    coarse = root / "work" / "runs" / "full-model"
+    if not coarse.exists():
+        pytest.skip("needs the ablation runs")
+    work = root / "fixed-budget"
+    assert main(["subgenre-eval", "--data", str(data), "--coarse", str(coarse), "--fine-epochs", "2",
+                 "--batch-size", "16", "--patience", "1", "--fine-patience", "0", "--fine-lr", "1e-12",
+                 "--work", str(work), "--space", "raw", "--min-cluster-size", "5", "--no-probe", "--out", "-",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "--fine-patience 0" in result["command"]
+    fine_run = work / "runs" / "fine"
+    assert json.loads((fine_run / "config.json").read_text())["train"]["patience"] == 0
+    best = torch.load(fine_run / "checkpoints" / "best.pt", weights_only=True)
+    assert best["epoch"] == 2  # kept although lr 1e-12 cannot have improved the validation loss

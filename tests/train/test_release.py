@@ -30,3 +30,14 @@ def test_make_models_writes_shipped_files(tmp_path):
     again = make_models(ReleaseConfig(data=tmp_path / "data", runs=tmp_path / "runs", out=out, trailers=80,
                                       coarse_epochs=1, fine_epochs=1, batch_size=16))
     assert again["coarse"]["epoch"] == results["coarse"]["epoch"]
+
+
+def test_make_models_refuses_data_generated_with_other_knobs(tmp_path):
+    from mmx_core.data.synth import synthesize
+    from mmx_core.errors import MMXError
+
+    data = synthesize(tmp_path / "data", 12, seed=0, latent="published", style_strength=1.5,
+                      dims={"image": 4, "scene": 4, "motion": 4, "audio": 4})
+    with pytest.raises(MMXError, match=r"style_strength 1.5, default 0.75.*delete it"):
+        make_models(ReleaseConfig(data=data, runs=tmp_path / "runs", out=tmp_path / "models", trailers=12))
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "models").exists()

@@ -154,3 +154,19 @@ def test_early_stopped_run_stays_stopped_on_resume(tiny_data, tmp_path):
     config.resume = True
     train(config)
     assert last.read_bytes() == before
+
+
+def test_patience_zero_trains_every_epoch_and_keeps_the_last(tiny_data, tmp_path):
+    store = TrailerStore.open(tiny_data)
+    # no learning: with early stopping this run stops after epoch 2 (test above); with patience 0 it does not
+    config = TrainConfig(stage="coarse", data=tiny_data, out=tmp_path / "run", epochs=4, batch_size=16, patience=0,
+                         lr=1e-12, model=ModelConfig.for_store(store.manifest, **TINY_MODEL))
+    train(config)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    best = torch.load(checkpoints / "best.pt", weights_only=True)
+    assert best["epoch"] == 4 and torch.load(checkpoints / "last.pt", weights_only=True)["epoch"] == 4
+    config.resume, config.epochs = True, 5  # a finished fixed-budget run can be extended with --resume
+    train(config)
+    assert torch.load(checkpoints / "best.pt", weights_only=True)["epoch"] == 5
+    with pytest.raises(MMXError, match="patience=-1"):
+        TrainConfig(stage="coarse", data=tiny_data, out=tmp_path / "x", patience=-1).validate()
