@@ -27,7 +27,8 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/last.pt")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--patience", type=int, default=5, help="early stopping patience in epochs")
+    parser.add_argument("--patience", type=int, default=5,
+                        help="early stopping patience in epochs (0: no early stopping, keep the last epoch)")
     parser.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (fine)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice; "
                         "1 is faster when other jobs share the cores)")
