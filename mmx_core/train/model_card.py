@@ -103,12 +103,17 @@ def _relative(path: str) -> str:
         return str(path)
 
 
+def _fine_patience(c: dict) -> int:
+    """The fine stage's patience (cards written before ``fine_patience`` existed used ``patience``)."""
+    return c.get("fine_patience", c["patience"])
+
+
 def _fine_kept(c: dict) -> str:
-    return "last epoch of a fixed budget" if c.get("fine_patience", c["patience"]) == 0 else "best validation NT-Xent loss"
+    return "last epoch of a fixed budget" if _fine_patience(c) == 0 else "best validation NT-Xent loss"
 
 
 def _fine_budget(c: dict) -> str:
-    patience = c.get("fine_patience", c["patience"])
+    patience = _fine_patience(c)
     if patience == 0:
         return (f"{c['fine_epochs']} epochs without early stopping, the last one kept (the validation loss stops "
                 "falling long before the sub-genre neighbourhoods stop improving: docs/model.md, \"The style shortcut\")")
