@@ -3,9 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from mmx_core import figures, mapview, search
-from mmx_core.genres import PAPER_GENRES
-from mmx_core.viewstate import COLOURS, PROJECTIONS
+from mmx_core.appkit import figures, mapview, search
+from mmx_core.base.genres import PAPER_GENRES
+from mmx_core.appkit.viewstate import COLOURS, PROJECTIONS
 from pages.common import ui
 
 view = ui.setup("Explore")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import benchmarks
-from mmx_core.artefacts import atomic_write
+from mmx_core.base.artefacts import atomic_write
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 MARK = "<!-- bench:{} -->"

@@ -93,8 +93,8 @@ def _server_click_ms(quick: bool) -> list:
     from streamlit.testing.v1 import AppTest
 
     sys.path.insert(0, str(ROOT))
-    from mmx_core import mapview
-    from mmx_core.assets import load_published
+    from mmx_core.appkit import mapview
+    from mmx_core.base.assets import load_published
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     emb = load_published()
@@ -115,8 +115,8 @@ def _server_click_ms(quick: bool) -> list:
 
 
 def _payload_rows() -> list:
-    from mmx_core import figures, mapview
-    from mmx_core.assets import load_published
+    from mmx_core.appkit import figures, mapview
+    from mmx_core.base.assets import load_published
 
     emb = load_published()
     data = mapview.map_data(emb, "umap", 40)

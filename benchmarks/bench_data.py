@@ -20,9 +20,9 @@ from benchmarks.harness import Table, peak_rss, timer
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.data.synth import estimate_size_bytes, synthesize
 from mmx_core.model import MMXModel, ModelConfig
-from mmx_core.progress import progress_callback
-from mmx_core.train.api import to_device
-from mmx_core.train.release import SHIPPED_MODEL
+from mmx_core.base.progress import progress_callback
+from mmx_core.train.inference import to_device
+from mmx_core.studies.release import SHIPPED_MODEL
 from mmx_core.train.sampling import TrailerSequences, batch_loader, collate_items
 
 CPU = torch.device("cpu")

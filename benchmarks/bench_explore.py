@@ -59,7 +59,7 @@ def fresh_cache():
 @contextmanager
 def no_shipped_cache():
     """Make the pipeline ignore assets/cache (so a 'cold' run is really cold)."""
-    from mmx_core import artefacts
+    from mmx_core.base import artefacts
 
     original = artefacts.shipped_cache_dir
     artefacts.shipped_cache_dir = lambda: artefacts.cache_dir()
@@ -357,7 +357,7 @@ def scale_table(emb, quick: bool) -> Table:
 
 
 def run(quick: bool = False) -> list[Table]:
-    from mmx_core.assets import load_published
+    from mmx_core.base.assets import load_published
 
     emb = load_published()
     if quick:

@@ -21,10 +21,10 @@ from benchmarks.harness import Table, best_rate, peak_rss, sync
 from mmx_core.data import TrailerStore
 from mmx_core.data.synth import synthesize
 from mmx_core.model import MMXModel, ModelConfig
-from mmx_core.progress import progress_callback
-from mmx_core.train.api import inference_batches, to_device
+from mmx_core.base.progress import progress_callback
+from mmx_core.train.inference import inference_batches, to_device
 from mmx_core.train.losses import coarse_loss
-from mmx_core.train.release import SHIPPED_MODEL
+from mmx_core.studies.release import SHIPPED_MODEL
 from mmx_core.train.sampling import TrailerSequences
 
 BATCH = 64

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from mmx_core.data import TrailerStore
-from mmx_core.evaluate.subgenre import precision_at_k
+from mmx_core.studies.subgenre import precision_at_k
 from mmx_core.model import ModelConfig
 from mmx_core.train import TrainConfig, embed_store, train
 

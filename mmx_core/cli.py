@@ -13,8 +13,8 @@ import logging
 import pkgutil
 import sys
 
-from . import commands
-from .errors import MMXError
+from mmx_core import commands
+from mmx_core.base.errors import MMXError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from mmx_core import collections, mapview, search
+from mmx_core.appkit import mapview, search, sets
 from pages.common import ui
 
 view = ui.setup("Trailer")
 st.sidebar.title("MMX Explorer")
-infos = {c.name: c for c in collections.list_collections()}
+infos = {c.name: c for c in sets.list_collections()}
 names = list(infos)
 if "w_first" not in st.session_state:   # coarse | fine when both are shipped, unless a set was chosen
     both = {"coarse", "fine"} <= set(names) and view.set == "published"

@@ -3,13 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from mmx_core import collections, figures, mapview
-from mmx_core.errors import MMXError
+from mmx_core.appkit import figures, mapview, sets
+from mmx_core.base.errors import MMXError
 from pages.common import ui
 
 view = ui.setup("Compare")
 st.sidebar.title("MMX Explorer")
-names = [c.name for c in collections.list_collections()]
+names = [c.name for c in sets.list_collections()]
 if len(names) < 2:
     st.title("Compare two spaces")
     st.info("Only the published set is available. The shipped coarse and fine embeddings appear once "

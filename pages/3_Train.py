@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from mmx_core import figures, jobs
-from mmx_core.errors import MMXError
+from mmx_core.appkit import figures
+
+from mmx_core.jobs import launcher as jobs
+from mmx_core.base.errors import MMXError
 from pages.common import ui
 
 ui.setup("Train")

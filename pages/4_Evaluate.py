@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from mmx_core import evalview, figures, jobs
-from mmx_core.errors import MMXError
-from mmx_core.genres import PAPER_GENRES
+from mmx_core.appkit import evalview, figures
+
+from mmx_core.jobs import launcher as jobs
+from mmx_core.base.errors import MMXError
+from mmx_core.base.genres import PAPER_GENRES
 from pages.common import ui
 
 ui.setup("Evaluate")

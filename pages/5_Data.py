@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from mmx_core import collections, jobs
-from mmx_core.errors import MMXError
+from mmx_core.appkit import sets
+
+from mmx_core.jobs import launcher as jobs
+from mmx_core.base.errors import MMXError
 from pages.common import ui
 
 ui.setup("Data")
@@ -11,7 +13,7 @@ st.sidebar.title("MMX Explorer")
 st.title("Data")
 
 st.subheader("Embedding sets")
-infos = collections.list_collections()
+infos = sets.list_collections()
 st.dataframe([{"name": c.name, "kind": c.kind, "generated features": c.generated, "file": str(c.path)} for c in infos],
              hide_index=True)
 st.caption("Data sets for training (data/ folder): " + (", ".join(jobs.data_sets()) or "none yet"))
@@ -23,7 +25,7 @@ import_name = st.text_input("Name (for an import)", key="w_folder_name")
 if st.button("Validate", key="validate_folder"):
     try:
         with st.spinner("Validating..."):
-            result = collections.check_folder(folder, import_name.strip())
+            result = sets.check_folder(folder, import_name.strip())
         verdict = {True: "valid", False: "problems found", None: "import started"}[result["ok"]]
         show = {True: st.success, False: st.error, None: st.info}[result["ok"]]
         show(f"{result['kind']}: {verdict}" + (f" · {result['note']}" if result["note"] not in ("", verdict) else ""))
@@ -32,7 +34,7 @@ if st.button("Validate", key="validate_folder"):
         st.error(str(exc))
 
 st.subheader("Upload embeddings")
-st.caption(f"An .npz with 'embeddings' (n x dim) and 'ids', up to {collections.MAX_UPLOAD_BYTES / 1e6:.0f} MB, and "
+st.caption(f"An .npz with 'embeddings' (n x dim) and 'ids', up to {sets.MAX_UPLOAD_BYTES / 1e6:.0f} MB, and "
            "optionally a CSV with id, title, year, genres (A|B|C). Without a CSV, published ids get published metadata.")
 with st.form("upload_form", clear_on_submit=True):
     npz = st.file_uploader("Embeddings (.npz)", type=["npz"], key="w_npz")
@@ -44,7 +46,7 @@ if sent:
         st.error("Choose an .npz file first.")
     else:
         try:
-            info = collections.save_upload(name.strip(), npz.getvalue(), csv.getvalue() if csv else None)
+            info = sets.save_upload(name.strip(), npz.getvalue(), csv.getvalue() if csv else None)
             st.success(f"Added {info.label}; choose it in the embedding set chooser of any page.")
         except MMXError as exc:
             st.error(f"Not added: {exc}")

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmx_core.artefacts import atomic_write, cached_artefact, params_key, read_json, write_json
-from mmx_core.assets import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
-from mmx_core.embeddings import load_embeddings, load_metadata, save_embeddings
-from mmx_core.errors import MMXError
-from mmx_core.titles import TitleSpacer, display_titles
+from mmx_core.base.artefacts import atomic_write, cached_artefact, params_key, read_json, write_json
+from mmx_core.base.assets import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
+from mmx_core.base.embeddings import load_embeddings, load_metadata, save_embeddings
+from mmx_core.base.errors import MMXError
+from mmx_core.base.titles import TitleSpacer, display_titles
 
 
 def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):

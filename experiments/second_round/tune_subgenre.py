@@ -4,7 +4,7 @@ import torch
 from mmx_core.data import TrailerStore
 from mmx_core.model import ModelConfig
 from mmx_core.train import TrainConfig, train, embed_store
-from mmx_core.evaluate.subgenre import precision_at_k
+from mmx_core.studies.subgenre import precision_at_k
 
 data, out, seq_enc = sys.argv[1], sys.argv[2], sys.argv[3]
 ce, fe = int(sys.argv[4]), int(sys.argv[5])

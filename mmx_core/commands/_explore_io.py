@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..artefacts import atomic_path, read_json, write_json
-from ..embeddings import EmbeddingSet, load_embeddings
+from mmx_core.base.artefacts import atomic_path, read_json, write_json
+from mmx_core.base.embeddings import EmbeddingSet, load_embeddings
 
 
 def load_set(path: str, metadata: str | None = None) -> EmbeddingSet:
@@ -19,7 +19,7 @@ def load_set(path: str, metadata: str | None = None) -> EmbeddingSet:
     if metadata is None and (path_obj.parent / "trailers.parquet").exists():
         metadata = str(path_obj.parent / "trailers.parquet")
     if metadata is None:
-        from ..assets import PUBLISHED_TRAILERS, published_metadata
+        from mmx_core.base.assets import PUBLISHED_TRAILERS, published_metadata
 
         return load_embeddings(path_obj, metadata=published_metadata() if PUBLISHED_TRAILERS.exists() else None)
     return load_embeddings(path_obj, metadata=metadata)

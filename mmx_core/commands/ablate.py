@@ -6,8 +6,8 @@ import json
 import shlex
 from pathlib import Path
 
-from ..errors import MMXError
-from ..paths import PROJECT_ROOT, runs_dir
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 
 
 def register(subparsers) -> None:
@@ -49,7 +49,7 @@ def add_training_options(parser) -> None:
 def model_overrides(path: str | None) -> dict:
     if not path:
         return {}
-    from ..artefacts import read_json
+    from mmx_core.base.artefacts import read_json
 
     overrides = read_json(path)
     if not isinstance(overrides, dict):
@@ -81,15 +81,15 @@ def check_epochs(args) -> None:
 
 
 def run(args) -> int:
-    from ..evaluate.ablate import ablation_markdown, default_variants, run_ablation
-    from ..evaluate.results_doc import update_block
+    from mmx_core.studies.ablate import ablation_markdown, default_variants, run_ablation
+    from mmx_core.evaluate.results_doc import update_block
 
     check_epochs(args)
     data = Path(args.data)
     work = Path(args.work) if args.work else runs_dir() / f"ablate-{data.resolve().name}"
     variants = None
     if args.variants or args.no_probes:
-        from ..data import TrailerStore
+        from mmx_core.data import TrailerStore
 
         experts = list(TrailerStore.open(data).manifest.experts)
         variants = default_variants(experts, probes=not args.no_probes)

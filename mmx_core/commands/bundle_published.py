@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..assets import PUBLISHED_DIR, PROJECT_ROOT, bundle_published
+from mmx_core.base.assets import PUBLISHED_DIR, PROJECT_ROOT, bundle_published
 
 
 def register(subparsers) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._explore_io import add_embeddings_args, copy_artefact, load_set
+from mmx_core.commands._explore_io import add_embeddings_args, copy_artefact, load_set
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..explore import pipeline
+    from mmx_core.explore import pipeline
 
     emb_set = load_set(args.embeddings, args.metadata)
     result = pipeline.clusters(emb_set, min_cluster_size=args.min_cluster_size, space=args.space,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ._explore_io import load_set
+from mmx_core.commands._explore_io import load_set
 
 SUMMARY_KEYS = ("n", "k", "jaccard_mean", "jaccard_median", "n_clusters_a", "n_clusters_b", "ari")
 
@@ -22,8 +22,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..artefacts import atomic_path
-    from ..explore import pipeline
+    from mmx_core.base.artefacts import atomic_path
+    from mmx_core.explore import pipeline
 
     a, b = load_set(args.a, args.metadata), load_set(args.b, args.metadata)
     result = pipeline.comparison(a, b, k=args.k)

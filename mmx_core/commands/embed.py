@@ -17,9 +17,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..data import TrailerStore
-    from ..train import embed_store, load_checkpoint
-    from ..train.api import write_embeddings
+    from mmx_core.data import TrailerStore
+    from mmx_core.train import embed_store, load_checkpoint
+    from mmx_core.train.inference import write_embeddings
 
     store = TrailerStore.open(args.data)
     checkpoint = load_checkpoint(args.model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..errors import MMXError
+from mmx_core.base.errors import MMXError
 
 
 def register(subparsers) -> None:
@@ -27,12 +27,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..data import TrailerStore
-    from ..evaluate.metrics import genre_metrics
-    from ..evaluate.predictions import save_predictions
-    from ..evaluate.report import format_text, report_json
-    from ..evaluate.thresholds import tune_thresholds
-    from ..train import load_checkpoint, predict_scores
+    from mmx_core.data import TrailerStore
+    from mmx_core.evaluate.metrics import genre_metrics
+    from mmx_core.evaluate.predictions import save_predictions
+    from mmx_core.evaluate.report import format_text, report_json
+    from mmx_core.evaluate.thresholds import tune_thresholds
+    from mmx_core.train import load_checkpoint, predict_scores
 
     if args.split == args.tune_split:
         raise MMXError(f"--tune-split {args.tune_split} equals --split: tune the thresholds on another split")

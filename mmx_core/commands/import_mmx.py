@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..data.importer import import_mmx
-from .synth import command_line, parse_dims, resolve_out
+from mmx_core.data.importer import import_mmx
+from mmx_core.commands.synth import command_line, parse_dims, resolve_out
 
 
 def register(subparsers) -> None:

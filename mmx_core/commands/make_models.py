@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from ..train.release import ReleaseConfig
+    from mmx_core.studies.release import ReleaseConfig
 
     d = ReleaseConfig()
     parser = subparsers.add_parser(
@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..train.release import ReleaseConfig, make_models
+    from mmx_core.studies.release import ReleaseConfig, make_models
 
     config = ReleaseConfig(data=args.data, runs=args.runs, out=args.out, seed=args.seed, trailers=args.trailers,
                            coarse_epochs=args.coarse_epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,

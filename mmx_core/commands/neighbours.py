@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ._explore_io import add_embeddings_args, load_set
+from mmx_core.commands._explore_io import add_embeddings_args, load_set
 
 
 def register(subparsers) -> None:
@@ -19,7 +19,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..explore import pipeline
+    from mmx_core.explore import pipeline
 
     emb_set = load_set(args.embeddings, args.metadata)
     table = pipeline.neighbours(emb_set, args.id, k=args.k, backend=args.backend)

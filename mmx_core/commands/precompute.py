@@ -46,10 +46,10 @@ def _cache_into(folder: Path):
 
 def precompute(out: Path | None = None, methods=("umap", "pca", "tsne"), models: bool = True) -> list[dict]:
     """Compute the default artefacts into ``out`` (default ``assets/cache``); returns what was done."""
-    from ..assets import load_published, published_metadata
-    from ..embeddings import load_embeddings
-    from ..explore import pipeline
-    from ..paths import MODELS_DIR, shipped_cache_dir
+    from mmx_core.base.assets import load_published, published_metadata
+    from mmx_core.base.embeddings import load_embeddings
+    from mmx_core.explore import pipeline
+    from mmx_core.base.paths import MODELS_DIR, shipped_cache_dir
 
     out = Path(out) if out is not None else shipped_cache_dir()
     done = []
@@ -89,8 +89,8 @@ def precompute(out: Path | None = None, methods=("umap", "pca", "tsne"), models:
 
 def run(args) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    from ..explore.projection import METHODS
-    from ..errors import MMXError
+    from mmx_core.explore.projection import METHODS
+    from mmx_core.base.errors import MMXError
 
     unknown = set(methods) - set(METHODS)
     if unknown:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._explore_io import add_embeddings_args, copy_artefact, load_set
+from mmx_core.commands._explore_io import add_embeddings_args, copy_artefact, load_set
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..explore import pipeline
+    from mmx_core.explore import pipeline
 
     emb_set = load_set(args.embeddings, args.metadata)
     path = pipeline.projection_path(emb_set, method=args.method, n_components=args.dims, seed=args.seed,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from ..evaluate.metrics import genre_metrics
-from ..evaluate.predictions import load_predictions
-from ..evaluate.report import format_text, report_json
-from ..evaluate.thresholds import tune_thresholds
-from ..errors import MMXError
+from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.evaluate.predictions import load_predictions
+from mmx_core.evaluate.report import format_text, report_json
+from mmx_core.evaluate.thresholds import tune_thresholds
+from mmx_core.base.errors import MMXError
 
 
 def register(subparsers) -> None:

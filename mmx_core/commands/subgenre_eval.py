@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import MMXError
-from ..paths import PROJECT_ROOT, runs_dir
-from .ablate import add_training_options, check_epochs, command_line, model_overrides
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import PROJECT_ROOT, runs_dir
+from mmx_core.commands.ablate import add_training_options, check_epochs, command_line, model_overrides
 
 
 def register(subparsers) -> None:
@@ -37,11 +37,11 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..artefacts import write_json
-    from ..data import TrailerStore
-    from ..evaluate.ablate import train_variant
-    from ..evaluate.results_doc import update_block
-    from ..evaluate.subgenre import run_subgenre_experiment, subgenre_markdown
+    from mmx_core.base.artefacts import write_json
+    from mmx_core.data import TrailerStore
+    from mmx_core.studies.ablate import train_variant
+    from mmx_core.evaluate.results_doc import update_block
+    from mmx_core.studies.subgenre import run_subgenre_experiment, subgenre_markdown
 
     check_epochs(args)
     if args.k < 1 or args.min_cluster_size < 2:
@@ -57,7 +57,7 @@ def run(args) -> int:
             coarse = train_variant(store, data, work / "runs" / "coarse", stage="coarse", epochs=args.epochs,
                                    model_overrides=overrides, lr=args.lr, **common)
         if fine is None:
-            from ..evaluate.ablate import _best_checkpoint
+            from mmx_core.studies.ablate import _best_checkpoint
 
             init = _best_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
             fine_common = {**common, "patience": args.patience if args.fine_patience is None else args.fine_patience}

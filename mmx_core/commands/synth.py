@@ -7,9 +7,9 @@ import json
 import shlex
 import sys
 
-from ..data.synth import SynthConfig, estimate_size_bytes, synthesize
-from ..errors import MMXError
-from ..paths import data_dir
+from mmx_core.data.synth import SynthConfig, estimate_size_bytes, synthesize
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import data_dir
 
 _DEFAULTS = SynthConfig()
 _FLOAT_KNOBS = {

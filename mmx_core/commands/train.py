@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..model.config import FUSIONS, GEM_SCALES, SEQUENCE_ENCODERS
+from mmx_core.model.config import FUSIONS, GEM_SCALES, SEQUENCE_ENCODERS
 
 MODEL_OPTIONS = ("shared_dim", "sequence_dim", "bottleneck_dim", "gating_hidden", "head_hidden", "projection_dim",
                  "vlad_clusters", "vlad_ghost_clusters", "train_sequences", "dropout", "fusion", "experts", "sequence_encoder", "gem_scale")
@@ -54,9 +54,9 @@ def model_overrides(args) -> dict:
 
 
 def run(args) -> int:
-    from ..data import read_manifest
-    from ..model import ModelConfig
-    from ..train import TrainConfig, train
+    from mmx_core.data import read_manifest
+    from mmx_core.model import ModelConfig
+    from mmx_core.train import TrainConfig, train
 
     if args.threads:
         import torch

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..data.validate import format_report, validate_dataset
-from ..paths import data_dir
+from mmx_core.data.validate import format_report, validate_dataset
+from mmx_core.base.paths import data_dir
 
 
 def register(subparsers) -> None:

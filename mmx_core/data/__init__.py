@@ -4,10 +4,10 @@ See docs/data-format.md for the on-disk format and docs/interfaces.md for the
 contract other parts code against.
 """
 
-from .batching import FEATURE_DTYPES, BatchBuffers, collate_clips, read_batch
-from .manifest import PAPER_EXPERTS, ExpertSpec, Manifest, read_manifest, write_manifest
-from .store import TrailerClips, TrailerStore
-from .writer import DatasetWriter
+from mmx_core.data.batching import FEATURE_DTYPES, BatchBuffers, collate_clips, read_batch
+from mmx_core.data.manifest import PAPER_EXPERTS, ExpertSpec, Manifest, read_manifest, write_manifest
+from mmx_core.data.store import TrailerClips, TrailerStore
+from mmx_core.data.writer import DatasetWriter
 
 __all__ = [
     "TrailerStore", "TrailerClips", "collate_clips", "read_batch", "BatchBuffers", "FEATURE_DTYPES", "Manifest",
@@ -18,12 +18,12 @@ __all__ = [
 
 def __getattr__(name):  # lazy: validation, generator and importer pull in more modules
     if name in ("ValidationReport", "validate_dataset"):
-        from . import validate
+        from mmx_core.data import validate
         return getattr(validate, name)
     if name in ("synthesize", "SynthConfig"):
-        from . import synth
+        from mmx_core.data import synth
         return getattr(synth, name)
     if name == "import_mmx":
-        from .importer import import_mmx
+        from mmx_core.data.importer import import_mmx
         return import_mmx
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

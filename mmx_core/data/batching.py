@@ -12,9 +12,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..errors import MMXError
-from .gather import BatchLayout, gather_frames
-from .store import TrailerClips, TrailerStore
+from mmx_core.base.errors import MMXError
+from mmx_core.data.gather import BatchLayout, gather_frames
+from mmx_core.data.store import TrailerClips, TrailerStore
 
 __all__ = ["read_batch", "collate_clips", "BatchBuffers", "FEATURE_DTYPES"]
 

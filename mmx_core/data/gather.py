@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import numpy as np
 import torch
 
-from ..errors import MMXError
+from mmx_core.base.errors import MMXError
 
 if TYPE_CHECKING:
-    from .store import TrailerClips, TrailerStore
+    from mmx_core.data.store import TrailerClips, TrailerStore
 
 __all__ = ["BatchLayout", "gather_frames", "one_thread"]
 

@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MMXError
-from ..progress import progress
-from .manifest import PAPER_EXPERTS, ExpertSpec
-from .writer import DatasetWriter, staging_dir
+from mmx_core.base.errors import MMXError
+from mmx_core.base.progress import progress
+from mmx_core.data.manifest import PAPER_EXPERTS, ExpertSpec
+from mmx_core.data.writer import DatasetWriter, staging_dir
 
 __all__ = ["MetaUnpickler", "read_meta", "parse_meta", "import_mmx", "ImportResult", "EXPERT_FOLDERS"]
 
@@ -475,7 +475,7 @@ def _read_problem_log(file: Path, done: set[str]) -> list[dict[str, Any]]:
 
 
 def _write_problem_log(file: Path, items: list[dict[str, Any]]) -> None:
-    from ..artefacts import atomic_write
+    from mmx_core.base.artefacts import atomic_write
 
     file.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(file, "w") as handle:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..artefacts import atomic_write, read_json
-from ..errors import MMXError
+from mmx_core.base.artefacts import atomic_write, read_json
+from mmx_core.base.errors import MMXError
 
 __all__ = [
     "FORMAT",

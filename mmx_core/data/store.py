@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import MMXError
-from .gather import BatchLayout, gather_frames
-from .manifest import SPLITS, Manifest, read_manifest
+from mmx_core.base.errors import MMXError
+from mmx_core.data.gather import BatchLayout, gather_frames
+from mmx_core.data.manifest import SPLITS, Manifest, read_manifest
 
 __all__ = ["TrailerStore", "TrailerClips"]
 
@@ -113,7 +113,7 @@ class TrailerStore:
         if not path.is_dir():
             raise MMXError("data set folder not found", path)
         if validate:
-            from .validate import ensure_valid
+            from mmx_core.data.validate import ensure_valid
 
             ensure_valid(path)
         manifest = read_manifest(path)

@@ -44,11 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MMXError
-from ..genres import PAPER_GENRES, PAPER_SUPPORT
-from ..progress import progress
-from .manifest import PAPER_EXPERTS, SPLITS, ExpertSpec
-from .writer import DatasetWriter
+from mmx_core.base.errors import MMXError
+from mmx_core.base.genres import PAPER_GENRES, PAPER_SUPPORT
+from mmx_core.base.progress import progress
+from mmx_core.data.manifest import PAPER_EXPERTS, SPLITS, ExpertSpec
+from mmx_core.data.writer import DatasetWriter
 
 __all__ = ["SynthConfig", "synthesize", "LABEL_CARDINALITY", "planted_label_sets", "estimate_size_bytes"]
 
@@ -217,7 +217,7 @@ def planted_label_sets(rng: np.random.Generator, n: int, support: dict[str, int]
     n : int
         Number of trailers.
     support : dict of str to int, optional
-        Genre -> relative frequency (default :data:`mmx_core.genres.PAPER_SUPPORT`
+        Genre -> relative frequency (default :data:`mmx_core.base.genres.PAPER_SUPPORT`
         in the order of :data:`PAPER_GENRES`).
     cardinality : tuple of float
         P(1 genre), P(2 genres), ...
@@ -282,7 +282,7 @@ def _planted_trailers(cfg: SynthConfig, n: int, rng: np.random.Generator) -> tup
 @functools.lru_cache(maxsize=2)
 def _published_latents(dim: int, strength: float) -> np.ndarray:
     """Top ``dim`` principal components of all published embeddings (unit rows), one global scale."""
-    from ..assets import load_published
+    from mmx_core.base.assets import load_published
 
     x = load_published().normalized().astype(np.float64)
     x -= x.mean(axis=0)
@@ -294,7 +294,7 @@ def _published_latents(dim: int, strength: float) -> np.ndarray:
 
 def _published_trailers(cfg: SynthConfig, n: int | None,
                         rng: np.random.Generator) -> tuple[list[str], list[dict], np.ndarray]:
-    from ..assets import load_published
+    from mmx_core.base.assets import load_published
 
     published = load_published()
     total = len(published)

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..artefacts import read_json, write_json
-from ..errors import MMXError
-from ..paths import cache_dir
-from .manifest import MANIFEST_NAME, SPLITS, Manifest, manifest_problems
+from mmx_core.base.artefacts import read_json, write_json
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import cache_dir
+from mmx_core.data.manifest import MANIFEST_NAME, SPLITS, Manifest, manifest_problems
 
 __all__ = ["ValidationReport", "validate_dataset", "ensure_valid", "format_report"]
 
@@ -319,8 +319,8 @@ def _check_counts(manifest: Manifest, report: ValidationReport, n_trailers, n_se
 
 # ---------------------------------------------------------------------------- ensure_valid
 def _validation_key(path: Path) -> str | None:
-    from .manifest import read_manifest
-    from .store import dataset_fingerprint
+    from mmx_core.data.manifest import read_manifest
+    from mmx_core.data.store import dataset_fingerprint
 
     try:
         manifest = read_manifest(path)

@@ -26,9 +26,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..artefacts import atomic_path, write_json
-from ..errors import MMXError
-from .manifest import DTYPES, SPLITS, ExpertSpec, Manifest, write_manifest
+from mmx_core.base.artefacts import atomic_path, write_json
+from mmx_core.base.errors import MMXError
+from mmx_core.data.manifest import DTYPES, SPLITS, ExpertSpec, Manifest, write_manifest
 
 __all__ = ["DatasetWriter", "staging_dir", "write_npy_header", "NPY_HEADER_BYTES"]
 

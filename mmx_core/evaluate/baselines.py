@@ -2,7 +2,7 @@
 
 The model variants of the ablation (naive concatenation, no collaborative
 gating, single experts, full model) are trained through :mod:`mmx_core.train`;
-see :mod:`mmx_core.evaluate.ablate`.
+see :mod:`mmx_core.studies.ablate`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from ..errors import MMXError
+from mmx_core.base.errors import MMXError
 
 __all__ = ["random_scores", "LinearProbe"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_fscore_support
 
-from ..errors import MMXError
+from mmx_core.base.errors import MMXError
 
 __all__ = ["GenreReport", "genre_metrics", "check_scores_labels", "auprc_weighted", "average_precision", "paired_bootstrap"]
 

@@ -2,7 +2,7 @@
 
 ``docs/paper/table2.csv`` keeps Table 2's columns as printed (abbreviated genre
 names, Western and Thriller swapped in the header); :func:`load_table2` maps the
-abbreviations to genres through :data:`mmx_core.genres.TABLE2_COLUMNS`, which
+abbreviations to genres through :data:`mmx_core.base.genres.TABLE2_COLUMNS`, which
 undoes the swap.
 """
 
@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import MMXError
-from ..genres import TABLE2_COLUMNS
-from ..paths import PROJECT_ROOT
+from mmx_core.base.errors import MMXError
+from mmx_core.base.genres import TABLE2_COLUMNS
+from mmx_core.base.paths import PROJECT_ROOT
 
 __all__ = ["PaperRow", "PaperTable2", "load_table2", "load_table3", "PAPER_DIR", "SUMMARY_COLUMNS"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from ..genres import TABLE2_COLUMNS
-from .metrics import GenreReport
+from mmx_core.base.genres import TABLE2_COLUMNS
+from mmx_core.evaluate.metrics import GenreReport
 
 __all__ = [
     "SUMMARY_KEYS",

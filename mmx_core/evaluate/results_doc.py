@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..artefacts import atomic_write
-from ..errors import MMXError
+from mmx_core.base.artefacts import atomic_write
+from mmx_core.base.errors import MMXError
 
 __all__ = ["update_block", "DEFAULT_HEADER"]
 

@@ -5,10 +5,10 @@ Estimators (parameters in the constructor, validation at ``fit``, results in ``*
 comparison in :mod:`.compare`; cached steps for the CLI and the app in :mod:`.pipeline`.
 """
 
-from . import pipeline
-from .clustering import SubgenreClusterer
-from .labels import ClusterSummary, default_label
-from .neighbours import NeighbourIndex
-from .projection import Projector
+from mmx_core.explore import pipeline
+from mmx_core.explore.clustering import SubgenreClusterer
+from mmx_core.explore.labels import ClusterSummary, default_label
+from mmx_core.explore.neighbours import NeighbourIndex
+from mmx_core.explore.projection import Projector
 
 __all__ = ["Projector", "SubgenreClusterer", "NeighbourIndex", "ClusterSummary", "default_label", "pipeline"]

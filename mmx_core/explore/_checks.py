@@ -1,6 +1,6 @@
 """Input checks shared by the exploration estimators.
 
-Every check raises :class:`~mmx_core.errors.MMXError` whose message names the
+Every check raises :class:`~mmx_core.base.errors.MMXError` whose message names the
 source (a file when known, else the argument), the value received and what to
 change. The numerical kernels behind the estimators assume these checks passed.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MMXError
+from mmx_core.base.errors import MMXError
 
 __all__ = ["check_vectors", "check_choice", "check_int", "check_float", "unit_rows"]
 

@@ -18,9 +18,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ..errors import MMXError
-from ._checks import check_choice, check_float, check_int, check_vectors
-from .projection import Projector, reduce_vectors
+from mmx_core.base.errors import MMXError
+from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors
+from mmx_core.explore.projection import Projector, reduce_vectors
 
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]
 

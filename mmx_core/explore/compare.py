@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import MMXError
-from ._checks import check_int, check_vectors
-from .neighbours import NeighbourIndex
+from mmx_core.base.errors import MMXError
+from mmx_core.explore._checks import check_int, check_vectors
+from mmx_core.explore.neighbours import NeighbourIndex
 
 __all__ = ["SpaceComparison", "compare_spaces", "knn_jaccard", "procrustes_align", "transition_table"]
 

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..artefacts import atomic_path
-from ..errors import MMXError
-from ._checks import check_choice, check_int, check_vectors, unit_rows
+from mmx_core.base.artefacts import atomic_path
+from mmx_core.base.errors import MMXError
+from mmx_core.explore._checks import check_choice, check_int, check_vectors, unit_rows
 
 __all__ = ["NeighbourIndex", "exact_topk", "recall_at_k"]
 

@@ -1,7 +1,7 @@
 """Cached exploration steps: what the CLI and the app call.
 
 Every step keys its artefact on its full parameters and the content hashes of its
-inputs (:func:`mmx_core.artefacts.cached_artefact`), looks first in the shipped
+inputs (:func:`mmx_core.base.artefacts.cached_artefact`), looks first in the shipped
 cache (``assets/cache``, filled by ``python -m mmx_core precompute``) and then in
 ``cache/``; asking twice reads the file written the first time. Neighbour indexes
 are also kept in memory per process.
@@ -33,14 +33,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
-from ..embeddings import EmbeddingSet
-from ..errors import MMXError
-from ._checks import check_vectors, unit_rows
-from .clustering import SubgenreClusterer, cluster_hierarchy, drill
-from .labels import ClusterSummary, default_label, summarise_clusters
-from .neighbours import NeighbourIndex
-from .projection import Projector, place_points, reduce_vectors
+from mmx_core.base.artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
+from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.base.errors import MMXError
+from mmx_core.explore._checks import check_vectors, unit_rows
+from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
+from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
+from mmx_core.explore.neighbours import NeighbourIndex
+from mmx_core.explore.projection import Projector, place_points, reduce_vectors
 
 __all__ = [
     "projection", "clusters", "ClusterResult", "neighbours", "neighbour_index", "comparison", "place",
@@ -305,7 +305,7 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
     Uses the cached clusters and UMAP maps of each set; ids present in only one set
     are reported in ``summary["only_in_a"]`` / ``["only_in_b"]`` and left out.
     """
-    from .compare import SpaceComparison, compare_spaces, procrustes_align
+    from mmx_core.explore.compare import SpaceComparison, compare_spaces, procrustes_align
 
     cluster_params = dict(cluster_params or {})
     projection_params = dict(projection_params or {})

@@ -28,9 +28,9 @@ import warnings
 
 import numpy as np
 
-from ..errors import MMXError
-from ._checks import check_choice, check_float, check_int, check_vectors, unit_rows
-from .neighbours import exact_topk
+from mmx_core.base.errors import MMXError
+from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors, unit_rows
+from mmx_core.explore.neighbours import exact_topk
 
 __all__ = ["Projector", "place_points", "reduce_vectors"]
 
@@ -237,7 +237,7 @@ def reduce_vectors(X: np.ndarray, metric: str, pca_dims: int | None, seed: int):
     Returns ``(Z, pca)`` with ``pca`` None when no reduction was applied. Memoised per
     process on the content of ``X`` and the parameters.
     """
-    from ..artefacts import array_hash
+    from mmx_core.base.artefacts import array_hash
 
     key = ("reduce", array_hash(X), metric, pca_dims, seed)
     return _memo(key, lambda: _reduce(X, metric, pca_dims, seed))

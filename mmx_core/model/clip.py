@@ -7,10 +7,10 @@ import math
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .gating import CollaborativeGating, ExpertProjection
-from .gem import GatedEmbeddingUnit
-from .netvlad import MaskedMeanPool, NetVLAD
+from mmx_core.model.config import ModelConfig
+from mmx_core.model.gating import CollaborativeGating, ExpertProjection
+from mmx_core.model.gem import GatedEmbeddingUnit
+from mmx_core.model.netvlad import MaskedMeanPool, NetVLAD
 
 __all__ = ["ClipEncoder"]
 

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import MMXError
+from mmx_core.base.errors import MMXError
 
 __all__ = ["ModelConfig", "FUSIONS", "SEQUENCE_ENCODERS", "GEM_SCALES", "DEFAULT_EXPERT_DIMS"]
 

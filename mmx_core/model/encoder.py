@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .clip import ClipEncoder
-from .config import ModelConfig
+from mmx_core.model.clip import ClipEncoder
+from mmx_core.model.config import ModelConfig
 
 __all__ = ["MMXEncoder"]
 

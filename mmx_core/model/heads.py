@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .encoder import MMXEncoder
+from mmx_core.model.config import ModelConfig
+from mmx_core.model.encoder import MMXEncoder
 
 __all__ = ["MLPHead", "MMXModel"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from ..artefacts import atomic_write
-from ..errors import MMXError
-from ..model import MMXModel, ModelConfig
+from mmx_core.base.artefacts import atomic_write
+from mmx_core.base.errors import MMXError
+from mmx_core.model import MMXModel, ModelConfig
 
 __all__ = ["Checkpoint", "save_checkpoint", "read_checkpoint", "load_checkpoint", "resolve_checkpoint_path",
            "check_compatible", "FORMAT"]

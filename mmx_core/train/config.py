@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import MMXError
-from ..model.config import ModelConfig
+from mmx_core.base.errors import MMXError
+from mmx_core.model.config import ModelConfig
 
 __all__ = ["TrainConfig", "STAGES", "DEVICES"]
 

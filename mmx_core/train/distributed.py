@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from ..errors import MMXError
+from mmx_core.base.errors import MMXError
 
 __all__ = ["DistInfo", "setup", "teardown", "resolve_device", "all_gather_with_grad", "mean_over_ranks"]
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..artefacts import write_json
+from mmx_core.base.artefacts import write_json
 
 __all__ = ["RunRecorder"]
 

@@ -17,18 +17,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..artefacts import write_json
-from ..data import BatchBuffers, TrailerStore
-from ..errors import MMXError
-from ..evaluate.metrics import genre_metrics
-from ..model import MMXModel, ModelConfig
-from . import distributed
-from .api import inference_batches, read_dtype, to_device
-from .checkpoint import check_compatible, read_checkpoint, resolve_checkpoint_path, save_checkpoint
-from .config import TrainConfig
-from .events import RunRecorder
-from .losses import coarse_loss, nt_xent
-from .sampling import TrailerSequences
+from mmx_core.base.artefacts import write_json
+from mmx_core.data import BatchBuffers, TrailerStore
+from mmx_core.base.errors import MMXError
+from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.model import MMXModel, ModelConfig
+from mmx_core.train import distributed
+from mmx_core.train.inference import inference_batches, read_dtype, to_device
+from mmx_core.train.checkpoint import check_compatible, read_checkpoint, resolve_checkpoint_path, save_checkpoint
+from mmx_core.train.config import TrainConfig
+from mmx_core.train.events import RunRecorder
+from mmx_core.train.losses import coarse_loss, nt_xent
+from mmx_core.train.sampling import TrailerSequences
 
 __all__ = ["train", "epoch_batches"]
 

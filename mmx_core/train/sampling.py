@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..data import BatchBuffers, TrailerStore, collate_clips, read_batch
-from ..data.transfer import shareable
+from mmx_core.data import BatchBuffers, TrailerStore, collate_clips, read_batch
+from mmx_core.data.transfer import shareable
 
 __all__ = ["TrailerSequences", "SequenceBatches", "batch_loader", "MODES", "collate_items", "sample_sequences",
            "split_halves"]
@@ -141,7 +141,7 @@ class SequenceBatches(Dataset):
     one shared-memory block that the worker recycles once the receiver holds nothing of it
     (:func:`mmx_core.data.transfer.shareable`); the features keep ``dtype`` (float16 by default:
     half the bytes to move), and the consumer casts them to float32 on the model's device
-    (:func:`mmx_core.train.api.to_device`).
+    (:func:`mmx_core.train.inference.to_device`).
 
     Parameters
     ----------

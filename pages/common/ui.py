@@ -8,10 +8,10 @@ import streamlit as st
 import streamlit.components.v2  # noqa: F401 - st.components.v2.component (the map hover card)
 from streamlit.errors import StreamlitPageNotFoundError
 
-from mmx_core import collections, hovercard, mapview
-from mmx_core.errors import MMXError
-from mmx_core.progress import progress_callback
-from mmx_core.viewstate import ViewState
+from mmx_core.appkit import hovercard, mapview, sets
+from mmx_core.base.errors import MMXError
+from mmx_core.base.progress import progress_callback
+from mmx_core.appkit.viewstate import ViewState
 
 
 PAGES = (
@@ -72,7 +72,7 @@ def bound(widget, attr: str, label: str, *args, key: str | None = None, **kwargs
 
 def choose_set(attr: str = "set", label: str = "Embedding set", container=None):
     """Sidebar chooser of the embedding sets; returns the chosen :class:`EmbeddingSet` (or None)."""
-    infos = {c.name: c for c in collections.list_collections()}
+    infos = {c.name: c for c in sets.list_collections()}
     view = st.session_state["view"]
     if getattr(view, attr) not in infos:
         update(**{attr: "published"})
@@ -87,7 +87,7 @@ def choose_set(attr: str = "set", label: str = "Embedding set", container=None):
 def load_set(name: str):
     """The embedding set ``name``, or None with the error shown on the page."""
     try:
-        return collections.load_collection(name)
+        return sets.load_collection(name)
     except MMXError as exc:
         st.error(f"Cannot load the embedding set {name!r}: {exc}")
         return None
@@ -129,7 +129,7 @@ def progress_bar(text: str):
 
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> mapview.MapData:
-    emb = collections.load_collection(name)
+    emb = sets.load_collection(name)
     data = mapview.map_data(emb, projection, mcs, dict(params))
     mapview.warm_neighbours(emb)
     return data
@@ -137,7 +137,7 @@ def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> m
 
 def map_for(name: str, projection: str, mcs: int, params: dict | None = None) -> mapview.MapData | None:
     """Projection and clusters of a set (cached in the server process and on disk)."""
-    info = collections.collection_info(name)
+    info = sets.collection_info(name)
     stat = info.path.stat()
     try:
         with progress_bar(f"Computing the {projection.upper()} map and clusters of {name}"):
@@ -150,7 +150,7 @@ def map_for(name: str, projection: str, mcs: int, params: dict | None = None) ->
 def trailer_card(frame_row, container=None, image_width: int = 220) -> None:
     """Thumbnail, title, year, genres and cluster of one trailer."""
     box = container or st
-    image = collections.thumbnail_bytes(frame_row["id"])
+    image = sets.thumbnail_bytes(frame_row["id"])
     if image:
         box.image(image, width=image_width)
     year = frame_row["year"]
@@ -164,7 +164,7 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
     for i, row in table.iterrows():
         if show_images:
             image_col, text_col = st.columns([1, 3], vertical_alignment="center")
-            if image := collections.thumbnail_bytes(row[f"id{suffix}"]):
+            if image := sets.thumbnail_bytes(row[f"id{suffix}"]):
                 image_col.image(image, width=90)
         else:
             text_col = st.container()
@@ -177,13 +177,13 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _comparison(first: str, second: str, stamps: tuple, k: int, projection: str, mcs: int) -> mapview.Comparison:
-    return mapview.compare_sets(collections.load_collection(first), collections.load_collection(second), k=k,
+    return mapview.compare_sets(sets.load_collection(first), sets.load_collection(second), k=k,
                                 min_cluster_size=mcs, projection=projection)
 
 
 def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int) -> mapview.Comparison:
     """Comparison of two sets (cached while both files are unchanged)."""
-    stamps = tuple(collections.collection_info(n).path.stat().st_mtime_ns for n in (first, second))
+    stamps = tuple(sets.collection_info(n).path.stat().st_mtime_ns for n in (first, second))
     return _comparison(first, second, stamps, k, projection, mcs)
 
 

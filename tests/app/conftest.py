@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 def tiny_data() -> str:
     """A tiny generated trailer data set ``data/tiny`` (24 trailers, small expert dims)."""
     from mmx_core.data import synthesize
-    from mmx_core.paths import data_dir
+    from mmx_core.base.paths import data_dir
 
     if not (data_dir() / "tiny").exists():
         synthesize(data_dir() / "tiny", 24, 0, dims={"image": 16, "scene": 16, "motion": 8, "audio": 4},

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmx_core import collections, evalview, figures, hovercard, mapview, search
-from mmx_core.assets import load_published
-from mmx_core.errors import MMXError
-from mmx_core.viewstate import ViewState
+from mmx_core.appkit import evalview, figures, hovercard, mapview, search, sets
+from mmx_core.base.assets import load_published
+from mmx_core.base.errors import MMXError
+from mmx_core.appkit.viewstate import ViewState
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +53,13 @@ def test_view_state_round_trip_and_bad_values():
 
 
 def test_collections_list_published_and_uploads(published):
-    names = [c.name for c in collections.list_collections()]
+    names = [c.name for c in sets.list_collections()]
     assert names[0] == "published"
     buffer = io.BytesIO()
     np.savez(buffer, embeddings=published.vectors[:30], ids=published.ids[:30], generated=np.bool_(True))
-    info = collections.save_upload("unit-upload", buffer.getvalue())
+    info = sets.save_upload("unit-upload", buffer.getvalue())
     assert info.generated and "generated" in info.label
-    emb = collections.load_collection("upload:unit-upload")
+    emb = sets.load_collection("upload:unit-upload")
     assert list(emb.metadata["display_title"][:3]) == list(published.metadata["display_title"][:3])
 
 
@@ -70,8 +70,8 @@ def test_collections_list_published_and_uploads(published):
 ])
 def test_bad_uploads_are_refused_with_a_message(name, payload, message):
     with pytest.raises(MMXError, match=message):
-        collections.save_upload(name, payload, max_bytes=100)
-    assert not (collections.uploads_dir() / name / "embeddings.npz").exists()
+        sets.save_upload(name, payload, max_bytes=100)
+    assert not (sets.uploads_dir() / name / "embeddings.npz").exists()
 
 
 def test_upload_with_nan_rows_is_refused(published):
@@ -80,7 +80,7 @@ def test_upload_with_nan_rows_is_refused(published):
     buffer = io.BytesIO()
     np.savez(buffer, embeddings=vectors, ids=published.ids[:10])
     with pytest.raises(MMXError, match="NaN"):
-        collections.save_upload("nan-upload", buffer.getvalue())
+        sets.save_upload("nan-upload", buffer.getvalue())
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -112,7 +112,7 @@ def test_hover_card_reply_sends_one_thumbnail_for_a_valid_request(published):
     ids = published.ids.tolist()
     reply = hovercard.hover_reply(ids, {"row": 10, "scope": "published"}, "published")
     assert reply["row"] == 10
-    assert reply["src"] == "data:image/jpeg;base64," + base64.b64encode(collections.thumbnail_bytes(ids[10])).decode()
+    assert reply["src"] == "data:image/jpeg;base64," + base64.b64encode(sets.thumbnail_bytes(ids[10])).decode()
     empty = {"scope": "published", "row": None, "src": None}
     for request in (None, {"row": 10, "scope": "other set"}, {"row": "x", "scope": "published"},
                     {"row": len(ids), "scope": "published"}, {"row": -1, "scope": "published"}, ["row", 1]):
@@ -143,9 +143,9 @@ def test_probe_on_a_small_labelled_set(published):
 
 def test_an_authors_layout_folder_is_imported_in_the_background(tmp_path, monkeypatch):
     started = []
-    monkeypatch.setattr(collections, "start_import", lambda folder, name: started.append((folder, name)) or tmp_path)
+    monkeypatch.setattr(sets, "start_import", lambda folder, name: started.append((folder, name)) or tmp_path)
     (tmp_path / "Horror").mkdir()
     with pytest.raises(MMXError, match="give a name"):
-        collections.check_folder(tmp_path, "")
-    result = collections.check_folder(tmp_path, "imported")
+        sets.check_folder(tmp_path, "")
+    result = sets.check_folder(tmp_path, "imported")
     assert started == [(tmp_path, "imported")] and "background" in result["report"]

@@ -76,9 +76,9 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
 
 def demo_sets(home: Path) -> None:
     """Two small uploads for the Compare page while the shipped coarse/fine sets are absent."""
-    from mmx_core.assets import load_published
-    from mmx_core.embeddings import save_embeddings
-    from mmx_core.paths import MODELS_DIR
+    from mmx_core.base.assets import load_published
+    from mmx_core.base.embeddings import save_embeddings
+    from mmx_core.base.paths import MODELS_DIR
 
     if (MODELS_DIR / "coarse_embeddings.npz").exists() and (MODELS_DIR / "fine_embeddings.npz").exists():
         return
@@ -183,8 +183,8 @@ def shot(page, name: str, height: int = 1000) -> None:
 
 
 def test_hover_card_then_click_on_the_map_shows_neighbours_and_screenshots(server, page):
-    from mmx_core import hovercard
-    from mmx_core.assets import load_published
+    from mmx_core.appkit import hovercard
+    from mmx_core.base.assets import load_published
 
     url, home = server
     page.goto(url, wait_until="domcontentloaded")
@@ -246,7 +246,7 @@ def project_dirs(home: Path):
 
 def start_tiny_run(home: Path) -> None:
     """A real 3-epoch training run on a tiny generated set, so the Train page shows progress and curves."""
-    from mmx_core import jobs
+    from mmx_core.jobs import launcher as jobs
     from mmx_core.data import synthesize
 
     with project_dirs(home):

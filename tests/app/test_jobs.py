@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mmx_core import collections, evalview, jobs
-from mmx_core.errors import MMXError
-from mmx_core.paths import data_dir, runs_dir
+from mmx_core.appkit import evalview, sets
+
+from mmx_core.jobs import launcher as jobs
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import data_dir, runs_dir
 
 FAKE = str(Path(__file__).with_name("fake_trainer.py"))
 
@@ -105,5 +107,5 @@ def test_real_trainer_on_a_tiny_set_then_embed(tiny):
     while not out.exists() and time.time() < deadline:
         time.sleep(0.5)
     assert out.exists(), (run.path / "embed-log.txt").read_text()
-    emb = collections.load_collection(f"run:real-run/{tiny}")
+    emb = sets.load_collection(f"run:real-run/{tiny}")
     assert len(emb) == 24 and emb.generated and emb.metadata["genres"].map(len).sum() > 0

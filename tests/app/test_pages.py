@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mmx_core import collections, jobs
-from mmx_core.assets import load_published
-from mmx_core.embeddings import save_embeddings
+from mmx_core.appkit import sets
+
+from mmx_core.jobs import launcher as jobs
+from mmx_core.base.assets import load_published
+from mmx_core.base.embeddings import save_embeddings
 from mmx_core.evaluate.predictions import save_predictions
-from mmx_core.paths import data_dir, runs_dir
+from mmx_core.base.paths import data_dir, runs_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["app.py", "pages/1_Trailer.py", "pages/2_Compare.py", "pages/3_Train.py", "pages/4_Evaluate.py",
@@ -186,14 +188,14 @@ def two_small_sets():
     ids, vectors = published.ids[rows], published.vectors[rows]
     noisy = vectors + np.random.default_rng(1).normal(0, 0.6 * vectors.std(), vectors.shape).astype(np.float32)
     for name, vec in (("small-a", vectors), ("small-b", noisy)):
-        folder = collections.uploads_dir() / name
+        folder = sets.uploads_dir() / name
         save_embeddings(folder / "embeddings.npz", ids, vec)
     yield "upload:small-a", "upload:small-b"
 
 
 def test_trailer_page_two_spaces_side_by_side(two_small_sets):
     first, second = two_small_sets
-    trailer = collections.load_collection(first).ids[0]
+    trailer = sets.load_collection(first).ids[0]
     at = run_page("pages/1_Trailer.py", set=first, compare=second, trailer=trailer)
     assert_clean(at)
     assert len([b for b in at.button if b.key.startswith("nb_b_")]) == 10
@@ -271,7 +273,7 @@ def test_evaluate_page_with_a_predictions_file():
 
 def test_data_page_lists_uploads_and_validates_a_folder(tiny_data_and_fake_trainer):
     published = load_published()
-    save_embeddings(collections.uploads_dir() / "listed" / "embeddings.npz", published.ids[:20], published.vectors[:20])
+    save_embeddings(sets.uploads_dir() / "listed" / "embeddings.npz", published.ids[:20], published.vectors[:20])
     at = run_page("pages/5_Data.py")
     names = list(at.dataframe[0].value["name"])
     assert names[0] == "published" and "upload:listed" in names

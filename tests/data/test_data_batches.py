@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from mmx_core.data import BatchBuffers, DatasetWriter, ExpertSpec, TrailerStore, collate_clips, read_batch
-from mmx_core.errors import MMXError
-from mmx_core.train.api import to_device
+from mmx_core.base.errors import MMXError
+from mmx_core.train.inference import to_device
 from mmx_core.train.sampling import TrailerSequences, batch_loader, collate_items
 
 EXPERTS = {"image": ExpertSpec(5, "pooled"), "motion": ExpertSpec(3, "pooled"), "audio": ExpertSpec(2, "frames")}

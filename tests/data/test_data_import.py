@@ -13,7 +13,7 @@ from mmx_core.data import TrailerStore
 from mmx_core.data.importer import import_mmx, parse_meta, read_meta
 from mmx_core.data.validate import validate_dataset
 from mmx_core.data.writer import staging_dir
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 
 from mmx_data_helpers import TINY_DIMS, Payload, write_clip, write_trailer
 

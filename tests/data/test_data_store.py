@@ -10,7 +10,7 @@ import torch
 
 from mmx_core.data import DatasetWriter, ExpertSpec, TrailerStore, collate_clips
 from mmx_core.data.writer import staging_dir
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 
 EXPERTS = {"image": ExpertSpec(3, "pooled"), "audio": ExpertSpec(2, "frames")}
 GENRES = ["Action", "Drama", "Comedy"]

@@ -9,8 +9,8 @@ import pytest
 
 from mmx_core.data import TrailerStore
 from mmx_core.data.synth import SynthConfig, planted_label_sets, synthesize
-from mmx_core.errors import MMXError
-from mmx_core.genres import PAPER_GENRES, PAPER_SUPPORT
+from mmx_core.base.errors import MMXError
+from mmx_core.base.genres import PAPER_GENRES, PAPER_SUPPORT
 
 from mmx_data_helpers import TINY_DIMS
 
@@ -114,7 +114,7 @@ def test_planted_structure_genres_learnable_subgenres_separable_fusion_helps(tmp
 
 
 def test_published_latents_keep_real_metadata_and_neighbourhoods(tmp_path):
-    from mmx_core.assets import load_published
+    from mmx_core.base.assets import load_published
 
     dims = {"image": 32, "scene": 32, "motion": 16, "audio": 8}
     store = TrailerStore.open(synthesize(tmp_path / "pub", 60, seed=2, latent="published", dims=dims,

@@ -7,7 +7,7 @@ import pytest
 
 from mmx_core.data import TrailerStore
 from mmx_core.data.synth import synthesize
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 
 from mmx_data_helpers import TINY_DIMS
 

@@ -10,7 +10,7 @@ import pytest
 
 from mmx_core.cli import main
 from mmx_core.data.validate import ensure_valid, validate_dataset
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 
 from mmx_data_helpers import TINY_DIMS
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmx_core.cli import main
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 from mmx_core.evaluate.baselines import LinearProbe, random_scores
 from mmx_core.evaluate.metrics import genre_metrics
 from mmx_core.evaluate.paper import load_table2, load_table3

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 from mmx_core.evaluate.results_doc import DEFAULT_HEADER, update_block
-from mmx_core.evaluate.subgenre import (
+from mmx_core.studies.subgenre import (
     chance_precision_at_k,
     cluster_agreement,
     precision_at_k,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer
 from mmx_core.explore.compare import compare_spaces, knn_jaccard, procrustes_align, transition_table
 from mmx_core.explore.labels import summarise_clusters

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mmx_core.cli import main
-from mmx_core.embeddings import EmbeddingSet, save_embeddings
-from mmx_core.errors import MMXError
+from mmx_core.base.embeddings import EmbeddingSet, save_embeddings
+from mmx_core.base.errors import MMXError
 from mmx_core.explore import Projector, pipeline
 
 from .conftest import blob_set

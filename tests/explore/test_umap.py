@@ -83,7 +83,7 @@ def test_cli_cluster_and_compare(tmp_path, capsys):
     import pandas as pd
 
     from mmx_core.cli import main
-    from mmx_core.embeddings import save_embeddings
+    from mmx_core.base.embeddings import save_embeddings
 
     emb = blob_set(n_per=60, dim=64, seed=5)
     save_embeddings(tmp_path / "a.npz", emb.ids, emb.vectors)

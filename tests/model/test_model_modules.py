@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmx_core.errors import MMXError
+from mmx_core.base.errors import MMXError
 from mmx_core.model import (ClipEncoder, CollaborativeGating, ExpertProjection, GatedEmbeddingUnit, MaskedMeanPool,
                             MLPHead, MMXEncoder, MMXModel, ModelConfig, NetVLAD)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mmx_core.assets import load_published
-from mmx_core.embeddings import load_embeddings
+from mmx_core.base.assets import load_published
+from mmx_core.base.embeddings import load_embeddings
 from mmx_core.train import load_checkpoint
-from mmx_core.train.release import ReleaseConfig, make_models
+from mmx_core.studies.release import ReleaseConfig, make_models
 
 
 @pytest.mark.slow
@@ -34,7 +34,7 @@ def test_make_models_writes_shipped_files(tmp_path):
 
 def test_make_models_refuses_data_generated_with_other_knobs(tmp_path):
     from mmx_core.data.synth import synthesize
-    from mmx_core.errors import MMXError
+    from mmx_core.base.errors import MMXError
 
     data = synthesize(tmp_path / "data", 12, seed=0, latent="published", style_strength=1.5,
                       dims={"image": 4, "scene": 4, "motion": 4, "audio": 4})

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artefacts import atomic_path, file_hash, write_json
-from .embeddings import EmbeddingSet, load_embeddings, load_metadata, save_embeddings
-from .errors import MMXError
-from .paths import ASSETS_DIR, PROJECT_ROOT
+from mmx_core.base.artefacts import atomic_path, file_hash, write_json
+from mmx_core.base.embeddings import EmbeddingSet, load_embeddings, load_metadata, save_embeddings
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import ASSETS_DIR, PROJECT_ROOT
 
 PUBLISHED_DIR = ASSETS_DIR / "published"
 PUBLISHED_EMBEDDINGS = PUBLISHED_DIR / "embeddings.npz"

@@ -8,13 +8,13 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from ..data import BatchBuffers, TrailerStore
-from ..data.gather import one_thread
-from ..errors import MMXError
-from ..progress import progress
-from .checkpoint import Checkpoint, check_compatible, load_checkpoint
-from .distributed import DistInfo, resolve_device
-from .sampling import TrailerSequences
+from mmx_core.data import BatchBuffers, TrailerStore
+from mmx_core.data.gather import one_thread
+from mmx_core.base.errors import MMXError
+from mmx_core.base.progress import progress
+from mmx_core.train.checkpoint import Checkpoint, check_compatible, load_checkpoint
+from mmx_core.train.distributed import DistInfo, resolve_device
+from mmx_core.train.sampling import TrailerSequences
 
 __all__ = ["embed_store", "predict_scores", "inference_batches", "to_device", "read_dtype", "as_checkpoint", "as_store",
            "write_embeddings"]
@@ -132,8 +132,8 @@ def predict_scores(store: TrailerStore | str | Path, checkpoint: Checkpoint | st
 def write_embeddings(path: str | Path, ids: np.ndarray, vectors: np.ndarray, store: TrailerStore,
                      checkpoint: Checkpoint) -> Path:
     """Save embeddings (``generated`` from the data manifest) with ``<path>.json`` describing how."""
-    from ..artefacts import write_params_json
-    from ..embeddings import save_embeddings
+    from mmx_core.base.artefacts import write_params_json
+    from mmx_core.base.embeddings import save_embeddings
 
     source = (f"{checkpoint.stage} encoder {checkpoint.path} (epoch {checkpoint.epoch}) on data set {store.path}"
               + (" (generated features)" if store.manifest.generated else ""))

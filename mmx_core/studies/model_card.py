@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..paths import PROJECT_ROOT
+from mmx_core.base.paths import PROJECT_ROOT
 
 __all__ = ["render_model_card"]
 

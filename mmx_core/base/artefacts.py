@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .errors import MMXError
-from .paths import cache_dir, shipped_cache_dir
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import cache_dir, shipped_cache_dir
 
 __all__ = [
     "atomic_write",

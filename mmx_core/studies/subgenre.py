@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from ..embeddings import load_embeddings, save_embeddings
-from ..errors import MMXError
-from ..explore import NeighbourIndex, SubgenreClusterer
-from .ablate import rows_in_store_order
-from .metrics import paired_bootstrap
+from mmx_core.base.embeddings import load_embeddings, save_embeddings
+from mmx_core.base.errors import MMXError
+from mmx_core.explore import NeighbourIndex, SubgenreClusterer
+from mmx_core.studies.ablate import rows_in_store_order
+from mmx_core.evaluate.metrics import paired_bootstrap
 
 __all__ = [
     "RecoveryScores", "precision_at_k", "precision_at_k_per_trailer", "chance_precision_at_k", "cluster_agreement", "cluster_embedding",
@@ -254,7 +254,7 @@ class SubgenreExperiment:
     comparison: dict | None = None  # paired bootstrap of fine minus coarse precision@k
 
     def to_dict(self) -> dict:
-        from .report import json_safe
+        from mmx_core.evaluate.report import json_safe
 
         out = asdict(self)
         out["rows"] = {name: scores.to_dict() for name, scores in self.rows.items()}
@@ -292,8 +292,8 @@ def run_subgenre_experiment(
     """
     import time
 
-    from ..data import TrailerStore
-    from ..train import embed_store, load_checkpoint
+    from mmx_core.data import TrailerStore
+    from mmx_core.train import embed_store, load_checkpoint
 
     start = time.perf_counter()
     store = TrailerStore.open(data)

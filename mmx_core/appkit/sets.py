@@ -2,7 +2,7 @@
 
 Four kinds, each listed by :func:`list_collections` and read by :func:`load_collection`:
 
-- ``published``: the bundled 7,594 trailer embeddings (:mod:`mmx_core.assets`);
+- ``published``: the bundled 7,594 trailer embeddings (:mod:`mmx_core.base.assets`);
 - ``coarse`` / ``fine``: the shipped encoders' embeddings of the same trailers
   (``models/coarse_embeddings.npz``, ``models/fine_embeddings.npz``), listed only
   when the files exist; their metadata is the published trailer table;
@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artefacts import atomic_path, read_json, write_json
-from .assets import PUBLISHED_EMBEDDINGS, PUBLISHED_THUMBNAILS, published_metadata, thumbnail_archive
-from .embeddings import EmbeddingSet, join_metadata, load_embeddings, load_metadata, validate_embeddings
-from .errors import MMXError
-from .paths import MODELS_DIR, data_dir, runs_dir
+from mmx_core.base.artefacts import atomic_path, read_json, write_json
+from mmx_core.base.assets import PUBLISHED_EMBEDDINGS, PUBLISHED_THUMBNAILS, published_metadata, thumbnail_archive
+from mmx_core.base.embeddings import EmbeddingSet, join_metadata, load_embeddings, load_metadata, validate_embeddings
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
 
 __all__ = [
     "CollectionInfo", "list_collections", "load_collection", "thumbnail_bytes", "save_upload",
@@ -123,7 +123,7 @@ def load_collection(name: str) -> EmbeddingSet:
 @functools.lru_cache(maxsize=8)
 def _load(info: CollectionInfo, mtime: int, size: int) -> EmbeddingSet:
     if info.kind == "published":
-        from .assets import load_published
+        from mmx_core.base.assets import load_published
 
         return load_published()
     emb = load_embeddings(info.path, name=info.name)
@@ -229,8 +229,8 @@ def check_folder(path: str | Path, name: str = "") -> dict:
     folder = Path(str(path).strip()).expanduser()
     if not str(path).strip() or not folder.is_dir():
         raise MMXError("not a folder on the server; give the full path of a data set folder", folder)
-    from .data import validate_dataset
-    from .data.validate import format_report
+    from mmx_core.data import validate_dataset
+    from mmx_core.data.validate import format_report
 
     if (folder / "manifest.json").exists():
         report = validate_dataset(folder, deep=False)
@@ -256,7 +256,7 @@ def start_import(folder: Path, name: str) -> Path:
     import subprocess
     import sys
 
-    from .paths import PROJECT_ROOT
+    from mmx_core.base.paths import PROJECT_ROOT
 
     data_dir().mkdir(parents=True, exist_ok=True)
     log_path = data_dir() / f".{name}.import-log.txt"

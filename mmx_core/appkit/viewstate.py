@@ -23,7 +23,7 @@ class ViewState:
     Attributes
     ----------
     set : str
-        Embedding set name (see :mod:`mmx_core.collections`).
+        Embedding set name (see :mod:`mmx_core.appkit.sets`).
     compare : str
         Second set for the coarse-vs-fine views ("" = none).
     projection : str

@@ -31,14 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from ..artefacts import read_json, write_json
-from ..errors import MMXError
-from .baselines import LinearProbe, random_scores
-from .metrics import GenreReport, auprc_weighted, genre_metrics, paired_bootstrap
-from .predictions import save_predictions
-from .paper import load_table2
-from .report import format_markdown_per_genre, format_markdown_summary, json_safe
-from .thresholds import tune_thresholds
+from mmx_core.base.artefacts import read_json, write_json
+from mmx_core.base.errors import MMXError
+from mmx_core.evaluate.baselines import LinearProbe, random_scores
+from mmx_core.evaluate.metrics import GenreReport, auprc_weighted, genre_metrics, paired_bootstrap
+from mmx_core.evaluate.predictions import save_predictions
+from mmx_core.evaluate.paper import load_table2
+from mmx_core.evaluate.report import format_markdown_per_genre, format_markdown_summary, json_safe
+from mmx_core.evaluate.thresholds import tune_thresholds
 
 __all__ = [
     "Variant", "default_variants", "VariantResult", "AblationResult", "run_ablation", "train_variant",
@@ -179,8 +179,8 @@ def train_variant(store, data: Path, run_dir: Path, *, stage: str, epochs: int, 
     model, start checkpoint, data) raises :class:`MMXError` rather than being
     reused or overwritten.
     """
-    from ..model import ModelConfig
-    from ..train import TrainConfig, train
+    from mmx_core.model import ModelConfig
+    from mmx_core.train import TrainConfig, train
 
     model = None
     if stage == "coarse":
@@ -252,7 +252,7 @@ def run_ablation(
     variants : list of Variant, optional
         Default: :func:`default_variants` of the data's experts.
     """
-    from ..data import TrailerStore
+    from mmx_core.data import TrailerStore
 
     start = time.perf_counter()
     data = Path(data)
@@ -288,7 +288,7 @@ def run_ablation(
             val_scores = random_scores(len(val_labels), len(genres), seed=seed)
             test_scores = random_scores(len(test_labels), len(genres), seed=seed + 1)
         elif variant.kind == "model":
-            from ..train import load_checkpoint, predict_scores
+            from mmx_core.train import load_checkpoint, predict_scores
 
             model_overrides_v = {**overrides, "fusion": variant.fusion}
             if variant.experts is not None:
@@ -299,7 +299,7 @@ def run_ablation(
             val_scores, _ = predict_scores(store, checkpoint, "val")
             test_scores, _ = predict_scores(store, checkpoint, "test")
         elif variant.kind == "probe":
-            from ..train import embed_store, load_checkpoint
+            from mmx_core.train import embed_store, load_checkpoint
 
             run_dir = full_run()
             if variant.embedding == "fine":

@@ -2,7 +2,7 @@
 
 Every point trace of a map carries its row in the map frame as the first
 ``customdata`` value, so a click, box or lasso selection maps back to trailers
-(:func:`mmx_core.mapview.selected_rows`).
+(:func:`mmx_core.appkit.mapview.selected_rows`).
 
 Maps above :data:`MAP_POINT_LIMIT` points draw a density layer of all points and
 a sample of them as markers (plus every highlighted or selected point), which

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
-from .artefacts import cached_artefact
-from .embeddings import EmbeddingSet
-from .errors import MMXError
-from .evaluate.metrics import GenreReport, genre_metrics
-from .evaluate.paper import load_table2
-from .evaluate.predictions import Predictions, load_predictions, save_predictions
-from .genres import PAPER_GENRES
-from .paths import runs_dir
+from mmx_core.base.artefacts import cached_artefact
+from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.base.errors import MMXError
+from mmx_core.evaluate.metrics import GenreReport, genre_metrics
+from mmx_core.evaluate.paper import load_table2
+from mmx_core.evaluate.predictions import Predictions, load_predictions, save_predictions
+from mmx_core.base.genres import PAPER_GENRES
+from mmx_core.base.paths import runs_dir
 
 __all__ = ["prediction_files", "probe_predictions", "checkpoint_predictions", "report_tables", "paper_table",
            "pr_curves"]
@@ -48,7 +48,7 @@ def load(name: str) -> Predictions:
 def probe_predictions(emb: EmbeddingSet, seed: int = 0, test_share: float = 0.2, components: int = 128) -> Predictions:
     """Scores of a linear probe (one logistic regression per genre on ``components`` PCA components of the
     unit-normalised vectors) on a held-out fifth of ``emb``; cached on disk."""
-    from .evaluate.baselines import LinearProbe
+    from mmx_core.evaluate.baselines import LinearProbe
 
     if emb.metadata is None or "genres" not in emb.metadata:
         raise MMXError(f"embedding set {emb.name!r} has no genre labels to evaluate against")
@@ -77,12 +77,12 @@ def probe_predictions(emb: EmbeddingSet, seed: int = 0, test_share: float = 0.2,
 
 
 def checkpoint_predictions(checkpoint: str, data: str, split: str = "test") -> Predictions:
-    """Scores of a checkpoint (a key of :func:`mmx_core.jobs.checkpoints`: ``run:<run>`` or ``models:<file>``)
+    """Scores of a checkpoint (a key of :func:`mmx_core.jobs.launcher.checkpoints`: ``run:<run>`` or ``models:<file>``)
     on split ``split`` of data set ``data`` under the data folder."""
-    from .data import TrailerStore
-    from .jobs import checkpoints, data_sets
-    from .paths import data_dir
-    from .train import load_checkpoint, predict_scores
+    from mmx_core.data import TrailerStore
+    from mmx_core.jobs.launcher import checkpoints, data_sets
+    from mmx_core.base.paths import data_dir
+    from mmx_core.train import load_checkpoint, predict_scores
 
     known = checkpoints()
     if checkpoint not in known:

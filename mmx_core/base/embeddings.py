@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artefacts import array_hash, atomic_path
-from .errors import MMXError
+from mmx_core.base.artefacts import array_hash, atomic_path
+from mmx_core.base.errors import MMXError
 
 __all__ = ["EmbeddingSet", "load_embeddings", "save_embeddings", "load_metadata", "validate_embeddings"]
 
@@ -194,7 +194,7 @@ def load_metadata(path: str | Path) -> pd.DataFrame:
     ``genres`` given as ``A|B|C`` strings (CSV) become lists; a ``display_title``
     column is added from ``title`` when absent.
     """
-    from .titles import display_titles
+    from mmx_core.base.titles import display_titles
 
     path = Path(path)
     if not path.exists():

@@ -17,16 +17,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..artefacts import atomic_write, read_json, write_json
-from ..data import TrailerStore
-from ..errors import MMXError
-from ..evaluate.metrics import genre_metrics
-from ..model import ModelConfig
-from ..paths import MODELS_DIR, data_dir, runs_dir
-from .api import embed_store, predict_scores, write_embeddings
-from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from .config import TrainConfig
-from .loop import train
+from mmx_core.base.artefacts import atomic_write, read_json, write_json
+from mmx_core.data import TrailerStore
+from mmx_core.base.errors import MMXError
+from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.model import ModelConfig
+from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
+from mmx_core.train.inference import embed_store, predict_scores, write_embeddings
+from mmx_core.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from mmx_core.train.config import TrainConfig
+from mmx_core.train.loop import train
 
 __all__ = ["ReleaseConfig", "make_models", "export_checkpoint", "SHIPPED_MODEL"]
 
@@ -72,7 +72,7 @@ def _knobs_other_than_defaults(generator: dict[str, Any]) -> str:
     A knob missing from the manifest (added to the generator later) counts as its default when that
     default reproduces the earlier behaviour, so only recorded values are compared.
     """
-    from ..data.synth import SynthConfig
+    from mmx_core.data.synth import SynthConfig
 
     defaults = SynthConfig(latent="published").to_params()
     differ = [f"{key} {generator[key]!r}, default {value!r}" for key, value in defaults.items()
@@ -94,7 +94,7 @@ def make_models(config: ReleaseConfig) -> dict[str, Any]:
     data = Path(config.data)
     tick = time.perf_counter()
     if not (data / "manifest.json").exists():
-        from ..data import synthesize
+        from mmx_core.data import synthesize
 
         log.info("generating the published-latent data set in %s", data)
         synthesize(data, n_trailers=config.trailers, seed=config.seed, latent="published",
@@ -176,8 +176,8 @@ def run_seconds(run: Path, fallback: float) -> float:
 
 def _neighbour_genre_overlap(path: Path, store: TrailerStore, k: int = 10) -> float:
     """Mean Jaccard overlap of genre sets between each trailer and its k cosine neighbours."""
-    from ..embeddings import load_embeddings
-    from ..explore import NeighbourIndex
+    from mmx_core.base.embeddings import load_embeddings
+    from mmx_core.explore import NeighbourIndex
 
     vectors = load_embeddings(path).vectors
     labels = store.labels().astype(bool)
@@ -188,7 +188,7 @@ def _neighbour_genre_overlap(path: Path, store: TrailerStore, k: int = 10) -> fl
 
 
 def write_model_card(path: Path, results: dict[str, Any]) -> None:
-    from .model_card import render_model_card
+    from mmx_core.studies.model_card import render_model_card
 
     with atomic_write(path, "w") as handle:
         handle.write(render_model_card(results))

@@ -7,7 +7,7 @@ id) and ``log.txt`` (the run's stdout and stderr), and writes the states
 
 Each run is started as its own process group (``start_new_session=True``), so
 it outlives the browser tab and a restart of the app. The process is a small
-supervisor, ``python -m mmx_core.jobs supervise RUN_DIR``, that runs the
+supervisor, ``python -m mmx_core.jobs.launcher supervise RUN_DIR``, that runs the
 command ``[python, -m, mmx_core, train, ...]`` built only from the validated
 request (an argument list, never a shell string), marks the run failed if the
 trainer dies without saying so, and then starts the next queued run of its
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .artefacts import read_json, write_json
-from .errors import MMXError
-from .paths import MODELS_DIR, PROJECT_ROOT, data_dir, runs_dir
+from mmx_core.base.artefacts import read_json, write_json
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import MODELS_DIR, PROJECT_ROOT, data_dir, runs_dir
 
 __all__ = ["TrainRequest", "RunInfo", "submit", "dispatch", "cancel", "resume", "list_runs", "read_events",
            "tail_log", "build_command", "data_sets", "checkpoints", "submit_embed", "TRAIN_PREFIX"]
@@ -229,7 +229,7 @@ def dispatch() -> list[Path]:
 def _start(run_dir: Path, job: dict) -> None:
     request = TrainRequest(**job["request"])
     argv = build_command(request, run_dir, resume=job.get("resume", False))
-    supervisor = [sys.executable, "-m", "mmx_core.jobs", "supervise", str(run_dir)]
+    supervisor = [sys.executable, "-m", "mmx_core.jobs.launcher", "supervise", str(run_dir)]
     log = open(run_dir / "log.txt", "ab")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(supervisor, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -407,7 +407,7 @@ def submit_embed(name: str, data: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mmx_core.jobs")
+    parser = argparse.ArgumentParser(prog="python -m mmx_core.jobs.launcher")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("supervise", help="run a queued run's trainer, then start the next queued run").add_argument(
         "run_dir", type=Path)

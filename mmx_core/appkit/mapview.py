@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .embeddings import EmbeddingSet
-from .errors import MMXError
-from .explore import pipeline
+from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.base.errors import MMXError
+from mmx_core.explore import pipeline
 
 __all__ = ["MapData", "map_data", "neighbour_table", "side_by_side", "selected_rows", "cluster_members",
            "Comparison", "compare_sets", "genre_share"]

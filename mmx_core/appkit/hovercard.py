@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Sequence
 
-from .collections import thumbnail_bytes
+from mmx_core.appkit.sets import thumbnail_bytes
 
 __all__ = ["STATIC_DIR", "static_text", "thumbnail_uri", "hover_reply"]
 
