@@ -54,7 +54,7 @@ if st.session_state.get("w_cluster") not in options:
 with side_col:
     ui.bound(st.selectbox, "cluster", "Zoom to cluster", options, format_func=lambda c: "all" if c is None else labels[c])
 view = st.session_state["view"]
-selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb._lookup() else None
+selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb else None
 focus = None
 if view.cluster is not None and (members := mapview.cluster_members(data, view.cluster)).shape[0]:
     pad = 0.05 * max(np.ptp(members["x"]), np.ptp(members["y"]), 1e-3)

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import platform
-import re
 import sys
 import time
 from pathlib import Path
 
 import benchmarks
+import torch
+
+from mmx_core.base import docblocks
 from mmx_core.base.artefacts import atomic_write
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-MARK = "<!-- bench:{} -->"
 
 
 def available() -> list[str]:
@@ -28,19 +30,16 @@ def available() -> list[str]:
 
 
 def read_sections() -> dict[str, str]:
-    if not DOC.exists():
-        return {}
-    text = DOC.read_text()
-    sections = {}
-    for match in re.finditer(r"<!-- bench:(\w+) -->\n(.*?)(?=<!-- bench:|\Z)", text, re.S):
-        sections[match.group(1)] = match.group(2)
-    return sections
+    """The generated blocks of docs/benchmarks.md, one per benchmark (old ``bench:`` markers read too)."""
+    return docblocks.parse_blocks(DOC.read_text()) if DOC.exists() else {}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {available()})")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check a benchmark runs")
+    parser.add_argument("--soak-minutes", type=float, default=None,
+                        help="load: length of the soak of sessions opening and closing (default 30, 1 with --quick)")
     args = parser.parse_args()
     names = args.names or available()
     unknown = set(names) - set(available())
@@ -51,24 +50,43 @@ def main() -> int:
         print(f"== bench {name}", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
         start = time.perf_counter()
-        tables = module.run(quick=args.quick)
+        options = {"soak_minutes": args.soak_minutes} if args.soak_minutes is not None and name == "load" else {}
+        tables = module.run(quick=args.quick, **options)
         elapsed = time.perf_counter() - start
-        stamp = f"_{time.strftime('%Y-%m-%d %H:%M')} UTC, {platform.node() or 'this machine'}, {elapsed:.0f} s{' (quick)' if args.quick else ''}_\n\n"
+        stamp = (f"_{time.strftime('%Y-%m-%d %H:%M')} UTC, {platform.node() or 'this machine'}, {machine()}, "
+                 f"{elapsed:.0f} s{' (quick)' if args.quick else ''}_\n\n")
         sections[name] = f"## {name}\n\n" + stamp + "\n".join(t.to_markdown() for t in tables) + "\n"
         for table in tables:
             print(table.to_markdown(), flush=True)
-        write_doc(sections)
+        write_doc(name, sections[name])
     return 0
 
 
-def write_doc(sections: dict[str, str]) -> None:
-    header = (
-        "# Benchmarks\n\nWritten by `make bench` (`python -m benchmarks`); each section by its "
-        "`benchmarks/bench_<name>.py`. Machine: 2 cores, 24 GiB, no GPU unless a table says so.\n\n"
-    )
-    body = "".join(MARK.format(name) + "\n" + sections[name] for name in sorted(sections))
+HEADER = (
+    "# Benchmarks\n\nWritten by `make bench` (`python -m benchmarks`); each section by its "
+    "`benchmarks/bench_<name>.py`, between `<!-- BEGIN GENERATED: name -->` and `<!-- END GENERATED: name -->` "
+    "(see `mmx_core/base/docblocks.py`). Each section's first line says when, on which machine and how long. "
+    "Text elsewhere quotes these figures through includes; `python -m mmx_core docs` refreshes them.\n"
+)
+
+
+def machine() -> str:
+    """Cores, memory and GPU of this machine, for the stamp line of a section."""
+    try:
+        with open("/proc/meminfo") as handle:
+            kib = int(handle.readline().split()[1])
+        memory = f", {kib / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        memory = ""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} cores{memory}, {gpu}"
+
+
+def write_doc(name: str, content: str) -> None:
+    """Replace the section ``name`` of docs/benchmarks.md; the rest of the file is kept."""
+    text = DOC.read_text() if DOC.exists() else HEADER
     with atomic_write(DOC, "w") as handle:
-        handle.write(header + body)
+        handle.write(docblocks.replace_block(text, name, content))
 
 
 if __name__ == "__main__":

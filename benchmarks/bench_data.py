@@ -123,7 +123,7 @@ def run(quick: bool = False) -> list[Table]:
         gen = Table(
             "Generator (synth --latent planted, real dims 2048/2048/512/128, float16)",
             ["trailers", "clips", "seconds", "trailers/s", "clips/s", "MB on disk", "MB/s written", "peak RSS MB"],
-            note="One process; numpy uses the machine's 2 cores for the projections. Default knobs "
+            note=f"One process; numpy uses the machine's {os.cpu_count()} cores for the projections. Default knobs "
                  "(2-6 sequences a trailer, 9 clips a sequence, 2-6 audio frames a clip).")
         with progress_callback(lambda *a: None), peak_rss() as mem, timer() as t:
             path = synthesize(root / "planted", n, seed=0)
@@ -142,8 +142,7 @@ def run(quick: bool = False) -> list[Table]:
             ["model", "threads", "batch (trailers)", "trailers/s", "clips/trailer", "clips/s", "load average"],
             note="Coarse training steps (forward, BCE, backward, AdamW) of the shipped configuration on batches "
                  "read beforehand from this set: the rate at which training consumes clips, model only, best of "
-                 "3 repeats. The loader table compares with the faster thread count (2 on a quiet machine; on "
-                 "cores shared with other jobs torch's 2 threads can be several times slower than 1).")
+                 "3 repeats. The loader table compares with the faster thread count.")
         for threads, rate in rates.items():
             train.rows.append([f"shipped ({rate['params'] / 1e6:.2f} M parameters)", threads, BATCH,
                                rate["trailers_per_s"], rate["clips_per_trailer"], rate["clips_per_s"], rate["load"]])
@@ -162,12 +161,10 @@ def run(quick: bool = False) -> list[Table]:
                  "once the training process has let go of it) or into reused buffers in the training process "
                  "(what `train` does on the CPU). 'clips/s as float32' also makes every batch model-ready in the "
                  "training process (float16 features cast to float32 into reused memory by `to_device`); "
-                 "'x training clip rate' divides it by the training rate above. Fresh memory costs about 2.7 us a "
-                 "4 KiB page on this VM (first-touch page faults, shared memory included), and a batch here is "
-                 "about 50 MB in float32, 25 MB in float16. The training process uses torch's default 2 threads "
-                 "(the reads themselves run on one: they are bound by memory bandwidth). Before the batch read "
-                 "path, the item API measured 76,935 clips/s in-process and 44,784 with 2 workers (batch 16, "
-                 "load 1.85). The machine is shared: 'load average' is the 1-minute load on its 2 cores when the "
+                 "'x training clip rate' divides it by the training rate above. The training process uses "
+                 f"torch's default {torch.get_num_threads()} threads (the reads themselves run on one: they are "
+                 "bound by memory bandwidth). 'load average' is the 1-minute load on the machine's "
+                 f"{os.cpu_count()} cores when the "
                  "row was measured (it includes this benchmark's own worker processes); 'clips per CPU-second' "
                  "(CPU time of the main process and the workers) depends less on it. 'main process CPU share' is "
                  "the share of wall time the training process spent on loading.")

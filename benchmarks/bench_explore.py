@@ -112,8 +112,7 @@ def published_tables(emb, quick: bool) -> list[Table]:
         (table, result), tc, mc = measure(cold)
         cc = LAST_CPU["seconds"]
         _, tw_warm, _ = measure(lambda: (pipeline.projection(emb), pipeline.clusters(emb)))
-        from mmx_core.explore import pipeline as pl
-        pl._read_parquet_cached.cache_clear()
+        pipeline.clear_memory_caches()
         _, tw_warm_disk, _ = measure(lambda: (pipeline.projection(emb), pipeline.clusters(emb)))
     Yb, tb, mb = measure(lambda: umap.UMAP().fit_transform(X))
     cb = LAST_CPU["seconds"]
@@ -151,7 +150,7 @@ def published_tables(emb, quick: bool) -> list[Table]:
         note=(f"Trustworthiness: scikit-learn, k={TRUST_K}, cosine in the input space, on {TRUST_SAMPLE:,} fixed "
               f"rows. numba compilation ({compile_s:.0f} s for both code paths) was paid before timing. "
               "umap-learn unseeded runs its layout on both cores; the seeded pipeline runs on one. CPU s is "
-              "the process CPU time (fairer when other jobs share the 2 cores)."),
+              f"the process CPU time (fairer when other jobs share the {os.cpu_count()} cores)."),
     )
 
     rows = []
@@ -314,7 +313,7 @@ def scale_table(emb, quick: bool) -> Table:
             ivf, t, m = measure(lambda: NeighbourIndex(backend="ivf").build(X))
             rec = recall_at_k(ivf.query(queries, 10)[0], truth)
             ms = query_ms(ivf, queries)
-            rows.append([label, f"neighbours ivf ({ivf._ivf.centroids.shape[0]} lists, probe {ivf.n_probe}): build",
+            rows.append([label, f"neighbours ivf ({ivf.n_lists_} lists, probe {ivf.n_probe}): build",
                          t, m, rec, f"{ms:.1f} ms/query"])
             del ivf
             gc.collect()

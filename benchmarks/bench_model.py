@@ -146,7 +146,7 @@ def run(quick: bool = False) -> list[Table]:
             "'end to end' reads the memory-mapped store and collates in the same process; 'model only' runs on "
             "pre-collated batches. FLOPs are counted by torch.utils.flop_counter (matmuls; forward + backward for "
             "training); the fraction compares the model-only FLOP/s with the best dense 2048^3 float32 matmul "
-            "FLOP/s measured just before at the same thread count. Best of several repeats: the 2 cores are shared.")
+            "FLOP/s measured just before at the same thread count. Best of several repeats.")
     columns = ["what", "trailers/s end to end", "trailers/s model only", "GFLOP / trailer", "achieved GFLOP/s",
                "matmul GFLOP/s", "fraction of matmul", "peak RSS MB"]
     tables = [Table("Model throughput (CPU" + (" and CUDA)" if torch.cuda.is_available() else ")"), columns, rows, note)]
@@ -172,7 +172,7 @@ def _scores(net: MMXModel, store: TrailerStore, rows, mode: str, k: int, seed: i
 
 def sampling_table(quick: bool = False) -> Table:
     """Train with K sampled sequences vs all; infer with all sequences vs a K-sample (docs/model.md)."""
-    from mmx_core.evaluate.metrics import genre_metrics
+    from mmx_core.base.metrics import genre_metrics
     from mmx_core.train import TrainConfig, load_checkpoint, train
 
     dims = {"image": 128, "scene": 128, "motion": 32, "audio": 16}

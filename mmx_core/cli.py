@@ -2,7 +2,8 @@
 
 Each command module defines ``register(subparsers)``, which adds its parser and
 sets ``func`` to a callable taking the parsed arguments and returning an exit
-code. :class:`MMXError` is printed as one line without a traceback.
+code. :class:`MMXError` is printed as one line without a traceback. Every
+command's ``--help`` shows each option's default (:class:`DefaultsFormatter`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,37 @@ from mmx_core import commands
 from mmx_core.base.errors import MMXError
 
 
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds ``(default: ...)`` to each option's help, except for None / False defaults
+    (an option's help says what leaving it out means) and help that already names it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: :class:`DefaultsFormatter` unless the command names another, and
+    options given without help still show their default."""
+
+    def __init__(self, *args, formatter_class=DefaultsFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        action = super().add_argument(*args, **kwargs)
+        if action.help is None and action.option_strings and action.default is not None \
+                and action.default is not False and action.default is not argparse.SUPPRESS:
+            action.help = "(default: %(default)s)"
+        return action
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mmx_core", description="MMX Explorer pipeline steps.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True,
+        parser_class=CommandParser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         if hasattr(module, "register"):

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from mmx_core.appkit import mapview, search, sets
+from mmx_core import workspace
+from mmx_core.appkit import mapview, search
 from pages.common import ui
 
 view = ui.setup("Trailer")
 st.sidebar.title("MMX Explorer")
-infos = {c.name: c for c in sets.list_collections()}
+infos = {c.name: c for c in workspace.list_sets()}
 names = list(infos)
 if "w_first" not in st.session_state:   # coarse | fine when both are shipped, unless a set was chosen
     both = {"coarse", "fine"} <= set(names) and view.set == "published"
@@ -36,12 +37,12 @@ if query:
             ui.update(trailer=pick)
 
 view = st.session_state["view"]
-if not view.trailer or view.trailer not in emb._lookup():
+if not view.trailer or view.trailer not in emb:
     st.info("Pick a trailer: search above, or click a point on the Explore map.")
     st.stop()
 
 data = ui.map_for(emb.name, view.projection, view.mcs)
-frame = data.frame if data is not None else mapview._base_frame(emb).assign(cluster_label="?")
+frame = data.frame if data is not None else mapview.base_frame(emb).assign(cluster_label="?")
 row = frame.iloc[emb.index_of(view.trailer)]
 card_col, first_col, second_col = st.columns([1.1, 2, 2])
 with card_col:

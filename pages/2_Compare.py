@@ -3,13 +3,14 @@
 import numpy as np
 import streamlit as st
 
-from mmx_core.appkit import figures, mapview, sets
+from mmx_core import workspace
+from mmx_core.appkit import figures, mapview
 from mmx_core.base.errors import MMXError
 from pages.common import ui
 
 view = ui.setup("Compare")
 st.sidebar.title("MMX Explorer")
-names = [c.name for c in sets.list_collections()]
+names = [c.name for c in workspace.list_sets()]
 if len(names) < 2:
     st.title("Compare two spaces")
     st.info("Only the published set is available. The shipped coarse and fine embeddings appear once "
@@ -27,16 +28,15 @@ if a is None or b is None:
     st.stop()
 try:
     with ui.progress_bar("Comparing the two spaces"):
-        result = ui.cached_comparison(first, second, k, view.projection, view.mcs)
+        result, table = ui.cached_comparison(first, second, k, view.projection, view.mcs)
 except MMXError as exc:
     st.error(str(exc))
     st.stop()
 
-table = result.table
-st.markdown(f"**{first}** vs **{second}**: {result.summary['trailers']:,} common trailers · mean Jaccard@{k} of "
-            f"neighbour lists {result.summary['mean_jaccard']:.3f} (1 = same neighbours, 0 = none shared)"
+st.markdown(f"**{first}** vs **{second}**: {result.summary['n']:,} common trailers · mean Jaccard@{k} of "
+            f"neighbour lists {result.summary['jaccard_mean']:.3f} (1 = same neighbours, 0 = none shared)"
             + (" · generated features" if a.generated or b.generated else ""))
-example = result.example
+example = result.split_example()
 if example:
     with st.expander("Guided example: a coarse cluster that splits in the fine space", expanded=True):
         parts = ", ".join(f"{n} to {label}" for _, label, n in example["targets"][:5])
@@ -46,13 +46,7 @@ if example:
 else:
     show_example = False
 
-frames = []
-for suffix in ("a", "b"):
-    labels = result.labels_a if suffix == "a" else result.labels_b
-    frame = table.rename(columns={f"x_{suffix}": "x", f"y_{suffix}": "y", f"cluster_{suffix}": "cluster"})
-    frame["cluster_label"] = [labels.get(c, "noise") for c in frame["cluster"]]
-    frame["genre_list"] = [g.split(", ") if g else [] for g in frame["genres"]]
-    frames.append(frame)
+frames = [mapview.comparison_map(table, result, side) for side in ("a", "b")]
 highlight = None
 picked = st.session_state.get("_compare_pick", np.zeros(0, dtype=np.int64))
 if show_example:
@@ -81,8 +75,10 @@ hist_col, movers_col = st.columns([1, 1.4])
 hist_col.plotly_chart(figures.histogram_figure(table["jaccard"], f"Jaccard@{k} per trailer", "Jaccard@k"),
                       width="stretch")
 movers_col.markdown("**Movers**: trailers whose neighbours changed most")
-movers_col.dataframe(table.nsmallest(50, "jaccard")[["display_title", "year", "jaccard", "label_a", "label_b"]].rename(
+movers = table.set_index("id").loc[result.movers["id"]]            # the comparison's movers, lowest Jaccard first
+movers_col.dataframe(movers[["display_title", "year", "jaccard", "label_a", "label_b"]].rename(
                      columns={"label_a": f"cluster in {first}", "label_b": f"cluster in {second}"}),
                      hide_index=True, height=260)
-st.plotly_chart(figures.sankey_figure(result.transitions, result.labels_a, result.labels_b), width="stretch")
+sankey = figures.sankey_figure(result.transitions, result.labels("a", "legend_label"), result.labels("b", "legend_label"))
+st.plotly_chart(sankey, width="stretch")
 ui.sync_url()

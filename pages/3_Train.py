@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from mmx_core import workspace
 from mmx_core.appkit import figures
 
 from mmx_core.jobs import launcher as jobs
+from mmx_core.base.devices import DEVICE_LABELS, DEVICES
 from mmx_core.base.errors import MMXError
 from pages.common import ui
 
@@ -14,7 +16,7 @@ st.title("Train")
 st.caption("Runs are background processes: they keep going when this tab closes or the app restarts. "
            "One run at a time per device; others wait in the queue.")
 
-data_sets = jobs.data_sets()
+data_sets = workspace.data_sets()
 with st.form("train_form"):
     left, mid, right = st.columns(3)
     stage = left.radio("Stage", jobs.STAGES, horizontal=True, key="f_stage",
@@ -22,10 +24,9 @@ with st.form("train_form"):
     data = left.selectbox("Data set (data/ folder)", data_sets, key="f_data")
     epochs = mid.number_input("Epochs", 1, 1000, 10, key="f_epochs")
     batch_size = mid.number_input("Batch size", 1, 4096, 32, key="f_batch")
-    device = right.selectbox("Device", jobs.DEVICES, key="f_device", format_func={"auto": "auto", "cpu": "CPU",
-                                                                                   "cuda": "GPU (cuda)"}.get)
+    device = right.selectbox("Device", DEVICES, key="f_device", format_func=DEVICE_LABELS.get)
     seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="f_seed")
-    init = st.selectbox("Starting checkpoint", [""] + list(jobs.checkpoints()), key="f_init",
+    init = st.selectbox("Starting checkpoint", [""] + list(workspace.checkpoints()), key="f_init",
                         format_func=lambda c: c or "none (train from scratch)")
     name = st.text_input("Run name (optional)", key="f_name")
     submitted = st.form_submit_button("Launch")

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
+from mmx_core import workspace
 from mmx_core.appkit import evalview, figures
-
-from mmx_core.jobs import launcher as jobs
 from mmx_core.base.errors import MMXError
 from mmx_core.base.genres import PAPER_GENRES
 from pages.common import ui
@@ -14,10 +13,10 @@ st.sidebar.title("MMX Explorer")
 st.title("Evaluate")
 
 sources = {"probe:published": "linear probe on the published embeddings (128 PCA components, 80/20 split)"}
-sources.update({f"file:{k}": f"predictions file {k}" for k in evalview.prediction_files()})
-sources.update({f"ckpt:{k}": f"checkpoint {k}" for k in jobs.checkpoints()})
+sources.update({f"file:{k}": f"predictions file {k}" for k in workspace.prediction_files()})
+sources.update({f"ckpt:{k}": f"checkpoint {k}" for k in workspace.checkpoints()})
 source = st.selectbox("Scores to evaluate", list(sources), format_func=sources.get, key="w_eval_source")
-data = st.selectbox("Data set (for a checkpoint)", jobs.data_sets(), key="w_eval_data") if source.startswith("ckpt:") else None
+data = st.selectbox("Data set (for a checkpoint)", workspace.data_sets(), key="w_eval_data") if source.startswith("ckpt:") else None
 if st.button("Evaluate", key="evaluate") or st.session_state.get("_eval_for") == source:
     try:
         with st.spinner("Scoring (cached after the first time)..."):
@@ -25,7 +24,7 @@ if st.button("Evaluate", key="evaluate") or st.session_state.get("_eval_for") ==
             if kind == "probe":
                 pred = evalview.probe_predictions(ui.load_set(key))
             elif kind == "file":
-                pred = evalview.load(key)
+                pred = workspace.load_prediction_file(key)
             else:
                 pred = evalview.checkpoint_predictions(key, data or "", "test")
         st.session_state["_eval_for"] = source

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
+from mmx_core import workspace
 from mmx_core.appkit import sets
-
-from mmx_core.jobs import launcher as jobs
 from mmx_core.base.errors import MMXError
 from pages.common import ui
 
@@ -13,10 +12,10 @@ st.sidebar.title("MMX Explorer")
 st.title("Data")
 
 st.subheader("Embedding sets")
-infos = sets.list_collections()
+infos = workspace.list_sets()
 st.dataframe([{"name": c.name, "kind": c.kind, "generated features": c.generated, "file": str(c.path)} for c in infos],
              hide_index=True)
-st.caption("Data sets for training (data/ folder): " + (", ".join(jobs.data_sets()) or "none yet"))
+st.caption("Data sets for training (data/ folder): " + (", ".join(workspace.data_sets()) or "none yet"))
 
 st.subheader("Load a data set folder on the server")
 st.caption("The project's format (manifest.json) is validated in place; the authors' layout is imported into data/.")
@@ -34,7 +33,7 @@ if st.button("Validate", key="validate_folder"):
         st.error(str(exc))
 
 st.subheader("Upload embeddings")
-st.caption(f"An .npz with 'embeddings' (n x dim) and 'ids', up to {sets.MAX_UPLOAD_BYTES / 1e6:.0f} MB, and "
+st.caption(f"An .npz with 'embeddings' (n x dim) and 'ids', up to {workspace.MAX_UPLOAD_BYTES / 1e6:.0f} MB, and "
            "optionally a CSV with id, title, year, genres (A|B|C). Without a CSV, published ids get published metadata.")
 with st.form("upload_form", clear_on_submit=True):
     npz = st.file_uploader("Embeddings (.npz)", type=["npz"], key="w_npz")
@@ -46,7 +45,7 @@ if sent:
         st.error("Choose an .npz file first.")
     else:
         try:
-            info = sets.save_upload(name.strip(), npz.getvalue(), csv.getvalue() if csv else None)
+            info = workspace.save_upload(name.strip(), npz.getvalue(), csv.getvalue() if csv else None)
             st.success(f"Added {info.label}; choose it in the embedding set chooser of any page.")
         except MMXError as exc:
             st.error(f"Not added: {exc}")

@@ -1,4 +1,4 @@
-"""Artefacts, the embeddings file format, titles and the bundled published set."""
+"""Artefacts, the embeddings file format and the bundled published set (titles: test_titles.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from mmx_core.base.artefacts import atomic_write, cached_artefact, params_key, r
 from mmx_core.base.assets import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
 from mmx_core.base.embeddings import load_embeddings, load_metadata, save_embeddings
 from mmx_core.base.errors import MMXError
-from mmx_core.base.titles import TitleSpacer, display_titles
 
 
 def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
@@ -105,14 +104,6 @@ def test_metadata_join_keeps_order_and_fills_missing(tmp_path, rng):
     assert list(loaded.metadata["id"]) == ["a", "b", "c"]
     assert loaded.metadata["genres"].tolist() == [["Comedy"], ["Drama", "War"], []]
     assert loaded.metadata["display_title"].tolist() == ["Only You", "The End", "c"]
-
-
-def test_titles_get_spaces_back_where_clear():
-    spacer = TitleSpacer(["NoTimetoDie", "TimeBandits", "TheTimeMachine", "Breathe", "DieHard", "DieAnotherDay"])
-    assert spacer("NoTimetoDie") == "No Time to Die"
-    assert spacer("Breathe") == "Breathe"
-    assert display_titles(["A.I.ArtificialIntelligence", "00Days", "HeavenKnows,Mr.Allison"]) == [
-        "A.I. Artificial Intelligence", "00 Days", "Heaven Knows, Mr. Allison"]
 
 
 def test_published_set_is_bundled():

@@ -2,7 +2,7 @@
 import json
 import numpy as np
 from mmx_core.data import TrailerStore
-from mmx_core.evaluate.metrics import paired_bootstrap
+from mmx_core.base.metrics import paired_bootstrap
 from mmx_core.studies.subgenre import precision_at_k_per_trailer
 
 store = TrailerStore.open("data/eval-heldout-2000-s4242")

@@ -5,7 +5,7 @@ import torch
 from mmx_core.data import TrailerStore
 from mmx_core.model import ModelConfig
 from mmx_core.train import TrainConfig, train, predict_scores
-from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.base.metrics import genre_metrics
 
 data, out, fusion, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 small = len(sys.argv) > 5 and sys.argv[5] == "small"

@@ -1,88 +1,34 @@
 """Tables and curves for the app's Evaluate page.
 
-Three sources of genre scores are evaluated with :func:`mmx_core.evaluate.metrics.genre_metrics`:
+Three sources of genre scores are evaluated with :func:`mmx_core.base.metrics.genre_metrics`:
 
-- a predictions file (``scores``, ``labels``, ``genres``) written by a run, ``runs/*/**/predictions*.npz``;
+- a predictions file (``scores``, ``labels``, ``genres``) written by a run (listed and read by
+  :func:`mmx_core.workspace.prediction_files` / :func:`mmx_core.workspace.load_prediction_file`);
 - a run's checkpoint on a data set split (:func:`mmx_core.train.predict_scores`);
-- a linear probe on an embedding set with genre labels (e.g. the published embeddings): PCA to 128
-  components, trained on 80 % of the trailers and scored on the other 20 % (fixed seed, cached on disk).
+- a linear probe on an embedding set with genre labels (:mod:`mmx_core.evaluate.probe`, run as a job).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
-from mmx_core.base.artefacts import cached_artefact
-from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
-from mmx_core.evaluate.metrics import GenreReport, genre_metrics
+from mmx_core.base.metrics import GenreReport, genre_metrics
 from mmx_core.evaluate.paper import load_table2
-from mmx_core.evaluate.predictions import Predictions, load_predictions, save_predictions
-from mmx_core.base.genres import PAPER_GENRES
-from mmx_core.base.paths import runs_dir
+from mmx_core.evaluate.predictions import Predictions
 
-__all__ = ["prediction_files", "probe_predictions", "checkpoint_predictions", "report_tables", "paper_table",
-           "pr_curves"]
-
-
-def prediction_files() -> dict[str, Path]:
-    """Predictions files under the runs folder, keyed ``<run>/<file>``."""
-    root = runs_dir()
-    if not root.is_dir():
-        return {}
-    return {str(p.relative_to(root)): p for p in sorted(root.glob("*/**/predictions*.npz"))}
-
-
-def load(name: str) -> Predictions:
-    """The predictions file ``name`` (a key of :func:`prediction_files`)."""
-    files = prediction_files()
-    if name not in files:
-        raise MMXError(f"no predictions file {name!r}; available: {list(files)}")
-    return load_predictions(files[name])
-
-
-def probe_predictions(emb: EmbeddingSet, seed: int = 0, test_share: float = 0.2, components: int = 128) -> Predictions:
-    """Scores of a linear probe (one logistic regression per genre on ``components`` PCA components of the
-    unit-normalised vectors) on a held-out fifth of ``emb``; cached on disk."""
-    from mmx_core.evaluate.baselines import LinearProbe
-
-    if emb.metadata is None or "genres" not in emb.metadata:
-        raise MMXError(f"embedding set {emb.name!r} has no genre labels to evaluate against")
-    genres = [g for g in PAPER_GENRES if any(g in row for row in emb.metadata["genres"])]
-    labels = np.array([[g in row for g in genres] for row in emb.metadata["genres"]], dtype=np.int64)
-    keep = labels.any(axis=1)
-    if keep.sum() < 50:
-        raise MMXError(f"only {int(keep.sum())} trailers of {emb.name!r} have genres; the probe needs 50")
-
-    def compute(path: Path) -> None:
-        rows = np.flatnonzero(keep)
-        order = np.random.default_rng(seed).permutation(rows)
-        n_test = int(len(order) * test_share)
-        test, train = order[:n_test], order[n_test:]
-        X = emb.normalized().astype(np.float64)
-        mean = X[train].mean(axis=0)
-        _, _, vt = np.linalg.svd(X[train] - mean, full_matrices=False)
-        reduce = vt[:components].T           # PCA fitted on the training trailers only
-        Xr = (X - mean) @ reduce
-        probe = LinearProbe(C=0.1, max_iter=300).fit(Xr[train], labels[train])
-        save_predictions(path, probe.predict_proba(Xr[test]), labels[test], genres)
-
-    params = {"seed": seed, "test_share": test_share, "C": 0.1, "pca_components": components}
-    path = cached_artefact("app_probe", params, {"embeddings": emb.content_hash}, compute, suffix=".npz")
-    return load_predictions(path)
+__all__ = ["checkpoint_predictions", "report_tables", "paper_table", "pr_curves"]
 
 
 def checkpoint_predictions(checkpoint: str, data: str, split: str = "test") -> Predictions:
-    """Scores of a checkpoint (a key of :func:`mmx_core.jobs.launcher.checkpoints`: ``run:<run>`` or ``models:<file>``)
+    """Scores of a checkpoint (a key of :func:`mmx_core.workspace.checkpoints`: ``run:<run>`` or ``models:<file>``)
     on split ``split`` of data set ``data`` under the data folder."""
-    from mmx_core.data import TrailerStore
-    from mmx_core.jobs.launcher import checkpoints, data_sets
     from mmx_core.base.paths import data_dir
+    from mmx_core.data import TrailerStore
     from mmx_core.train import load_checkpoint, predict_scores
+    from mmx_core.workspace import checkpoints, data_sets
 
     known = checkpoints()
     if checkpoint not in known:

@@ -7,6 +7,10 @@ Every point trace of a map carries its row in the map frame as the first
 Maps above :data:`MAP_POINT_LIMIT` points draw a density layer of all points and
 a sample of them as markers (plus every highlighted or selected point), which
 keeps the payload and the browser responsive at 100,000 trailers.
+
+Cluster names come as data: the summaries' ``short_label`` (written on the map)
+and ``legend_label`` (legend, Sankey) columns, made by the clustering's label
+maker (:mod:`mmx_core.explore.labels`); this module only cuts them to width.
 """
 
 from __future__ import annotations
@@ -29,16 +33,25 @@ CHANGE_SCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#fddbc7"], [0.75, "#
 YEAR_SCALE = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
 
 
-def short_label(label: str, width: int = 28) -> str:
-    """A cluster label without its year span, cut to ``width`` characters (for labels drawn on the map)."""
-    text = str(label).split(" · 1")[0].split(" · 2")[0]
+SHORT_WIDTH = 28   # characters of a label drawn on the map
+LEGEND_WIDTH = 36  # characters of a legend or Sankey entry
+
+
+def cut(text, width: int) -> str:
+    """``text`` cut to ``width`` characters (an ellipsis marks the cut)."""
+    text = str(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def legend_label(label: str, width: int = 36) -> str:
-    """A cluster label for the legend: genres and year span, without the example title."""
-    text = str(label).split(" · like ")[0]
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _legend_names(frame: pd.DataFrame, summaries: pd.DataFrame | None) -> dict:
+    """Cluster -> legend entry: the summaries' ``legend_label``, else the frame's ``cluster_legend``,
+    else its ``cluster_label`` (a frame built without summaries)."""
+    if summaries is not None and "legend_label" in summaries:
+        names = dict(zip(summaries["cluster"], summaries["legend_label"]))
+    else:
+        column = "cluster_legend" if "cluster_legend" in frame else "cluster_label"
+        names = dict(zip(frame["cluster"], frame[column]))
+    return {c: cut(name, LEGEND_WIDTH) for c, name in names.items()}
 
 
 def hover_texts(frame: pd.DataFrame) -> np.ndarray:
@@ -104,7 +117,8 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
     selected : int, optional
         Row of the selected trailer, drawn as a star.
     summaries : DataFrame, optional
-        Cluster ``label, x, y``: labels drawn at cluster centres.
+        Cluster ``cluster, short_label, legend_label, x, y``: ``short_label`` drawn at the cluster
+        centres, ``legend_label`` in the legend (``label`` stands in for a missing column).
     focus : (x0, x1, y0, y1), optional
         Axis ranges to zoom to.
     limit : int
@@ -126,10 +140,11 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
         noise = rows[clusters[rows] < 0]
         traces.append(points(noise, "noise", {"color": NOISE_COLOUR, "size": size - 1}))
         order = summaries["cluster"].tolist() if summaries is not None else sorted(set(clusters[clusters >= 0]))
+        legend = _legend_names(frame, summaries)
         for i, cluster in enumerate(order):
             members = rows[clusters[rows] == cluster]
             if len(members):
-                traces.append(points(members, legend_label(frame["cluster_label"].iloc[members[0]]),
+                traces.append(points(members, legend.get(cluster, str(cluster)),
                                       {"color": PALETTE[i % len(PALETTE)], "size": size, "opacity": 0.8}))
     elif colour == "genre":
         has = np.array([genre in g for g in frame["genre_list"].iloc[rows]], dtype=bool)
@@ -159,8 +174,9 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
             "color": "#ffd400", "size": 18, "symbol": "star", "line": {"color": "#111", "width": 1.5}}))
     fig = go.Figure([t.to_plotly_json() if hasattr(t, "to_plotly_json") else t for t in traces], _validate=False)
     if labels and summaries is not None and colour == "cluster" and len(summaries):
+        short = "short_label" if "short_label" in summaries else "label"
         for _, s in summaries.head(max_labels).iterrows():
-            fig.add_annotation(x=s["x"], y=s["y"], text=short_label(s["label"]), showarrow=False,
+            fig.add_annotation(x=s["x"], y=s["y"], text=cut(s[short], SHORT_WIDTH), showarrow=False,
                                font={"size": 10, "color": "#111"}, bgcolor="rgba(255,255,255,0.7)")
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0}, title=title,
                       clickmode="event+select", legend={"itemsizing": "constant", "font": {"size": 10}},
@@ -207,13 +223,15 @@ def sankey_figure(transitions: pd.DataFrame, labels_a: dict, labels_b: dict, min
                   max_links: int = 120, title: str = "coarse clusters → fine clusters") -> go.Figure:
     """Sankey of how clusters of space A split into clusters of space B (``cluster_a, cluster_b, count``).
 
-    Links to or from noise and links of fewer than ``min_count`` trailers are left out.
+    ``labels_a`` / ``labels_b`` map each cluster to its node name (its ``legend_label``), cut to
+    :data:`LEGEND_WIDTH`. Links to or from noise and links of fewer than ``min_count`` trailers are left out.
     """
     real = (transitions["cluster_a"] >= 0) & (transitions["cluster_b"] >= 0)   # noise is left out
     links = transitions[real & (transitions["count"] >= min_count)].nlargest(max_links, "count")
     left = sorted(links["cluster_a"].unique())
     right = sorted(links["cluster_b"].unique())
-    names = [f"A {legend_label(labels_a.get(c, c))}" for c in left] + [f"B {legend_label(labels_b.get(c, c))}" for c in right]
+    names = ([f"A {cut(labels_a.get(c, c), LEGEND_WIDTH)}" for c in left]
+             + [f"B {cut(labels_b.get(c, c), LEGEND_WIDTH)}" for c in right])
     index_a = {c: i for i, c in enumerate(left)}
     index_b = {c: len(left) + i for i, c in enumerate(right)}
     fig = go.Figure(go.Sankey(

@@ -2,7 +2,8 @@
 
 The app calls these functions; they call :mod:`mmx_core.explore.pipeline`
 (cached on disk) and join the results with each set's metadata into the
-tables the pages show.
+tables the pages show. The Compare page shows :func:`mmx_core.explore.pipeline.comparison`
+(the result the ``compare`` command prints) through :func:`comparison_table` and :func:`comparison_map`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import pandas as pd
 from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.explore import pipeline
+from mmx_core.explore.compare import SpaceComparison
 
-__all__ = ["MapData", "map_data", "neighbour_table", "side_by_side", "selected_rows", "cluster_members",
-           "Comparison", "compare_sets", "genre_share"]
+__all__ = ["MapData", "map_data", "base_frame", "neighbour_table", "side_by_side", "selected_rows", "cluster_members",
+           "comparison_table", "comparison_map", "genre_share"]
 
 NOISE = -1
 
@@ -32,8 +34,8 @@ class MapData:
         ``id, x, y, cluster, cluster_label, probability, display_title, year, genres`` (genres as
         ``"A, B"``), ``genre_list`` (list), in the order of the embedding set.
     summaries : DataFrame
-        ``cluster, label, size, genres`` (over-represented genres as text), ``typical`` (titles),
-        ``x, y`` (centre), largest first; noise excluded.
+        ``cluster, label, short_label, legend_label, size, genres`` (over-represented genres as text),
+        ``typical`` (titles), ``x, y`` (centre), largest first; noise excluded.
     note : str
         Caveat to show beside the map (empty when there is none).
     """
@@ -48,7 +50,9 @@ def _genre_text(genres) -> str:
     return ", ".join(genres) if isinstance(genres, (list, tuple, np.ndarray)) else ""
 
 
-def _base_frame(emb: EmbeddingSet) -> pd.DataFrame:
+def base_frame(emb: EmbeddingSet) -> pd.DataFrame:
+    """One row per trailer of ``emb``, in its order: ``id, display_title, year, genre_list`` (list) and
+    ``genres`` (``"A, B"``); the id stands in for a missing title. The map columns come from :func:`map_data`."""
     meta = emb.metadata if emb.metadata is not None else pd.DataFrame({"id": emb.ids})
     frame = pd.DataFrame({"id": emb.ids.astype(str)})
     frame["display_title"] = meta["display_title"].astype(str).to_numpy() if "display_title" in meta else frame["id"]
@@ -59,7 +63,8 @@ def _base_frame(emb: EmbeddingSet) -> pd.DataFrame:
     return frame
 
 
-def map_data(emb: EmbeddingSet, projection: str = "umap", min_cluster_size: int = 40,
+def map_data(emb: EmbeddingSet, projection: str = pipeline.DEFAULT_PROJECTION["method"],
+             min_cluster_size: int = pipeline.DEFAULT_CLUSTERS["min_cluster_size"],
              projection_params: dict | None = None) -> MapData:
     """Projection and sub-genre clusters of ``emb`` joined with its metadata.
 
@@ -67,7 +72,7 @@ def map_data(emb: EmbeddingSet, projection: str = "umap", min_cluster_size: int 
     """
     if min_cluster_size < 2:
         raise MMXError(f"minimum cluster size must be at least 2, got {min_cluster_size}")
-    frame = _base_frame(emb)
+    frame = base_frame(emb)
     xy = pipeline.projection(emb, method=projection, **(projection_params or {}))
     clusters = pipeline.clusters(emb, min_cluster_size=min_cluster_size)
     frame = frame.merge(xy[["id", "x", "y"]], on="id", how="left")
@@ -89,7 +94,8 @@ def _summaries_from_pipeline(summaries, frame: pd.DataFrame) -> pd.DataFrame:
         if s.cluster < 0:
             continue
         rows.append({
-            "cluster": int(s.cluster), "label": str(s.label), "size": int(s.size),
+            "cluster": int(s.cluster), "label": str(s.label), "short_label": str(s.short_label),
+            "legend_label": str(s.legend_label), "size": int(s.size),
             "genres": ", ".join(f"{g} ×{lift:.1f}" for g, lift, _share in list(s.genre_lift)[:3]),
             "typical": "; ".join(title_of.get(str(t), str(t)) for t in list(s.typical_ids)[:3]),
             "x": float(centre.loc[s.cluster, "x"]) if s.cluster in centre.index else np.nan,
@@ -99,7 +105,8 @@ def _summaries_from_pipeline(summaries, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _summary_frame(rows: list[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(rows, columns=["cluster", "label", "size", "genres", "typical", "x", "y"])
+    table = pd.DataFrame(rows, columns=["cluster", "label", "short_label", "legend_label", "size", "genres", "typical",
+                                        "x", "y"])
     return table.sort_values(["size", "cluster"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -161,7 +168,7 @@ def _indexed_base(emb: EmbeddingSet) -> pd.DataFrame:
     if key not in _BASE:
         if len(_BASE) > 8:
             _BASE.clear()
-        _BASE[key] = _base_frame(emb)
+        _BASE[key] = base_frame(emb)
     return _BASE[key]
 
 
@@ -177,7 +184,7 @@ def side_by_side(first: EmbeddingSet, second: EmbeddingSet | None, trailer_id: s
     With no second set (or a trailer absent from it), only the first space's columns are filled.
     """
     a = neighbour_table(first, trailer_id, k)
-    if second is None or trailer_id not in second._lookup():
+    if second is None or trailer_id not in second:
         a["in_both"] = False
         return a
     b = neighbour_table(second, trailer_id, k)
@@ -187,69 +194,35 @@ def side_by_side(first: EmbeddingSet, second: EmbeddingSet | None, trailer_id: s
     return pd.concat([a.add_suffix("_a"), b.add_suffix("_b")], axis=1)
 
 
-@dataclass
-class Comparison:
-    """Two spaces compared on their common trailers.
+def comparison_table(result: SpaceComparison, emb: EmbeddingSet) -> pd.DataFrame:
+    """The Compare page's table: one row per compared trailer, in the order of ``result.table``.
 
-    Attributes
-    ----------
-    table : DataFrame
-        ``id, jaccard, cluster_a, cluster_b, label_a, label_b, x_a, y_a, x_b, y_b`` plus metadata columns.
-    transitions : DataFrame
-        ``cluster_a, cluster_b, count``.
-    summary : dict
-        ``mean_jaccard``, ``trailers``, ``k``.
-    example : dict
-        A coarse cluster whose members split into several fine clusters (the guided example).
+    Columns ``id, display_title, year, genres, genre_list`` (from ``emb``'s metadata, e.g. space A),
+    ``jaccard, cluster_a, cluster_b, label_a, label_b`` and ``x_a, y_a, x_b, y_b`` (map B aligned
+    onto map A). Everything but the metadata comes from ``result``, the comparison the
+    ``compare`` command prints.
     """
-
-    table: pd.DataFrame
-    transitions: pd.DataFrame
-    summary: dict
-    example: dict
-    labels_a: dict
-    labels_b: dict
-
-
-def compare_sets(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, min_cluster_size: int = 40,
-                 projection: str = "umap") -> Comparison:
-    """Neighbourhood overlap (Jaccard@k), cluster transitions and movers between two sets."""
-    common = np.intersect1d(a.ids.astype(str), b.ids.astype(str))
-    if len(common) < 10:
-        raise MMXError(f"the two sets share {len(common)} trailer ids; a comparison needs at least 10")
-    map_a, map_b = map_data(a, projection, min_cluster_size), map_data(b, projection, min_cluster_size)
-    fa, fb = map_a.frame.set_index("id"), map_b.frame.set_index("id")
-    table = fa.loc[common, ["display_title", "year", "genres", "cluster", "x", "y"]].rename(
-        columns={"cluster": "cluster_a", "x": "x_a", "y": "y_a"})
-    table[["cluster_b", "x_b", "y_b"]] = fb.loc[common, ["cluster", "x", "y"]].to_numpy()
-    result = pipeline.comparison(a, b, k=k, cluster_params={"min_cluster_size": min_cluster_size},
-                                 projection_params={"method": projection})
-    table["jaccard"] = result.table.set_index("id")["jaccard"].reindex(common).to_numpy()
+    table = result.table[["id", "jaccard", "cluster_a", "cluster_b"]].reset_index(drop=True)
+    base = base_frame(emb).set_index("id")
+    frame = base.reindex(table["id"])[["display_title", "year", "genres", "genre_list"]].reset_index()
+    frame["display_title"] = frame["display_title"].fillna(frame["id"])
+    frame["genres"] = frame["genres"].fillna("")
+    frame["genre_list"] = [g if isinstance(g, list) else [] for g in frame["genre_list"]]
+    frame[["jaccard", "cluster_a", "cluster_b"]] = table[["jaccard", "cluster_a", "cluster_b"]]
+    for side in ("a", "b"):
+        labels = result.labels(side)
+        frame[f"label_{side}"] = [labels.get(int(c), "noise") for c in frame[f"cluster_{side}"]]
     if result.aligned is not None:
-        aligned = result.aligned.set_index("id").reindex(common)
-        table[["x_a", "y_a", "x_b", "y_b"]] = aligned[["x_a", "y_a", "x_b", "y_b"]].to_numpy()
-    table["cluster_b"] = table["cluster_b"].astype(int)
-    table = table.reset_index().rename(columns={"index": "id"})
-    transitions = (table.groupby(["cluster_a", "cluster_b"]).size().rename("count").reset_index())
-    labels_a = dict(zip(map_a.summaries["cluster"], map_a.summaries["label"]))
-    labels_b = dict(zip(map_b.summaries["cluster"], map_b.summaries["label"]))
-    table["label_a"] = [labels_a.get(c, "noise") for c in table["cluster_a"]]
-    table["label_b"] = [labels_b.get(c, "noise") for c in table["cluster_b"]]
-    summary = {"trailers": int(len(common)), "k": k, "mean_jaccard": float(table["jaccard"].mean())}
-    return Comparison(table, transitions, summary, _split_example(transitions, labels_a, labels_b), labels_a, labels_b)
+        aligned = result.aligned.set_index("id").reindex(table["id"])
+        frame[["x_a", "y_a", "x_b", "y_b"]] = aligned[["x_a", "y_a", "x_b", "y_b"]].to_numpy()
+    return frame
 
 
-def _split_example(transitions: pd.DataFrame, labels_a: dict, labels_b: dict) -> dict:
-    """The coarse cluster (not noise) whose members spread most evenly over several fine clusters."""
-    real = transitions[(transitions["cluster_a"] >= 0) & (transitions["cluster_b"] >= 0)]
-    best, best_score = None, 0.0
-    for cluster, group in real.groupby("cluster_a"):
-        share = group["count"] / group["count"].sum()
-        score = (1 - (share ** 2).sum()) * np.log1p(group["count"].sum())
-        if len(group) >= 2 and score > best_score:
-            best, best_score = cluster, score
-    if best is None:
-        return {}
-    group = real[real["cluster_a"] == best].sort_values("count", ascending=False)
-    return {"cluster_a": int(best), "label_a": labels_a.get(best, str(best)),
-            "targets": [(int(c), labels_b.get(c, str(c)), int(n)) for c, n in zip(group["cluster_b"], group["count"])]}
+def comparison_map(table: pd.DataFrame, result: SpaceComparison, side: str) -> pd.DataFrame:
+    """The map frame of space ``side`` (``"a"`` or ``"b"``) of a :func:`comparison_table`, for
+    :func:`mmx_core.appkit.figures.map_figure`: ``x, y, cluster, cluster_label, cluster_legend`` plus metadata."""
+    frame = table.rename(columns={f"x_{side}": "x", f"y_{side}": "y", f"cluster_{side}": "cluster"})
+    legends = result.labels(side, "legend_label")
+    frame["cluster_label"] = table[f"label_{side}"]
+    frame["cluster_legend"] = [legends.get(int(c), "noise") for c in frame["cluster"]]
+    return frame

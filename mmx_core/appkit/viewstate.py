@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Mapping
 
+from mmx_core.explore.clustering import SubgenreClusterer
+from mmx_core.explore.projection import Projector
+
 __all__ = ["ViewState", "PROJECTIONS", "COLOURS"]
 
-PROJECTIONS = ("umap", "tsne", "pca")
+PROJECTIONS = Projector.METHODS
 COLOURS = ("cluster", "genre", "year", "change")
 
 
@@ -41,21 +44,21 @@ class ViewState:
     years : tuple of int or None
         Year range filter.
     mcs : int
-        HDBSCAN minimum cluster size.
+        HDBSCAN minimum cluster size (default: :class:`SubgenreClusterer`'s).
     cluster : int or None
         Cluster chosen in the side list.
     """
 
     set: str = "published"
     compare: str = ""
-    projection: str = "umap"
+    projection: str = Projector.defaults()["method"]
     colour: str = "cluster"
     genre: str = "Horror"
     trailer: str = ""
     q: str = ""
     genres: tuple[str, ...] = ()
     years: tuple[int, int] | None = None
-    mcs: int = 40
+    mcs: int = SubgenreClusterer.defaults()["min_cluster_size"]
     cluster: int | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

@@ -183,10 +183,10 @@ def cached_artefact(
     step: str,
     params: dict[str, Any],
     inputs: dict[str, str],
-    compute: Callable[[Path], None],
+    compute: Callable[[Path], None] | None,
     suffix: str = ".parquet",
     extra: Callable[[], dict[str, Any]] | None = None,
-) -> Path:
+) -> Path | None:
     """Return the artefact of ``step`` for ``params`` and ``inputs``, computing it once.
 
     Looks in the shipped cache (``assets/cache``) and then in :func:`cache_dir`
@@ -202,8 +202,8 @@ def cached_artefact(
         Every parameter that changes the result (JSON-serialisable).
     inputs : dict
         Name -> content hash of every input.
-    compute : callable
-        ``compute(path)`` writes the artefact to ``path``.
+    compute : callable or None
+        ``compute(path)`` writes the artefact to ``path``; None only looks (returns None when absent).
     suffix : str
         File suffix of the artefact.
     extra : callable, optional
@@ -214,6 +214,8 @@ def cached_artefact(
         candidate = root / step / f"{key}{suffix}"
         if candidate.exists():
             return candidate
+    if compute is None:
+        return None
     target = cache_dir() / step / f"{key}{suffix}"
     with atomic_path(target) as tmp:
         compute(tmp)

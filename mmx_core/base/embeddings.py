@@ -72,6 +72,10 @@ class EmbeddingSet:
             self._hash = array_hash(self.ids, self.vectors)
         return self._hash
 
+    def __contains__(self, trailer_id: object) -> bool:
+        """True when ``trailer_id`` (str) is one of the set's ids: ``"Alien" in emb``."""
+        return str(trailer_id) in self._lookup()
+
     def index_of(self, trailer_id: str) -> int:
         """Row of ``trailer_id``; unknown ids raise :class:`MMXError`."""
         lookup = self._lookup()

@@ -1,4 +1,5 @@
-"""Helpers shared by the exploration commands (project, cluster, neighbours, compare)."""
+"""Helpers shared by the exploration commands (project, cluster, neighbours, compare); sets are loaded by
+:func:`mmx_core.workspace.load_set`, the loader the app uses too."""
 
 from __future__ import annotations
 
@@ -6,30 +7,17 @@ import shutil
 from pathlib import Path
 
 from mmx_core.base.artefacts import atomic_path, read_json, write_json
-from mmx_core.base.embeddings import EmbeddingSet, load_embeddings
 
-
-def load_set(path: str, metadata: str | None = None) -> EmbeddingSet:
-    """Read an embeddings file with its trailer table.
-
-    The table is ``--metadata`` when given, else ``trailers.parquet`` beside the file,
-    else the bundled published table (ids it lacks get empty metadata).
-    """
-    path_obj = Path(path)
-    if metadata is None and (path_obj.parent / "trailers.parquet").exists():
-        metadata = str(path_obj.parent / "trailers.parquet")
-    if metadata is None:
-        from mmx_core.base.assets import PUBLISHED_TRAILERS, published_metadata
-
-        return load_embeddings(path_obj, metadata=published_metadata() if PUBLISHED_TRAILERS.exists() else None)
-    return load_embeddings(path_obj, metadata=metadata)
+SET_HELP = ("embeddings .npz (ids + embeddings), or a set of the catalogue: published, coarse, fine, "
+            "run:<run>/<file>, upload:<name>")
+METADATA_HELP = ("trailer table (.parquet/.csv); default: <FILE stem>.parquet/.csv beside FILE, else "
+                 "trailers.parquet/.csv beside it, else the published table")
 
 
 def add_embeddings_args(parser) -> None:
-    parser.add_argument("--embeddings", required=True, metavar="FILE", help="embeddings .npz (ids + embeddings)")
-    parser.add_argument("--metadata", default=None, metavar="FILE",
-                        help="trailer table (.parquet/.csv); default: trailers.parquet beside FILE, else the "
-                             "published table")
+    """``--embeddings`` and ``--metadata``, read by :func:`mmx_core.workspace.load_set`."""
+    parser.add_argument("--embeddings", required=True, metavar="FILE", help=SET_HELP)
+    parser.add_argument("--metadata", default=None, metavar="FILE", help=METADATA_HELP)
 
 
 def copy_artefact(cached: Path, out: str, extra: dict | None = None) -> Path:

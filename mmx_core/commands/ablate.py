@@ -6,6 +6,7 @@ import json
 import shlex
 from pathlib import Path
 
+from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 
@@ -35,7 +36,7 @@ def add_training_options(parser) -> None:
     parser.add_argument("--fine-epochs", type=int, help="epochs of the fine stage (default: --epochs)")
     parser.add_argument("--batch-size", type=int, help="batch size of every run (default: the trainer's)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--lr", type=float, help="learning rate of the coarse runs (default: the trainer's)")
     parser.add_argument("--fine-lr", type=float, help="learning rate of the fine stage (default: the trainer's)")
     parser.add_argument("--patience", type=int, help="early-stopping patience of every run (default: the trainer's)")

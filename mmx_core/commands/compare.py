@@ -1,20 +1,33 @@
-"""``compare``: how a second embedding of the same trailers regroups them (e.g. coarse vs fine)."""
+"""``compare``: how a second embedding of the same trailers regroups them (e.g. coarse vs fine).
+
+It prints the summary of :func:`mmx_core.explore.pipeline.comparison`, the same result the
+app's Compare page shows (same sets, ``-k``, ``--min-cluster-size`` and ``--projection``
+as the page's controls give the same figures and read the same cached artefacts).
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 
-from mmx_core.commands._explore_io import load_set
-
-SUMMARY_KEYS = ("n", "k", "jaccard_mean", "jaccard_median", "n_clusters_a", "n_clusters_b", "ari")
+from mmx_core.commands._explore_io import METADATA_HELP, SET_HELP
+from mmx_core.explore.clustering import SubgenreClusterer
+from mmx_core.explore.compare import SUMMARY_KEYS
+from mmx_core.explore.projection import Projector
+from mmx_core.workspace import load_set
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("compare", help="compare two embeddings of the same trailers")
-    parser.add_argument("--a", required=True, metavar="FILE", help="first embeddings .npz (e.g. coarse)")
-    parser.add_argument("--b", required=True, metavar="FILE", help="second embeddings .npz (e.g. fine)")
-    parser.add_argument("--metadata", default=None, metavar="FILE", help="trailer table for both files")
-    parser.add_argument("-k", type=int, default=10, help="neighbourhood size of the Jaccard overlap")
+    parser.add_argument("--a", required=True, metavar="SET", help=f"first set (e.g. coarse): {SET_HELP}")
+    parser.add_argument("--b", required=True, metavar="SET", help="second set (e.g. fine), same forms as --a")
+    parser.add_argument("--metadata", default=None, metavar="FILE", help=f"for both sets: {METADATA_HELP}")
+    parser.add_argument("-k", type=int, default=10,
+                        help="neighbourhood size of the Jaccard overlap (default: %(default)s)")
+    parser.add_argument("--min-cluster-size", type=int, default=SubgenreClusterer.defaults()["min_cluster_size"],
+                        help="HDBSCAN minimum cluster size of both spaces (default: %(default)s)")
+    parser.add_argument("--projection", choices=Projector.METHODS, default=Projector.defaults()["method"],
+                        help="map of both spaces, aligned for the procrustes error (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--out", default=None, metavar="FILE.parquet",
                         help="write the per-trailer table (id, jaccard, cluster_a, cluster_b)")
@@ -26,7 +39,8 @@ def run(args) -> int:
     from mmx_core.explore import pipeline
 
     a, b = load_set(args.a, args.metadata), load_set(args.b, args.metadata)
-    result = pipeline.comparison(a, b, k=args.k)
+    result = pipeline.comparison(a, b, k=args.k, cluster_params={"min_cluster_size": args.min_cluster_size},
+                                 projection_params={"method": args.projection})
     summary = {key: result.summary[key] for key in SUMMARY_KEYS}
     if args.out:
         with atomic_path(args.out) as tmp:
@@ -34,14 +48,11 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        for key in SUMMARY_KEYS:
-            value = summary[key]
-            print(f"{key:>15}: {value:.4f}" if isinstance(value, float) else f"{key:>15}: {value}")
-        print(f"{'procrustes_err':>15}: {result.summary.get('procrustes_error', float('nan')):.4f}")
+        for key in (*SUMMARY_KEYS, "procrustes_error"):
+            value = result.summary.get(key, float("nan"))
+            print(f"{key:>16}: {value:.4f}" if isinstance(value, float) else f"{key:>16}: {value}")
     only_a, only_b = result.summary["only_in_a"], result.summary["only_in_b"]
     if only_a or only_b:
-        import sys
-
         print(f"left out: {len(only_a)} ids only in {args.a}, {len(only_b)} only in {args.b} "
               f"(e.g. {(only_a or only_b)[:3]})", file=sys.stderr)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -11,8 +13,11 @@ def register(subparsers) -> None:
     parser.add_argument("--data", required=True, help="trailer data set folder")
     parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best.pt)")
     parser.add_argument("--out", required=True, help="output .npz")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--with-metadata", action="store_true",
+                        help="copy the data set's trailers.parquet beside the output (OUT with .parquet), so the "
+                             "embedding set shows titles, years and genres")
     parser.set_defaults(func=run)
 
 
@@ -25,5 +30,12 @@ def run(args) -> int:
     checkpoint = load_checkpoint(args.model)
     ids, vectors = embed_store(store, checkpoint, device=args.device, batch_size=args.batch_size)
     path = write_embeddings(args.out, ids, vectors, store, checkpoint)
+    if args.with_metadata:
+        import shutil
+
+        from mmx_core.base.artefacts import atomic_path
+
+        with atomic_path(path.with_suffix(".parquet")) as tmp:
+            shutil.copyfile(store.path / "trailers.parquet", tmp)
     print(path)
     return 0

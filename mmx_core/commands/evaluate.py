@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 from mmx_core.base.errors import MMXError
 
 
@@ -19,7 +20,7 @@ def register(subparsers) -> None:
     parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to score")
     parser.add_argument("--tune-split", default="val", choices=("train", "val", "test"),
                         help="split the per-genre thresholds are tuned on (default val)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--save-predictions", metavar="FILE.npz",
                         help="also write the split's scores and labels (readable by the 'score' command)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
@@ -28,7 +29,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from mmx_core.data import TrailerStore
-    from mmx_core.evaluate.metrics import genre_metrics
+    from mmx_core.base.metrics import genre_metrics
     from mmx_core.evaluate.predictions import save_predictions
     from mmx_core.evaluate.report import format_text, report_json
     from mmx_core.evaluate.thresholds import tune_thresholds

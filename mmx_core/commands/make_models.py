@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mmx_core.base.devices import DEVICES
+
 
 def register(subparsers) -> None:
     from mmx_core.studies.release import ReleaseConfig
@@ -22,7 +24,7 @@ def register(subparsers) -> None:
     parser.add_argument("--coarse-epochs", type=int, default=d.coarse_epochs)
     parser.add_argument("--fine-epochs", type=int, default=d.fine_epochs)
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device)
+    parser.add_argument("--device", choices=DEVICES, default=d.device, help="auto: a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.set_defaults(func=run)
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 
-from mmx_core.commands._explore_io import add_embeddings_args, load_set
+from mmx_core.commands._explore_io import add_embeddings_args
+from mmx_core.explore.neighbours import NeighbourIndex
+from mmx_core.workspace import load_set
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("neighbours", help="nearest trailers to a trailer (cosine)")
     add_embeddings_args(parser)
     parser.add_argument("--id", required=True, help="trailer id")
-    parser.add_argument("-k", type=int, default=10, help="number of neighbours (default 10)")
-    parser.add_argument("--backend", choices=["auto", "exact", "nndescent", "ivf"], default="auto")
+    parser.add_argument("-k", type=int, default=10, help="number of neighbours")
+    parser.add_argument("--backend", choices=NeighbourIndex.BACKENDS, default=NeighbourIndex.defaults()["backend"],
+                        help=f"auto: exact search up to {NeighbourIndex.defaults()['exact_max']:,} trailers, an IVF index above")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list of {id, score, shared_genres}, nearest first")
     parser.set_defaults(func=run)

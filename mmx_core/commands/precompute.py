@@ -17,6 +17,8 @@ import os
 import time
 from pathlib import Path
 
+from mmx_core.explore.projection import Projector
+
 log = logging.getLogger(__name__)
 
 
@@ -24,8 +26,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "precompute", help="write the default maps and clusters of the bundled embeddings into assets/cache")
     parser.add_argument("--out", default=None, help="cache folder to fill (default: assets/cache)")
-    parser.add_argument("--methods", default="umap,pca,tsne",
-                        help="comma-separated projection methods (default: umap,pca,tsne)")
+    parser.add_argument("--methods", default=",".join(Projector.METHODS), help="comma-separated projection methods")
     parser.add_argument("--skip-models", action="store_true",
                         help="only the published set, not models/coarse|fine_embeddings.npz")
     parser.set_defaults(func=run)
@@ -44,7 +45,7 @@ def _cache_into(folder: Path):
             os.environ["MMX_CACHE_DIR"] = previous
 
 
-def precompute(out: Path | None = None, methods=("umap", "pca", "tsne"), models: bool = True) -> list[dict]:
+def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool = True) -> list[dict]:
     """Compute the default artefacts into ``out`` (default ``assets/cache``); returns what was done."""
     from mmx_core.base.assets import load_published, published_metadata
     from mmx_core.base.embeddings import load_embeddings
@@ -89,12 +90,11 @@ def precompute(out: Path | None = None, methods=("umap", "pca", "tsne"), models:
 
 def run(args) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    from mmx_core.explore.projection import METHODS
     from mmx_core.base.errors import MMXError
 
-    unknown = set(methods) - set(METHODS)
+    unknown = set(methods) - set(Projector.METHODS)
     if unknown:
-        raise MMXError(f"--methods {sorted(unknown)} unknown; choose from {list(METHODS)}")
+        raise MMXError(f"--methods {sorted(unknown)} unknown; choose from {list(Projector.METHODS)}")
     done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models)
     print(json.dumps(done, indent=2))
     return 0

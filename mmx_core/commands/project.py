@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from mmx_core.commands._explore_io import add_embeddings_args, copy_artefact, load_set
+from mmx_core.commands._explore_io import add_embeddings_args, copy_artefact
+from mmx_core.explore.projection import Projector
+from mmx_core.workspace import load_set
 
 
 def register(subparsers) -> None:
+    d = Projector.defaults()  # the one source of the defaults (the app's widgets read it too)
     parser = subparsers.add_parser("project", help="map embeddings to 2-D with UMAP, t-SNE or PCA")
     add_embeddings_args(parser)
-    parser.add_argument("--method", choices=["umap", "tsne", "pca"], default="umap")
-    parser.add_argument("--dims", type=int, default=2, help="output dimensions (default 2)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-neighbors", type=int, default=15, help="UMAP neighbourhood size")
-    parser.add_argument("--min-dist", type=float, default=0.1, help="UMAP minimum distance")
-    parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
-    parser.add_argument("--pca-dims", type=int, default=50, help="PCA pre-reduction (0: none)")
+    parser.add_argument("--method", choices=Projector.METHODS, default=d["method"], help="projection algorithm")
+    parser.add_argument("--dims", type=int, default=d["n_components"], help="output dimensions")
+    parser.add_argument("--seed", type=int, default=d["seed"], help="random seed (same seed, same map)")
+    parser.add_argument("--n-neighbors", type=int, default=d["n_neighbors"], help="UMAP neighbourhood size")
+    parser.add_argument("--min-dist", type=float, default=d["min_dist"], help="UMAP minimum distance")
+    parser.add_argument("--perplexity", type=float, default=d["perplexity"], help="t-SNE perplexity")
+    parser.add_argument("--pca-dims", type=int, default=d["pca_dims"], help="PCA pre-reduction (0: none)")
     parser.add_argument("--out", required=True, metavar="FILE.parquet", help="columns id, x, y")
     parser.set_defaults(func=run)
 

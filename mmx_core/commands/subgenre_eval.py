@@ -57,9 +57,9 @@ def run(args) -> int:
             coarse = train_variant(store, data, work / "runs" / "coarse", stage="coarse", epochs=args.epochs,
                                    model_overrides=overrides, lr=args.lr, **common)
         if fine is None:
-            from mmx_core.studies.ablate import _best_checkpoint
+            from mmx_core.train.checkpoint import run_checkpoint
 
-            init = _best_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
+            init = run_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
             fine_common = {**common, "patience": args.patience if args.fine_patience is None else args.fine_patience}
             fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
                                  epochs=args.fine_epochs or args.epochs, model_overrides={}, lr=args.fine_lr,

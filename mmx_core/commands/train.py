@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import logging
 
+from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 from mmx_core.model.config import FUSIONS, GEM_SCALES, SEQUENCE_ENCODERS
 
 MODEL_OPTIONS = ("shared_dim", "sequence_dim", "bottleneck_dim", "gating_hidden", "head_hidden", "projection_dim",
                  "vlad_clusters", "vlad_ghost_clusters", "train_sequences", "dropout", "fusion", "experts", "sequence_encoder", "gem_scale")
+
+
+def _recipe(option: str) -> str:
+    """How the per-stage default of ``option`` reads in --help."""
+    from mmx_core.train.config import STAGE_RECIPES
+
+    return ", ".join(f"{stage} {recipe[option]:g}" for stage, recipe in STAGE_RECIPES.items())
 
 
 def register(subparsers) -> None:
@@ -20,15 +28,17 @@ def register(subparsers) -> None:
     parser.add_argument("--data", required=True, help="trailer data set folder")
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--init", help="checkpoint file or run folder (its best.pt) to start from; required by fine")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=32, help="trailers per step (global under DDP)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--epochs", type=int, default=None, help=f"maximum epochs (default: {_recipe('epochs')})")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"trailers per step, global under DDP (default: {_recipe('batch_size')})")
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/last.pt")
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {_recipe('lr')})")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--patience", type=int, default=5,
-                        help="early stopping patience in epochs (0: no early stopping, keep the last epoch)")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="early stopping patience in epochs, 0: no early stopping, keep the last epoch "
+                             f"(default: {_recipe('patience')})")
     parser.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (fine)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice; "
                         "1 is faster when other jobs share the cores)")
@@ -64,10 +74,10 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     overrides = model_overrides(args)
     model = ModelConfig.for_store(read_manifest(args.data), **overrides) if overrides else None
-    config = TrainConfig(stage=args.stage, data=args.data, out=args.out, init=args.init, epochs=args.epochs,
-                         batch_size=args.batch_size, device=args.device, seed=args.seed, model=model,
-                         resume=args.resume, lr=args.lr, weight_decay=args.weight_decay, patience=args.patience,
-                         temperature=args.temperature)
+    config = TrainConfig.recipe(args.stage, data=args.data, out=args.out, init=args.init, epochs=args.epochs,
+                                batch_size=args.batch_size, device=args.device, seed=args.seed, model=model,
+                                resume=args.resume, lr=args.lr, weight_decay=args.weight_decay,
+                                patience=args.patience, temperature=args.temperature)
     out = train(config)
     logging.getLogger(__name__).info("run finished: %s (best checkpoint %s)", out, out / "checkpoints" / "best.pt")
     return 0

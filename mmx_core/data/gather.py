@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
 from mmx_core.base.errors import MMXError
-
-if TYPE_CHECKING:
-    from mmx_core.data.store import TrailerClips, TrailerStore
 
 __all__ = ["BatchLayout", "gather_frames", "one_thread"]
 
@@ -55,7 +52,7 @@ class BatchLayout:
         return (*self.frame_mask[name].shape, dim)
 
     @classmethod
-    def of_sequences(cls, store: "TrailerStore", trailers: Sequence[int], sequences=None) -> "BatchLayout":
+    def of_sequences(cls, store, trailers: Sequence[int], sequences=None) -> "BatchLayout":
         """The layout of reading ``sequences[b]`` of trailer ``trailers[b]`` from ``store``.
 
         ``store``, ``trailers`` (length B) and ``sequences`` are as in :func:`mmx_core.data.read_batch`.
@@ -109,7 +106,7 @@ class BatchLayout:
                    frame_mask=frame_mask, rows=rows, sequences=local)
 
     @classmethod
-    def of_clips(cls, items: Sequence["TrailerClips"]) -> tuple["BatchLayout", dict[str, np.ndarray]]:
+    def of_clips(cls, items: Sequence) -> tuple["BatchLayout", dict[str, np.ndarray]]:
         """The layout of padding already-read trailers to one batch, and the frames to gather.
 
         Returns

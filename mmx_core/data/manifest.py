@@ -9,6 +9,8 @@ that made the set (so every data set traces back to its command).
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +93,10 @@ class Manifest:
         The command and parameters that made the set.
     source : str
         Free text: where the set comes from.
+    extraction : dict, optional
+        Sets extracted from video (``python -m mmx_core extract``): per expert the
+        backbone, weights file and hash, sampling; the shot detector; and
+        ``untrained`` (true when random backbone weights were used).
     """
 
     genres: list[str]
@@ -101,6 +107,7 @@ class Manifest:
     generated: bool = False
     generator: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    extraction: dict[str, Any] | None = None
     format: str = FORMAT
     version: int = FORMAT_VERSION
 
@@ -116,6 +123,7 @@ class Manifest:
             "generated": bool(self.generated),
             "generator": self.generator,
             "source": self.source,
+            **({"extraction": self.extraction} if self.extraction is not None else {}),
         }
 
     @classmethod
@@ -133,6 +141,7 @@ class Manifest:
             generated=bool(data.get("generated", False)),
             generator=dict(data.get("generator", {})),
             source=str(data.get("source", "")),
+            extraction=dict(data["extraction"]) if "extraction" in data else None,
             format=data["format"],
             version=int(data["version"]),
         )
@@ -191,6 +200,9 @@ def manifest_problems(data: Any) -> list[str]:
         problems.append(f"'generated' must be true or false, got {data.get('generated')!r}")
     if not isinstance(data.get("generator", {}), dict):
         problems.append(f"'generator' must be an object, got {data.get('generator')!r:.60}")
+    extraction = data.get("extraction", {})
+    if not isinstance(extraction, dict) or not isinstance(extraction.get("untrained", False), bool):
+        problems.append(f"'extraction' must be an object with a true/false 'untrained', got {extraction!r:.60}")
     return problems
 
 
@@ -218,3 +230,17 @@ def write_manifest(directory: str | Path, manifest: Manifest) -> Path:
     with atomic_write(path, "w") as handle:
         handle.write(text + "\n")
     return path
+
+
+def dataset_fingerprint(path: Path, manifest: Manifest) -> str:
+    """Content fingerprint of a data set (see :attr:`TrailerStore.fingerprint`) (hex, first 16 characters)."""
+    digest = hashlib.sha256()
+    files = [path / "manifest.json", path / "trailers.parquet", path / "index" / "sequence_offsets.npy",
+             path / "index" / "clip_offsets.npy"]
+    files += [path / "experts" / name / "frame_offsets.npy" for name in manifest.experts]
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    for name in manifest.experts:
+        digest.update(f"{name}:{(path / 'experts' / name / 'features.npy').stat().st_size}".encode())
+    return digest.hexdigest()[:16]

@@ -8,7 +8,6 @@ pickled into DataLoader workers: the memory maps are reopened in each worker.
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import torch
 
 from mmx_core.base.errors import MMXError
 from mmx_core.data.gather import BatchLayout, gather_frames
-from mmx_core.data.manifest import SPLITS, Manifest, read_manifest
+from mmx_core.data.manifest import SPLITS, Manifest, dataset_fingerprint, read_manifest
 
 __all__ = ["TrailerStore", "TrailerClips"]
 
@@ -241,20 +240,6 @@ class TrailerStore:
     def __repr__(self) -> str:
         return (f"TrailerStore({str(self.path)!r}, trailers={self.n_trailers}, clips={self.n_clips}, "
                 f"experts={list(self.manifest.experts)}, generated={self.manifest.generated})")
-
-
-def dataset_fingerprint(path: Path, manifest: Manifest) -> str:
-    """See :attr:`TrailerStore.fingerprint` (hex, first 16 characters)."""
-    digest = hashlib.sha256()
-    files = [path / "manifest.json", path / "trailers.parquet", path / "index" / "sequence_offsets.npy",
-             path / "index" / "clip_offsets.npy"]
-    files += [path / "experts" / name / "frame_offsets.npy" for name in manifest.experts]
-    for file in files:
-        digest.update(file.name.encode())
-        digest.update(file.read_bytes())
-    for name in manifest.experts:
-        digest.update(f"{name}:{(path / 'experts' / name / 'features.npy').stat().st_size}".encode())
-    return digest.hexdigest()[:16]
 
 
 def _read_trailers(file: Path) -> pd.DataFrame:

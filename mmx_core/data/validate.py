@@ -319,8 +319,7 @@ def _check_counts(manifest: Manifest, report: ValidationReport, n_trailers, n_se
 
 # ---------------------------------------------------------------------------- ensure_valid
 def _validation_key(path: Path) -> str | None:
-    from mmx_core.data.manifest import read_manifest
-    from mmx_core.data.store import dataset_fingerprint
+    from mmx_core.data.manifest import dataset_fingerprint, read_manifest
 
     try:
         manifest = read_manifest(path)

@@ -86,6 +86,8 @@ class DatasetWriter:
         of starting over.
     overwrite : bool
         Replace an existing finished data set at ``out`` on :meth:`finish`.
+    extraction : dict, optional
+        The manifest's ``extraction`` block (sets extracted from video).
 
     Attributes
     ----------
@@ -108,6 +110,7 @@ class DatasetWriter:
         source: str = "",
         resume: bool = False,
         overwrite: bool = False,
+        extraction: dict[str, Any] | None = None,
     ):
         self.out = Path(out)
         if dtype not in DTYPES:
@@ -122,6 +125,7 @@ class DatasetWriter:
         self.generator = json.loads(json.dumps(generator or {}, default=str))
         self.source = source
         self.overwrite = overwrite
+        self.extraction = None if extraction is None else json.loads(json.dumps(extraction, default=str))
         self.stage = staging_dir(self.out)
         self._files: dict[str, Any] = {}
         self._genre_set = set(self.genres)
@@ -365,6 +369,7 @@ class DatasetWriter:
             dtype=str(self.dtype), generated=self.generated, generator=generator, source=self.source,
             counts={"trailers": self.n_trailers, "sequences": self.n_sequences, "clips": self.n_clips,
                     "frames": dict(self.n_frames)},
+            extraction=self.extraction,
         )
         for scratch in (_ROWS, _SEQ_COUNTS, _CLIP_COUNTS, _PROGRESS):
             (stage / scratch).unlink()

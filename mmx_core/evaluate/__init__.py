@@ -11,7 +11,7 @@
 - :mod:`.results_doc`: the generated blocks of docs/results.md.
 """
 
-from mmx_core.evaluate.metrics import GenreReport, genre_metrics
+from mmx_core.base.metrics import GenreReport, genre_metrics
 from mmx_core.evaluate.thresholds import tune_thresholds
 
 __all__ = ["GenreReport", "genre_metrics", "tune_thresholds"]

@@ -1,6 +1,6 @@
 """Reports in the shape of the paper's Table 2, as text, Markdown and JSON.
 
-A report row is a name and a :class:`~mmx_core.evaluate.metrics.GenreReport`.
+A report row is a name and a :class:`~mmx_core.base.metrics.GenreReport`.
 The text form prints per-genre F1 with the support of each genre, then the
 summary metrics (F1w, AU(PRC)w, Pw, Rw, AU(PRC) micro and macro). Genres
 without positives show their support of 0 and ``-`` for F1 and AU(PRC): they
@@ -13,7 +13,7 @@ import math
 from typing import Iterable, Sequence
 
 from mmx_core.base.genres import TABLE2_COLUMNS
-from mmx_core.evaluate.metrics import GenreReport
+from mmx_core.base.metrics import GenreReport
 
 __all__ = [
     "SUMMARY_KEYS",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
-from mmx_core.evaluate.metrics import check_scores_labels
+from mmx_core.base.metrics import check_scores_labels
 
 __all__ = ["tune_thresholds", "best_f1_threshold"]
 

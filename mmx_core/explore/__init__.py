@@ -7,8 +7,9 @@ comparison in :mod:`.compare`; cached steps for the CLI and the app in :mod:`.pi
 
 from mmx_core.explore import pipeline
 from mmx_core.explore.clustering import SubgenreClusterer
-from mmx_core.explore.labels import ClusterSummary, default_label
+from mmx_core.explore.labels import ClusterLabels, ClusterSummary, default_label
 from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.explore.projection import Projector
 
-__all__ = ["Projector", "SubgenreClusterer", "NeighbourIndex", "ClusterSummary", "default_label", "pipeline"]
+__all__ = ["Projector", "SubgenreClusterer", "NeighbourIndex", "ClusterSummary", "ClusterLabels", "default_label",
+           "pipeline"]

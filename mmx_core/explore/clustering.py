@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.errors import MMXError
+from mmx_core.base.params import Params
 from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors
 from mmx_core.explore.projection import Projector, reduce_vectors
 
@@ -30,7 +31,7 @@ SPACES = ("umap10", "raw")
 SELECTIONS = ("leaf", "eom")
 
 
-class SubgenreClusterer:
+class SubgenreClusterer(Params):
     """HDBSCAN sub-genres of an embedding space.
 
     Parameters
@@ -72,7 +73,16 @@ class SubgenreClusterer:
     reduced_ : ndarray of shape (n_samples, n_components) or (n_samples, n_features)
         The vectors HDBSCAN clustered.
     n_clusters_ : int
+
+    Examples
+    --------
+    >>> labels = SubgenreClusterer(min_cluster_size=20).fit(X).labels_
+    >>> SubgenreClusterer.defaults()["min_cluster_size"]
+    40
     """
+
+    SPACES = SPACES
+    SELECTIONS = SELECTIONS
 
     def __init__(self, min_cluster_size: int = 40, min_samples: int | None = 10, selection: str = "leaf",
                  epsilon: float = 0.0, space: str = "umap10", n_components: int = 10, n_neighbors: int = 15,
@@ -87,16 +97,8 @@ class SubgenreClusterer:
         self.n_epochs = n_epochs
         self.seed = seed
 
-    def __repr__(self) -> str:
-        return (f"SubgenreClusterer(min_cluster_size={self.min_cluster_size}, min_samples={self.min_samples}, "
-                f"selection={self.selection!r}, epsilon={self.epsilon}, space={self.space!r}, seed={self.seed})")
-
-    def get_params(self) -> dict:
-        return {name: getattr(self, name) for name in (
-            "min_cluster_size", "min_samples", "selection", "epsilon", "space", "n_components", "n_neighbors",
-            "n_epochs", "seed")}
-
-    def _validate(self) -> None:
+    def validate(self) -> "SubgenreClusterer":
+        """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
         check_int("min_cluster_size", self.min_cluster_size, 2)
         check_int("min_samples", self.min_samples, 1, allow_none=True)
         check_choice("selection", self.selection, SELECTIONS)
@@ -106,6 +108,7 @@ class SubgenreClusterer:
         check_int("n_neighbors", self.n_neighbors, 2)
         check_int("n_epochs", self.n_epochs, 1)
         check_int("seed", self.seed, 0)
+        return self
 
     def fit(self, X, source=None, reduced: np.ndarray | None = None) -> "SubgenreClusterer":
         """Cluster the rows of ``X`` (array-like of shape (n_samples, n_features)); returns self.
@@ -114,7 +117,7 @@ class SubgenreClusterer:
         """
         import hdbscan
 
-        self._validate()
+        self.validate()
         need = max(self.min_cluster_size + 1, self.n_neighbors + 1 if self.space == "umap10" else 0)
         X = check_vectors(X, source=source, min_rows=need,
                           needed_for=f"clusters of at least min_cluster_size={self.min_cluster_size} "

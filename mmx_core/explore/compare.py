@@ -11,7 +11,9 @@ ones. :func:`compare_spaces` measures that per trailer and per cluster:
   remaining error, so a trailer sits at a comparable place in both maps.
 
 Rows must already be aligned (same ids, same order): :func:`mmx_core.explore.pipeline.comparison`
-matches ids and reports those present in only one set.
+matches ids, reports those present in only one set and adds each space's cluster summaries.
+:class:`SpaceComparison` is the one comparison result: the ``compare`` command prints its
+summary and the app's Compare page draws it.
 """
 
 from __future__ import annotations
@@ -25,18 +27,28 @@ from mmx_core.base.errors import MMXError
 from mmx_core.explore._checks import check_int, check_vectors
 from mmx_core.explore.neighbours import NeighbourIndex
 
-__all__ = ["SpaceComparison", "compare_spaces", "knn_jaccard", "procrustes_align", "transition_table"]
+__all__ = ["SpaceComparison", "compare_spaces", "knn_jaccard", "procrustes_align", "transition_table",
+           "MIN_SHARED_IDS", "SUMMARY_KEYS"]
+
+MIN_SHARED_IDS = 10
+"""Fewest trailers two spaces must share to be compared."""
+
+SUMMARY_KEYS = ("n", "k", "jaccard_mean", "jaccard_median", "n_clusters_a", "n_clusters_b", "ari")
+"""The headline figures of a comparison (``compare --json``), in the order they are shown."""
 
 
 @dataclass
 class SpaceComparison:
-    """Result of :func:`compare_spaces`.
+    """Two embeddings of the same trailers compared: the result of :func:`compare_spaces`
+    and :func:`mmx_core.explore.pipeline.comparison`.
 
     Attributes
     ----------
     summary : dict
-        ``n``, ``k``, ``jaccard_mean``, ``jaccard_median``, ``n_clusters_a``, ``n_clusters_b``,
-        ``ari``, ``procrustes_error``, ``jaccard_histogram`` (counts in ten bins of 0.1).
+        :data:`SUMMARY_KEYS` (``n`` shared trailers, ``k``, ``jaccard_mean``, ``jaccard_median``,
+        ``n_clusters_a``, ``n_clusters_b``, ``ari``), ``procrustes_error`` (when maps were given),
+        ``jaccard_histogram`` (counts in ten bins of 0.1); the pipeline adds ``only_in_a``,
+        ``only_in_b`` (ids left out) and ``name_a``, ``name_b``.
     table : DataFrame
         ``id``, ``jaccard``, ``cluster_a``, ``cluster_b``.
     movers : DataFrame
@@ -47,6 +59,8 @@ class SpaceComparison:
         that went to cluster_b); -1 is noise. Sankey links.
     aligned : DataFrame
         ``id``, ``x_a``, ``y_a``, ``x_b``, ``y_b`` with map B aligned onto map A.
+    summaries_a, summaries_b : list of ClusterSummary
+        The clusters of each space (empty when the caller gave bare labels).
     """
 
     summary: dict
@@ -54,13 +68,43 @@ class SpaceComparison:
     movers: pd.DataFrame
     transitions: pd.DataFrame
     aligned: pd.DataFrame | None = None
-    extra: dict = field(default_factory=dict)
+    summaries_a: list = field(default_factory=list)
+    summaries_b: list = field(default_factory=list)
 
     def splits(self, cluster_a: int, min_share: float = 0.0) -> pd.DataFrame:
         """The B clusters that A's ``cluster_a`` splits into, largest first."""
         rows = self.transitions[(self.transitions["cluster_a"] == cluster_a)
                                 & (self.transitions["share_of_a"] >= min_share)]
         return rows.sort_values("count", ascending=False).reset_index(drop=True)
+
+    def labels(self, side: str, form: str = "label") -> dict[int, str]:
+        """Cluster -> name in space ``side`` (``"a"`` or ``"b"``); ``form`` is ``label``, ``short_label``
+        or ``legend_label``. Noise has no entry."""
+        if side not in ("a", "b"):
+            raise MMXError(f"side must be 'a' or 'b', got {side!r}")
+        summaries = self.summaries_a if side == "a" else self.summaries_b
+        return {int(s.cluster): str(getattr(s, form) or s.label) for s in summaries if s.cluster >= 0}
+
+    def split_example(self) -> dict:
+        """The cluster of A (not noise) whose members spread most evenly over several clusters of B.
+
+        Returns ``{"cluster_a", "label_a", "targets": [(cluster_b, label_b, count), ...]}`` (largest
+        first), or ``{}`` when no cluster of A splits.
+        """
+        real = self.transitions[(self.transitions["cluster_a"] >= 0) & (self.transitions["cluster_b"] >= 0)]
+        best, best_score = None, 0.0
+        for cluster, group in real.groupby("cluster_a"):
+            share = group["count"] / group["count"].sum()
+            score = (1 - (share ** 2).sum()) * np.log1p(group["count"].sum())
+            if len(group) >= 2 and score > best_score:
+                best, best_score = cluster, score
+        if best is None:
+            return {}
+        labels_a, labels_b = self.labels("a"), self.labels("b")
+        group = real[real["cluster_a"] == best].sort_values("count", ascending=False)
+        return {"cluster_a": int(best), "label_a": labels_a.get(int(best), str(best)),
+                "targets": [(int(c), labels_b.get(int(c), str(c)), int(n))
+                            for c, n in zip(group["cluster_b"], group["count"])]}
 
 
 def knn_jaccard(nn_a: np.ndarray, nn_b: np.ndarray, chunk: int = 65536) -> np.ndarray:
@@ -127,8 +171,8 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
     map_a, map_b : ndarray of shape (n, 2), optional
         Maps of each space, for the Procrustes alignment.
     """
-    X_a = check_vectors(X_a, source="embeddings A", min_rows=3, needed_for="a comparison")
-    X_b = check_vectors(X_b, source="embeddings B", min_rows=3, needed_for="a comparison")
+    X_a = check_vectors(X_a, source="embeddings A", min_rows=MIN_SHARED_IDS, needed_for="a comparison")
+    X_b = check_vectors(X_b, source="embeddings B", min_rows=MIN_SHARED_IDS, needed_for="a comparison")
     ids = np.asarray(ids).astype(str)
     if len(X_a) != len(X_b) or len(ids) != len(X_a):
         raise MMXError(f"A has {len(X_a)} rows, B {len(X_b)} and there are {len(ids)} ids; "

@@ -3,8 +3,13 @@
 A :class:`ClusterSummary` says what sets a cluster apart from the whole collection:
 genres by lift (share in the cluster / share overall, so Drama, which tags half of
 all trailers, does not name everything), the years it spans, its most typical
-trailers and the words its titles use unusually often. The label is made from the
+trailers and the words its titles use unusually often. The labels are made from the
 summary by a replaceable function (``label_maker``), e.g. a later LLM labeller.
+
+A label maker returns either one string, or a :class:`ClusterLabels` with the three
+forms the app draws: the full label (lists, cards), the short one (written on the
+map) and the legend one. The summary stores all three as data
+(``label``, ``short_label``, ``legend_label``), so figures never parse label text.
 """
 
 from __future__ import annotations
@@ -17,11 +22,30 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["ClusterSummary", "summarise_clusters", "default_label", "genre_matrix"]
+__all__ = ["ClusterSummary", "ClusterLabels", "apply_labels", "summarise_clusters", "default_label", "genre_matrix"]
 
 STOPWORDS = frozenset(
     "the a an of and in on to for with at by from is it its my your our his her their me you we us he she they "
     "vs de la le el los las les part ii iii iv movie film trailer official".split())
+
+
+@dataclass(frozen=True)
+class ClusterLabels:
+    """The names of one cluster.
+
+    Attributes
+    ----------
+    label : str
+        Full label (cluster lists, trailer cards, tables).
+    short : str
+        Drawn at the cluster's centre on the map; ``""`` = the full label.
+    legend : str
+        Legend and Sankey entries; ``""`` = the full label.
+    """
+
+    label: str
+    short: str = ""
+    legend: str = ""
 
 
 @dataclass
@@ -32,7 +56,7 @@ class ClusterSummary:
     ----------
     cluster : int
     label : str
-        Short readable name (from ``label_maker``).
+        Readable name (from ``label_maker``).
     size : int
     genre_lift : list of (genre, lift, share)
         Over-represented genres, highest lift first: ``share`` of members with the
@@ -45,6 +69,10 @@ class ClusterSummary:
         Words in members' titles most over-represented relative to the collection.
     typical_titles : list of str
         Display titles of ``typical_ids`` (the ids when there are no titles).
+    short_label : str
+        The label drawn on the map (from ``label_maker``; the full label when it gives one string).
+    legend_label : str
+        The label of legends and Sankey nodes (likewise).
     """
 
     cluster: int
@@ -55,6 +83,8 @@ class ClusterSummary:
     typical_ids: list = field(default_factory=list)
     title_words: list = field(default_factory=list)
     typical_titles: list = field(default_factory=list)
+    short_label: str = ""
+    legend_label: str = ""
 
     def to_dict(self) -> dict:
         record = asdict(self)
@@ -63,31 +93,67 @@ class ClusterSummary:
         return record
 
     @classmethod
-    def from_dict(cls, record: dict) -> "ClusterSummary":
+    def from_dict(cls, record: dict, label_maker: Callable | None = None) -> "ClusterSummary":
+        """Read a record of :meth:`to_dict`.
+
+        Records written before summaries carried ``short_label`` / ``legend_label``
+        get them from ``label_maker`` (the maker that wrote the record; its label is
+        kept), or the full label without one.
+        """
         record = dict(record)
         record["genre_lift"] = [tuple(t) for t in record.get("genre_lift", [])]
         span = record.get("year_span")
         record["year_span"] = None if span is None else tuple(span)
-        return cls(**record)
+        summary = cls(**record)
+        if not summary.short_label or not summary.legend_label:
+            made = _as_labels(label_maker(summary)) if label_maker is not None else ClusterLabels(summary.label)
+            summary.short_label = summary.short_label or made.short or summary.label
+            summary.legend_label = summary.legend_label or made.legend or summary.label
+        return summary
 
 
-def default_label(summary: ClusterSummary) -> str:
-    """``"Horror + Mystery · 1998-2016 · like Hide and Seek"``.
+def _as_labels(made) -> ClusterLabels:
+    if isinstance(made, ClusterLabels):
+        return made
+    if isinstance(made, str):
+        return ClusterLabels(made)
+    raise TypeError(f"a label maker returns a str or a ClusterLabels, not {type(made).__name__}")
+
+
+def apply_labels(summary: ClusterSummary, label_maker: Callable) -> ClusterSummary:
+    """Set ``label``, ``short_label`` and ``legend_label`` of ``summary`` from ``label_maker``; returns it.
+
+    ``label_maker(summary)`` returns a str (used for all three) or a :class:`ClusterLabels`
+    (empty short/legend forms fall back to the full label).
+    """
+    made = _as_labels(label_maker(summary))
+    summary.label = made.label
+    summary.short_label = made.short or made.label
+    summary.legend_label = made.legend or made.label
+    return summary
+
+
+def default_label(summary: ClusterSummary) -> ClusterLabels:
+    """``"Horror + Mystery · 1998-2016 · like Hide and Seek"`` and its short and legend forms.
 
     Up to two over-represented genres, title words when fewer than two genres stand
     out, the year span, and the most typical trailer (which tells apart clusters with
-    the same genres).
+    the same genres). The short form keeps what the cluster is about (genres, title
+    words); the legend form adds the year span.
     """
     genres = [g for g, lift, share in summary.genre_lift[:2] if lift >= 1.3]
-    parts = [" + ".join(genres)] if genres else []
+    about = [" + ".join(genres)] if genres else []
     if len(genres) < 2 and summary.title_words:
-        parts.append("“" + " ".join(summary.title_words[:2]) + "”")
+        about.append("“" + " ".join(summary.title_words[:2]) + "”")
+    years = []
     if summary.year_span is not None:
         lo, hi = summary.year_span
-        parts.append(f"{lo}" if lo == hi else f"{lo}-{hi}")
-    if summary.typical_titles:
-        parts.append(f"like {summary.typical_titles[0]}")
-    return " · ".join(parts) if parts else f"cluster {summary.cluster}"
+        years.append(f"{lo}" if lo == hi else f"{lo}-{hi}")
+    like = [f"like {summary.typical_titles[0]}"] if summary.typical_titles else []
+    fallback = f"cluster {summary.cluster}"
+    return ClusterLabels(label=" · ".join(about + years + like) or fallback,
+                         short=" · ".join(about) or " · ".join(like) or fallback,
+                         legend=" · ".join(about + years) or fallback)
 
 
 def genre_matrix(metadata: pd.DataFrame | None, n: int) -> tuple[list[str], np.ndarray]:
@@ -114,7 +180,7 @@ def summarise_clusters(
     unit_vectors: np.ndarray,
     ids: np.ndarray,
     metadata: pd.DataFrame | None = None,
-    label_maker: Callable[[ClusterSummary], str] = default_label,
+    label_maker: Callable = default_label,
     n_genres: int = 3,
     n_typical: int = 5,
     n_words: int = 3,
@@ -131,7 +197,7 @@ def summarise_clusters(
     metadata : DataFrame, optional
         Rows aligned with ``ids``; uses ``genres``, ``year`` and ``display_title`` when present.
     label_maker : callable
-        ``label_maker(summary) -> str``.
+        ``label_maker(summary) -> str | ClusterLabels`` (see :func:`apply_labels`).
     """
     n = len(labels)
     vocab, G = genre_matrix(metadata, n)
@@ -177,6 +243,5 @@ def summarise_clusters(
             words = [w for lift, k, w in sorted(scored, key=lambda t: (-t[0], -t[1], t[2])) if lift >= 2.0][:n_words]
         shown = [display[rows[i]] for i in order[:n_typical]] if display is not None else typical
         summary = ClusterSummary(c, "", int(len(rows)), lifts, span, typical, words, shown)
-        summary.label = label_maker(summary)
-        summaries.append(summary)
+        summaries.append(apply_labels(summary, label_maker))
     return summaries

@@ -32,6 +32,7 @@ import torch
 
 from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
+from mmx_core.base.params import Params
 from mmx_core.explore._checks import check_choice, check_int, check_vectors, unit_rows
 
 __all__ = ["NeighbourIndex", "exact_topk", "recall_at_k"]
@@ -110,7 +111,7 @@ def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:
     return float(np.mean(hits) / k)
 
 
-class NeighbourIndex:
+class NeighbourIndex(Params):
     """Cosine k-nearest-neighbour search over a fixed set of vectors.
 
     Parameters
@@ -135,6 +136,8 @@ class NeighbourIndex:
     backend_ : str
         The backend in use.
     n_samples_ : int
+    n_lists_ : int or None
+        Lists of the ``ivf`` index (None for the other backends).
     build_seconds_ : float
 
     Examples
@@ -142,6 +145,8 @@ class NeighbourIndex:
     >>> index = NeighbourIndex().build(X)
     >>> rows, scores = index.query(np.array([0, 5]), k=10)   # rows of X, themselves excluded
     """
+
+    BACKENDS = BACKENDS
 
     def __init__(self, backend: str = "auto", exact_max: int = 200_000, n_neighbors: int = 30,
                  n_lists: int | None = None, n_probe: int = 32, float16_above: int = 500_000, seed: int = 0):
@@ -153,28 +158,31 @@ class NeighbourIndex:
         self.float16_above = float16_above
         self.seed = seed
 
-    def __repr__(self) -> str:
-        return (f"NeighbourIndex(backend={self.backend!r}, exact_max={self.exact_max}, n_neighbors={self.n_neighbors}, "
-                f"n_lists={self.n_lists}, n_probe={self.n_probe}, seed={self.seed})")
-
-    def _validate(self) -> None:
+    def validate(self) -> "NeighbourIndex":
+        """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
         check_choice("backend", self.backend, BACKENDS)
         check_int("exact_max", self.exact_max, 1)
         check_int("n_neighbors", self.n_neighbors, 2)
         check_int("n_lists", self.n_lists, 1, allow_none=True)
         check_int("n_probe", self.n_probe, 1)
         check_int("float16_above", self.float16_above, 0)
+        check_int("seed", self.seed, 0)
+        return self
+
+    def resolved_backend(self, n_samples: int) -> str:
+        """The backend :meth:`build` uses for ``n_samples`` rows (``auto`` resolved)."""
+        if self.backend != "auto":
+            return self.backend
+        return "exact" if n_samples <= self.exact_max else "ivf"
 
     def build(self, X, source: str | Path | None = None) -> "NeighbourIndex":
         """Index the rows of ``X`` (array-like of shape (n_samples, n_features)); returns self."""
         import time
 
-        self._validate()
+        self.validate()
         X = check_vectors(X, source=source, min_rows=2, needed_for="a neighbour search")
         start = time.perf_counter()
-        backend = self.backend
-        if backend == "auto":
-            backend = "exact" if len(X) <= self.exact_max else "ivf"
+        backend = self.resolved_backend(len(X))
         self.backend_ = backend
         self.n_samples_ = len(X)
         self.n_features_in_ = X.shape[1]
@@ -185,6 +193,7 @@ class NeighbourIndex:
             self._nnd = _build_nndescent(unit, self.n_neighbors, self.seed)
         elif backend == "ivf":
             self._ivf = _IVF.build(self._base, self.n_lists, self.seed)
+        self.n_lists_ = int(self._ivf.centroids.shape[0]) if backend == "ivf" else None
         self.build_seconds_ = time.perf_counter() - start
         log.debug("built %s index over %d rows in %.1f s", backend, len(X), self.build_seconds_)
         return self
@@ -258,7 +267,7 @@ class NeighbourIndex:
         """Restore an index saved by :meth:`save` over the same vectors ``X``; returns self."""
         import time
 
-        self._validate()
+        self.validate()
         X = check_vectors(X, min_rows=2)
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -275,6 +284,7 @@ class NeighbourIndex:
                                          init=(arrays["graph_indices"], arrays["graph_dists"]))
         elif self.backend_ == "ivf":
             self._ivf = _IVF.from_arrays(self._base, arrays)
+        self.n_lists_ = int(self._ivf.centroids.shape[0]) if self.backend_ == "ivf" else None
         self.build_seconds_ = time.perf_counter() - start
         return self
 

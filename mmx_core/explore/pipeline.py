@@ -38,19 +38,21 @@ from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.explore._checks import check_vectors, unit_rows
 from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
+from mmx_core.explore.compare import MIN_SHARED_IDS, SpaceComparison, compare_spaces, procrustes_align
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
 from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.explore.projection import Projector, place_points, reduce_vectors
 
 __all__ = [
     "projection", "clusters", "ClusterResult", "neighbours", "neighbour_index", "comparison", "place",
-    "metadata_hash", "DEFAULT_PROJECTION", "DEFAULT_CLUSTERS",
+    "metadata_hash", "DEFAULT_PROJECTION", "DEFAULT_CLUSTERS", "clear_memory_caches",
 ]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PROJECTION = Projector().get_params()
-DEFAULT_CLUSTERS = SubgenreClusterer().get_params()
+DEFAULT_PROJECTION = Projector.defaults()
+DEFAULT_CLUSTERS = SubgenreClusterer.defaults()
+DEFAULT_BACKEND = NeighbourIndex.defaults()["backend"]
 COORD_NAMES = ("x", "y", "z")
 
 
@@ -64,10 +66,9 @@ def _source(emb_set: EmbeddingSet):
 
 # -- projection ---------------------------------------------------------------------------------
 
-def projection_path(emb_set: EmbeddingSet, method: str = "umap", **params) -> Path:
+def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"], **params) -> Path:
     """Path of the cached map (computing it when absent)."""
-    projector = Projector(method=method, **params)
-    projector._validate()
+    projector = Projector(method=method, **params).validate()
     timing = {}
 
     def compute(tmp: Path) -> None:
@@ -82,7 +83,7 @@ def projection_path(emb_set: EmbeddingSet, method: str = "umap", **params) -> Pa
                            suffix=".parquet", extra=lambda: {"n": len(emb_set), "dim": emb_set.dim, **timing})
 
 
-def projection(emb_set: EmbeddingSet, method: str = "umap", **params) -> pd.DataFrame:
+def projection(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"], **params) -> pd.DataFrame:
     """The map of ``emb_set``: DataFrame ``id``, ``x``, ``y`` (rows in the set's order).
 
     ``params`` are :class:`Projector` parameters (``n_components``, ``seed``,
@@ -100,13 +101,18 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return _read_parquet_cached(str(path), path.stat().st_mtime)
 
 
-def place(emb_set: EmbeddingSet, new_vectors, method: str = "umap", **params) -> np.ndarray:
+def clear_memory_caches() -> None:
+    """Forget the tables and neighbour indexes kept in this process (the files on disk stay)."""
+    _read_parquet_cached.cache_clear()
+    _INDEXES.clear()
+
+
+def place(emb_set: EmbeddingSet, new_vectors, method: str = DEFAULT_PROJECTION["method"], **params) -> np.ndarray:
     """Put new trailers into the cached UMAP (or PCA) map of ``emb_set`` without moving it.
 
     Returns ndarray of shape (m, n_components).
     """
-    projector = Projector(method=method, **params)
-    projector._validate()
+    projector = Projector(method=method, **params).validate()
     if method == "tsne":
         raise MMXError("placing new trailers is available for method='umap' or 'pca', not t-SNE maps from the cache")
     table = projection(emb_set, method, **params)
@@ -194,11 +200,15 @@ def metadata_hash(emb_set: EmbeddingSet) -> str:
     return array_hash(*cols) if cols else "none"
 
 
-def clusters(emb_set: EmbeddingSet, min_cluster_size: int = 40, space: str = "umap10",
-             label_maker: Callable[[ClusterSummary], str] = default_label, **params) -> ClusterResult:
-    """HDBSCAN sub-genres of ``emb_set`` with summaries (see :class:`SubgenreClusterer` for ``params``)."""
-    clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params)
-    clusterer._validate()
+def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["min_cluster_size"],
+             space: str = DEFAULT_CLUSTERS["space"], label_maker: Callable = default_label,
+             **params) -> ClusterResult:
+    """HDBSCAN sub-genres of ``emb_set`` with summaries (see :class:`SubgenreClusterer` for ``params``).
+
+    ``label_maker(summary)`` names each cluster: a str, or a :class:`ClusterLabels` with its short
+    (map) and legend forms (see :mod:`mmx_core.explore.labels`).
+    """
+    clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params).validate()
     key_params = clusterer.get_params()
     inputs = {"embeddings": emb_set.content_hash}
     fitted: dict = {}
@@ -240,7 +250,8 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = 40, space: str = "um
         "cluster_summaries", {**key_params, "label_maker": f"{label_maker.__module__}.{maker}"},
         {**inputs, "clusters": file_hash(table_path), "metadata": metadata_hash(emb_set)},
         write_summaries, suffix=".json")
-    summaries = [ClusterSummary.from_dict(r) for r in read_json(summary_path)]
+    # Summaries cached before they carried short/legend labels get them from the same label maker.
+    summaries = [ClusterSummary.from_dict(r, label_maker) for r in read_json(summary_path)]
     hierarchy = cluster_hierarchy(tree, labels)
     return ClusterResult(table, summaries, tree, hierarchy, key_params, table_path)
 
@@ -250,18 +261,17 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = 40, space: str = "um
 _INDEXES: dict[tuple, NeighbourIndex] = {}
 
 
-def neighbour_index(emb_set: EmbeddingSet, backend: str = "auto", **params) -> NeighbourIndex:
+def neighbour_index(emb_set: EmbeddingSet, backend: str = DEFAULT_BACKEND, **params) -> NeighbourIndex:
     """The neighbour index of ``emb_set``, built once per process (approximate ones cached on disk)."""
-    probe = NeighbourIndex(backend=backend, **params)
-    probe._validate()
-    memo_key = (emb_set.content_hash, repr(probe))
+    probe = NeighbourIndex(backend=backend, **params).validate()
+    memo_key = (emb_set.content_hash, tuple(probe.get_params().items()))
     if memo_key in _INDEXES:
         return _INDEXES[memo_key]
-    resolved = backend if backend != "auto" else ("exact" if len(emb_set) <= probe.exact_max else "ivf")
+    resolved = probe.resolved_backend(len(emb_set))
     if resolved == "exact":
         index = NeighbourIndex(backend="exact", **params).build(emb_set.vectors, source=_source(emb_set))
     else:
-        index_params = {**{k: v for k, v in vars(probe).items()}, "backend": resolved}
+        index_params = {**probe.get_params(), "backend": resolved}
         built: dict = {}
 
         def compute(tmp: Path) -> None:
@@ -277,7 +287,7 @@ def neighbour_index(emb_set: EmbeddingSet, backend: str = "auto", **params) -> N
     return index
 
 
-def neighbours(emb_set: EmbeddingSet, trailer_id: str, k: int = 10, backend: str = "auto") -> pd.DataFrame:
+def neighbours(emb_set: EmbeddingSet, trailer_id: str, k: int = 10, backend: str = DEFAULT_BACKEND) -> pd.DataFrame:
     """The ``k`` nearest trailers to ``trailer_id`` by cosine, nearest first, itself excluded.
 
     Returns DataFrame ``id``, ``score`` (cosine similarity), ``shared_genres`` (list of str).
@@ -299,14 +309,14 @@ def neighbours(emb_set: EmbeddingSet, trailer_id: str, k: int = 10, backend: str
 # -- comparison ---------------------------------------------------------------------------------
 
 def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: dict | None = None,
-               projection_params: dict | None = None, n_movers: int = 50):
-    """Compare two embeddings of the same trailers (see :class:`compare.SpaceComparison`).
+               projection_params: dict | None = None, n_movers: int = 50) -> SpaceComparison:
+    """Compare two embeddings of the same trailers: the one comparison the CLI and the app show.
 
-    Uses the cached clusters and UMAP maps of each set; ids present in only one set
-    are reported in ``summary["only_in_a"]`` / ``["only_in_b"]`` and left out.
+    Uses the cached clusters (``cluster_params``) and maps (``projection_params``) of the
+    trailers both sets hold; ids present in only one set are reported in
+    ``summary["only_in_a"]`` / ``["only_in_b"]`` and left out. The result carries each
+    space's cluster summaries (:attr:`SpaceComparison.summaries_a` / ``summaries_b``).
     """
-    from mmx_core.explore.compare import SpaceComparison, compare_spaces, procrustes_align
-
     cluster_params = dict(cluster_params or {})
     projection_params = dict(projection_params or {})
     common_a, common_b, only_a, only_b = _common_rows(a, b)
@@ -347,6 +357,7 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
                                  pd.DataFrame(details["movers"]), pd.DataFrame(details["transitions"]), aligned)
     result.summary.update({"only_in_a": [str(i) for i in only_a], "only_in_b": [str(i) for i in only_b],
                            "name_a": a.name, "name_b": b.name})
+    result.summaries_a, result.summaries_b = res_a.summaries, res_b.summaries
     if only_a or only_b:
         log.warning("%d ids only in %s and %d only in %s were left out of the comparison",
                     len(only_a), a.name, len(only_b), b.name)
@@ -357,9 +368,9 @@ def _common_rows(a: EmbeddingSet, b: EmbeddingSet):
     ids_a, ids_b = a.ids.astype(str), b.ids.astype(str)
     pos_b = {t: i for i, t in enumerate(ids_b)}
     common_a = np.array([i for i, t in enumerate(ids_a) if t in pos_b], dtype=np.int64)
-    if len(common_a) < 3:
+    if len(common_a) < MIN_SHARED_IDS:
         raise MMXError(f"{a.name} and {b.name} share {len(common_a)} trailer ids; a comparison needs the same "
-                       "trailers embedded twice (at least 3 shared ids)")
+                       f"trailers embedded twice (at least {MIN_SHARED_IDS} shared ids)")
     common_b = np.array([pos_b[t] for t in ids_a[common_a]], dtype=np.int64)
     set_a = set(ids_a)
     only_a = [t for t in ids_a if t not in pos_b]

@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 from mmx_core.base.errors import MMXError
+from mmx_core.base.params import Params
 from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors, unit_rows
 from mmx_core.explore.neighbours import exact_topk
 
@@ -41,7 +42,7 @@ METRICS = ("cosine", "euclidean")
 INITS = ("pca", "spectral", "random")
 
 
-class Projector:
+class Projector(Params):
     """Project embeddings to a low-dimensional map.
 
     Parameters
@@ -85,7 +86,13 @@ class Projector:
     Examples
     --------
     >>> Y = Projector(method="umap", seed=0).fit_transform(X)   # (n, 2)
+    >>> Projector.METHODS, Projector.defaults()["n_neighbors"]
+    (('umap', 'tsne', 'pca'), 15)
     """
+
+    METHODS = METHODS
+    METRICS = METRICS
+    INITS = INITS
 
     def __init__(self, method: str = "umap", n_components: int = 2, metric: str = "cosine", seed: int = 0,
                  n_neighbors: int = 15, min_dist: float = 0.1, n_epochs: int | None = 150, init: str = "pca",
@@ -102,19 +109,8 @@ class Projector:
         self.pca_dims = pca_dims
         self.exact_knn_max = exact_knn_max
 
-    def __repr__(self) -> str:
-        return (f"Projector(method={self.method!r}, n_components={self.n_components}, metric={self.metric!r}, "
-                f"seed={self.seed}, n_neighbors={self.n_neighbors}, min_dist={self.min_dist}, "
-                f"n_epochs={self.n_epochs}, init={self.init!r}, perplexity={self.perplexity}, "
-                f"pca_dims={self.pca_dims})")
-
-    def get_params(self) -> dict:
-        """Constructor parameters (the cache key of a map)."""
-        return {name: getattr(self, name) for name in (
-            "method", "n_components", "metric", "seed", "n_neighbors", "min_dist", "n_epochs", "init", "perplexity",
-            "pca_dims", "exact_knn_max")}
-
-    def _validate(self) -> None:
+    def validate(self) -> "Projector":
+        """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
         check_choice("method", self.method, METHODS)
         check_choice("metric", self.metric, METRICS)
         check_int("n_components", self.n_components, 1)
@@ -126,6 +122,7 @@ class Projector:
         check_float("perplexity", self.perplexity, 0.0, low_open=True)
         check_int("pca_dims", self.pca_dims, 2, allow_none=True)
         check_int("exact_knn_max", self.exact_knn_max, 1)
+        return self
 
     def _min_rows(self) -> tuple[int, str]:
         if self.method == "tsne":
@@ -142,7 +139,7 @@ class Projector:
 
     def fit_transform(self, X, source=None) -> np.ndarray:
         """Fit and return the map, ndarray of shape (n_samples, n_components)."""
-        self._validate()
+        self.validate()
         min_rows, why = self._min_rows()
         X = check_vectors(X, source=source, min_rows=min_rows, needed_for=why, cosine=self.metric == "cosine")
         if self.n_components > X.shape[1]:

@@ -34,7 +34,7 @@ import numpy as np
 from mmx_core.base.artefacts import read_json, write_json
 from mmx_core.base.errors import MMXError
 from mmx_core.evaluate.baselines import LinearProbe, random_scores
-from mmx_core.evaluate.metrics import GenreReport, auprc_weighted, genre_metrics, paired_bootstrap
+from mmx_core.base.metrics import GenreReport, auprc_weighted, genre_metrics, paired_bootstrap
 from mmx_core.evaluate.predictions import save_predictions
 from mmx_core.evaluate.paper import load_table2
 from mmx_core.evaluate.report import format_markdown_per_genre, format_markdown_summary, json_safe
@@ -300,10 +300,11 @@ def run_ablation(
             test_scores, _ = predict_scores(store, checkpoint, "test")
         elif variant.kind == "probe":
             from mmx_core.train import embed_store, load_checkpoint
+            from mmx_core.train.checkpoint import run_checkpoint
 
             run_dir = full_run()
             if variant.embedding == "fine":
-                coarse_best = _best_checkpoint(run_dir)
+                coarse_best = run_checkpoint(run_dir)
                 run_dir = train_variant(store, data, runs / "fine", stage="fine", init=coarse_best,
                                         model_overrides={}, epochs=fine_epochs, batch_size=batch_size, seed=seed,
                                         device=device, lr=fine_lr,
@@ -344,11 +345,6 @@ def compare_to_full(result: AblationResult, test_labels: np.ndarray, n_resamples
     return {r.variant.name: paired_bootstrap(auprc_weighted, full.test_scores, r.test_scores, test_labels,
                                              n_resamples=n_resamples, seed=seed)
             for r in _rivals(result) if r.test_scores is not None}
-
-
-def _best_checkpoint(run_dir: Path) -> Path:
-    best = run_dir / "checkpoints" / "best.pt"
-    return best if best.exists() else run_dir / "checkpoints" / "last.pt"
 
 
 def rows_in_store_order(store, ids, vectors) -> np.ndarray:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mmx_core.base.docblocks import block_markers
 from mmx_core.base.paths import PROJECT_ROOT
 
 __all__ = ["render_model_card"]
@@ -15,10 +16,17 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+BLOCK = "model-card"
+
+
 def render_model_card(r: dict[str, Any]) -> str:
+    """The card as one generated block (``model-card``) that other docs can quote through includes."""
     t, c, m = r["timings"], r["config"], r["model"]
     test = r["coarse_test"]
+    overlap = r["neighbour_genre_overlap"]
+    begin, end = block_markers(BLOCK)
     lines = [
+        begin,
         "# Shipped encoders (model card)",
         "",
         f"_Written by `python -m mmx_core make-models` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -50,7 +58,7 @@ def render_model_card(r: dict[str, Any]) -> str:
         "",
         f"The paper's encoder (docs/model.md): NetVLAD ({m['vlad_clusters']} clusters + {m['vlad_ghost_clusters']} ghost) "
         f"for audio, average pooling for video, projection to {m['shared_dim']}, collaborative gating + GEM, "
-        f"9 clips -> sequence MLP ({m['sequence_dim']}), mean over sequences -> bottleneck ({m['bottleneck_dim']}); "
+        f"{m.get('clips_per_sequence', 9)} clips -> sequence MLP ({m['sequence_dim']}), mean over sequences -> bottleneck ({m['bottleneck_dim']}); "
         f"coarse head k and projection head m ({m['projection_dim']}). {m['train_sequences']} random sequences per "
         "trailer in coarse training (halves of at most that many in the fine stage), all sequences at inference.",
         "",
@@ -73,7 +81,7 @@ def render_model_card(r: dict[str, Any]) -> str:
         f"| **total** | **{_minutes(t['total_s'])}** |",
         "",
         "Training times come from the runs' events.jsonl (steps reused from an earlier call report the time they took "
-        "then). The machine's 2 cores were shared with other jobs during the run.",
+        "then).",
         "",
         "## Metrics",
         "",
@@ -88,11 +96,19 @@ def render_model_card(r: dict[str, Any]) -> str:
         f"fine {r['fine']['metric_name']} {r['fine']['best_metric']:.4f}.",
         "",
         "Mean genre-set Jaccard overlap between a trailer and its 10 cosine neighbours (all trailers): "
-        f"coarse {r['neighbour_genre_overlap']['coarse']:.3f}, fine {r['neighbour_genre_overlap']['fine']:.3f} "
-        "(the fine space trades some genre purity for content similarity, as in the paper's Fig. 3).",
+        f"coarse {overlap['coarse']:.3f}, fine {overlap['fine']:.3f} ({_overlap_change(overlap)}).",
+        end,
         "",
     ]
     return "\n".join(lines)
+
+
+def _overlap_change(overlap: dict[str, float]) -> str:
+    """Which space keeps more genre-alike neighbours, read from the two values."""
+    coarse, fine = round(overlap["coarse"], 3), round(overlap["fine"], 3)
+    if fine == coarse:
+        return "the same in both spaces"
+    return f"{'lower' if fine < coarse else 'higher'} in the fine space"
 
 
 def _relative(path: str) -> str:

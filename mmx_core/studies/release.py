@@ -20,12 +20,13 @@ import torch
 from mmx_core.base.artefacts import atomic_write, read_json, write_json
 from mmx_core.data import TrailerStore
 from mmx_core.base.errors import MMXError
-from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.base.metrics import genre_metrics
 from mmx_core.model import ModelConfig
 from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
 from mmx_core.train.inference import embed_store, predict_scores, write_embeddings
 from mmx_core.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mmx_core.train.config import TrainConfig
+from mmx_core.train.config import STAGE_RECIPES
 from mmx_core.train.loop import train
 
 __all__ = ["ReleaseConfig", "make_models", "export_checkpoint", "SHIPPED_MODEL"]
@@ -46,15 +47,20 @@ class ReleaseConfig:
     out: Path = MODELS_DIR
     seed: int = 0
     trailers: int | None = None
-    coarse_epochs: int = 10
-    fine_epochs: int = 20
-    batch_size: int = 64
-    coarse_lr: float = 1e-3
-    fine_lr: float = 1e-3
-    patience: int = 3  # coarse: early stopping on validation AU(PRC)w
-    fine_patience: int = 0  # fine: the whole budget, last epoch kept (docs/model.md, "The style shortcut")
+    coarse_epochs: int = STAGE_RECIPES["coarse"]["epochs"]
+    fine_epochs: int = STAGE_RECIPES["fine"]["epochs"]
+    batch_size: int = STAGE_RECIPES["coarse"]["batch_size"]
+    coarse_lr: float = STAGE_RECIPES["coarse"]["lr"]
+    fine_lr: float = STAGE_RECIPES["fine"]["lr"]
+    patience: int = STAGE_RECIPES["coarse"]["patience"]  # early stopping on validation AU(PRC)w
+    fine_patience: int = STAGE_RECIPES["fine"]["patience"]  # the whole budget (docs/model.md, "The style shortcut")
     device: str = "auto"
     threads: int | None = None
+
+
+def _started(run: Path) -> bool:
+    """Whether an earlier call left ``run`` with a checkpoint to continue from (make-models is re-runnable)."""
+    return (Path(run) / "checkpoints" / "last.pt").is_file()
 
 
 def export_checkpoint(source: Path, target: Path) -> Path:
@@ -114,14 +120,16 @@ def make_models(config: ReleaseConfig) -> dict[str, Any]:
 
     model = ModelConfig.for_store(store.manifest, **SHIPPED_MODEL)
     common = dict(data=data, batch_size=config.batch_size, device=config.device, seed=config.seed,
-                  patience=config.patience, resume=True)
+                  patience=config.patience)
     tick = time.perf_counter()
     coarse_run = train(TrainConfig(stage="coarse", out=config.runs / "coarse", epochs=config.coarse_epochs,
-                                   model=model, lr=config.coarse_lr, **common))
+                                   model=model, lr=config.coarse_lr, resume=_started(config.runs / "coarse"),
+                                   **common))
     timings["coarse_s"] = run_seconds(coarse_run, time.perf_counter() - tick)
     tick = time.perf_counter()
     fine_run = train(TrainConfig(stage="fine", out=config.runs / "fine", epochs=config.fine_epochs, init=coarse_run,
-                                 lr=config.fine_lr, **{**common, "patience": config.fine_patience}))
+                                 lr=config.fine_lr, resume=_started(config.runs / "fine"),
+                                 **{**common, "patience": config.fine_patience}))
     timings["fine_s"] = run_seconds(fine_run, time.perf_counter() - tick)
 
     out = Path(config.out)

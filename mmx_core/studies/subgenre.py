@@ -28,7 +28,7 @@ from mmx_core.base.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.explore import NeighbourIndex, SubgenreClusterer
 from mmx_core.studies.ablate import rows_in_store_order
-from mmx_core.evaluate.metrics import paired_bootstrap
+from mmx_core.base.metrics import paired_bootstrap
 
 __all__ = [
     "RecoveryScores", "precision_at_k", "precision_at_k_per_trailer", "chance_precision_at_k", "cluster_agreement", "cluster_embedding",

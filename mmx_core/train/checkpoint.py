@@ -21,9 +21,10 @@ from mmx_core.base.errors import MMXError
 from mmx_core.model import MMXModel, ModelConfig
 
 __all__ = ["Checkpoint", "save_checkpoint", "read_checkpoint", "load_checkpoint", "resolve_checkpoint_path",
-           "check_compatible", "FORMAT"]
+           "run_checkpoint", "check_compatible", "FORMAT"]
 
 FORMAT = "mmx-checkpoint"
+FORMAT_VERSION = 1
 REQUIRED = ("format", "version", "stage", "epoch", "model_config", "model", "genres", "data_fingerprint")
 
 
@@ -83,6 +84,15 @@ def resolve_checkpoint_path(path_or_run: str | Path) -> Path:
     if not path.exists():
         raise MMXError("checkpoint not found; pass a .pt file or a run folder", path)
     return path
+
+
+def run_checkpoint(run_dir: str | Path) -> Path:
+    """A run folder's best checkpoint, else its last one (a run that has not written a best yet).
+
+    Unlike :func:`resolve_checkpoint_path` this does not check that the file exists.
+    """
+    best = Path(run_dir) / "checkpoints" / "best.pt"
+    return best if best.exists() else Path(run_dir) / "checkpoints" / "last.pt"
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

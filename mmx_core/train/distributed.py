@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.devices import cuda_available
 
-__all__ = ["DistInfo", "setup", "teardown", "resolve_device", "all_gather_with_grad", "mean_over_ranks"]
+__all__ = ["DistInfo", "setup", "teardown", "all_gather_with_grad", "mean_over_ranks"]
 
 
 @dataclass
@@ -33,14 +33,10 @@ class DistInfo:
     def is_main(self) -> bool:
         return self.rank == 0
 
-
-def resolve_device(requested: str, info: DistInfo) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; "cuda" without a GPU is an error."""
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise MMXError("device='cuda' but no CUDA GPU is available to torch; use --device cpu or auto")
-    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    return torch.device("cuda", info.local_rank if info.active else torch.cuda.current_device())
+    @property
+    def gpu_index(self) -> int | None:
+        """This process's GPU under DDP (its local rank); None in a single process."""
+        return self.local_rank if self.active else None
 
 
 def setup(requested_device: str) -> DistInfo:
@@ -50,7 +46,7 @@ def setup(requested_device: str) -> DistInfo:
         return DistInfo()
     info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
-        use_cuda = requested_device != "cpu" and torch.cuda.is_available()
+        use_cuda = requested_device != "cpu" and cuda_available()
         if use_cuda:
             torch.cuda.set_device(info.local_rank)
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")

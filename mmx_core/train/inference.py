@@ -8,12 +8,12 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from mmx_core.base.devices import resolve_device
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.data.gather import one_thread
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress
 from mmx_core.train.checkpoint import Checkpoint, check_compatible, load_checkpoint
-from mmx_core.train.distributed import DistInfo, resolve_device
 from mmx_core.train.sampling import TrailerSequences
 
 __all__ = ["embed_store", "predict_scores", "inference_batches", "to_device", "read_dtype", "as_checkpoint", "as_store",
@@ -101,7 +101,7 @@ def embed_store(store: TrailerStore | str | Path, checkpoint: Checkpoint | str |
     store, checkpoint = as_store(store), as_checkpoint(checkpoint)
     check_compatible(checkpoint.config, checkpoint.genres, checkpoint.data_fingerprint, store, checkpoint.path,
                      need_genres=False)
-    device_ = resolve_device(device, DistInfo())
+    device_ = resolve_device(device)
     rows = np.arange(store.n_trailers) if indices is None else np.asarray(indices)
     vectors = _run(checkpoint.model.to(device_), store, rows, "embed", device_, batch_size, "embed")
     checkpoint.model.cpu()
@@ -122,7 +122,7 @@ def predict_scores(store: TrailerStore | str | Path, checkpoint: Checkpoint | st
     rows = store.split_indices(split)
     if len(rows) == 0:
         raise MMXError(f"the data set has no trailers in split {split!r}", store.path)
-    device_ = resolve_device(device, DistInfo())
+    device_ = resolve_device(device)
     logits = _run(checkpoint.model.to(device_), store, rows, "coarse", device_, batch_size, f"predict {split}")
     checkpoint.model.cpu()
     scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))

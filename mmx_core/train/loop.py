@@ -9,6 +9,8 @@ so a run resumed from ``last.pt`` repeats exactly what an unbroken run does.
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import math
 import time
@@ -18,35 +20,23 @@ import numpy as np
 import torch
 
 from mmx_core.base.artefacts import write_json
+from mmx_core.base.devices import resolve_device
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.base.errors import MMXError
-from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.base.locks import folder_lock
 from mmx_core.model import MMXModel, ModelConfig
 from mmx_core.train import distributed
-from mmx_core.train.inference import inference_batches, read_dtype, to_device
-from mmx_core.train.checkpoint import check_compatible, read_checkpoint, resolve_checkpoint_path, save_checkpoint
+from mmx_core.train.inference import read_dtype, to_device
+from mmx_core.train.checkpoint import FORMAT, FORMAT_VERSION, check_compatible, read_checkpoint, resolve_checkpoint_path, save_checkpoint
 from mmx_core.train.config import TrainConfig
 from mmx_core.train.events import RunRecorder
 from mmx_core.train.losses import coarse_loss, nt_xent
-from mmx_core.train.sampling import TrailerSequences
+from mmx_core.train.sampling import TrailerSequences, epoch_batches
+from mmx_core.train.validation import coarse_validation, fine_validation
 
-__all__ = ["train", "epoch_batches"]
+__all__ = ["train"]
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
-
-
-def epoch_batches(n: int, batch_size: int, world_size: int, seed: int, epoch: int) -> list[np.ndarray]:
-    """Shuffled full batches of positions ``0..n-1`` (the last partial batch is dropped).
-
-    The batch size is cut to ``n`` when the split is smaller, and rounded down to
-    a multiple of ``world_size`` so each DDP process gets an equal slice.
-    """
-    size = min(batch_size, n) // world_size * world_size
-    if size < world_size:
-        raise MMXError(f"{n} training trailers cannot fill a batch for {world_size} processes; use more data")
-    order = np.random.default_rng([seed, epoch, 7]).permutation(n)
-    return [order[i:i + size] for i in range(0, n - size + 1, size)]
 
 
 def train(config: TrainConfig) -> Path:
@@ -65,7 +55,7 @@ class _Trainer:
         self.out = Path(config.out)
         self.last, self.best = self.out / "checkpoints" / "last.pt", self.out / "checkpoints" / "best.pt"
         self.store = TrailerStore.open(config.data)
-        self.device = distributed.resolve_device(config.device, info)
+        self.device = resolve_device(config.device, info.gpu_index)
         self.buffers, self.read_dtype = BatchBuffers(), read_dtype(self.store, self.device)  # batches reuse memory
         self.recorder = RunRecorder(self.out, config.stage, config.epochs, enabled=info.is_main)
         self.metric_name = "auprc_weighted" if config.stage == "coarse" else "val_loss"
@@ -77,7 +67,10 @@ class _Trainer:
         if self.last.exists() and not config.resume:
             raise MMXError("run folder already holds checkpoints/last.pt; pass --resume to continue it or choose "
                            "another --out", self.out)
-        if config.resume and self.last.exists():
+        if config.resume and not self.last.exists():
+            raise MMXError("--resume but the run has no last checkpoint to continue from; drop --resume to start "
+                           "a new run in another folder", self.last)
+        if config.resume:
             resume_state = read_checkpoint(self.last)
             model_config = ModelConfig.from_dict(resume_state["model_config"])
             if config.model is not None and config.model.to_dict() != model_config.to_dict():
@@ -157,12 +150,21 @@ class _Trainer:
 
     # ------------------------------------------------------------------ the run
     def run(self) -> Path:
+        """Train under the run folder's writer lock (a second trainer on the same folder is refused)."""
         self.out.mkdir(parents=True, exist_ok=True)
+        lock = folder_lock(self.out, "run folder") if self.info.is_main else contextlib.nullcontext()
+        with lock:
+            return self._run()
+
+    def _run(self) -> Path:
+        status = self.out / "status.json"
+        fresh = not status.exists() or '"queued"' in status.read_text(errors="replace")  # new, or queued for us
         try:
             self._build()
         except MMXError as exc:
-            self.recorder.event("error", message=str(exc))
-            self.recorder.status("failed", message=str(exc))
+            if fresh:  # a refused command never touches an existing run's files
+                self.recorder.event("error", message=str(exc))
+                self.recorder.status("failed", message=str(exc))
             raise
         config, info = self.config, self.info
         if info.is_main:
@@ -240,38 +242,16 @@ class _Trainer:
         self.recorder.event("step", **fields)
         self.recorder.status("running", epoch=epoch, progress=global_step / self.total_steps, eta_s=eta)
 
-    @torch.no_grad()
     def _validate(self, val_rows: np.ndarray, train_loss: float) -> dict:
-        model, device = self.model, self.device
-        model.eval()
         if len(val_rows) == 0:
             log.warning("the data set has no validation trailers; early stopping follows the training loss")
             return {"val_loss": train_loss, "auprc_weighted": -train_loss}
-        autocast = torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
         if self.config.stage == "coarse":
-            logits, labels = [], []
-            for batch in inference_batches(self.store, val_rows, self.config.batch_size, device, buffers=self.buffers):
-                with autocast:
-                    logits.append(model(batch["batch"], head="coarse").float().cpu())
-                labels.append(batch["labels"].cpu())
-            logits, labels = torch.cat(logits), torch.cat(labels)
-            report = genre_metrics(torch.sigmoid(logits).numpy(), labels.numpy(), self.store.manifest.genres)
-            return {"val_loss": float(coarse_loss(logits, labels)), "auprc_weighted": report.auprc_weighted,
-                    "auprc_micro": report.auprc_micro, "auprc_macro": report.auprc_macro,
-                    "f1_weighted": report.f1_weighted}
+            return coarse_validation(self.model, self.store, val_rows, self.config.batch_size, self.device,
+                                     self.buffers)
         val_set = self._dataset("val", epoch_seed=self.config.seed + 1)  # the same pairs every epoch
-        losses, weights = [], []
-        size = max(2, min(self.config.batch_size, len(val_set)))
-        for start in range(0, len(val_set) - 1, size):
-            positions = range(start, min(start + size, len(val_set)))
-            if len(positions) < 2:
-                continue
-            batch = to_device(self._collate(val_set, positions), device)
-            with autocast:
-                z_a, z_b = model(batch["batch"], head="projection").chunk(2)
-            losses.append(float(nt_xent(z_a, z_b, self.config.temperature)))
-            weights.append(len(positions))
-        return {"val_loss": float(np.average(losses, weights=weights))}
+        return fine_validation(self.model, val_set, self._collate, self.config.batch_size, self.config.temperature,
+                               self.device)
 
     def _end_epoch(self, epoch: int, train_loss: float, val: dict) -> bool:
         p = self.progress
@@ -314,7 +294,7 @@ class _Trainer:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {
-            "format": "mmx-checkpoint", "version": FORMAT_VERSION, "stage": self.config.stage, "epoch": epoch,
+            "format": FORMAT, "version": FORMAT_VERSION, "stage": self.config.stage, "epoch": epoch,
             "train_config": self.config.to_dict(), "model_config": self.model_config.to_dict(),
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "optimiser": self.optimiser.state_dict(), "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from mmx_core.base.errors import MMXError
 from mmx_core.data import BatchBuffers, TrailerStore, collate_clips, read_batch
 from mmx_core.data.transfer import shareable
 
-__all__ = ["TrailerSequences", "SequenceBatches", "batch_loader", "MODES", "collate_items", "sample_sequences",
+__all__ = ["TrailerSequences", "SequenceBatches", "batch_loader", "MODES", "collate_items", "sample_sequences", "epoch_batches",
            "split_halves"]
 
 MODES = ("sample", "pairs", "all")
@@ -195,3 +196,16 @@ def collate_items(items: list[dict]) -> dict:
     if "clips_b" in items[0]:
         out["batch_b"] = collate_clips([item["clips_b"] for item in items])
     return out
+
+
+def epoch_batches(n: int, batch_size: int, world_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Shuffled full batches of positions ``0..n-1`` (the last partial batch is dropped).
+
+    The batch size is cut to ``n`` when the split is smaller, and rounded down to
+    a multiple of ``world_size`` so each DDP process gets an equal slice.
+    """
+    size = min(batch_size, n) // world_size * world_size
+    if size < world_size:
+        raise MMXError(f"{n} training trailers cannot fill a batch for {world_size} processes; use more data")
+    order = np.random.default_rng([seed, epoch, 7]).permutation(n)
+    return [order[i:i + size] for i in range(0, n - size + 1, size)]

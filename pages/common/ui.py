@@ -8,10 +8,13 @@ import streamlit as st
 import streamlit.components.v2  # noqa: F401 - st.components.v2.component (the map hover card)
 from streamlit.errors import StreamlitPageNotFoundError
 
+from mmx_core import workspace
 from mmx_core.appkit import hovercard, mapview, sets
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress_callback
 from mmx_core.appkit.viewstate import ViewState
+from mmx_core.explore import pipeline
+from mmx_core.explore.projection import Projector
 
 
 PAGES = (
@@ -72,7 +75,7 @@ def bound(widget, attr: str, label: str, *args, key: str | None = None, **kwargs
 
 def choose_set(attr: str = "set", label: str = "Embedding set", container=None):
     """Sidebar chooser of the embedding sets; returns the chosen :class:`EmbeddingSet` (or None)."""
-    infos = {c.name: c for c in sets.list_collections()}
+    infos = {c.name: c for c in workspace.list_sets()}
     view = st.session_state["view"]
     if getattr(view, attr) not in infos:
         update(**{attr: "published"})
@@ -87,15 +90,17 @@ def choose_set(attr: str = "set", label: str = "Embedding set", container=None):
 def load_set(name: str):
     """The embedding set ``name``, or None with the error shown on the page."""
     try:
-        return sets.load_collection(name)
+        return workspace.load_set(name)
     except MMXError as exc:
         st.error(f"Cannot load the embedding set {name!r}: {exc}")
         return None
 
 
-PROJECTION_KNOBS = {  # method -> (parameter, label, low, high, default, step)
-    "umap": [("n_neighbors", "UMAP neighbours", 5, 100, 15, 5), ("min_dist", "UMAP minimum distance", 0.0, 0.95, 0.1, 0.05)],
-    "tsne": [("perplexity", "t-SNE perplexity", 5.0, 100.0, 30.0, 5.0)],
+_DEFAULT = Projector.defaults()
+PROJECTION_KNOBS = {  # method -> (parameter, label, low, high, default, step); defaults are the Projector's
+    "umap": [("n_neighbors", "UMAP neighbours", 5, 100, _DEFAULT["n_neighbors"], 5),
+             ("min_dist", "UMAP minimum distance", 0.0, 0.95, _DEFAULT["min_dist"], 0.05)],
+    "tsne": [("perplexity", "t-SNE perplexity", 5.0, 100.0, _DEFAULT["perplexity"], 5.0)],
     "pca": [],
 }
 
@@ -129,7 +134,7 @@ def progress_bar(text: str):
 
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> mapview.MapData:
-    emb = sets.load_collection(name)
+    emb = workspace.load_set(name)
     data = mapview.map_data(emb, projection, mcs, dict(params))
     mapview.warm_neighbours(emb)
     return data
@@ -137,7 +142,7 @@ def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> m
 
 def map_for(name: str, projection: str, mcs: int, params: dict | None = None) -> mapview.MapData | None:
     """Projection and clusters of a set (cached in the server process and on disk)."""
-    info = sets.collection_info(name)
+    info = workspace.set_info(name)
     stat = info.path.stat()
     try:
         with progress_bar(f"Computing the {projection.upper()} map and clusters of {name}"):
@@ -176,14 +181,17 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def _comparison(first: str, second: str, stamps: tuple, k: int, projection: str, mcs: int) -> mapview.Comparison:
-    return mapview.compare_sets(sets.load_collection(first), sets.load_collection(second), k=k,
-                                min_cluster_size=mcs, projection=projection)
+def _comparison(first: str, second: str, stamps: tuple, k: int, projection: str, mcs: int):
+    a = workspace.load_set(first)
+    result = pipeline.comparison(a, workspace.load_set(second), k=k, cluster_params={"min_cluster_size": mcs},
+                                 projection_params={"method": projection})
+    return result, mapview.comparison_table(result, a)
 
 
-def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int) -> mapview.Comparison:
-    """Comparison of two sets (cached while both files are unchanged)."""
-    stamps = tuple(sets.collection_info(n).path.stat().st_mtime_ns for n in (first, second))
+def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int):
+    """The comparison of two sets (:class:`SpaceComparison`, what ``compare`` prints) and its table for the
+    page (:func:`mapview.comparison_table`), cached while both files are unchanged."""
+    stamps = tuple(workspace.set_info(n).path.stat().st_mtime_ns for n in (first, second))
     return _comparison(first, second, stamps, k, projection, mcs)
 
 

@@ -10,7 +10,7 @@ import pytest
 from mmx_core.cli import main
 from mmx_core.base.errors import MMXError
 from mmx_core.evaluate.baselines import LinearProbe, random_scores
-from mmx_core.evaluate.metrics import genre_metrics
+from mmx_core.base.metrics import genre_metrics
 from mmx_core.evaluate.paper import load_table2, load_table3
 from mmx_core.evaluate.predictions import load_predictions, save_predictions
 from mmx_core.evaluate.report import abbreviation, format_markdown_summary, format_text, report_json

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmx_core.train import nt_xent
-from mmx_core.train.loop import epoch_batches
+from mmx_core.train.sampling import epoch_batches
 from mmx_core.train.sampling import TrailerSequences, collate_items, sample_sequences, split_halves
 
 

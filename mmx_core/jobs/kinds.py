@@ -1,0 +1,253 @@
+"""The kinds of background job: one validated request type each, and the command it runs.
+
+Every request is a frozen dataclass whose fields are the only values that reach the command line;
+``validated()`` checks them (names, ranges, folders inside the project's folders, the device) and
+returns the request with its defaults filled in. ``command()`` gives the argument list after the
+``python -m mmx_core`` prefix: every job runs a documented CLI command, so anything the app starts
+can be run by hand with the same result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import ClassVar
+
+from mmx_core.base.devices import DEVICES, check_device, resolve_device
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import cache_dir, data_dir, runs_dir
+from mmx_core.train.config import STAGES
+from mmx_core.jobs.checks import (check_int, check_name, dataset_folder, init_path, inside, new_dataset,
+                                  stamp)
+
+__all__ = ["STAGES", "JobRequest", "TrainRequest", "EmbedRequest", "ImportRequest",
+           "GenerateRequest", "ProbeRequest", "PrecomputeRequest", "ExtractRequest", "KINDS", "request_from_record"]
+
+@dataclass(frozen=True)
+class JobRequest:
+    """Base of every request. ``kind`` names the job kind; ``name`` its folder (filled by ``validated``)."""
+
+    kind: ClassVar[str] = ""
+    device_field: ClassVar[str | None] = None  # the field holding the device choice, if the job uses one
+
+    def validated(self) -> "JobRequest":
+        raise NotImplementedError
+
+    def command(self, job_dir: Path) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def device(self) -> str:
+        """The resource the job holds while it runs (one job at a time per device)."""
+        return resolve_device(getattr(self, self.device_field)).type if self.device_field else "cpu"
+
+    def _with(self, **changes) -> "JobRequest":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return type(self)(**values)
+
+    def _checked_device(self) -> None:
+        if self.device_field:
+            check_device(getattr(self, self.device_field))
+
+
+@dataclass(frozen=True)
+class TrainRequest(JobRequest):
+    """Train one stage (``python -m mmx_core train``). The job folder is the run folder ``runs/<name>``.
+
+    ``init`` is "" or the path of a starting checkpoint inside the runs or models folder.
+    """
+
+    kind: ClassVar[str] = "train"
+    device_field: ClassVar[str] = "device"
+    stage: str = "coarse"
+    data: str = ""
+    epochs: int = 10
+    batch_size: int = 32
+    device: str = "auto"
+    seed: int = 0
+    init: str = ""
+    name: str = ""
+
+    def validated(self) -> "TrainRequest":
+        if self.stage not in STAGES:
+            raise MMXError(f"stage {self.stage!r} is not one of {STAGES}")
+        if self.device not in DEVICES:
+            raise MMXError(f"device {self.device!r} is not one of {DEVICES}")
+        for name, low, high in (("epochs", 1, 1000), ("batch_size", 1, 4096), ("seed", 0, 2**31 - 1)):
+            check_int(self, name, low, high)
+        dataset_folder(self.data)
+        self._checked_device()
+        if self.init:
+            init_path(self.init)
+        name = check_name(self.name or f"{self.stage}-{self.data}-{stamp()}", "run name")
+        return self._with(name=name)
+
+    def command(self, job_dir: Path) -> list[str]:
+        argv = ["train", "--stage", self.stage, "--data", str(dataset_folder(self.data)),
+                "--out", str(inside(job_dir, runs_dir(), "run folder")), "--epochs", str(self.epochs),
+                "--batch-size", str(self.batch_size), "--device", self.device, "--seed", str(self.seed)]
+        if self.init:
+            argv += ["--init", str(init_path(self.init))]
+        return argv
+
+
+@dataclass(frozen=True)
+class EmbedRequest(JobRequest):
+    """Embed data set ``data`` with run ``run``'s encoder into ``runs/<run>/embeddings/<data>.npz``."""
+
+    kind: ClassVar[str] = "embed"
+    device_field: ClassVar[str] = "device"
+    run: str = ""
+    data: str = ""
+    device: str = "auto"
+    name: str = ""
+
+    def validated(self) -> "EmbedRequest":
+        check_name(self.run, "run")
+        if not (runs_dir() / self.run / "checkpoints").is_dir():
+            raise MMXError(f"run {self.run!r} has no checkpoints under {runs_dir()}")
+        dataset_folder(self.data)
+        self._checked_device()
+        return self._with(name=check_name(self.name or f"embed-{self.run}-{self.data}-{stamp()}", "job name"))
+
+    @property
+    def output(self) -> Path:
+        return runs_dir() / self.run / "embeddings" / f"{self.data}.npz"
+
+    def command(self, job_dir: Path) -> list[str]:
+        return ["embed", "--data", str(dataset_folder(self.data)), "--model", str(runs_dir() / self.run),
+                "--out", str(self.output), "--device", self.device, "--with-metadata"]
+
+
+@dataclass(frozen=True)
+class ImportRequest(JobRequest):
+    """Import the authors' feature layout from ``folder`` into ``data/<dataset>`` (``import-mmx``)."""
+
+    kind: ClassVar[str] = "import"
+    folder: str = ""
+    dataset: str = ""
+    name: str = ""
+
+    def validated(self) -> "ImportRequest":
+        if not Path(self.folder).is_dir():
+            raise MMXError(f"{self.folder!r} is not a folder on the server")
+        new_dataset(self.dataset)
+        return self._with(folder=str(Path(self.folder).resolve()),
+                          name=check_name(self.name or f"import-{self.dataset}", "job name"))
+
+    def command(self, job_dir: Path) -> list[str]:
+        return ["import-mmx", self.folder, "--out", str(data_dir() / self.dataset)]
+
+
+@dataclass(frozen=True)
+class GenerateRequest(JobRequest):
+    """Generate a demo data set ``data/<dataset>`` with planted sub-genres (``synth``)."""
+
+    kind: ClassVar[str] = "generate"
+    dataset: str = "demo"
+    trailers: int = 400
+    seed: int = 0
+    name: str = ""
+
+    def validated(self) -> "GenerateRequest":
+        new_dataset(self.dataset)
+        check_int(self, "trailers", 20, 100_000)
+        check_int(self, "seed", 0, 2**31 - 1)
+        return self._with(name=check_name(self.name or f"generate-{self.dataset}", "job name"))
+
+    def command(self, job_dir: Path) -> list[str]:
+        return ["synth", "--out", str(data_dir() / self.dataset), "--trailers", str(self.trailers),
+                "--seed", str(self.seed)]
+
+
+@dataclass(frozen=True)
+class ProbeRequest(JobRequest):
+    """The Evaluate page's linear probe on embedding set ``embedding_set`` (``probe``); cached on disk."""
+
+    kind: ClassVar[str] = "probe"
+    embedding_set: str = ""
+    name: str = ""
+
+    def validated(self) -> "ProbeRequest":
+        if not isinstance(self.embedding_set, str) or not self.embedding_set.strip():
+            raise MMXError("choose an embedding set for the probe")
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "-", self.embedding_set)[:40].strip("-.") or "set"
+        return self._with(name=check_name(self.name or f"probe-{stem}-{stamp()}", "job name"))
+
+    def command(self, job_dir: Path) -> list[str]:
+        return ["probe", self.embedding_set]
+
+
+@dataclass(frozen=True)
+class PrecomputeRequest(JobRequest):
+    """Default maps and sub-genres of embedding set ``embedding_set`` into the cache (``precompute --set``)."""
+
+    kind: ClassVar[str] = "precompute"
+    embedding_set: str = ""
+    name: str = ""
+
+    def validated(self) -> "PrecomputeRequest":
+        if not isinstance(self.embedding_set, str) or not self.embedding_set.strip():
+            raise MMXError("choose an embedding set to precompute")
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "-", self.embedding_set)[:40].strip("-.") or "set"
+        return self._with(name=check_name(self.name or f"precompute-{stem}-{stamp()}", "job name"))
+
+    def command(self, job_dir: Path) -> list[str]:
+        return ["precompute", "--set", self.embedding_set, "--out", str(cache_dir())]
+
+
+@dataclass(frozen=True)
+class ExtractRequest(JobRequest):
+    """Expert features from a folder of videos into ``data/<dataset>`` (``extract``); resumable."""
+
+    kind: ClassVar[str] = "extract"
+    device_field: ClassVar[str] = "device"
+    videos: str = ""
+    dataset: str = ""
+    meta: str = ""
+    experts: str = "image,scene,motion,audio"
+    device: str = "auto"
+    untrained: bool = False
+    resume: bool = False
+    name: str = ""
+
+    def validated(self) -> "ExtractRequest":
+        if not Path(self.videos).is_dir():
+            raise MMXError(f"{self.videos!r} is not a folder on the server")
+        if self.meta and not Path(self.meta).is_file():
+            raise MMXError(f"metadata file {self.meta!r} does not exist")
+        check_name(self.dataset, "data set name")
+        if not self.resume:
+            new_dataset(self.dataset)
+        self._checked_device()
+        return self._with(videos=str(Path(self.videos).resolve()),
+                          meta=str(Path(self.meta).resolve()) if self.meta else "",
+                          name=check_name(self.name or f"extract-{self.dataset}", "job name"))
+
+    def command(self, job_dir: Path) -> list[str]:
+        argv = ["extract", self.videos, "--out", str(data_dir() / self.dataset), "--experts", self.experts,
+                "--device", self.device]
+        if self.meta:
+            argv += ["--meta", self.meta]
+        if self.untrained:
+            argv.append("--untrained")
+        if self.resume:
+            argv.append("--resume")
+        return argv
+
+
+KINDS: dict[str, type[JobRequest]] = {cls.kind: cls for cls in (
+    TrainRequest, EmbedRequest, ImportRequest, GenerateRequest, ProbeRequest, PrecomputeRequest, ExtractRequest)}
+
+
+def request_from_record(record: dict) -> JobRequest:
+    """The request stored in a ``job.json`` (older training runs have no ``kind``: they are training)."""
+    kind = record.get("kind", "train")
+    if kind not in KINDS:
+        raise MMXError(f"unknown job kind {kind!r}")
+    cls = KINDS[kind]
+    known = {f.name for f in fields(cls)}
+    values = {k: v for k, v in (record.get("request") or {}).items() if k in known}
+    return cls(**values)
