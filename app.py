@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from mmx_core.appkit import figures, mapview, search
+from mmx_core.appkit import export, figures, mapview, search
 from mmx_core.base.genres import PAPER_GENRES
 from mmx_core.appkit.viewstate import COLOURS, PROJECTIONS
 from pages.common import ui
@@ -97,7 +97,7 @@ if len(rows):
     chosen = frame.iloc[rows][["id", "display_title", "year", "genres", "cluster_label"]]
     table_col, hist_col = st.columns([1, 1])
     table_col.dataframe(chosen, hide_index=True, height=300, key="selection_table")
-    table_col.download_button("Download the selection as CSV", chosen.to_csv(index=False), "selection.csv", "text/csv")
+    table_col.download_button("Download the selection as CSV", export.spreadsheet_safe_csv(chosen), "selection.csv", "text/csv")
     hist_col.plotly_chart(figures.share_histogram(mapview.genre_share(frame["genre_list"].iloc[rows]),
                                                   mapview.genre_share(frame["genre_list"])), width="stretch")
     hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float), frame["year"].astype(float)),

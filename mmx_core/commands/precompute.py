@@ -29,6 +29,9 @@ def register(subparsers) -> None:
     parser.add_argument("--methods", default=",".join(Projector.METHODS), help="comma-separated projection methods")
     parser.add_argument("--skip-models", action="store_true",
                         help="only the published set, not models/coarse|fine_embeddings.npz")
+    parser.add_argument("--set", action="append", default=None, metavar="SET", dest="sets",
+                        help="instead of the bundled sets, this embedding set (a name the app lists, or an .npz); "
+                             "repeatable; the cache folder then defaults to the computed cache (cache/)")
     parser.set_defaults(func=run)
 
 
@@ -45,8 +48,11 @@ def _cache_into(folder: Path):
             os.environ["MMX_CACHE_DIR"] = previous
 
 
-def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool = True) -> list[dict]:
-    """Compute the default artefacts into ``out`` (default ``assets/cache``); returns what was done."""
+def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool = True,
+               sets: list | None = None) -> list[dict]:
+    """Compute the default artefacts into ``out`` (default ``assets/cache``); returns what was done.
+
+    ``sets`` (EmbeddingSets) replaces the bundled ones (published, shipped coarse and fine)."""
     from mmx_core.base.assets import load_published, published_metadata
     from mmx_core.base.embeddings import load_embeddings
     from mmx_core.explore import pipeline
@@ -54,7 +60,9 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
 
     out = Path(out) if out is not None else shipped_cache_dir()
     done = []
-    sets = [load_published()]
+    if sets is not None:
+        models = False
+    sets = list(sets) if sets is not None else [load_published()]
     if models:
         for name in ("coarse_embeddings", "fine_embeddings"):
             path = MODELS_DIR / f"{name}.npz"
@@ -95,6 +103,13 @@ def run(args) -> int:
     unknown = set(methods) - set(Projector.METHODS)
     if unknown:
         raise MMXError(f"--methods {sorted(unknown)} unknown; choose from {list(Projector.METHODS)}")
-    done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models)
+    chosen = None
+    if args.sets:
+        from mmx_core.base.paths import cache_dir
+        from mmx_core.workspace import load_set
+
+        chosen = [load_set(source) for source in args.sets]
+        args.out = args.out or str(cache_dir())
+    done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models, sets=chosen)
     print(json.dumps(done, indent=2))
     return 0

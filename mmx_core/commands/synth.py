@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import sys
@@ -28,20 +27,11 @@ _FLOAT_KNOBS = {
 }
 
 
-class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show defaults, except None / False (those are explained in the help text)."""
-
-    def _get_help_string(self, action):
-        if action.default is None or action.default is False:
-            return action.help
-        return super()._get_help_string(action)
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "synth", help="generate a trailer data set (planted sub-genres or published latents)",
         description="Generate a trailer data set in the project format. See docs/data-format.md for the "
-                    "generative model and its knobs.", formatter_class=_DefaultsFormatter)
+                    "generative model and its knobs.")
     parser.add_argument("--out", required=True, help="destination folder (a bare name goes under $MMX_DATA_DIR)")
     parser.add_argument("--trailers", type=int, default=None,
                         help="number of trailers (required for planted; published default: all 7,594)")

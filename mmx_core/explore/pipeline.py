@@ -36,7 +36,7 @@ import pandas as pd
 from mmx_core.base.artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
 from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
-from mmx_core.explore._checks import check_vectors, unit_rows
+from mmx_core.explore._checks import check_int, check_vectors, unit_rows
 from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
 from mmx_core.explore.compare import MIN_SHARED_IDS, SpaceComparison, compare_spaces, procrustes_align
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
@@ -320,6 +320,7 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
     cluster_params = dict(cluster_params or {})
     projection_params = dict(projection_params or {})
     common_a, common_b, only_a, only_b = _common_rows(a, b)
+    check_int("k", k, 1, len(common_a) - 1)  # before any clustering or map is computed
     sub_a, sub_b = a.subset(common_a), b.subset(common_b)
     res_a, res_b = clusters(sub_a, **cluster_params), clusters(sub_b, **cluster_params)
     ma = projection(sub_a, **projection_params)[["x", "y"]].to_numpy()

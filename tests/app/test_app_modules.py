@@ -1,4 +1,5 @@
-"""Unit tests of the app's library modules: search, view state, collections, figures, map selection, probe."""
+"""Unit tests of the app's library modules and the workspace catalogue: search, view state, embedding sets,
+figures, map selection, the comparison table, probe."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mmx_core import workspace
 from mmx_core.appkit import evalview, figures, hovercard, mapview, search, sets
 from mmx_core.base.assets import load_published
+from mmx_core.base.embeddings import save_embeddings
 from mmx_core.base.errors import MMXError
+from mmx_core.evaluate.probe import probe_predictions
 from mmx_core.appkit.viewstate import ViewState
 
 
@@ -52,15 +56,21 @@ def test_view_state_round_trip_and_bad_values():
     assert bad == ViewState() and len(bad.warnings) == 4
 
 
-def test_collections_list_published_and_uploads(published):
-    names = [c.name for c in sets.list_collections()]
+def test_workspace_lists_published_and_uploads(published):
+    names = [c.name for c in workspace.list_sets()]
     assert names[0] == "published"
     buffer = io.BytesIO()
     np.savez(buffer, embeddings=published.vectors[:30], ids=published.ids[:30], generated=np.bool_(True))
-    info = sets.save_upload("unit-upload", buffer.getvalue())
+    info = workspace.save_upload("unit-upload", buffer.getvalue())
     assert info.generated and "generated" in info.label
-    emb = sets.load_collection("upload:unit-upload")
+    assert "upload:unit-upload" in [c.name for c in workspace.list_sets()]
+    emb = workspace.load_set("upload:unit-upload")
+    assert emb.name == "upload:unit-upload" and emb.generated
     assert list(emb.metadata["display_title"][:3]) == list(published.metadata["display_title"][:3])
+    assert workspace.upload_record("unit-upload") == {"name": "unit-upload", "trailers": 30,
+                                                      "dim": published.dim, "metadata": False}
+    with pytest.raises(MMXError, match="unknown embedding set 'upload:nope'"):
+        workspace.load_set("upload:nope")
 
 
 @pytest.mark.parametrize("name, payload, message", [
@@ -70,8 +80,8 @@ def test_collections_list_published_and_uploads(published):
 ])
 def test_bad_uploads_are_refused_with_a_message(name, payload, message):
     with pytest.raises(MMXError, match=message):
-        sets.save_upload(name, payload, max_bytes=100)
-    assert not (sets.uploads_dir() / name / "embeddings.npz").exists()
+        workspace.save_upload(name, payload, max_bytes=100)
+    assert not (workspace.uploads_dir() / name / "embeddings.npz").exists()
 
 
 def test_upload_with_nan_rows_is_refused(published):
@@ -80,7 +90,7 @@ def test_upload_with_nan_rows_is_refused(published):
     buffer = io.BytesIO()
     np.savez(buffer, embeddings=vectors, ids=published.ids[:10])
     with pytest.raises(MMXError, match="NaN"):
-        sets.save_upload("nan-upload", buffer.getvalue())
+        workspace.save_upload("nan-upload", buffer.getvalue())
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -134,7 +144,7 @@ def test_large_maps_send_a_sample_plus_density():
 
 def test_probe_on_a_small_labelled_set(published):
     small = published.subset(np.arange(400))
-    pred = evalview.probe_predictions(small, components=16)
+    pred = probe_predictions(small, components=16)
     assert 60 <= pred.scores.shape[0] <= 80 and pred.scores.shape[1] == len(pred.genres)
     assert set(np.unique(pred.labels)) <= {0, 1}
     _, summary, per_genre = evalview.report_tables(pred)
@@ -149,3 +159,93 @@ def test_an_authors_layout_folder_is_imported_in_the_background(tmp_path, monkey
         sets.check_folder(tmp_path, "")
     result = sets.check_folder(tmp_path, "imported")
     assert started == [(tmp_path, "imported")] and "background" in result["report"]
+
+
+def _write_set(folder, published, rows, extra_id: str | None = None):
+    ids, vectors = list(published.ids[rows]), published.vectors[rows]
+    if extra_id:
+        ids.append(extra_id)
+        vectors = np.vstack([vectors, published.vectors[-1:]])
+    return save_embeddings(folder / "e.npz", np.array(ids), vectors)
+
+
+def test_load_set_metadata_rule(tmp_path, published):
+    path = _write_set(tmp_path, published, np.arange(20), extra_id="zz-new")
+    emb = workspace.load_set(path)                            # 4. nothing beside it: the published table
+    assert emb.name == "e" and len(emb) == 21
+    assert list(emb.metadata["display_title"][:20]) == list(published.metadata["display_title"][:20])
+    new = emb.metadata.iloc[20]
+    assert new["display_title"] == "zz-new" and new["genres"] == [] and pd.isna(new["year"])
+    pd.DataFrame({"id": emb.ids, "title": "Folder Table"}).to_csv(tmp_path / "trailers.csv", index=False)
+    emb = workspace.load_set(path)                            # 3. trailers.csv in the folder
+    assert set(emb.metadata["title"]) == {"Folder Table"}
+    assert "year" in emb.metadata and "genres" in emb.metadata   # always present, empty here
+    assert emb.metadata["genres"].map(len).sum() == 0 and emb.metadata["year"].isna().all()
+    pd.DataFrame({"id": emb.ids, "title": "Stem Table", "genres": "Horror|War"}).to_csv(tmp_path / "e.csv", index=False)
+    emb = workspace.load_set(path)                            # 2. <stem>.csv wins over trailers.csv
+    assert set(emb.metadata["title"]) == {"Stem Table"} and emb.metadata["genres"].iloc[0] == ["Horror", "War"]
+    given = tmp_path / "given.csv"
+    pd.DataFrame({"id": emb.ids[:5], "title": "Given"}).to_csv(given, index=False)
+    emb = workspace.load_set(str(path), metadata=str(given))  # 1. --metadata wins; ids it lacks: the id
+    assert list(emb.metadata["title"][:6]) == ["Given"] * 5 + [emb.ids[5]]
+
+
+def test_load_set_is_read_once_until_its_file_changes(tmp_path, published):
+    path = _write_set(tmp_path, published, np.arange(12))
+    first = workspace.load_set(path)
+    assert workspace.load_set(str(path)) is first
+    _write_set(tmp_path, published, np.arange(15))
+    again = workspace.load_set(path)
+    assert again is not first and len(again) == 15
+
+
+def test_catalogue_lists_data_sets_checkpoints_and_prediction_files():
+    from mmx_core.base.paths import data_dir, runs_dir
+    from mmx_core.evaluate.predictions import save_predictions
+
+    (data_dir() / "cat-data").mkdir(parents=True, exist_ok=True)
+    (data_dir() / "cat-data" / "manifest.json").write_text("{}")
+    (data_dir() / "not-a-data-set").mkdir(exist_ok=True)
+    checkpoints = runs_dir() / "cat-run" / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    (checkpoints / "last.pt").write_bytes(b"")
+    (checkpoints / "best.pt").write_bytes(b"")
+    labels = np.eye(4, dtype=int)[np.arange(40) % 4]
+    save_predictions(runs_dir() / "cat-run" / "eval" / "predictions_test.npz", labels * 0.9, labels,
+                     ["Action", "Comedy", "Drama", "Horror"])
+    assert "cat-data" in workspace.data_sets() and "not-a-data-set" not in workspace.data_sets()
+    found = workspace.checkpoints()
+    assert found["run:cat-run"] == checkpoints / "best.pt"
+    assert {"models:coarse.pt", "models:fine.pt"} <= set(found)
+    assert workspace.prediction_files()["cat-run/eval/predictions_test.npz"].exists()
+    pred = workspace.load_prediction_file("cat-run/eval/predictions_test.npz")
+    np.testing.assert_array_equal(pred.labels, labels)
+    with pytest.raises(MMXError, match="no predictions file 'cat-run/nope.npz'"):
+        workspace.load_prediction_file("cat-run/nope.npz")
+
+
+def test_comparison_table_is_the_comparison_with_metadata(published):
+    from mmx_core.explore import pipeline
+
+    rows = np.arange(300)
+    a = published.subset(rows)
+    a.name = "a"
+    noisy = published.vectors[rows] + np.random.default_rng(0).normal(0, 0.3 * a.vectors.std(), a.vectors.shape)
+    order = np.r_[np.arange(299, -1, -1)]                    # b lists the trailers in another order
+    b = type(a)(a.ids[order], noisy[order].astype(np.float32), None, "b")
+    result = pipeline.comparison(a, b, k=5, cluster_params={"min_cluster_size": 10, "space": "raw"},
+                                 projection_params={"method": "pca"})
+    table = mapview.comparison_table(result, a)
+    assert table["id"].tolist() == a.ids.tolist() == result.table["id"].tolist()
+    assert table["jaccard"].mean() == pytest.approx(result.summary["jaccard_mean"])
+    assert table["display_title"].tolist() == a.metadata["display_title"].tolist()
+    labels_b = result.labels("b")
+    assert labels_b and all(table["label_b"][table["cluster_b"] == c].eq(name).all() for c, name in labels_b.items())
+    assert (table.loc[table["cluster_a"] < 0, "label_a"] == "noise").all()
+    np.testing.assert_allclose(table["x_b"], result.aligned["x_b"])
+    side_b = mapview.comparison_map(table, result, "b")
+    np.testing.assert_allclose(side_b["x"], table["x_b"])
+    assert side_b["cluster"].tolist() == table["cluster_b"].tolist()
+    legends = result.labels("b", "legend_label")
+    assert side_b.loc[side_b["cluster"] >= 0, "cluster_legend"].tolist() == [
+        legends[c] for c in side_b.loc[side_b["cluster"] >= 0, "cluster"]]

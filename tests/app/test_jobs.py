@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mmx_core.appkit import evalview, sets
+from mmx_core import workspace
+from mmx_core.appkit import evalview
 
 from mmx_core.jobs import launcher as jobs
 from mmx_core.base.errors import MMXError
@@ -98,7 +99,7 @@ def test_real_trainer_on_a_tiny_set_then_embed(tiny):
     run = wait_for("real-run", ("finished", "failed"), seconds=180)
     assert run.state == "finished", jobs.tail_log("real-run")
     assert (run.path / "checkpoints" / "best.pt").exists()
-    assert "run:real-run" in jobs.checkpoints()
+    assert "run:real-run" in workspace.checkpoints()
     pred = evalview.checkpoint_predictions("run:real-run", tiny, "test")     # the Evaluate page's source
     assert pred.scores.shape == pred.labels.shape and pred.scores.shape[0] > 0
     assert evalview.report_tables(pred)[1]["metric"].iloc[0] == "F1w"
@@ -107,5 +108,5 @@ def test_real_trainer_on_a_tiny_set_then_embed(tiny):
     while not out.exists() and time.time() < deadline:
         time.sleep(0.5)
     assert out.exists(), (run.path / "embed-log.txt").read_text()
-    emb = sets.load_collection(f"run:real-run/{tiny}")
+    emb = workspace.load_set(f"run:real-run/{tiny}")
     assert len(emb) == 24 and emb.generated and emb.metadata["genres"].map(len).sum() > 0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mmx_core.appkit import sets
+from mmx_core import workspace
 
 from mmx_core.jobs import launcher as jobs
 from mmx_core.base.assets import load_published
@@ -188,14 +188,14 @@ def two_small_sets():
     ids, vectors = published.ids[rows], published.vectors[rows]
     noisy = vectors + np.random.default_rng(1).normal(0, 0.6 * vectors.std(), vectors.shape).astype(np.float32)
     for name, vec in (("small-a", vectors), ("small-b", noisy)):
-        folder = sets.uploads_dir() / name
+        folder = workspace.uploads_dir() / name
         save_embeddings(folder / "embeddings.npz", ids, vec)
     yield "upload:small-a", "upload:small-b"
 
 
 def test_trailer_page_two_spaces_side_by_side(two_small_sets):
     first, second = two_small_sets
-    trailer = sets.load_collection(first).ids[0]
+    trailer = workspace.load_set(first).ids[0]
     at = run_page("pages/1_Trailer.py", set=first, compare=second, trailer=trailer)
     assert_clean(at)
     assert len([b for b in at.button if b.key.startswith("nb_b_")]) == 10
@@ -273,7 +273,7 @@ def test_evaluate_page_with_a_predictions_file():
 
 def test_data_page_lists_uploads_and_validates_a_folder(tiny_data_and_fake_trainer):
     published = load_published()
-    save_embeddings(sets.uploads_dir() / "listed" / "embeddings.npz", published.ids[:20], published.vectors[:20])
+    save_embeddings(workspace.uploads_dir() / "listed" / "embeddings.npz", published.ids[:20], published.vectors[:20])
     at = run_page("pages/5_Data.py")
     names = list(at.dataframe[0].value["name"])
     assert names[0] == "published" and "upload:listed" in names

@@ -136,8 +136,8 @@ def test_interrupted_import_resumes_without_redoing_trailers(good_tree, tmp_path
     import mmx_core.data.importer as importer
 
     seen = []
-    original = importer._read_trailer
-    monkeypatch.setattr(importer, "_read_trailer", lambda t, *a: seen.append(t.id) or original(t, *a))
+    original = importer.read_trailer
+    monkeypatch.setattr(importer, "read_trailer", lambda t, *a: seen.append(t.id) or original(t, *a))
     result = import_mmx(root, out, dims=TINY_DIMS)
     assert seen == ["Beta"] and result.resumed == 1 and result.trailers == 2
     reference = import_mmx(root, tmp_path / "ref", dims=TINY_DIMS).path

@@ -1,0 +1,48 @@
+"""``probe``: the Evaluate page's linear probe of an embedding set against its genre labels."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "probe", help="linear probe of an embedding set's genres (the Evaluate page's probe; cached)",
+        description="PCA of the unit-normalised vectors, one logistic regression per genre on a training share of "
+        "the trailers, scored on the rest (fixed seed). Prints the paper's metrics and the cached predictions file; "
+        "the Evaluate page reads the same file.")
+    parser.add_argument("source", metavar="SET", help="an embedding set name (published, coarse, fine, run:<run>/<file>, "
+                        "upload:<name>) or an embeddings .npz")
+    parser.add_argument("--metadata", default=None, metavar="FILE",
+                        help="trailer table with genres (default: the one beside the file, else the published table)")
+    parser.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
+    parser.add_argument("--test-share", type=float, default=0.2, help="share of trailers scored (default: %(default)s)")
+    parser.add_argument("--components", type=int, default=128, help="PCA components (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from mmx_core.base.errors import MMXError
+    from mmx_core.base.metrics import genre_metrics
+    from mmx_core.evaluate.predictions import load_predictions
+    from mmx_core.evaluate.probe import probe_path
+    from mmx_core.evaluate.report import format_text
+    from mmx_core.workspace import load_set
+
+    if not 0.0 < args.test_share < 1.0:
+        raise MMXError(f"--test-share must be between 0 and 1, got {args.test_share}")
+    if not 1 <= args.components <= 4096:
+        raise MMXError(f"--components must be in 1..4096, got {args.components}")
+    if not 0 <= args.seed < 2**31:
+        raise MMXError(f"--seed must be in 0..2**31-1, got {args.seed}")
+    emb = load_set(args.source, metadata=args.metadata)
+    path = probe_path(emb, seed=args.seed, test_share=args.test_share, components=args.components)
+    pred = load_predictions(path)
+    report = genre_metrics(pred.scores, pred.labels, pred.genres)
+    if args.json:
+        print(json.dumps({"set": emb.name, "predictions": str(path), "f1_weighted": report.f1_weighted,
+                          "auprc_weighted": report.auprc_weighted, "trailers_scored": report.n_trailers}))
+    else:
+        print(format_text([("probe", report)], title=f"Linear probe of {emb.name} ({path})"), end="")
+    return 0
