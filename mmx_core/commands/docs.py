@@ -1,4 +1,4 @@
-"""``docs``: refresh the includes of README.md, docs/*.md and models/README.md from their generated blocks."""
+"""``docs``: rewrite the blocks the code defines, then refresh the includes of README.md, docs/*.md and models/README.md."""
 
 from __future__ import annotations
 
@@ -20,13 +20,18 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from mmx_core.studies import reference_docs  # the blocks the code defines (defaults, recipe, paper tables)
+
     root = Path(args.root)
     if args.check:
-        problems = docblocks.check(root)
+        problems = [f"{ref}: stale generated block; run `python -m mmx_core docs`"
+                    for ref in reference_docs.stale_blocks(root)] + docblocks.check(root)
         for line in problems:
             print(line)
         print(f"{len(problems)} problem(s) in {len(docblocks.doc_files(root))} files")
         return 1 if problems else 0
+    for path in reference_docs.write_blocks(root):
+        print(f"updated {path.relative_to(root)} (generated block)")
     for path in docblocks.doc_files(root):
         text = docblocks.refresh(path)
         if text != path.read_text():

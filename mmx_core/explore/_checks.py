@@ -51,14 +51,7 @@ def check_vectors(
     if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
         raise MMXError(f"{where}embeddings must be numeric, got dtype {X.dtype}", path)
     if ids is not None:
-        ids = np.asarray(ids)
-        if ids.ndim != 1 or len(ids) != len(X):
-            raise MMXError(
-                f"{where}there are {ids.size} ids for {len(X)} rows of embeddings; give exactly one id per row", path)
-        unique, counts = np.unique(ids.astype(str), return_counts=True)
-        if (counts > 1).any():
-            dup = unique[counts > 1]
-            raise MMXError(f"{where}{len(dup)} ids occur more than once (e.g. {str(dup[0])!r}); make ids unique", path)
+        ids = _check_ids(np.asarray(ids), len(X), where, path)
     if len(X) < min_rows:
         why = f" for {needed_for}" if needed_for else ""
         raise MMXError(
@@ -80,6 +73,18 @@ def check_vectors(
                 f"{where}{len(bad)} rows are all zeros, so their cosine similarity is undefined "
                 f"(first: row {bad[0]}{_id_hint(ids, bad[0])}); remove them or use metric='euclidean'", path)
     return X
+
+
+def _check_ids(ids: np.ndarray, n_rows: int, where: str, path: Path | None) -> np.ndarray:
+    """Row ids must be one per row and unique."""
+    if ids.ndim != 1 or len(ids) != n_rows:
+        raise MMXError(
+            f"{where}there are {ids.size} ids for {n_rows} rows of embeddings; give exactly one id per row", path)
+    unique, counts = np.unique(ids.astype(str), return_counts=True)
+    if (counts > 1).any():
+        dup = unique[counts > 1]
+        raise MMXError(f"{where}{len(dup)} ids occur more than once (e.g. {str(dup[0])!r}); make ids unique", path)
+    return ids
 
 
 def _rowwise(X: np.ndarray, test, chunk: int = 65536) -> np.ndarray:

@@ -172,7 +172,6 @@ class Projector(Params):
             quiet = ".*(knn_search_index|n_jobs|force_all_finite|ensure_all_finite).*"
             warnings.filterwarnings("ignore", message=quiet)
             Y = model.fit_transform(Z)
-        self._umap_ab = (float(model._a), float(model._b))
         return np.asarray(Y, dtype=np.float32)
 
     def _fit_tsne(self, Z: np.ndarray) -> np.ndarray:

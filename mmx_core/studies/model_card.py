@@ -21,12 +21,16 @@ BLOCK = "model-card"
 
 def render_model_card(r: dict[str, Any]) -> str:
     """The card as one generated block (``model-card``) that other docs can quote through includes."""
-    t, c, m = r["timings"], r["config"], r["model"]
-    test = r["coarse_test"]
-    overlap = r["neighbour_genre_overlap"]
     begin, end = block_markers(BLOCK)
-    lines = [
-        begin,
+    lines = [begin, *_files_section(r), *_data_and_model_section(r), *_time_section(r["timings"]),
+             *_metrics_section(r), end, ""]
+    return "\n".join(lines)
+
+
+def _files_section(r: dict[str, Any]) -> list[str]:
+    """Title, provenance line and the table of shipped files."""
+    c = r["config"]
+    return [
         "# Shipped encoders (model card)",
         "",
         f"_Written by `python -m mmx_core make-models` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -45,6 +49,13 @@ def render_model_card(r: dict[str, Any]) -> str:
         "Load with `mmx_core.train.load_checkpoint(\"models/fine.pt\")`; the checkpoints hold weights, configs, genre",
         "vocabulary and data fingerprint, not the optimiser state (use the run folders to resume training).",
         "",
+    ]
+
+
+def _data_and_model_section(r: dict[str, Any]) -> list[str]:
+    """Where the data comes from, the encoder and the two training stages."""
+    c, m = r["config"], r["model"]
+    return [
         "## Data",
         "",
         f"`python -m mmx_core synth --latent published --seed {c['seed']}` into `{_relative(c['data'])}`: generated expert features "
@@ -70,6 +81,12 @@ def render_model_card(r: dict[str, Any]) -> str:
         "",
         "Command: `make models` (= `python -m mmx_core make-models`).",
         "",
+    ]
+
+
+def _time_section(t: dict[str, float]) -> list[str]:
+    """Time of each step on the machine that made the models."""
+    return [
         "## Time on this machine",
         "",
         "| step | time |",
@@ -83,6 +100,13 @@ def render_model_card(r: dict[str, Any]) -> str:
         "Training times come from the runs' events.jsonl (steps reused from an earlier call report the time they took "
         "then).",
         "",
+    ]
+
+
+def _metrics_section(r: dict[str, Any]) -> list[str]:
+    """The coarse encoder's test metrics, best validation values and the neighbours' genre overlap."""
+    test, overlap = r["coarse_test"], r["neighbour_genre_overlap"]
+    return [
         "## Metrics",
         "",
         f"Coarse encoder on the test split ({test['n_trailers']} trailers), threshold 0.5:",
@@ -97,10 +121,7 @@ def render_model_card(r: dict[str, Any]) -> str:
         "",
         "Mean genre-set Jaccard overlap between a trailer and its 10 cosine neighbours (all trailers): "
         f"coarse {overlap['coarse']:.3f}, fine {overlap['fine']:.3f} ({_overlap_change(overlap)}).",
-        end,
-        "",
     ]
-    return "\n".join(lines)
 
 
 def _overlap_change(overlap: dict[str, float]) -> str:

@@ -10,6 +10,8 @@ On a generated ``planted`` data set every trailer carries a ground-truth
 - sub-genre precision@k: the mean share of a trailer's k nearest cosine
   neighbours (itself excluded) with its sub-genre.
 
+The metrics of one embedding live in :mod:`mmx_core.studies.subgenre_metrics`;
+this module runs the held-out experiment and writes its docs block.
 Clustering goes through :class:`mmx_core.explore.SubgenreClusterer` and the
 neighbour search through :class:`mmx_core.explore.NeighbourIndex` (exact), the
 same code the app uses.
@@ -18,194 +20,32 @@ same code the app uses.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from mmx_core.base.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
-from mmx_core.explore import NeighbourIndex, SubgenreClusterer
-from mmx_core.studies.ablate import rows_in_store_order
 from mmx_core.base.metrics import paired_bootstrap
+from mmx_core.studies.ablate_runs import rows_in_store_order
+from mmx_core.studies.subgenre_metrics import (
+    RecoveryScores, chance_precision_at_k, cluster_agreement, cluster_embedding, describe_clusterer, precision_at_k,
+    precision_at_k_per_trailer, subgenre_probe_accuracy, subgenre_recovery,
+)
 
 __all__ = [
-    "RecoveryScores", "precision_at_k", "precision_at_k_per_trailer", "chance_precision_at_k", "cluster_agreement", "cluster_embedding",
-    "describe_clusterer", "subgenre_recovery", "subgenre_probe_accuracy", "pooled_features", "SubgenreExperiment",
+    "RecoveryScores", "precision_at_k", "precision_at_k_per_trailer", "chance_precision_at_k", "cluster_agreement",
+    "cluster_embedding", "describe_clusterer", "subgenre_recovery", "subgenre_probe_accuracy", "pooled_features", "SubgenreExperiment",
     "run_subgenre_experiment", "subgenre_markdown",
 ]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class RecoveryScores:
-    """Sub-genre recovery of one embedding.
-
-    Attributes
-    ----------
-    ari, nmi : float
-        Adjusted Rand index and NMI of the HDBSCAN clusters against ``subgenre``.
-    precision_at_k : float
-        Mean share of the k nearest neighbours with the same sub-genre.
-    k : int
-    n_clusters : int
-        Clusters found (noise not counted).
-    noise_fraction : float
-        Share of trailers HDBSCAN left as noise.
-    n_trailers, n_subgenres : int
-    """
-
-    ari: float
-    nmi: float
-    precision_at_k: float
-    k: int
-    n_clusters: int
-    noise_fraction: float
-    n_trailers: int
-    n_subgenres: int
-    probe_accuracy: float = float("nan")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def _check(X: np.ndarray, subgenres) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=np.float32)
-    truth = np.asarray(subgenres)
-    if X.ndim != 2 or len(X) != len(truth):
-        raise MMXError(f"need embeddings (n, d) and n sub-genre labels, got {X.shape} and {truth.shape}")
-    if len(X) < 3:
-        raise MMXError(f"sub-genre recovery needs at least 3 trailers with a sub-genre, got {len(X)}")
-    return X, truth
-
-
-def _neighbours(X: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` exact cosine neighbours of every row of ``X`` (itself left out)."""
-    rows, _ = NeighbourIndex(backend="exact").build(X).query(np.arange(len(X)), k=k)
-    return rows
-
-
-def precision_at_k(X: np.ndarray, subgenres, k: int = 10) -> float:
-    """Mean share of each trailer's ``k`` nearest cosine neighbours sharing its sub-genre.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_trailers, dim)
-    subgenres : array-like of shape (n_trailers,)
-    k : int
-        Neighbours per trailer (the trailer itself excluded), ``1 <= k < n_trailers``.
-    """
-    return float(precision_at_k_per_trailer(X, subgenres, k).mean())
-
-
-def precision_at_k_per_trailer(X: np.ndarray, subgenres, k: int = 10) -> np.ndarray:
-    """Share of each trailer's ``k`` nearest cosine neighbours sharing its sub-genre, ndarray of shape (n,)."""
-    X, truth = _check(X, subgenres)
-    if not 1 <= k < len(X):
-        raise MMXError(f"k={k} must be between 1 and n_trailers - 1 = {len(X) - 1}")
-    rows = _neighbours(X, k)
-    return (truth[rows] == truth[:, None]).mean(axis=1)
-
-
 def _mean_difference(values: np.ndarray, _labels) -> float:
     return float(values.mean())
-
-
-def chance_precision_at_k(subgenres) -> float:
-    """Expected precision@k of random neighbours: sum over sub-genres of share * (count - 1) / (n - 1)."""
-    _, counts = np.unique(np.asarray(subgenres), return_counts=True)
-    n = counts.sum()
-    return float((counts * (counts - 1)).sum() / (n * (n - 1)))
-
-
-def cluster_agreement(cluster_labels, subgenres) -> dict[str, float]:
-    """ARI and NMI of cluster labels (-1 = noise, kept as one label) against sub-genres."""
-    labels = np.asarray(cluster_labels)
-    truth = np.asarray(subgenres)
-    if labels.shape != truth.shape:
-        raise MMXError(f"{labels.shape[0]} cluster labels for {truth.shape[0]} sub-genres")
-    return {
-        "ari": float(adjusted_rand_score(truth, labels)),
-        "nmi": float(normalized_mutual_info_score(truth, labels)),
-        "n_clusters": int(len(np.setdiff1d(np.unique(labels), [-1]))),
-        "noise_fraction": float(np.mean(labels == -1)),
-    }
-
-
-def describe_clusterer(min_cluster_size: int = 15, space: str = "umap10", seed: int = 0) -> str:
-    """How :func:`cluster_embedding` clusters, for reports."""
-    return f"mmx_core.explore.{SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed)!r}"
-
-
-def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "umap10", seed: int = 0) -> np.ndarray:
-    """HDBSCAN cluster labels of the rows of ``X`` (-1 = noise), by the exploration clusterer.
-
-    Parameters
-    ----------
-    space : {"umap10", "raw"}
-        Cluster a 10-D cosine UMAP of ``X`` (the app's default) or the unit
-        vectors themselves.
-    """
-    if space not in ("umap10", "raw"):
-        raise MMXError(f"space={space!r} is not one of ['umap10', 'raw']")
-    clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed)
-    return np.asarray(clusterer.fit(X).labels_)
-
-
-def subgenre_recovery(
-    X: np.ndarray,
-    subgenres,
-    *,
-    k: int = 10,
-    min_cluster_size: int = 15,
-    space: str = "umap10",
-    seed: int = 0,
-) -> RecoveryScores:
-    """Cluster agreement and precision@k of one embedding against the ground-truth sub-genres.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_trailers, dim)
-        Embeddings of trailers that all have a sub-genre.
-    subgenres : array-like of shape (n_trailers,)
-    k, min_cluster_size, space, seed
-        See :func:`precision_at_k` and :func:`cluster_embedding`.
-    """
-    X, truth = _check(X, subgenres)
-    labels = cluster_embedding(X, min_cluster_size=min_cluster_size, space=space, seed=seed)
-    agreement = cluster_agreement(labels, truth)
-    return RecoveryScores(
-        ari=agreement["ari"],
-        nmi=agreement["nmi"],
-        precision_at_k=precision_at_k(X, truth, k),
-        k=k,
-        n_clusters=agreement["n_clusters"],
-        noise_fraction=agreement["noise_fraction"],
-        n_trailers=len(X),
-        n_subgenres=int(len(np.unique(truth))),
-    )
-
-
-def subgenre_probe_accuracy(X: np.ndarray, subgenres, train_rows: np.ndarray, test_rows: np.ndarray,
-                            seed: int = 0) -> float:
-    """Test accuracy of a multinomial logistic regression predicting the sub-genre from ``X``.
-
-    A diagnostic beside the unsupervised scores: high accuracy with low
-    precision@k means the sub-genre is linearly present in the embedding but
-    not what dominates its cosine geometry.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    X, truth = _check(X, subgenres)
-    if len(train_rows) == 0 or len(test_rows) == 0:
-        return float("nan")
-    scaler = StandardScaler().fit(X[train_rows])
-    model = LogisticRegression(max_iter=300, random_state=seed)
-    model.fit(scaler.transform(X[train_rows]), truth[train_rows])
-    return float(np.mean(model.predict(scaler.transform(X[test_rows])) == truth[test_rows]))
 
 
 def pooled_features(store) -> np.ndarray:
@@ -290,16 +130,49 @@ def run_subgenre_experiment(
     embeddings_dir : path, optional
         Write each model's embeddings there as ``<name>.npz`` (the project's embeddings format).
     """
-    import time
-
     from mmx_core.data import TrailerStore
-    from mmx_core.train import embed_store, load_checkpoint
 
     start = time.perf_counter()
     store = TrailerStore.open(data)
     if "subgenre" not in store.trailers.columns:
         raise MMXError("the data set has no 'subgenre' column; generate a planted set with "
                        "'python -m mmx_core synth --latent planted'", data)
+    rows, truth, probe_train, probe_test = _scored_trailers(store, split)
+    spaces = _embedding_spaces(store, models, device, embeddings_dir)
+    if reference:
+        spaces["pooled expert features"] = pooled_features(store)
+    results = {}
+    for name, vectors in spaces.items():
+        log.info("scoring %s (%d trailers)", name, len(rows))
+        vectors = vectors[rows]
+        results[name] = subgenre_recovery(vectors, truth, k=k, min_cluster_size=min_cluster_size, space=space,
+                                          seed=seed)
+        if probe:
+            results[name].probe_accuracy = subgenre_probe_accuracy(vectors, truth, probe_train, probe_test, seed)
+    comparison = _fine_minus_coarse(spaces, rows, truth, k, seed)
+    return SubgenreExperiment(
+        data=str(data), split=split, n_trailers=int(len(rows)), n_subgenres=int(len(np.unique(truth))),
+        chance_precision=chance_precision_at_k(truth),
+        settings={"k": k, "min_cluster_size": min_cluster_size, "space": space, "seed": seed,
+                  "clusterer": describe_clusterer(min_cluster_size, space, seed)},
+        command=command, rows=results, sources={n: str(p) for n, p in models.items()}, comparison=comparison,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _fine_minus_coarse(spaces: dict[str, np.ndarray], rows: np.ndarray, truth: np.ndarray, k: int,
+                       seed: int) -> dict:
+    """Paired bootstrap of fine minus coarse precision@k over the scored trailers ({} without both spaces)."""
+    comparison = {}
+    if "coarse" in spaces and "fine" in spaces:
+        per_trailer = {n: precision_at_k_per_trailer(spaces[n][rows], truth, k) for n in ("fine", "coarse")}
+        comparison = paired_bootstrap(_mean_difference, per_trailer["fine"], per_trailer["coarse"], truth,
+                                      n_resamples=1000, seed=seed)
+    return comparison
+
+
+def _scored_trailers(store, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the trailers scored (those of ``split`` with a sub-genre), their sub-genres, the probe's rows."""
     if split == "all":
         rows = np.arange(store.n_trailers)
     elif split in ("train", "val", "test"):
@@ -312,6 +185,13 @@ def run_subgenre_experiment(
     # Probe diagnostic: train on the train split's scored trailers, test on the test split's.
     split_of = store.trailers["split"].to_numpy()[rows]
     probe_train, probe_test = np.flatnonzero(split_of == "train"), np.flatnonzero(split_of == "test")
+    return rows, truth, probe_train, probe_test
+
+
+def _embedding_spaces(store, models: dict, device: str, embeddings_dir) -> dict[str, np.ndarray]:
+    """Each model's embedding of every trailer, rows in store order (checkpoints are embedded, .npz files read)."""
+    from mmx_core.train import embed_store, load_checkpoint
+
     spaces = {}
     for name, path in models.items():
         if str(path).endswith(".npz"):  # an embeddings file written earlier (e.g. by this experiment)
@@ -322,29 +202,7 @@ def run_subgenre_experiment(
             if embeddings_dir is not None:
                 save_embeddings(Path(embeddings_dir) / f"{name}.npz", ids, vectors, generated=True, source=str(path))
         spaces[name] = rows_in_store_order(store, ids, vectors)
-    if reference:
-        spaces["pooled expert features"] = pooled_features(store)
-    results = {}
-    for name, vectors in spaces.items():
-        log.info("scoring %s (%d trailers)", name, len(rows))
-        vectors = vectors[rows]
-        results[name] = subgenre_recovery(vectors, truth, k=k, min_cluster_size=min_cluster_size, space=space,
-                                          seed=seed)
-        if probe:
-            results[name].probe_accuracy = subgenre_probe_accuracy(vectors, truth, probe_train, probe_test, seed)
-    comparison = {}
-    if "coarse" in spaces and "fine" in spaces:
-        per_trailer = {n: precision_at_k_per_trailer(spaces[n][rows], truth, k) for n in ("fine", "coarse")}
-        comparison = paired_bootstrap(_mean_difference, per_trailer["fine"], per_trailer["coarse"], truth,
-                                      n_resamples=1000, seed=seed)
-    return SubgenreExperiment(
-        data=str(data), split=split, n_trailers=int(len(rows)), n_subgenres=int(len(np.unique(truth))),
-        chance_precision=chance_precision_at_k(truth),
-        settings={"k": k, "min_cluster_size": min_cluster_size, "space": space, "seed": seed,
-                  "clusterer": describe_clusterer(min_cluster_size, space, seed)},
-        command=command, rows=results, sources={n: str(p) for n, p in models.items()}, comparison=comparison,
-        seconds=time.perf_counter() - start,
-    )
+    return spaces
 
 
 def subgenre_markdown(experiments: list[SubgenreExperiment], preamble: str = "") -> str:

@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from mmx_core import workspace
+from mmx_core.cli import main
 
 from mmx_core.jobs import launcher as jobs
 from mmx_core.base.assets import load_published
@@ -202,7 +204,7 @@ def test_trailer_page_two_spaces_side_by_side(two_small_sets):
     assert any("found in both spaces" in c.value for c in at.caption)
 
 
-def test_compare_page(two_small_sets):
+def test_compare_page(two_small_sets, tmp_path, capsys):
     first, second = two_small_sets
     at = run_page("pages/2_Compare.py", set=first, compare=second, mcs="10")
     assert_clean(at)
@@ -210,7 +212,13 @@ def test_compare_page(two_small_sets):
     assert len(figs) == 4                                  # two maps, Jaccard histogram, Sankey
     assert figs[0]["data"][-1]["name"] == "neighbour overlap"
     assert any(t["type"] == "sankey" for t in figs[3]["data"])
-    assert "mean Jaccard@10" in at.markdown[0].value
+    out = tmp_path / "cmp.parquet"                         # the CLI on the same sets shows the same figures
+    assert main(["compare", "--a", first, "--b", second, "--min-cluster-size", "10", "--json", "--out", str(out)]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert cli["n"] == 600 and f"{cli['n']:,} common trailers" in at.markdown[0].value
+    assert f"mean Jaccard@10 of neighbour lists {cli['jaccard_mean']:.3f}" in at.markdown[0].value
+    movers = at.dataframe[0].value                         # the page's movers: the CLI table's lowest Jaccard
+    assert np.allclose(sorted(movers["jaccard"]), sorted(pd.read_parquet(out)["jaccard"])[:len(movers)])
     rows = [1, 2, 3, 40]                                   # a lasso in map A outlines the same trailers in B
     at.session_state[f"cmp_{first}"] = {"selection": {"points": [{"customdata": r} for r in rows],
                                                       "point_indices": rows, "box": [], "lasso": [{"x": [0]}]}}

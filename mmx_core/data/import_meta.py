@@ -1,0 +1,132 @@
+"""``meta.pkl`` of the authors' layout: a restricted unpickler and the parsing of genres and year.
+
+:class:`MetaUnpickler` refuses every global, so only the pickle opcodes for
+built-in containers, strings and numbers work and nothing in the file can run
+code; :func:`parse_meta` reads the genres and year out of the forms the
+authors' files take.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+from mmx_core.base.errors import MMXError
+
+__all__ = ["MetaUnpickler", "read_meta", "parse_meta"]
+
+_ALLOWED_META = (list, tuple, dict, str, int, float, bool, type(None), bytes)
+
+
+class MetaUnpickler(pickle.Unpickler):
+    """An unpickler that refuses every global: only built-in containers, strings and numbers load.
+
+    Lists, tuples, dicts, sets of literals, strings, bytes, numbers, True/False/None
+    have their own pickle opcodes and never reach :meth:`find_class`; anything
+    else (a class, a function such as ``os.system``) needs ``find_class`` and
+    is refused with :class:`pickle.UnpicklingError` before it is called.
+    """
+
+    def find_class(self, module: str, name: str):  # noqa: D102 - see class docstring
+        raise pickle.UnpicklingError(
+            f"refused global {module}.{name}: meta.pkl may only hold lists, tuples, dicts, strings and numbers")
+
+
+def read_meta(path: str | Path) -> Any:
+    """Read ``meta.pkl`` safely with :class:`MetaUnpickler`.
+
+    Raises
+    ------
+    MMXError
+        When the file cannot be read, is not a pickle, or holds anything but
+        built-in containers, strings and numbers.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MMXError(f"cannot read meta.pkl ({exc.strerror})", path) from None
+    try:
+        value = MetaUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError as exc:
+        raise MMXError(str(exc), path) from None
+    except Exception as exc:  # noqa: BLE001 - any failure of a damaged pickle
+        raise MMXError(f"not a readable pickle ({type(exc).__name__}: {exc})", path) from None
+    _check_plain(value, path)
+    return value
+
+
+def _check_plain(value: Any, path: Path, depth: int = 0) -> None:
+    if depth > 10 or not isinstance(value, _ALLOWED_META):
+        raise MMXError(f"refused: meta.pkl holds {type(value).__name__}; only lists, strings and numbers are allowed", path)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_plain(k, path, depth + 1)
+            _check_plain(v, path, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_plain(v, path, depth + 1)
+
+
+def _as_year(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and 1800 <= value <= 2200:
+        return int(value)
+    if isinstance(value, str):
+        match = re.search(r"(18|19|20|21)\d\d", value)
+        return int(match.group(0)) if match else None
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            year = _as_year(item)
+            if year is not None:
+                return year
+    return None
+
+
+def _genre_names(values) -> list[str]:
+    names = []
+    for g in values:
+        g = g.decode() if isinstance(g, bytes) else g
+        if isinstance(g, str) and g.strip() and g.strip() != "None" and g.strip() not in names:
+            names.append(g.strip())
+    return names
+
+
+def parse_meta(value: Any, path: str | Path | None = None) -> tuple[list[str], int | None]:
+    """Genres and year from the content of a ``meta.pkl``.
+
+    Accepted forms: a list of genre names padded with ``'None'``; such a list
+    paired with a year (``(genres, year)``, the year possibly itself a pair);
+    a list of names followed by a year; or a dict with ``genres``/``genre``
+    and ``year``.
+
+    Returns
+    -------
+    genres : list of str
+        Without the ``'None'`` padding, in their order.
+    year : int or None
+    """
+    if isinstance(value, dict):
+        genres = value.get("genres", value.get("genre", []))
+        genres = [genres] if isinstance(genres, str) else genres
+        if isinstance(genres, (list, tuple)):
+            return _genre_names(genres), _as_year(value.get("year"))
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, (str, bytes)) for v in value):
+            return _genre_names(value), None
+        lists = [v for v in value if isinstance(v, (list, tuple)) and v and all(isinstance(x, (str, bytes)) for x in v)
+                 and any(_as_year(x) is None for x in v)]
+        if len(lists) == 1:
+            rest = [v for v in value if v is not lists[0]]
+            return _genre_names(lists[0]), _as_year(rest)
+        strings = [v for v in value if isinstance(v, (str, bytes)) and not re.fullmatch(r"\d{4}", str(v))]
+        others = [v for v in value if not (isinstance(v, (str, bytes)) and v in strings)]
+        if strings:
+            return _genre_names(strings), _as_year(others)
+    raise MMXError(f"unrecognised meta.pkl content {value!r:.100}; expected genre names padded with 'None' "
+                   "[and a year]", path)
+

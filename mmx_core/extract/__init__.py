@@ -1,0 +1,1 @@
+"""From video files to expert features: decoding, shots, clip plan, experts, pipeline."""

@@ -1,0 +1,324 @@
+"""Decoding video files with PyAV: probing, streamed frames, streamed audio windows.
+
+Nothing here holds a whole video in memory: frames are yielded one at a
+time (already scaled by FFmpeg's scaler to the size asked for) and audio is
+resampled to mono float32 and kept only from the earliest window still
+needed. Rotation metadata (the stream's display matrix) is honoured: frames
+come out the way a player shows them. Frame times come from each frame's
+presentation timestamp, so variable frame rates are handled by time, not by
+frame number.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from mmx_core.base.errors import MMXError
+
+__all__ = ["VideoInfo", "DecodeError", "probe", "iter_raw_frames", "frame_array", "iter_frames", "AudioWindows", "display_size", "resized_size"]
+
+log = logging.getLogger(__name__)
+
+
+class DecodeError(MMXError):
+    """A video file cannot be read (corrupt, truncated, empty, no video stream, unreadable)."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe` learns from a file's header.
+
+    Attributes
+    ----------
+    width, height : int
+        Displayed size (after rotation).
+    rotation : int
+        Counter-clockwise display rotation in degrees (0, 90, 180, 270).
+    fps : float
+        Average frame rate from the header (0 when unknown).
+    duration : float
+        Seconds, from the header (0 when unknown).
+    frames : int
+        Frame count from the header (0 when unknown; an estimate for progress).
+    has_audio : bool
+        Whether the file has an audio stream.
+    """
+
+    width: int
+    height: int
+    rotation: int
+    fps: float
+    duration: float
+    frames: int
+    has_audio: bool
+
+
+def _open(path: str | Path):
+    import av
+
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise DecodeError("empty file (0 bytes)", path)
+        return av.open(str(path), metadata_errors="ignore")
+    except DecodeError:
+        raise
+    except PermissionError:
+        raise DecodeError("cannot be read (permission denied)", path) from None
+    except FileNotFoundError:
+        raise DecodeError("file not found", path) from None
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise DecodeError(f"not a readable media file ({_reason(exc)})", path) from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # FFmpeg errors read "[Errno N] reason: 'path'"; keep the reason only
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+    return text.split(": '")[0][:120]
+
+
+def _rotation(stream) -> int:
+    """Counter-clockwise display rotation of a video stream from its display matrix side data."""
+    angle = 0.0
+    try:
+        matrix = stream.side_data.get("DISPLAYMATRIX") if hasattr(stream, "side_data") else None
+        if matrix is not None:
+            angle = float(matrix)
+    except Exception:  # noqa: BLE001 - side data layouts vary between PyAV versions; frames carry it too
+        angle = 0.0
+    return int(round(angle / 90.0)) % 4 * 90
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Header facts of a video file.
+
+    Raises
+    ------
+    DecodeError
+        The file is empty, unreadable, not media, or has no video stream.
+    """
+    with _open(path) as container:
+        if not container.streams.video:
+            kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+            raise DecodeError(f"no video stream (holds {', '.join(kinds)})", path)
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        else:
+            duration = 0.0
+        rotation = _rotation(stream)
+        try:  # the first frame carries the display rotation and proves the stream decodes
+            first = next(container.decode(stream), None)
+        except Exception as exc:  # noqa: BLE001 - any FFmpeg failure here means the stream is unusable
+            raise DecodeError(f"the video stream cannot be decoded ({_reason(exc)})", path) from None
+        if first is None:
+            raise DecodeError("the video stream holds no frame (empty or truncated)", path)
+        rotation = int(round((getattr(first, "rotation", rotation) or 0) / 90.0)) % 4 * 90
+        width, height = int(ctx.width or 0), int(ctx.height or 0)
+        if width <= 0 or height <= 0:
+            raise DecodeError("the video stream has no frame size (damaged header)", path)
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(width=width, height=height, rotation=rotation, fps=fps, duration=duration,
+                         frames=int(stream.frames or round(duration * fps)), has_audio=bool(container.streams.audio))
+
+
+def display_size(width: int, height: int, rotation: int) -> tuple[int, int]:
+    """(width, height) as shown, for coded ``width`` x ``height`` rotated by ``rotation``."""
+    return (height, width) if rotation % 180 == 90 else (width, height)
+
+
+def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+    """(width, height) scaled so that the shorter side is ``short_side`` (aspect ratio kept)."""
+    scale = short_side / min(width, height)
+    return max(short_side, int(round(width * scale))), max(short_side, int(round(height * scale)))
+
+
+def iter_raw_frames(path: str | Path, *, threads: int = 1) -> Iterator[tuple[float, Any, int]]:
+    """Decode the first video stream: ``(time in s, av.VideoFrame, rotation)`` per frame.
+
+    Times are presentation timestamps (kept strictly increasing); ``rotation``
+    is the frame's counter-clockwise display rotation (0, 90, 180, 270).
+
+    Raises
+    ------
+    DecodeError
+        When the file cannot be opened or no frame at all can be decoded.
+    """
+    import av
+
+    container = _open(path)
+    try:
+        if not container.streams.video:
+            kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+            raise DecodeError(f"no video stream (holds {', '.join(kinds)})", path)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = max(1, int(threads))
+        fallback_rotation = _rotation(stream)
+        fps = float(stream.average_rate or stream.guessed_rate or 25.0)
+        last_time = None
+        n = 0
+        try:
+            for frame in container.decode(stream):
+                rot = int(round((getattr(frame, "rotation", fallback_rotation) or 0) / 90.0)) % 4 * 90
+                t = frame.time
+                if t is None:
+                    t = 0.0 if last_time is None else last_time + 1.0 / fps
+                if last_time is not None and t <= last_time:
+                    t = last_time + 1e-6  # out-of-order or repeated timestamps: keep time increasing
+                last_time = t
+                n += 1
+                yield float(t), frame, rot
+        except av.error.FFmpegError as exc:
+            if n == 0:
+                raise DecodeError(f"no frame could be decoded ({_reason(exc)})", path) from None
+            log.warning("%s: decoding stopped after %d frames (%s); the rest is ignored", path, n, _reason(exc))
+        if n == 0:
+            raise DecodeError("no frame could be decoded (empty or truncated video stream)", path)
+    finally:
+        container.close()
+
+
+def frame_array(frame, rotation: int = 0, *, short_side: int | None = None, width: int | None = None,
+                pixel_format: str = "rgb24") -> np.ndarray:
+    """A decoded frame as (H, W, 3) uint8, rotated for display and scaled by FFmpeg.
+
+    ``short_side`` scales the displayed frame's shorter side to that many
+    pixels; ``width`` scales to that displayed width; neither keeps the size.
+    """
+    shown_w, shown_h = display_size(frame.width, frame.height, rotation)
+    if short_side is not None:
+        out_w, out_h = resized_size(shown_w, shown_h, short_side)
+    elif width is not None:
+        out_w, out_h = int(width), max(1, int(round(shown_h * width / shown_w)))
+    else:
+        out_w, out_h = shown_w, shown_h
+    target_w, target_h = display_size(out_w, out_h, rotation)
+    image = frame.to_ndarray(width=target_w, height=target_h, format=pixel_format)
+    if rotation:
+        image = np.ascontiguousarray(np.rot90(image, k=rotation // 90))
+    return image
+
+
+def iter_frames(
+    path: str | Path,
+    *,
+    short_side: int | None = None,
+    width: int | None = None,
+    pixel_format: str = "rgb24",
+    rotate: bool = True,
+    threads: int = 1,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Decode the first video stream as arrays: ``(time in s, (H, W, 3) uint8)`` per frame.
+
+    See :func:`frame_array` for ``short_side``, ``width`` and ``pixel_format``;
+    ``rotate=False`` ignores the display rotation.
+    """
+    for t, frame, rot in iter_raw_frames(path, threads=threads):
+        yield t, frame_array(frame, rot if rotate else 0, short_side=short_side, width=width,
+                             pixel_format=pixel_format)
+
+
+class AudioWindows:
+    """The audio track of a file as mono float32 windows, decoded lazily in time order.
+
+    Parameters
+    ----------
+    path : str or Path
+        The media file.
+    sample_rate : int
+        Output rate (Hz).
+
+    Notes
+    -----
+    Windows must be asked for in non-decreasing start time; samples before the
+    last start asked for are dropped, so memory holds one window plus one
+    decoded packet. Time before the first audio sample, or after the last, is
+    silence only inside the track; a window wholly outside it is empty.
+    Call :meth:`close` (or use ``with``) when done.
+    """
+
+    def __init__(self, path: str | Path, sample_rate: int = 16000):
+        import av
+
+        self.path = Path(path)
+        self.sample_rate = int(sample_rate)
+        self._container = _open(path)
+        if not self._container.streams.audio:
+            self._container.close()
+            raise DecodeError("no audio stream", path)
+        self._stream = self._container.streams.audio[0]
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.sample_rate)
+        self._frames = self._container.decode(self._stream)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._start = None  # sample index (at sample_rate) of _buffer[0]
+        self._ended = False
+        self.failed: str | None = None
+
+    def _pull(self) -> bool:
+        import av
+
+        if self._ended:
+            return False
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            self._ended = True
+            return False
+        except av.error.FFmpegError as exc:
+            self._ended = True
+            self.failed = _reason(exc)
+            return False
+        chunks = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        if self._start is None:
+            t0 = frame.time if frame.time is not None else 0.0
+            self._start = max(0, int(round(t0 * self.sample_rate)))
+        if chunks:
+            self._buffer = np.concatenate([self._buffer, *chunks]).astype(np.float32, copy=False)
+        return True
+
+    def window(self, start: float, end: float) -> np.ndarray:
+        """Samples in ``[start, end)`` seconds, float32 mono, shape (n,).
+
+        A window inside the track but partly before its first sample is padded
+        with leading silence; the part after the track's end is cut off.
+        """
+        a = max(0, int(round(start * self.sample_rate)))
+        b = max(a, int(round(end * self.sample_rate)))
+        while (self._start is None or self._start + len(self._buffer) < b) and self._pull():
+            pass
+        if self._start is None:
+            return np.zeros(0, dtype=np.float32)
+        # drop what no later window can need
+        if a > self._start:
+            drop = min(a - self._start, len(self._buffer))
+            self._buffer = self._buffer[drop:]
+            self._start += drop
+        lo, hi = a - self._start, min(b - self._start, len(self._buffer))
+        if hi <= max(lo, 0):
+            return np.zeros(0, dtype=np.float32)
+        piece = self._buffer[max(lo, 0):hi]
+        if lo < 0:
+            piece = np.concatenate([np.zeros(-lo, dtype=np.float32), piece])
+        return np.ascontiguousarray(piece, dtype=np.float32)
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> "AudioWindows":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

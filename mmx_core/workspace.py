@@ -1,0 +1,298 @@
+"""The catalogue of what is on disk, and :func:`load_set`, the one loader of an embedding set.
+
+Everything is read from the project's folders (:mod:`mmx_core.base.paths`), never from a
+running process:
+
+- data sets: folders with a ``manifest.json`` under the data folder (:func:`data_sets`);
+- runs and their checkpoints: ``runs/<run>/checkpoints/{best,last}.pt`` and the shipped
+  ``models/*.pt`` (:func:`checkpoints`);
+- embedding sets the app can show (:func:`list_sets`, :func:`set_info`):
+
+  - ``published``: the bundled 7,594 trailer embeddings (:mod:`mmx_core.base.assets`);
+  - ``coarse`` / ``fine``: the shipped encoders' embeddings of the same trailers
+    (``models/coarse_embeddings.npz``, ``models/fine_embeddings.npz``), when the files exist;
+  - ``run:<run>/<file>``: embeddings written by a run (``runs/<run>/embeddings/<file>.npz``);
+  - ``upload:<name>``: uploaded embeddings kept under ``data/uploads/<name>/``;
+- prediction files written by runs, ``runs/*/**/predictions*.npz`` (:func:`prediction_files`);
+- uploads (:func:`save_upload`, :func:`upload_record`, :func:`uploads_dir`).
+
+Metadata rule of :func:`load_set` (the CLI and the app both load through it):
+
+1. the ``metadata`` table when one is given (``--metadata``);
+2. else the table with the file's stem beside it (``<stem>.parquet``, then ``<stem>.csv``);
+3. else ``trailers.parquet`` / ``trailers.csv`` in the file's folder;
+4. else the bundled published table.
+
+Ids absent from the table get empty metadata (title = id, no genres, no year); the
+``genres`` (lists) and ``year`` (Int64) columns are always present. A set is read once
+per process while its file and its table keep their modification time and size.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from mmx_core.base.artefacts import atomic_path, read_json, write_json
+from mmx_core.base.assets import PUBLISHED_EMBEDDINGS, PUBLISHED_TRAILERS, published_metadata
+from mmx_core.base.embeddings import (EmbeddingSet, join_metadata, load_embeddings, load_metadata,
+                                      validate_embeddings)
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
+
+if TYPE_CHECKING:
+    from mmx_core.evaluate.predictions import Predictions
+
+__all__ = [
+    "data_sets", "checkpoints", "SetInfo", "list_sets", "set_info", "load_set", "prediction_files",
+    "load_prediction_file", "uploads_dir", "save_upload", "upload_record", "MAX_UPLOAD_BYTES", "SHIPPED",
+    "NAME_PATTERN",
+]
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+"""Largest uploaded embeddings file (bytes); the metadata CSV gets a tenth of it."""
+
+SHIPPED = {"coarse": "coarse_embeddings.npz", "fine": "fine_embeddings.npz"}
+"""Names of the shipped encoders' embedding sets -> their file under ``models/``."""
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+"""Names the user gives to uploads and imported data sets."""
+
+
+# -- data sets, checkpoints, prediction files ----------------------------------------------------
+
+def data_sets() -> list[str]:
+    """Names of trailer data sets under the data folder (folders holding a ``manifest.json``)."""
+    root = data_dir()
+    return sorted(p.parent.name for p in root.glob("*/manifest.json")) if root.is_dir() else []
+
+
+def checkpoints() -> dict[str, Path]:
+    """Starting checkpoints: ``run:<name>`` (its best, else last) and ``models:<file>`` (shipped)."""
+    found: dict[str, Path] = {}
+    if runs_dir().is_dir():
+        for run in sorted(p for p in runs_dir().iterdir() if p.is_dir()):
+            for file in ("best.pt", "last.pt"):
+                if (run / "checkpoints" / file).exists():
+                    found[f"run:{run.name}"] = run / "checkpoints" / file
+                    break
+    if MODELS_DIR.is_dir():
+        for path in sorted(MODELS_DIR.glob("*.pt")):
+            found[f"models:{path.name}"] = path
+    return found
+
+
+def prediction_files() -> dict[str, Path]:
+    """Predictions files under the runs folder, keyed ``<run>/<file>``."""
+    root = runs_dir()
+    if not root.is_dir():
+        return {}
+    return {str(p.relative_to(root)): p for p in sorted(root.glob("*/**/predictions*.npz"))}
+
+
+def load_prediction_file(name: str) -> Predictions:
+    """The predictions file ``name`` (a key of :func:`prediction_files`)."""
+    from mmx_core.evaluate.predictions import load_predictions
+
+    files = prediction_files()
+    if name not in files:
+        raise MMXError(f"no predictions file {name!r}; available: {list(files)}")
+    return load_predictions(files[name])
+
+
+# -- embedding sets -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SetInfo:
+    """One embedding set of the catalogue.
+
+    Attributes
+    ----------
+    name : str
+        Key used in URLs, choosers and :func:`load_set` (``published``, ``coarse``,
+        ``run:<run>/<file>``, ``upload:<name>``).
+    label : str
+        Text shown in the chooser (says "generated" for generated features).
+    kind : str
+        ``published``, ``shipped``, ``run`` or ``upload``.
+    path : Path
+        The embeddings file.
+    generated : bool
+        True when the vectors come from generated expert features.
+    """
+
+    name: str
+    label: str
+    kind: str
+    path: Path
+    generated: bool = False
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if stat is None else (stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _generated_flag(path: Path, stamp: tuple | None) -> bool:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return bool(archive["generated"]) if "generated" in archive.files else False
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _info(name: str, label: str, kind: str, path: Path) -> SetInfo:
+    generated = _generated_flag(path, _stamp(path))
+    return SetInfo(name, label + (" (generated features)" if generated else ""), kind, path, generated)
+
+
+def list_sets() -> list[SetInfo]:
+    """Every embedding set available now, published first."""
+    found = [SetInfo("published", "published (7,594 real trailers)", "published", PUBLISHED_EMBEDDINGS)]
+    for name, file in SHIPPED.items():
+        if (MODELS_DIR / file).exists():
+            found.append(_info(name, f"{name} (shipped encoder)", "shipped", MODELS_DIR / file))
+    if runs_dir().is_dir():
+        for path in sorted(runs_dir().glob("*/embeddings/*.npz")):
+            run = path.parent.parent.name
+            found.append(_info(f"run:{run}/{path.stem}", f"run {run}: {path.stem}", "run", path))
+    if uploads_dir().is_dir():
+        for path in sorted(uploads_dir().glob("*/embeddings.npz")):
+            found.append(_info(f"upload:{path.parent.name}", f"upload: {path.parent.name}", "upload", path))
+    return found
+
+
+def set_info(name: str) -> SetInfo:
+    """The :class:`SetInfo` called ``name``; unknown names raise :class:`MMXError`."""
+    found = list_sets()
+    for info in found:
+        if info.name == name:
+            return info
+    raise MMXError(f"unknown embedding set {name!r}; available: {[i.name for i in found]}, or give an .npz file")
+
+
+def _is_set_name(source: str | Path) -> bool:
+    text = str(source)
+    return not isinstance(source, Path) and (text in ("published", *SHIPPED) or text.startswith(("run:", "upload:")))
+
+
+def _table_beside(path: Path) -> Path | None:
+    candidates = [path.with_suffix(".parquet"), path.with_suffix(".csv"),
+                  path.parent / "trailers.parquet", path.parent / "trailers.csv"]
+    return next((c for c in candidates if c.exists()), None)
+
+
+def load_set(source: str | Path, metadata: str | Path | None = None) -> EmbeddingSet:
+    """An embedding set with its trailer table (see the module docstring for the metadata rule).
+
+    Parameters
+    ----------
+    source : str or Path
+        A catalogue name (``published``, ``coarse``, ``fine``, ``run:<run>/<file>``,
+        ``upload:<name>``; the set keeps that name) or an ``.npz`` embeddings file (named by its stem).
+    metadata : str or Path, optional
+        Trailer table (.parquet or .csv) joined by ``id``, instead of the one found beside the file.
+    """
+    if _is_set_name(source):
+        info = set_info(str(source))
+        path, name = info.path, info.name
+    else:
+        path = Path(source)
+        name = path.stem
+    table = Path(metadata) if metadata is not None else _table_beside(path)
+    return _load(path, name, table, _stamp(path), _stamp(table))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path, name: str, table_path: Path | None, stamp, table_stamp) -> EmbeddingSet:
+    emb = load_embeddings(path, name=name)
+    if table_path is not None and table_path.resolve() != PUBLISHED_TRAILERS.resolve():
+        table = load_metadata(table_path)
+    elif PUBLISHED_TRAILERS.exists():
+        table = published_metadata()
+    else:
+        table = pd.DataFrame({"id": pd.Series([], dtype=str), "title": pd.Series([], dtype=str),
+                              "display_title": pd.Series([], dtype=str)})
+    emb.metadata = join_metadata(emb.ids, table, table_path or path)
+    if "genres" not in emb.metadata.columns:
+        emb.metadata["genres"] = [[] for _ in range(len(emb))]
+    if "year" not in emb.metadata.columns:
+        emb.metadata["year"] = pd.array([pd.NA] * len(emb), dtype="Int64")
+    return emb
+
+
+# -- uploads --------------------------------------------------------------------------------------
+
+def uploads_dir() -> Path:
+    """Where uploaded embedding sets are kept (``data/uploads``)."""
+    return data_dir() / "uploads"
+
+
+def _read_upload(embeddings: bytes) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(embeddings), allow_pickle=False) as archive:
+            missing = {"embeddings", "ids"} - set(archive.files)
+            if missing:
+                raise MMXError(f"the .npz lacks {sorted(missing)}; it needs 'embeddings' (n x dim) and 'ids'")
+            return archive["embeddings"], archive["ids"].astype(str)
+    except MMXError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad upload
+        raise MMXError(f"the uploaded file is not an .npz archive without pickle ({exc})") from None
+
+
+def _check_upload_table(name: str, ids: np.ndarray, metadata_csv: bytes) -> None:
+    folder = uploads_dir() / f".{name}.check"
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / "trailers.csv"
+    probe.write_bytes(metadata_csv)
+    try:
+        join_metadata(ids, load_metadata(probe))
+    finally:
+        probe.unlink()
+        folder.rmdir()
+
+
+def save_upload(name: str, embeddings: bytes, metadata_csv: bytes | None = None,
+                max_bytes: int = MAX_UPLOAD_BYTES) -> SetInfo:
+    """Validate an uploaded ``.npz`` (and optional trailer CSV) and keep it under ``data/uploads/<name>``.
+
+    Nothing is written unless both files are valid; an existing upload of the
+    same name is replaced only then.
+    """
+    if not NAME_PATTERN.match(name or ""):
+        raise MMXError(f"upload name {name!r} is not allowed; use letters, digits, '_', '-' or '.' (1-64 characters)")
+    if len(embeddings) > max_bytes:
+        raise MMXError(f"the embeddings file is {len(embeddings) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    if metadata_csv is not None and len(metadata_csv) > max_bytes // 10:
+        raise MMXError(f"the metadata CSV is {len(metadata_csv) / 1e6:.1f} MB; the limit is {max_bytes / 10e6:.0f} MB")
+    vectors, ids = _read_upload(embeddings)
+    validate_embeddings(ids, vectors)
+    if metadata_csv is not None:
+        _check_upload_table(name, ids, metadata_csv)
+    target = uploads_dir() / name
+    target.mkdir(parents=True, exist_ok=True)
+    if metadata_csv is not None:
+        with atomic_path(target / "trailers.csv") as tmp:
+            tmp.write_bytes(metadata_csv)
+    with atomic_path(target / "embeddings.npz") as tmp:
+        tmp.write_bytes(embeddings)
+    write_json(target / "upload.json", {"name": name, "trailers": int(len(ids)), "dim": int(vectors.shape[1]),
+                                       "metadata": metadata_csv is not None})
+    return set_info(f"upload:{name}")
+
+
+def upload_record(name: str) -> dict:
+    """The ``upload.json`` of an upload (for display)."""
+    return read_json(uploads_dir() / name / "upload.json")
