@@ -6,32 +6,32 @@ import streamlit as st
 from mmx_core.appkit import export, figures, mapview, search
 from mmx_core.base.genres import PAPER_GENRES
 from mmx_core.appkit.viewstate import COLOURS, PROJECTIONS
-from pages.common import ui
+from ui import widgets
 
-view = ui.setup("Explore")
+view = widgets.setup("Explore")
 st.sidebar.title("MMX Explorer")
-emb = ui.choose_set()
+emb = widgets.choose_set()
 if emb is None:
     st.stop()
-projection = ui.bound(st.sidebar.radio, "projection", "Projection", PROJECTIONS, horizontal=True,
+projection = widgets.bound(st.sidebar.radio, "projection", "Projection", PROJECTIONS, horizontal=True,
                       format_func=str.upper)
-params = ui.projection_params(projection)
-mcs = ui.bound(st.sidebar.slider, "mcs", "HDBSCAN minimum cluster size", 5, 200, step=5)
-colour = ui.bound(st.sidebar.selectbox, "colour", "Colour by", [c for c in COLOURS if c != "change"],
+params = widgets.projection_params(projection)
+mcs = widgets.bound(st.sidebar.slider, "mcs", "HDBSCAN minimum cluster size", 5, 200, step=5)
+colour = widgets.bound(st.sidebar.selectbox, "colour", "Colour by", [c for c in COLOURS if c != "change"],
                   format_func={"cluster": "sub-genre cluster", "genre": "one genre", "year": "year"}.get)
-genre = ui.bound(st.sidebar.selectbox, "genre", "Highlighted genre", PAPER_GENRES) if colour == "genre" else None
+genre = widgets.bound(st.sidebar.selectbox, "genre", "Highlighted genre", PAPER_GENRES) if colour == "genre" else None
 st.sidebar.divider()
-query = ui.bound(st.sidebar.text_input, "q", "Search titles", placeholder="e.g. blade runner")
-picked = ui.bound(st.sidebar.multiselect, "genres", "Filter: any of these genres", PAPER_GENRES, key="w_genres")
+query = widgets.bound(st.sidebar.text_input, "q", "Search titles", placeholder="e.g. blade runner")
+picked = widgets.bound(st.sidebar.multiselect, "genres", "Filter: any of these genres", PAPER_GENRES, key="w_genres")
 years_known = emb.metadata["year"].dropna().astype(int) if "year" in emb.metadata else None
 if years_known is not None and len(years_known):
     low, high = int(years_known.min()), int(years_known.max())
     if "w_years" not in st.session_state:
         st.session_state["w_years"] = view.years or (low, high)
     years = st.sidebar.slider("Filter: years", low, high, key="w_years")
-    ui.update(years=None if tuple(years) == (low, high) else tuple(years))
+    widgets.update(years=None if tuple(years) == (low, high) else tuple(years))
 
-data = ui.map_for(emb.name, projection, mcs, params)
+data = widgets.map_for(emb.name, projection, mcs, params)
 if data is None:
     st.stop()
 frame = data.frame
@@ -44,7 +44,7 @@ highlight = matches | (~filtered.all() & filtered)
 rows = mapview.selected_rows(st.session_state.get("map"), len(frame))  # the last click/box/lasso
 if len(rows) == 1 and st.session_state.get("_map_pick") != (emb.name, int(rows[0])):
     st.session_state["_map_pick"] = (emb.name, int(rows[0]))
-    ui.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)
+    widgets.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)
     st.session_state.pop("w_cluster", None)
 map_col, side_col = st.columns([3, 1.1])
 options = [None] + data.summaries["cluster"].tolist()
@@ -52,7 +52,7 @@ labels = dict(zip(data.summaries["cluster"], data.summaries["label"] + " (" + da
 if st.session_state.get("w_cluster") not in options:
     st.session_state.pop("w_cluster", None)
 with side_col:
-    ui.bound(st.selectbox, "cluster", "Zoom to cluster", options, format_func=lambda c: "all" if c is None else labels[c])
+    widgets.bound(st.selectbox, "cluster", "Zoom to cluster", options, format_func=lambda c: "all" if c is None else labels[c])
 view = st.session_state["view"]
 selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb else None
 focus = None
@@ -67,16 +67,16 @@ with map_col:
                 + (f" · {int(highlight.sum())} matches outlined" if highlight.any() else ""))
     st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map",
                             width="stretch")
-    ui.hover_card("map", frame["id"].tolist(), emb.name)
+    widgets.hover_card("map", frame["id"].tolist(), emb.name)
 
 with side_col:
     if selected_row is not None:
         st.subheader("Trailer")
-        ui.trailer_card(frame.iloc[selected_row])
+        widgets.trailer_card(frame.iloc[selected_row])
         st.markdown("**Nearest neighbours**")
         neighbours = mapview.neighbour_table(emb, view.trailer, k=5)
-        if (target := ui.neighbour_list(neighbours, key="side_nb", show_images=False)) is not None:
-            ui.update(trailer=target)
+        if (target := widgets.neighbour_list(neighbours, key="side_nb", show_images=False)) is not None:
+            widgets.update(trailer=target)
             st.rerun()
         st.page_link("pages/1_Trailer.py", label="Open the trailer page →")
     else:
@@ -102,4 +102,4 @@ if len(rows):
                                                   mapview.genre_share(frame["genre_list"])), width="stretch")
     hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float), frame["year"].astype(float)),
                           width="stretch")
-ui.sync_url()
+widgets.sync_url()

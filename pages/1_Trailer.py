@@ -4,9 +4,9 @@ import streamlit as st
 
 from mmx_core import workspace
 from mmx_core.appkit import mapview, search
-from pages.common import ui
+from ui import widgets
 
-view = ui.setup("Trailer")
+view = widgets.setup("Trailer")
 st.sidebar.title("MMX Explorer")
 infos = {c.name: c for c in workspace.list_sets()}
 names = list(infos)
@@ -14,11 +14,11 @@ if "w_first" not in st.session_state:   # coarse | fine when both are shipped, u
     both = {"coarse", "fine"} <= set(names) and view.set == "published"
     st.session_state["w_first"] = "coarse" if both else view.set if view.set in names else "published"
 first_name = st.sidebar.selectbox("First space", names, key="w_first", format_func=lambda n: infos[n].label)
-emb = ui.load_set(first_name)
+emb = widgets.load_set(first_name)
 default_second = next((n for n in ("fine", "coarse") if n in names and n != first_name), "")
 if view.compare not in names or view.compare == first_name:
-    ui.update(compare=default_second)
-second_name = ui.bound(st.sidebar.selectbox, "compare", "Second space", [""] + [n for n in names if n != first_name],
+    widgets.update(compare=default_second)
+second_name = widgets.bound(st.sidebar.selectbox, "compare", "Second space", [""] + [n for n in names if n != first_name],
                        format_func=lambda n: n or "none")
 k = st.sidebar.slider("Neighbours (k)", 5, 30, 10, key="w_k")
 if emb is None:
@@ -34,29 +34,29 @@ if query:
         titles = dict(zip(options, emb.metadata["display_title"].iloc[rows]))
         pick = st.selectbox("Matches", options, format_func=titles.get, key="w_trailer_pick")
         if st.button("Show this trailer", key="show_pick"):
-            ui.update(trailer=pick)
+            widgets.update(trailer=pick)
 
 view = st.session_state["view"]
 if not view.trailer or view.trailer not in emb:
     st.info("Pick a trailer: search above, or click a point on the Explore map.")
     st.stop()
 
-data = ui.map_for(emb.name, view.projection, view.mcs)
+data = widgets.map_for(emb.name, view.projection, view.mcs)
 frame = data.frame if data is not None else mapview.base_frame(emb).assign(cluster_label="?")
 row = frame.iloc[emb.index_of(view.trailer)]
 card_col, first_col, second_col = st.columns([1.1, 2, 2])
 with card_col:
-    ui.trailer_card(row, image_width=260)
+    widgets.trailer_card(row, image_width=260)
     if data is not None and row["cluster"] >= 0:
         summary = data.summaries.set_index("cluster").loc[row["cluster"]]
         st.caption(f"Cluster of {summary['size']} trailers; over-represented: {summary['genres'] or '-'}")
 
-second = ui.load_set(second_name) if second_name else None
+second = widgets.load_set(second_name) if second_name else None
 table = mapview.side_by_side(emb, second, view.trailer, k=k)
 target = None
 with first_col:
     st.subheader(f"Neighbours in {emb.name}")
-    target = ui.neighbour_list(table, suffix="_a" if second is not None and "id_a" in table else "", key="nb_a")
+    target = widgets.neighbour_list(table, suffix="_a" if second is not None and "id_a" in table else "", key="nb_a")
 with second_col:
     if second is None:
         st.info("No second space chosen. The shipped coarse and fine embeddings appear here once "
@@ -67,9 +67,9 @@ with second_col:
         st.subheader(f"Neighbours in {second_name}")
         if second.generated:
             st.caption("generated features")
-        target = ui.neighbour_list(table, suffix="_b", key="nb_b") or target
+        target = widgets.neighbour_list(table, suffix="_b", key="nb_b") or target
         st.caption(f"{int(table['in_both_a'].sum())} of {k} neighbours are found in both spaces (✔ both).")
 if target is not None:
-    ui.update(trailer=target)
+    widgets.update(trailer=target)
     st.rerun()
-ui.sync_url()
+widgets.sync_url()

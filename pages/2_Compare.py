@@ -6,9 +6,9 @@ import streamlit as st
 from mmx_core import workspace
 from mmx_core.appkit import figures, mapview
 from mmx_core.base.errors import MMXError
-from pages.common import ui
+from ui import widgets
 
-view = ui.setup("Compare")
+view = widgets.setup("Compare")
 st.sidebar.title("MMX Explorer")
 names = [c.name for c in workspace.list_sets()]
 if len(names) < 2:
@@ -19,16 +19,16 @@ if len(names) < 2:
     st.stop()
 if view.set not in names or view.compare not in names or view.compare == view.set:
     first = "coarse" if "coarse" in names else names[0]
-    ui.update(set=first, compare="fine" if "fine" in names and first != "fine" else next(n for n in names if n != first))
-first = ui.bound(st.sidebar.selectbox, "set", "Space A", names)
-second = ui.bound(st.sidebar.selectbox, "compare", "Space B", [n for n in names if n != first] or names)
+    widgets.update(set=first, compare="fine" if "fine" in names and first != "fine" else next(n for n in names if n != first))
+first = widgets.bound(st.sidebar.selectbox, "set", "Space A", names)
+second = widgets.bound(st.sidebar.selectbox, "compare", "Space B", [n for n in names if n != first] or names)
 k = st.sidebar.slider("Neighbours (k) for Jaccard@k", 5, 30, 10, key="w_ck")
-a, b = ui.load_set(first), ui.load_set(second)
+a, b = widgets.load_set(first), widgets.load_set(second)
 if a is None or b is None:
     st.stop()
 try:
-    with ui.progress_bar("Comparing the two spaces"):
-        result, table = ui.cached_comparison(first, second, k, view.projection, view.mcs)
+    with widgets.progress_bar("Comparing the two spaces"):
+        result, table = widgets.cached_comparison(first, second, k, view.projection, view.mcs)
 except MMXError as exc:
     st.error(str(exc))
     st.stop()
@@ -62,7 +62,7 @@ for col, frame, name in ((col_a, frames[0], first), (col_b, frames[1], second)):
                              labels=False, title=name)
     with col:
         events.append(st.plotly_chart(fig, on_select="rerun", key=f"cmp_{name}", width="stretch"))
-        ui.hover_card(f"cmp_{name}", table["id"].tolist(), f"compare:{first}|{second}")
+        widgets.hover_card(f"cmp_{name}", table["id"].tolist(), f"compare:{first}|{second}")
 for event in events:
     rows = mapview.selected_rows(event, len(table))
     if len(rows) > 1 and not np.array_equal(rows, picked):
@@ -81,4 +81,4 @@ movers_col.dataframe(movers[["display_title", "year", "jaccard", "label_a", "lab
                      hide_index=True, height=260)
 sankey = figures.sankey_figure(result.transitions, result.labels("a", "legend_label"), result.labels("b", "legend_label"))
 st.plotly_chart(sankey, width="stretch")
-ui.sync_url()
+widgets.sync_url()

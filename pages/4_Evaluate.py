@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from mmx_core import workspace
+from mmx_core import jobs, workspace
 from mmx_core.appkit import evalview, figures
 from mmx_core.base.errors import MMXError
 from mmx_core.base.genres import PAPER_GENRES
-from pages.common import ui
+from mmx_core.evaluate.predictions import load_predictions
+from mmx_core.evaluate.probe import probe_path
+from ui import job_panels, widgets
 
-ui.setup("Evaluate")
+widgets.setup("Evaluate")
 st.sidebar.title("MMX Explorer")
 st.title("Evaluate")
 
@@ -22,7 +24,16 @@ if st.button("Evaluate", key="evaluate") or st.session_state.get("_eval_for") ==
         with st.spinner("Scoring (cached after the first time)..."):
             kind, _, key = source.partition(":")
             if kind == "probe":
-                pred = evalview.probe_predictions(ui.load_set(key))
+                cached = probe_path(widgets.load_set(key), compute=False)
+                if cached is None:  # the probe runs as a background job (`python -m mmx_core probe SET`)
+                    if not any(j.state in jobs.ACTIVE and j.request.embedding_set == key
+                               for j in jobs.list_jobs("probe")):
+                        job_panels.submit(jobs.ProbeRequest(embedding_set=key), "The linear probe")
+                    st.session_state["_eval_for"] = source
+                    st.caption("Press Evaluate again when the probe job has finished.")
+                    job_panels.job_list(("probe",))
+                    st.stop()
+                pred = load_predictions(cached)
             elif kind == "file":
                 pred = workspace.load_prediction_file(key)
             else:

@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from mmx_core import workspace
+from mmx_core import jobs, workspace
 from mmx_core.appkit import sets
+from mmx_core.base.devices import DEVICE_LABELS, DEVICES
 from mmx_core.base.errors import MMXError
-from pages.common import ui
+from mmx_core.extract.experts import DEFAULT_EXPERTS, expert_names
+from ui import job_panels, widgets
 
-ui.setup("Data")
+widgets.setup("Data")
 st.sidebar.title("MMX Explorer")
 st.title("Data")
 
@@ -31,6 +33,30 @@ if st.button("Validate", key="validate_folder"):
         st.code(result["report"], language="text")
     except (MMXError, OSError) as exc:
         st.error(str(exc))
+
+st.subheader("Add trailers from a video folder")
+st.caption("Expert features (image, scene, motion, audio) are extracted from every video under the folder into a "
+           "data set under data/, which the Train page can then use. See docs/extract.md for the weights files.")
+with st.form("extract_form"):
+    left, right = st.columns(2)
+    videos = left.text_input("Video folder on the server", key="w_videos")
+    meta = left.text_input("Metadata table (.csv or .parquet, optional)", key="w_meta")
+    dataset = right.text_input("Data set name", key="w_extract_name")
+    experts = right.multiselect("Experts", expert_names(), default=list(DEFAULT_EXPERTS), key="w_experts")
+    device = right.selectbox("Device", DEVICES, key="w_extract_device", format_func=DEVICE_LABELS.get)
+    untrained = left.checkbox("Untrained backbones (random weights: only to try the pipeline)", key="w_untrained")
+    extract = st.form_submit_button("Extract")
+if extract:
+    job_panels.submit(jobs.ExtractRequest(videos=videos.strip(), dataset=dataset.strip(), meta=meta.strip(),
+                                          experts=",".join(experts), device=device, untrained=untrained),
+                      "Extraction")
+left, right = st.columns(2)
+if left.button("Generate a demo data set (planted sub-genres)", key="generate_demo"):
+    job_panels.submit(jobs.GenerateRequest(dataset="demo"), "Demo data set")
+chosen = right.selectbox("Precompute the maps and sub-genres of", [i.name for i in infos], key="w_precompute_set")
+if right.button("Precompute in the background", key="precompute"):
+    job_panels.submit(jobs.PrecomputeRequest(embedding_set=chosen), "Precompute")
+job_panels.job_list(("import", "extract", "generate", "precompute"), empty="No data jobs yet.")
 
 st.subheader("Upload embeddings")
 st.caption(f"An .npz with 'embeddings' (n x dim) and 'ids', up to {workspace.MAX_UPLOAD_BYTES / 1e6:.0f} MB, and "

@@ -22,3 +22,15 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def tiny_data() -> str:
+    """A tiny generated trailer data set ``data/tiny`` (24 trailers, small expert dims)."""
+    from mmx_core.data import synthesize
+    from mmx_core.base.paths import data_dir
+
+    if not (data_dir() / "tiny").exists():
+        synthesize(data_dir() / "tiny", 24, 0, dims={"image": 16, "scene": 16, "motion": 8, "audio": 4},
+                   sequences=(1, 2))
+    return "tiny"

@@ -12,9 +12,9 @@ import pandas as pd
 from mmx_core.base.assets import PUBLISHED_THUMBNAILS, thumbnail_archive
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir
-from mmx_core.workspace import NAME_PATTERN
+from mmx_core.jobs import ImportRequest, submit
 
-__all__ = ["thumbnail_bytes", "check_folder", "start_import"]
+__all__ = ["thumbnail_bytes", "check_folder"]
 
 
 def thumbnail_bytes(trailer_id: str, metadata_row: pd.Series | dict | None = None) -> bytes | None:
@@ -33,12 +33,13 @@ def thumbnail_bytes(trailer_id: str, metadata_row: pd.Series | dict | None = Non
 def check_folder(path: str | Path, name: str = "") -> dict:
     """Validate a trailer data set folder on the server; returns ``{"kind", "ok", "report", "problems", "name", "note"}``.
 
-    ``ok`` is True or False for a validated folder and None while an import runs in the background.
+    ``ok`` is True or False for a validated folder and None when an import job was queued.
 
     A folder in the project's format (``manifest.json``) is validated in place; it can be used for
     training when it lies under the data folder. Any other folder is taken for the authors' layout and
-    imported into ``data/<name>`` in the background (``python -m mmx_core import-mmx``, which validates
-    every tensor and reports problems in the data set's ``import_report.json``).
+    imported into ``data/<name>`` by a background job (:class:`mmx_core.jobs.ImportRequest`, which runs
+    ``python -m mmx_core import-mmx``: it validates every tensor and reports problems in the data set's
+    ``import_report.json``).
     """
     folder = Path(str(path).strip()).expanduser()
     if not str(path).strip() or not folder.is_dir():
@@ -52,30 +53,12 @@ def check_folder(path: str | Path, name: str = "") -> dict:
         return {"kind": "project format", "ok": report.ok, "report": format_report(report),
                 "problems": report.problems, "name": folder.name if inside else "",
                 "note": "" if inside else f"usable for training once it is under {data_dir()}"}
-    if not NAME_PATTERN.match(name or ""):
-        raise MMXError(f"no manifest.json, so this is taken for the authors' layout; give a name for the imported "
-                       f"data set (letters, digits, '_', '-', '.'), got {name!r}")
-    target = data_dir() / name
-    if target.exists():
-        raise MMXError(f"a data set called {name!r} exists already under {data_dir()}; choose another name")
-    log = start_import(folder, name)
+    if not name:
+        raise MMXError("no manifest.json, so this is taken for the authors' layout; give a name for the imported "
+                       "data set (letters, digits, '_', '-', '.')")
+    job = submit(ImportRequest(folder=str(folder), dataset=name))
     return {"kind": "authors' layout", "ok": None, "problems": [], "name": name,
-            "report": f"Importing in the background into {target}; progress in {log}. The importer validates "
-                      "every tensor and writes import_report.json; the data set appears on the Train page when done.",
-            "note": "import started"}
-
-
-def start_import(folder: Path, name: str) -> Path:
-    """Start ``python -m mmx_core import-mmx FOLDER --out data/<name>`` in the background; returns its log file."""
-    import subprocess
-    import sys
-
-    from mmx_core.base.paths import PROJECT_ROOT
-
-    data_dir().mkdir(parents=True, exist_ok=True)
-    log_path = data_dir() / f".{name}.import-log.txt"
-    argv = [sys.executable, "-m", "mmx_core", "import-mmx", str(folder.resolve()), "--out", str(data_dir() / name)]
-    with open(log_path, "ab") as log:
-        subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True)
-    return log_path
+            "report": f"Importing in the background into {data_dir() / name} (job {job.name}). The importer "
+                      "validates every tensor and writes import_report.json; the data set appears on the Train "
+                      "page when the job has finished.",
+            "note": "import queued"}

@@ -46,6 +46,15 @@ class ExpertInput:
     size: int = 0
     sample_rate: int = 16000
 
+    @classmethod
+    def of(cls, expert) -> "ExpertInput":
+        """The decoding needs of an :class:`~mmx_core.extract.experts.base.Expert` (from its sampling)."""
+        s = expert.sampling
+        if expert.modality == "audio":
+            return cls(expert.name, "audio", sample_rate=int(s.sample_rate))
+        return cls(expert.name, "video", frames_per_clip=int(s.frames_per_clip), fps=s.fps, resize=int(s.resize),
+                   size=int(s.size))
+
 
 @dataclass(frozen=True)
 class DecodeSpec:

@@ -115,14 +115,6 @@ def _key(video_id: str) -> str:
     return hashlib.sha1(video_id.encode()).hexdigest()[:20]
 
 
-def _expert_input(expert) -> ExpertInput:
-    s = expert.sampling
-    if expert.modality == "audio":
-        return ExpertInput(expert.name, "audio", sample_rate=int(s.sample_rate))
-    return ExpertInput(expert.name, "video", frames_per_clip=int(s.frames_per_clip), fps=s.fps,
-                       resize=int(s.resize), size=int(s.size))
-
-
 # ---------------------------------------------------------------------------- decoding sources
 class _Decoders:
     """Messages from ``workers`` decoding processes (or from this process when ``workers`` is 0)."""
@@ -386,7 +378,7 @@ def extract_videos(
         torch.set_num_threads(int(threads))
     try:
         torch_device = pick_device(device, shard)
-        spec = DecodeSpec(tuple(_expert_input(e) for e in expert_list), shot_detector, float(clip_seconds),
+        spec = DecodeSpec(tuple(ExpertInput.of(e) for e in expert_list), shot_detector, float(clip_seconds),
                           CLIPS_PER_SEQUENCE, thumbnails)
         folder = work_dir(out)
         _prepare_work_dir(folder, _identity(items, expert_list, resolved, spec, batch_size), resume, shard)

@@ -34,6 +34,8 @@ def main() -> int:
             events.write(json.dumps({"time": time.time(), "event": "epoch", "stage": args.stage, "epoch": epoch,
                                      "epochs": args.epochs, "loss": loss, "val": {"auprc_w": 0.2 + 0.05 * epoch}}) + "\n")
             events.flush()
+            (args.out / "checkpoints").mkdir(exist_ok=True)
+            (args.out / "checkpoints" / "last.pt").write_bytes(b"fake")  # resumable, like the real trainer's
             write_status(args.out, state="running", stage=args.stage, epoch=epoch, epochs=args.epochs,
                          progress=epoch / args.epochs, eta_s=seconds * (args.epochs - epoch), message=f"epoch {epoch}")
             print(f"epoch {epoch} loss {loss:.3f}", flush=True)

@@ -3,8 +3,10 @@ figures, map selection, the comparison table, probe."""
 
 from __future__ import annotations
 
+
 import base64
 import io
+import time
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ from mmx_core.appkit import evalview, figures, hovercard, mapview, search, sets
 from mmx_core.base.assets import load_published
 from mmx_core.base.embeddings import save_embeddings
 from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import data_dir
 from mmx_core.evaluate.probe import probe_predictions
 from mmx_core.appkit.viewstate import ViewState
 
@@ -151,14 +154,21 @@ def test_probe_on_a_small_labelled_set(published):
     assert 0 < summary["this model"].iloc[1] <= 1 and "paper F1" in per_genre
 
 
-def test_an_authors_layout_folder_is_imported_in_the_background(tmp_path, monkeypatch):
-    started = []
-    monkeypatch.setattr(sets, "start_import", lambda folder, name: started.append((folder, name)) or tmp_path)
+def test_an_authors_layout_folder_is_imported_by_a_background_job(tmp_path):
+    from mmx_core import jobs
+
     (tmp_path / "Horror").mkdir()
     with pytest.raises(MMXError, match="give a name"):
         sets.check_folder(tmp_path, "")
-    result = sets.check_folder(tmp_path, "imported")
-    assert started == [(tmp_path, "imported")] and "background" in result["report"]
+    result = sets.check_folder(tmp_path, "imported-here")
+    assert result["ok"] is None and "background" in result["report"]
+    job = jobs.find_job("import-imported-here")
+    assert job.kind == "import" and job.request.folder == str(tmp_path.resolve())
+    assert job.job["argv"][-4:] == ["import-mmx", str(tmp_path.resolve()), "--out", str(data_dir() / "imported-here")]
+    deadline = time.time() + 60
+    while jobs.find_job(job.name).state in jobs.ACTIVE and time.time() < deadline:
+        time.sleep(0.2)
+    assert jobs.find_job(job.name).state in ("finished", "failed")  # the importer ran and the supervisor recorded it
 
 
 def _write_set(folder, published, rows, extra_id: str | None = None):

@@ -246,7 +246,7 @@ def project_dirs(home: Path):
 
 def start_tiny_run(home: Path) -> None:
     """A real 3-epoch training run on a tiny generated set, so the Train page shows progress and curves."""
-    from mmx_core.jobs import launcher as jobs
+    from mmx_core import jobs
     from mmx_core.data import synthesize
 
     with project_dirs(home):
@@ -254,7 +254,7 @@ def start_tiny_run(home: Path) -> None:
                    sequences=(1, 2))
         jobs.submit(jobs.TrainRequest("coarse", "tiny", epochs=3, batch_size=8, device="cpu", name="tiny-coarse"))
         deadline = time.time() + 120
-        while time.time() < deadline and jobs.list_runs()[0].state in jobs.ACTIVE:
+        while time.time() < deadline and jobs.list_jobs("train")[0].state in jobs.ACTIVE:
             time.sleep(0.5)
 
 

@@ -1,4 +1,4 @@
-"""The job manager: validated commands, queue per device, cancel, resume, real trainer end to end."""
+"""The job queue: validated commands, queue per device, cancel, resume, real trainer end to end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from mmx_core import workspace
 from mmx_core.appkit import evalview
 
-from mmx_core.jobs import launcher as jobs
+from mmx_core import jobs
+from mmx_core.jobs import process, queue
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir, runs_dir
 
@@ -25,15 +26,15 @@ def tiny(tiny_data):
 
 @pytest.fixture
 def fake(monkeypatch, tiny):
-    monkeypatch.setattr(jobs, "TRAIN_PREFIX", [sys.executable, FAKE])
+    monkeypatch.setattr(queue, "COMMAND_PREFIX", [sys.executable, FAKE])
     monkeypatch.setenv("FAKE_EPOCH_SECONDS", "0.3")
     return tiny
 
 
-def wait_for(name: str, states: tuple[str, ...], seconds: float = 60) -> jobs.RunInfo:
+def wait_for(name: str, states: tuple[str, ...], seconds: float = 60) -> jobs.JobInfo:
     deadline = time.time() + seconds
     while time.time() < deadline:
-        run = next((r for r in jobs.list_runs() if r.name == name), None)
+        run = next((r for r in jobs.list_jobs() if r.name == name), None)
         if run is not None and run.state in states:
             return run
         time.sleep(0.2)
@@ -42,11 +43,11 @@ def wait_for(name: str, states: tuple[str, ...], seconds: float = 60) -> jobs.Ru
 
 def test_command_is_a_list_of_known_parameters(tiny):
     request = jobs.TrainRequest("coarse", tiny, epochs=2, batch_size=4, device="cpu", seed=3, name="r1").validated()
-    argv = jobs.build_command(request, runs_dir() / "r1", resume=True)
+    argv = jobs.build_command(request, runs_dir() / "r1")
     assert argv[:3] == [sys.executable, "-m", "mmx_core"]
     assert argv[3:] == ["train", "--stage", "coarse", "--data", str((data_dir() / tiny).resolve()), "--out",
                         str((runs_dir() / "r1").resolve()), "--epochs", "2", "--batch-size", "4", "--device", "cpu",
-                        "--seed", "3", "--resume"]
+                        "--seed", "3"]
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -54,10 +55,12 @@ def test_command_is_a_list_of_known_parameters(tiny):
     ({"device": "tpu"}, "device 'tpu'"),
     ({"epochs": 0}, "epochs must be an integer in 1..1000"),
     ({"batch_size": "8; rm -rf /"}, "batch_size must be an integer"),
-    ({"data": "../../etc"}, "is not a data set folder"),
+    ({"data": "../../etc"}, "data set '../../etc' is not allowed"),
     ({"data": "absent"}, "is not a data set folder"),
-    ({"init": "/etc/passwd"}, "starting checkpoint '/etc/passwd' is unknown"),
+    ({"init": "/etc/passwd"}, "starting checkpoint '/etc/passwd' is outside"),
+    ({"device": "cuda"}, "no CUDA GPU is available"),
     ({"name": "a b;c"}, "run name 'a b;c' is not allowed"),
+    ({"name": "run\n"}, "is not allowed"),
 ])
 def test_bad_requests_are_refused(tiny, changes, message):
     fields = {"stage": "coarse", "data": tiny, **changes}
@@ -73,7 +76,7 @@ def test_runs_queue_per_device_and_cancel_kills_the_process_group(fake):
     pid = running.job["pid"]
     jobs.cancel("q-first")
     assert wait_for("q-first", ("cancelled",)).alive is False
-    assert not jobs._group_alive(pid)                        # trainer and supervisor are gone
+    assert not process.group_alive(pid)                      # trainer and supervisor are gone
     done = wait_for("q-second", ("finished",), seconds=30)     # started when the device freed
     assert done.progress == 1.0 and (second / "log.txt").read_text().count("epoch") >= 2
     assert not jobs.read_events("q-second").empty and "val_auprc_w" in jobs.read_events("q-second")
@@ -85,7 +88,7 @@ def test_resume_relaunches_with_resume_flag(fake):
     jobs.submit(jobs.TrainRequest("coarse", fake, epochs=100, device="cpu", name="r-run"))
     wait_for("r-run", ("running",))
     jobs.cancel("r-run")
-    with pytest.raises(MMXError, match="no run called"):
+    with pytest.raises(MMXError, match="no job called"):
         jobs.resume("missing-run")
     jobs.resume("r-run")
     run = wait_for("r-run", ("running",))
@@ -103,10 +106,9 @@ def test_real_trainer_on_a_tiny_set_then_embed(tiny):
     pred = evalview.checkpoint_predictions("run:real-run", tiny, "test")     # the Evaluate page's source
     assert pred.scores.shape == pred.labels.shape and pred.scores.shape[0] > 0
     assert evalview.report_tables(pred)[1]["metric"].iloc[0] == "F1w"
-    out = jobs.submit_embed("real-run", tiny)
-    deadline = time.time() + 120
-    while not out.exists() and time.time() < deadline:
-        time.sleep(0.5)
-    assert out.exists(), (run.path / "embed-log.txt").read_text()
+    embed = jobs.submit(jobs.EmbedRequest(run="real-run", data=tiny, device="cpu"))
+    done = wait_for(embed.name, ("finished", "failed"), seconds=120)
+    assert done.state == "finished", jobs.tail_log(embed.name)
+    assert (run.path / "embeddings" / f"{tiny}.npz").exists() and (run.path / "embeddings" / f"{tiny}.parquet").exists()
     emb = workspace.load_set(f"run:real-run/{tiny}")
     assert len(emb) == 24 and emb.generated and emb.metadata["genres"].map(len).sum() > 0

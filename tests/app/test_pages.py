@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from mmx_core import workspace
 from mmx_core.cli import main
 
-from mmx_core.jobs import launcher as jobs
+from mmx_core import jobs
+from mmx_core.jobs import queue
 from mmx_core.base.assets import load_published
 from mmx_core.base.embeddings import save_embeddings
 from mmx_core.evaluate.predictions import save_predictions
@@ -235,7 +236,7 @@ def test_compare_page(two_small_sets, tmp_path, capsys):
 
 @pytest.fixture
 def tiny_data_and_fake_trainer(monkeypatch, tiny_data):
-    monkeypatch.setattr(jobs, "TRAIN_PREFIX", [sys.executable, str(Path(__file__).with_name("fake_trainer.py"))])
+    monkeypatch.setattr(queue, "COMMAND_PREFIX", [sys.executable, str(Path(__file__).with_name("fake_trainer.py"))])
     monkeypatch.setenv("FAKE_EPOCH_SECONDS", "0.4")
     yield "tiny"
 
@@ -250,17 +251,17 @@ def test_train_page_launch_progress_cancel(tiny_data_and_fake_trainer):
     assert any("queued" in s.value for s in at.success)
     deadline = time.time() + 30
     while time.time() < deadline:
-        run = next(r for r in jobs.list_runs() if r.name == "app-test-run")
+        run = next(r for r in jobs.list_jobs("train") if r.name == "app-test-run")
         if run.state == "running" and run.progress > 0:
             break
         time.sleep(0.3)
     at.run()
-    assert any("app-test-run · running" in e.label for e in at.expander)
+    assert any("app-test-run · train · running" in e.label for e in at.expander)
     assert at.get("progress") and any(c.value for c in at.code if "epoch" in c.value)
     at.button(key="cancel_app-test-run").click().run()
-    run = next(r for r in jobs.list_runs() if r.name == "app-test-run")
+    run = next(r for r in jobs.list_jobs("train") if r.name == "app-test-run")
     assert run.state == "cancelled" and not run.alive
-    assert any("app-test-run · cancelled" in e.label for e in at.expander)
+    assert any("app-test-run · train · cancelled" in e.label for e in at.expander)
 
 
 def test_evaluate_page_with_a_predictions_file():

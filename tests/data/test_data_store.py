@@ -104,16 +104,24 @@ def test_store_pickles_into_workers_and_reopens_memmaps(tmp_path, rng):
     assert torch.equal(batch["clip_mask"], direct["clip_mask"])
 
 
-def test_fingerprint_changes_with_labels(tmp_path, rng):
+def test_fingerprint_changes_with_labels_and_splits(tmp_path, rng):
+    import pandas as pd
+
     out, _, _ = _write_two(tmp_path, rng)
     first = TrailerStore.open(out).fingerprint
     assert TrailerStore.open(out).fingerprint == first
-    import pandas as pd
-
-    table = pd.read_parquet(out / "trailers.parquet")
-    table.loc[1, "split"] = "val"
-    table.to_parquet(out / "trailers.parquet", index=False)
+    original = pd.read_parquet(out / "trailers.parquet")
+    relabelled = original.copy()
+    relabelled.at[1, "genres"] = ["Action"]  # was ["Drama"]
+    relabelled.to_parquet(out / "trailers.parquet", index=False)
+    assert TrailerStore.open(out).labels()[1].tolist() == [1, 0, 0]
     assert TrailerStore.open(out).fingerprint != first
+    resplit = original.copy()
+    resplit.loc[1, "split"] = "val"
+    resplit.to_parquet(out / "trailers.parquet", index=False)
+    assert TrailerStore.open(out).fingerprint != first
+    original.to_parquet(out / "trailers.parquet", index=False)
+    assert TrailerStore.open(out).fingerprint == first  # the table, not the file's time, is what counts
 
 
 def test_nothing_visible_until_finish_and_failed_build_leaves_no_set(tmp_path, rng):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
+import numpy as np
 import pytest
 import torch
 
+from mmx_core.base.embeddings import load_embeddings
 from mmx_core.cli import main
+from mmx_core.data import TrailerStore
+from mmx_core.evaluate import genre_metrics
+from mmx_core.evaluate.baselines import random_scores
+from mmx_core.evaluate.predictions import load_predictions
+from mmx_core.studies.subgenre import chance_precision_at_k, pooled_features, precision_at_k
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:The number of unique classes is greater than 50%:UserWarning")]
@@ -29,26 +38,34 @@ def tiny(tmp_path_factory):
     return root, data, config
 
 
+VARIANTS = ["random", "image-only", "naive-concat", "full-model", "fine-emb-probe"]
+
+
 @pytest.fixture(scope="module")
 def ablation(tiny):
+    """The ablation, run once for the module: its command line, results file and printed JSON."""
     root, data, config = tiny
     out = root / "results.md"
     argv = ["ablate", "--data", str(data), "--work", str(root / "work"), "--epochs", "1", "--batch-size", "16",
-            "--model-config", str(config), "--out", str(out), "--json",
-            "--variants", "random,image-only,naive-concat,full-model,fine-emb-probe"]
-    return argv, out
+            "--model-config", str(config), "--out", str(out), "--json", "--variants", ",".join(VARIANTS)]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(argv) == 0
+    return argv, out, json.loads(printed.getvalue())
 
 
-def test_ablate_writes_results_and_json(tiny, ablation, capsys):
+def test_ablate_writes_results_and_json(tiny, ablation):
     root, data, _ = tiny
-    argv, out = ablation
-    assert main(argv) == 0
-    result = json.loads(capsys.readouterr().out)
+    argv, out, result = ablation
     names = [r["variant"]["name"] for r in result["results"]]
     assert names == ["Random", "Image only", "Naive Concat", "Full model", "Fine emb. + probe"]
-    for r in result["results"]:
+    for slug, r in zip(VARIANTS, result["results"]):
         assert CONTRACT_KEYS <= set(r["fixed"]) and CONTRACT_KEYS <= set(r["tuned"])
-        assert 0 <= r["fixed"]["auprc_weighted"] <= 1
+        # every row is the score of the predictions file it wrote
+        saved = load_predictions(root / "work" / "predictions" / f"{slug}-test.npz")
+        assert r["fixed"]["auprc_weighted"] == pytest.approx(genre_metrics(saved.scores, saved.labels).auprc_weighted)
+    random_row = load_predictions(root / "work" / "predictions" / "random-test.npz")
+    assert np.allclose(random_row.scores, random_scores(*random_row.scores.shape, seed=1))  # --seed 0, test: 0 + 1
     assert (root / "work" / "ablation.json").exists()
     assert (root / "work" / "runs" / "fine" / "status.json").exists()
     text = out.read_text()
@@ -65,9 +82,7 @@ def test_ablate_writes_results_and_json(tiny, ablation, capsys):
 
 def test_ablate_again_reuses_runs_and_keeps_hand_text(tiny, ablation, capsys):
     root, _, _ = tiny
-    argv, out = ablation
-    if not out.exists():
-        pytest.skip("needs test_ablate_writes_results_and_json")
+    argv, out, _ = ablation
     out.write_text(out.read_text() + "\nHand-written note.\n")
     checkpoint = root / "work" / "runs" / "full-model" / "checkpoints" / "last.pt"
     before = checkpoint.stat().st_mtime_ns
@@ -85,8 +100,6 @@ def test_ablate_again_reuses_runs_and_keeps_hand_text(tiny, ablation, capsys):
 def test_evaluate_json_and_predictions_round_trip(tiny, ablation, capsys):
     root, data, _ = tiny
     run = root / "work" / "runs" / "full-model"
-    if not run.exists():
-        pytest.skip("needs the ablation runs")
     predictions = root / "pred.npz"
     assert main(["evaluate", "--data", str(data), "--model", str(run), "--split", "test", "--json",
                  "--save-predictions", str(predictions)]) == 0
@@ -107,9 +120,7 @@ def test_evaluate_json_and_predictions_round_trip(tiny, ablation, capsys):
 def test_subgenre_eval_on_given_checkpoints(tiny, ablation, capsys):
     root, data, _ = tiny
     coarse, fine = root / "work" / "runs" / "full-model", root / "work" / "runs" / "fine"
-    if not fine.exists():
-        pytest.skip("needs the ablation runs")
-    out = root / "results.md"
+    out = root / "subgenre-results.md"
     assert main(["subgenre-eval", "--data", str(data), "--coarse", str(coarse), "--fine", str(fine),
                  "--work", str(root / "sub"), "--space", "raw", "--min-cluster-size", "5", "--out", str(out),
                  "--json"]) == 0
@@ -117,9 +128,16 @@ def test_subgenre_eval_on_given_checkpoints(tiny, ablation, capsys):
     assert set(result["rows"]) == {"coarse", "fine", "pooled expert features"}
     for row in result["rows"].values():
         assert {"ari", "nmi", "precision_at_k", "n_clusters", "noise_fraction", "probe_accuracy"} <= set(row)
-        assert 0 <= row["precision_at_k"] <= 1
-    assert result["n_trailers"] == 80 and 0 < result["chance_precision"] < 1
-    assert (root / "sub" / "embeddings" / "fine.npz").exists()
+    store = TrailerStore.open(data)
+    truth = store.trailers["subgenre"].to_numpy().astype(str)
+    assert result["n_trailers"] == 80 and result["chance_precision"] == pytest.approx(chance_precision_at_k(truth))
+    # each row is precision@10 of that embedding over all trailers, in store order
+    assert result["rows"]["pooled expert features"]["precision_at_k"] == pytest.approx(
+        precision_at_k(pooled_features(store), truth, k=10))
+    for name in ("coarse", "fine"):
+        saved = load_embeddings(root / "sub" / "embeddings" / f"{name}.npz")
+        assert saved.ids.tolist() == store.trailers["id"].astype(str).tolist()
+        assert result["rows"][name]["precision_at_k"] == pytest.approx(precision_at_k(saved.vectors, truth, k=10))
     assert result["comparison"]["low"] <= result["comparison"]["difference"] <= result["comparison"]["high"]
     # The saved embeddings give the same scores without the checkpoints.
     assert main(["subgenre-eval", "--data", str(data), "--coarse", str(root / "sub" / "embeddings" / "coarse.npz"),
@@ -163,8 +181,6 @@ def test_subgenre_eval_trains_a_fixed_budget_fine_stage(tiny, ablation, capsys):
     """--fine-patience 0: the fine stage runs every epoch and the scored checkpoint is the last one."""
     root, data, _ = tiny
     coarse = root / "work" / "runs" / "full-model"
-    if not coarse.exists():
-        pytest.skip("needs the ablation runs")
     work = root / "fixed-budget"
     assert main(["subgenre-eval", "--data", str(data), "--coarse", str(coarse), "--fine-epochs", "2",
                  "--batch-size", "16", "--patience", "1", "--fine-patience", "0", "--fine-lr", "1e-12",

@@ -63,7 +63,7 @@ def test_cli_summary_is_the_comparison_the_app_draws(tmp_path, capsys):
                  "--projection", "pca", "--json", "--out", str(out)]) == 0
     cli = json.loads(capsys.readouterr().out)
     assert set(cli) == set(SUMMARY_KEYS)
-    a, b = load_set(a_path), load_set(b_path)                # what the Compare page does (pages/common/ui.py)
+    a, b = load_set(a_path), load_set(b_path)                # what the Compare page does (ui/widgets.py)
     result = pipeline.comparison(a, b, k=5, cluster_params={"min_cluster_size": 20},
                                  projection_params={"method": "pca"})
     table = mapview.comparison_table(result, a)

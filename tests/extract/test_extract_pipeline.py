@@ -125,7 +125,7 @@ def test_metadata_vocabulary_comes_from_the_table(clips_dir, tmp_path):
                   "year": [2001, 1950, None], "genres": ["Noir|Heist", "Western;Musical", "Anime"],
                   "split": ["train", "val", "test"]}).to_parquet(tmp_path / "meta.parquet")
     extract_videos(clips_dir, tmp_path / "set", meta=tmp_path / "meta.parquet", experts="image,audio",
-                   untrained=True, device="cpu", workers=0, batch_size=2)
+                   untrained=True, device="cpu", workers=0, batch_size=1)
     store = TrailerStore.open(tmp_path / "set")
     assert store.manifest.genres == sorted(genres)
     table = store.trailers.set_index("id")

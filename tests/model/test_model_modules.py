@@ -56,9 +56,16 @@ def test_gem_output_unit_norm_and_repr():
 
 
 def test_expert_projection_stacks_in_order():
-    proj = ExpertProjection({"a": 3, "b": 5}, 4)
-    out = proj({"a": torch.randn(7, 3), "b": torch.randn(7, 5)})
+    torch.manual_seed(0)
+    proj = ExpertProjection({"b": 5, "a": 3}, 4)  # the dict order, not the names' order, is the output order
+    inputs = {"a": torch.randn(7, 3), "b": torch.randn(7, 5)}
+    out = proj(inputs)
     assert out.shape == (7, 2, 4)
+    assert torch.equal(out[:, 0], proj.linears["b"](inputs["b"]))  # slot i = expert i's own linear map
+    assert torch.equal(out[:, 1], proj.linears["a"](inputs["a"]))
+    swapped = ExpertProjection({"a": 3, "b": 5}, 4)
+    swapped.load_state_dict(proj.state_dict())
+    assert torch.equal(swapped(inputs), out.flip(1))
 
 
 def _pair_sum_reference(gating: CollaborativeGating, x: torch.Tensor, available: torch.Tensor) -> torch.Tensor:
@@ -193,8 +200,13 @@ def test_encoder_is_injectable():
         def forward(self, batch):
             return {"trailer": torch.ones(batch["sequence_mask"].shape[0], 12)}
 
-    model = MMXModel(toy_config(), encoder=Fixed())
-    assert model.embed(toy_batch()).shape == (3, 12)
+    fixed = Fixed()
+    model = MMXModel(toy_config(), encoder=fixed).eval()
+    batch = toy_batch()
+    assert model.encoder is fixed and not any(isinstance(m, MMXEncoder) for m in model.modules())
+    assert torch.equal(model.embed(batch), torch.ones(3, 12))  # the injected encoder's output is the embedding
+    assert torch.equal(model.logits(batch), model.coarse_head(torch.ones(3, 12)))  # and feeds both heads
+    assert torch.equal(model.project(batch), model.projection_head(torch.ones(3, 12)))
 
 
 def test_mlp_head_and_repr():

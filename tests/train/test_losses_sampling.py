@@ -61,14 +61,22 @@ def test_dataset_items_are_seeded_by_epoch_and_trailer(tiny_data):
 
     store = TrailerStore.open(tiny_data)
     rows = store.split_indices("train")
+    long = next(i for i, t in enumerate(rows) if store.sequence_count(int(t)) >= 4)  # 2 of >= 4: 6+ choices
+
+    def picks(dataset: TrailerSequences, position: int) -> list[tuple[int, ...]]:
+        chosen = []
+        for epoch in range(8):
+            dataset.set_epoch(epoch)
+            chosen.append(tuple(dataset[position]["clips"].sequences.tolist()))
+        return chosen
+
     ds = TrailerSequences(store, rows, "sample", 2, seed=5)
-    first = ds[3]["clips"].sequences.tolist()
-    assert ds[3]["clips"].sequences.tolist() == first  # same epoch: same choice
-    seen = set()
-    for epoch in range(8):
-        ds.set_epoch(epoch)
-        seen.add(tuple(ds[3]["clips"].sequences.tolist()))
-    assert len(seen) > 1 or store.sequence_count(int(rows[3])) <= 2
+    first = picks(ds, long)
+    assert picks(ds, long) == first  # same (seed, epoch, trailer): same choice
+    assert len(set(first)) > 1  # another epoch: another choice
+    reordered = TrailerSequences(store, rows[::-1], "sample", 2, seed=5)
+    assert picks(reordered, len(rows) - 1 - long) == first  # seeded by the trailer, not by its position
+    assert picks(TrailerSequences(store, rows, "sample", 2, seed=6), long) != first
     pairs = TrailerSequences(store, rows, "pairs", 3, seed=5)
     item = pairs[0]
     assert not set(item["clips"].sequences.tolist()) & set(item["clips_b"].sequences.tolist())

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from mmx_train_toys import TINY_MODEL, TINY_MODEL_ARGS
 from mmx_core.cli import main
@@ -61,14 +62,22 @@ def test_best_checkpoint_is_the_best_epoch(runs):
     assert load_checkpoint(coarse / "checkpoints" / "last.pt").epoch == 3
 
 
-def test_fine_starts_from_coarse_and_changes_the_embedding(runs):
+def test_fine_starts_from_the_coarse_best_checkpoint_and_moves_its_embedding(runs):
+    """Whether the fine stage *improves* the embedding: tests/train/test_learning.py."""
     store, coarse, fine = runs
+    coarse_best, fine_best = load_checkpoint(coarse), load_checkpoint(fine)
+    assert coarse_best.path.name == "best.pt" and fine_best.stage == "fine"
+    # The fine stage freezes the coarse head, so it still holds the weights of the coarse best epoch, bit for
+    # bit; a fine run started from a fresh model would hold the coarse run's initial weights instead.
+    start = coarse_best.model.coarse_head.state_dict()
+    assert start.keys() == fine_best.model.coarse_head.state_dict().keys()
+    for name, tensor in fine_best.model.coarse_head.state_dict().items():
+        assert torch.equal(tensor, start[name]), name
     ids_c, coarse_vectors = embed_store(store, coarse)
-    ids_f, fine_vectors = embed_store(store, load_checkpoint(fine))
+    ids_f, fine_vectors = embed_store(store, fine_best)
     assert (ids_c == store.trailers["id"].to_numpy()).all() and (ids_f == ids_c).all()
-    assert coarse_vectors.shape == (store.n_trailers, 12) and np.isfinite(fine_vectors).all()
-    assert not np.allclose(coarse_vectors, fine_vectors)
-    assert load_checkpoint(fine).stage == "fine"
+    assert coarse_vectors.shape == fine_vectors.shape == (store.n_trailers, 12) and np.isfinite(fine_vectors).all()
+    assert not np.allclose(coarse_vectors, fine_vectors)  # the encoder itself was trained
 
 
 def test_predict_scores_are_probabilities(runs):

@@ -1,0 +1,3 @@
+"""Streamlit helpers shared by app.py and the pages: :mod:`.widgets` (view state, set chooser, maps,
+trailer cards) and :mod:`.job_panels` (background jobs: progress, cancel, resume, logs). The only
+place besides the pages that imports streamlit; all computation is in mmx_core."""
