@@ -8,7 +8,6 @@ time."""
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -116,17 +115,30 @@ def _backbone_rates(experts, repeats: int) -> dict[str, float]:
 
 
 def _peak_rss_mb(video: Path, out: Path) -> tuple[float, float]:
-    """Peak RSS (MB) and wall time of a one-process ``extract`` (audio expert) of ``video``, in a fresh process."""
+    """Peak RSS (MB) and wall time of a one-process ``extract`` (audio expert) of ``video``, in a fresh process.
+
+    The peak is the child's ``VmHWM`` (high-water RSS since its exec), polled until it exits: the
+    ``ru_maxrss`` of a child also counts the parent's pages it shared between fork and exec.
+    """
     cmd = [sys.executable, "-m", "mmx_core", "extract", str(video), "--out", str(out), "--experts", "audio",
            "--untrained", "--device", "cpu", "--workers", "0", "--no-thumbnails"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak_kb = 0
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
     seconds = time.perf_counter() - start
-    if status != 0:
+    if proc.returncode != 0:
         raise RuntimeError(f"extract failed on {video}: {proc.stderr.read().decode()[-500:]}")
-    return usage.ru_maxrss / 1e3, seconds
+    return peak_kb / 1e3, seconds
 
 
 def run(quick: bool = False) -> list[Table]:

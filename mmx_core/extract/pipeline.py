@@ -24,11 +24,9 @@ import hashlib
 import json
 import logging
 import multiprocessing as mp
-import os
 import queue
 import shutil
 import time
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +43,6 @@ from mmx_core.data.writer import DatasetWriter
 from mmx_core.extract.decode import DecodeSpec, ExpertInput, decode_messages, decode_worker
 from mmx_core.extract.infer import ExpertRunner
 from mmx_core.extract.meta import VideoItem, genre_vocabulary, list_videos, read_metadata, trailer_rows
-from mmx_core.extract.plan import TrailerPlan
 from mmx_core.extract.shard import Shard, join, leave, pick_device
 from mmx_core.extract.shots import ShotDetector
 from mmx_core.extract.thumbnails import THUMBNAILS_NAME, sequence_entry, trailer_entry, write_thumbnail_archive
@@ -346,7 +343,7 @@ def extract_videos(
         ``out`` without ``overwrite``, or no video extracted at all.
     """
     from mmx_core.extract.experts import parse_experts
-    from mmx_core.extract.weights import extraction_record, resolve_weights
+    from mmx_core.extract.weights import resolve_weights
 
     started = time.perf_counter()
     out = Path(out)
@@ -497,9 +494,6 @@ def _run(items, todo, experts, resolved, spec, device, batch_size, workers, weig
                 video.decoded, video.info = True, payload
                 if video.outstanding == 0:
                     finished.append(index)
-                if decoders.workers == 0:  # decoding inline: run what is queued before the next video
-                    for runner in runners.values():
-                        runner.flush()
             elif kind == "failed":
                 videos.pop(index, None)
                 _record_failure(folder, items[index], payload, report)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from mmx_core.base import docblocks
+from mmx_core.base import docblocks, module_map
 from mmx_core.data import synth_doc
 from mmx_core.evaluate import paper_doc
 from mmx_core.explore import defaults_doc
@@ -24,6 +24,7 @@ GENERATORS: tuple[tuple[str, str, Callable[[], str]], ...] = (
     (recipe_doc.DOC, recipe_doc.BLOCK, recipe_doc.render_train_recipe),
     (defaults_doc.DOC, defaults_doc.BLOCK, defaults_doc.render_explore_defaults),
     (paper_doc.DOC, paper_doc.BLOCK, paper_doc.render_paper_block),
+    (module_map.DOC, module_map.BLOCK, module_map.render_module_map),
 )
 
 

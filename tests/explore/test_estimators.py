@@ -32,8 +32,12 @@ def test_pca_projection_is_seeded_and_transform_matches(blobs):
     np.testing.assert_allclose(p.transform(X[:5]), Y[:5], atol=1e-5)
 
 
-def test_projector_parameters_reach_the_kernel():
+def test_projector_parameters_reach_the_kernel(blobs):
+    X, _ = blobs
     assert Projector(method="tsne", perplexity=7.0).get_params()["perplexity"] == 7.0
+    pca = Projector(method="pca", n_components=3, seed=3).fit(X)
+    assert pca.pca_.n_components == 3 and pca.pca_.random_state == 3  # the fitted scikit-learn PCA got them
+    assert pca.embedding_.shape == (len(X), 3)
     with pytest.raises(MMXError, match=r"method='mds' is not supported"):
         Projector(method="mds").fit_transform(np.ones((10, 3)))
     with pytest.raises(MMXError, match=r"n_neighbors=1 is invalid"):
