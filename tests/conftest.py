@@ -16,6 +16,8 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     root = tmp_path_factory.getbasetemp() / "mmx_home"
     for name in ("cache", "data", "runs"):
         monkeypatch.setenv(f"MMX_{name.upper()}_DIR", str(root / name))
+    # inputs the app may read: anywhere under the session's temporary folder (tests build their trees there)
+    monkeypatch.setenv("MMX_DATA_ROOTS", str(tmp_path_factory.getbasetemp()))
     yield
 
 

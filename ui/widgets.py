@@ -15,6 +15,7 @@ from mmx_core.base.progress import progress_callback
 from mmx_core.appkit.viewstate import ViewState
 from mmx_core.explore import pipeline
 from mmx_core.explore.projection import Projector
+from ui import signin
 
 
 PAGES = (
@@ -28,8 +29,9 @@ PAGES = (
 
 
 def setup(title: str) -> ViewState:
-    """Page config, the sidebar navigation, then the view state (from the URL on a session's first page)."""
+    """Page config, the sign-in (served beyond localhost), the sidebar navigation, then the view state (from the URL on a session's first page)."""
     st.set_page_config(page_title=f"MMX Explorer · {title}", layout="wide")
+    signin.require()  # beyond localhost: nothing below renders before the visitor has signed in
     try:
         for path, label, icon in PAGES:
             st.sidebar.page_link(path, label=label, icon=icon)

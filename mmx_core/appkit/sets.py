@@ -11,7 +11,7 @@ import pandas as pd
 
 from mmx_core.base.assets import PUBLISHED_THUMBNAILS, thumbnail_archive
 from mmx_core.base.errors import MMXError
-from mmx_core.base.paths import data_dir
+from mmx_core.base.paths import check_under_roots, data_dir
 from mmx_core.jobs import ImportRequest, submit
 
 __all__ = ["thumbnail_bytes", "check_folder"]
@@ -40,9 +40,11 @@ def check_folder(path: str | Path, name: str = "") -> dict:
     imported into ``data/<name>`` by a background job (:class:`mmx_core.jobs.ImportRequest`, which runs
     ``python -m mmx_core import-mmx``: it validates every tensor and reports problems in the data set's
     ``import_report.json``).
+
+    Only folders under the allowed roots (:func:`mmx_core.base.paths.allowed_roots`) are read.
     """
-    folder = Path(str(path).strip()).expanduser()
-    if not str(path).strip() or not folder.is_dir():
+    folder = check_under_roots(path, "folder")
+    if not folder.is_dir():
         raise MMXError("not a folder on the server; give the full path of a data set folder", folder)
     from mmx_core.data import validate_dataset
     from mmx_core.data.validate import format_report

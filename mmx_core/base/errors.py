@@ -10,6 +10,10 @@ class MMXError(Exception):
 
     The message names the file (when there is one), what is wrong and, where
     possible, what to do. The CLI prints it on one line without a traceback.
+    Control characters in the message and the path (an ANSI escape in a folder
+    name, a newline in a library's message) are written as visible escapes
+    (:func:`mmx_core.base.safeio.escape_control`), so the message stays one line
+    and cannot redraw a terminal; :attr:`path` keeps the real path.
 
     Parameters
     ----------
@@ -20,6 +24,9 @@ class MMXError(Exception):
     """
 
     def __init__(self, message: str, path: str | Path | None = None):
+        from mmx_core.base.safeio import escape_control
+
         self.path = None if path is None else Path(path)
-        self.message = message
-        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+        self.message = escape_control(message)
+        where = None if self.path is None else escape_control(self.path)
+        super().__init__(f"{where}: {self.message}" if where is not None else self.message)

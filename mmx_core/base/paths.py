@@ -37,3 +37,28 @@ def runs_dir() -> Path:
 def shipped_cache_dir() -> Path:
     """Read-only precomputed artefacts in the repository (same layout as :func:`cache_dir`)."""
     return ASSETS_DIR / "cache"
+
+
+def allowed_roots() -> list[Path]:
+    """Folders the app may read inputs from (``$MMX_DATA_ROOTS``, separated by ``os.pathsep``; default the data folder).
+
+    The Data page's "load a folder", import and extraction inputs must lie under one of them
+    (:func:`check_under_roots`), so a visitor of the app cannot read any folder of the server.
+    """
+    value = os.environ.get("MMX_DATA_ROOTS", "")
+    roots = [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
+    return [root.resolve() for root in roots] or [data_dir().resolve()]
+
+
+def check_under_roots(path: str | Path, what: str) -> Path:
+    """``path`` resolved (symbolic links and ``..`` followed); :class:`MMXError` unless it lies under an allowed root."""
+    from mmx_core.base.errors import MMXError
+
+    text = str(path).strip()
+    roots = allowed_roots()
+    resolved = Path(text).expanduser().resolve() if text else None
+    if resolved is None or not any(resolved.is_relative_to(root) for root in roots):
+        raise MMXError(f"{what} {text!r} is outside the folders the app may read "
+                       f"({', '.join(str(root) for root in roots)}); move it under one of them, or ask the "
+                       "server's owner to add its folder to MMX_DATA_ROOTS")
+    return resolved

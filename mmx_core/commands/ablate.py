@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import SEED, float_in, int_in
 import json
 import shlex
 from pathlib import Path
@@ -32,15 +33,15 @@ def add_training_options(parser) -> None:
     """Options shared by ``ablate`` and ``subgenre-eval`` for the runs they train."""
     parser.add_argument("--data", required=True, help="trailer data set folder (train/val/test splits)")
     parser.add_argument("--work", help="folder for the runs and the JSON results (default runs/ablate-<data name>)")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs of every coarse run (default 5)")
-    parser.add_argument("--fine-epochs", type=int, help="epochs of the fine stage (default: --epochs)")
-    parser.add_argument("--batch-size", type=int, help="batch size of every run (default: the trainer's)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int_in(1), default=5, help="epochs of every coarse run (default 5)")
+    parser.add_argument("--fine-epochs", type=int_in(1), help="epochs of the fine stage (default: --epochs)")
+    parser.add_argument("--batch-size", type=int_in(1), help="batch size of every run (default: the trainer's)")
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--lr", type=float, help="learning rate of the coarse runs (default: the trainer's)")
-    parser.add_argument("--fine-lr", type=float, help="learning rate of the fine stage (default: the trainer's)")
-    parser.add_argument("--patience", type=int, help="early-stopping patience of every run (default: the trainer's)")
-    parser.add_argument("--fine-patience", type=int,
+    parser.add_argument("--lr", type=float_in(0, low_open=True), help="learning rate of the coarse runs (default: the trainer's)")
+    parser.add_argument("--fine-lr", type=float_in(0, low_open=True), help="learning rate of the fine stage (default: the trainer's)")
+    parser.add_argument("--patience", type=int_in(0), help="early-stopping patience of every run (default: the trainer's)")
+    parser.add_argument("--fine-patience", type=int_in(0),
                         help="early-stopping patience of the fine stage; 0 = no early stopping, keep the last epoch "
                              "(default: --patience)")
     parser.add_argument("--model-config", metavar="FILE.json",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import SEED, float_in, int_in
 from mmx_core.commands._explore_io import add_embeddings_args, copy_artefact
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.workspace import load_set
@@ -11,16 +12,16 @@ def register(subparsers) -> None:
     d = SubgenreClusterer.defaults()  # the one source of the defaults (the app's widgets read it too)
     parser = subparsers.add_parser("cluster", help="find sub-genre clusters (HDBSCAN) with readable labels")
     add_embeddings_args(parser)
-    parser.add_argument("--min-cluster-size", type=int, default=d["min_cluster_size"],
+    parser.add_argument("--min-cluster-size", type=int_in(2), default=d["min_cluster_size"],
                         help="smallest group HDBSCAN calls a cluster")
-    parser.add_argument("--min-samples", type=int, default=d["min_samples"] or 0,
+    parser.add_argument("--min-samples", type=int_in(0), default=d["min_samples"] or 0,
                         help="HDBSCAN core-distance neighbourhood (0: same as --min-cluster-size)")
     parser.add_argument("--selection", choices=SubgenreClusterer.SELECTIONS, default=d["selection"],
                         help="clusters of the hierarchy that become labels: leaves, or excess of mass")
-    parser.add_argument("--epsilon", type=float, default=d["epsilon"], help="cluster_selection_epsilon")
+    parser.add_argument("--epsilon", type=float_in(0), default=d["epsilon"], help="cluster_selection_epsilon")
     parser.add_argument("--space", choices=SubgenreClusterer.SPACES, default=d["space"],
                         help="cluster a 10-d UMAP reduction or the unit vectors")
-    parser.add_argument("--seed", type=int, default=d["seed"], help="seed of the reduction")
+    parser.add_argument("--seed", type=SEED, default=d["seed"], help="seed of the reduction")
     parser.add_argument("--out", required=True, metavar="FILE.parquet",
                         help="columns id, cluster, probability; labels and summaries in FILE.parquet.json")
     parser.set_defaults(func=run)

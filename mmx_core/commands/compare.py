@@ -7,6 +7,7 @@ as the page's controls give the same figures and read the same cached artefacts)
 
 from __future__ import annotations
 
+from mmx_core.commands._args import int_in
 import json
 import sys
 
@@ -22,9 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("--a", required=True, metavar="SET", help=f"first set (e.g. coarse): {SET_HELP}")
     parser.add_argument("--b", required=True, metavar="SET", help="second set (e.g. fine), same forms as --a")
     parser.add_argument("--metadata", default=None, metavar="FILE", help=f"for both sets: {METADATA_HELP}")
-    parser.add_argument("-k", type=int, default=10,
+    parser.add_argument("-k", type=int_in(1), default=10,
                         help="neighbourhood size of the Jaccard overlap (default: %(default)s)")
-    parser.add_argument("--min-cluster-size", type=int, default=SubgenreClusterer.defaults()["min_cluster_size"],
+    parser.add_argument("--min-cluster-size", type=int_in(2), default=SubgenreClusterer.defaults()["min_cluster_size"],
                         help="HDBSCAN minimum cluster size of both spaces (default: %(default)s)")
     parser.add_argument("--projection", choices=Projector.METHODS, default=Projector.defaults()["method"],
                         help="map of both spaces, aligned for the procrustes error (default: %(default)s)")

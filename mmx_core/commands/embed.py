@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import int_in
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 
 
@@ -14,7 +15,7 @@ def register(subparsers) -> None:
     parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best.pt)")
     parser.add_argument("--out", required=True, help="output .npz")
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int_in(1), default=16)
     parser.add_argument("--with-metadata", action="store_true",
                         help="copy the data set's trailers.parquet beside the output (OUT with .parquet), so the "
                              "embedding set shows titles, years and genres")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import THREADS, float_in, int_in
 import argparse
 import sys
 
@@ -19,10 +20,10 @@ def register(subparsers) -> None:
                                                      "genres (list or 'A|B'), optional split")
     parser.add_argument("--experts", default="image,scene,motion,audio", help="comma-separated experts")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--batch-size", type=int, default=8,
+    parser.add_argument("--batch-size", type=int_in(1), default=8,
                         help="clips (audio: 0.96 s examples) per forward pass (default 8)")
-    parser.add_argument("--workers", type=int, default=1, help="decoding processes (0: decode in this process)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--workers", type=int_in(0, 256), default=1, help="decoding processes (0: decode in this process)")
+    parser.add_argument("--threads", type=THREADS, default=None,
                         help="torch threads for the experts (default: torch's own; results are byte-identical "
                              "between runs with the same threads per process)")
     parser.add_argument("--weights-dir", default=None, help="folder holding the experts' weights files")
@@ -32,10 +33,10 @@ def register(subparsers) -> None:
     parser.add_argument("--no-download", action="store_true",
                         help="never download weights files; only look in --weights-dir and the torch cache")
     parser.add_argument("--detector", default="content", choices=("content", "adaptive"), help="shot detector")
-    parser.add_argument("--threshold", type=float, default=None,
+    parser.add_argument("--threshold", type=float_in(0), default=None,
                         help="detector threshold (default: content 27, adaptive 3)")
-    parser.add_argument("--min-shot-seconds", type=float, default=0.5, help="shortest shot the detector reports")
-    parser.add_argument("--clip-seconds", type=float, default=2.0, help="shortest clip (default 2 s)")
+    parser.add_argument("--min-shot-seconds", type=float_in(0, low_open=True), default=0.5, help="shortest shot the detector reports")
+    parser.add_argument("--clip-seconds", type=float_in(0, low_open=True), default=2.0, help="shortest clip (default 2 s)")
     parser.add_argument("--no-thumbnails", action="store_true", help="do not save keyframe thumbnails")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
     parser.set_defaults(func=run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import int_in
 from mmx_core.data.importer import import_mmx
 from mmx_core.commands.synth import command_line, parse_dims, resolve_out
 
@@ -18,7 +19,7 @@ def register(subparsers) -> None:
     parser.add_argument("--restart", action="store_true", help="discard an interrupted import instead of resuming")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any problem was reported")
-    parser.add_argument("--show", type=int, default=20, help="problems printed (all are in import_report.json)")
+    parser.add_argument("--show", type=int_in(0), default=20, help="problems printed (all are in import_report.json)")
     parser.set_defaults(func=run)
 
 

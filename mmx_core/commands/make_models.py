@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import SEED, THREADS, int_in
 from pathlib import Path
 
 from mmx_core.base.devices import DEVICES
@@ -19,13 +20,13 @@ def register(subparsers) -> None:
     parser.add_argument("--data", type=Path, default=d.data, help=f"data set folder (default {d.data})")
     parser.add_argument("--runs", type=Path, default=d.runs, help=f"run folders (default {d.runs})")
     parser.add_argument("--out", type=Path, default=d.out, help=f"models folder (default {d.out})")
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--trailers", type=int, default=None, help="fewer trailers, for a quick check (default all)")
-    parser.add_argument("--coarse-epochs", type=int, default=d.coarse_epochs)
-    parser.add_argument("--fine-epochs", type=int, default=d.fine_epochs)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--seed", type=SEED, default=d.seed)
+    parser.add_argument("--trailers", type=int_in(1), default=None, help="fewer trailers, for a quick check (default all)")
+    parser.add_argument("--coarse-epochs", type=int_in(1), default=d.coarse_epochs)
+    parser.add_argument("--fine-epochs", type=int_in(1), default=d.fine_epochs)
+    parser.add_argument("--batch-size", type=int_in(1), default=d.batch_size)
     parser.add_argument("--device", choices=DEVICES, default=d.device, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice)")
     parser.set_defaults(func=run)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import int_in
 import json
 
 from mmx_core.commands._explore_io import add_embeddings_args
@@ -13,7 +14,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("neighbours", help="nearest trailers to a trailer (cosine)")
     add_embeddings_args(parser)
     parser.add_argument("--id", required=True, help="trailer id")
-    parser.add_argument("-k", type=int, default=10, help="number of neighbours")
+    parser.add_argument("-k", type=int_in(1), default=10, help="number of neighbours")
     parser.add_argument("--backend", choices=NeighbourIndex.BACKENDS, default=NeighbourIndex.defaults()["backend"],
                         help=f"auto: exact search up to {NeighbourIndex.defaults()['exact_max']:,} trailers, an IVF index above")
     parser.add_argument("--json", action="store_true",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import SEED, float_in, int_in
 import json
 
 
@@ -15,9 +16,9 @@ def register(subparsers) -> None:
                         "upload:<name>) or an embeddings .npz")
     parser.add_argument("--metadata", default=None, metavar="FILE",
                         help="trailer table with genres (default: the one beside the file, else the published table)")
-    parser.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
-    parser.add_argument("--test-share", type=float, default=0.2, help="share of trailers scored (default: %(default)s)")
-    parser.add_argument("--components", type=int, default=128, help="PCA components (default: %(default)s)")
+    parser.add_argument("--seed", type=SEED, default=0, help="split seed (default: %(default)s)")
+    parser.add_argument("--test-share", type=float_in(0, 1, low_open=True, high_open=True), default=0.2, help="share of trailers scored (default: %(default)s)")
+    parser.add_argument("--components", type=int_in(1), default=128, help="PCA components (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 

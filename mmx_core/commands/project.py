@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import SEED, float_in, int_in
 from mmx_core.commands._explore_io import add_embeddings_args, copy_artefact
 from mmx_core.explore.projection import Projector
 from mmx_core.workspace import load_set
@@ -12,12 +13,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("project", help="map embeddings to 2-D with UMAP, t-SNE or PCA")
     add_embeddings_args(parser)
     parser.add_argument("--method", choices=Projector.METHODS, default=d["method"], help="projection algorithm")
-    parser.add_argument("--dims", type=int, default=d["n_components"], help="output dimensions")
-    parser.add_argument("--seed", type=int, default=d["seed"], help="random seed (same seed, same map)")
-    parser.add_argument("--n-neighbors", type=int, default=d["n_neighbors"], help="UMAP neighbourhood size")
-    parser.add_argument("--min-dist", type=float, default=d["min_dist"], help="UMAP minimum distance")
-    parser.add_argument("--perplexity", type=float, default=d["perplexity"], help="t-SNE perplexity")
-    parser.add_argument("--pca-dims", type=int, default=d["pca_dims"], help="PCA pre-reduction (0: none)")
+    parser.add_argument("--dims", type=int_in(1), default=d["n_components"], help="output dimensions")
+    parser.add_argument("--seed", type=SEED, default=d["seed"], help="random seed (same seed, same map)")
+    parser.add_argument("--n-neighbors", type=int_in(2), default=d["n_neighbors"], help="UMAP neighbourhood size")
+    parser.add_argument("--min-dist", type=float_in(0), default=d["min_dist"], help="UMAP minimum distance")
+    parser.add_argument("--perplexity", type=float_in(0, low_open=True), default=d["perplexity"], help="t-SNE perplexity")
+    parser.add_argument("--pca-dims", type=int_in(0), default=d["pca_dims"], help="PCA pre-reduction (0: none)")
     parser.add_argument("--out", required=True, metavar="FILE.parquet", help="columns id, x, y")
     parser.set_defaults(func=run)
 

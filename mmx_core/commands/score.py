@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import float_in
 import json
 
 from mmx_core.base.metrics import genre_metrics
@@ -19,7 +20,7 @@ def register(subparsers) -> None:
         "of the paper, for an .npz with arrays 'scores' (N x G), 'labels' (N x G, 0/1) and optional 'genres'.",
     )
     parser.add_argument("predictions", help="the .npz file to score")
-    parser.add_argument("--threshold", type=float, default=0.5, help="decision threshold of the first row (default 0.5)")
+    parser.add_argument("--threshold", type=float_in(0, 1), default=0.5, help="decision threshold of the first row (default 0.5)")
     parser.add_argument("--tune-on", metavar="VAL.npz", help="a validation predictions file: adds a row with "
                         "per-genre thresholds tuned on it for F1")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")

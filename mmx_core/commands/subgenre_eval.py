@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import int_in
 import json
 from pathlib import Path
 
@@ -25,8 +26,8 @@ def register(subparsers) -> None:
                         "(default: train one from the coarse run)")
     parser.add_argument("--split", default="all", choices=("all", "train", "val", "test"),
                         help="trailers to score (default all; 'test' = trailers no run trained on)")
-    parser.add_argument("--k", type=int, default=10, help="neighbours for precision@k (default 10)")
-    parser.add_argument("--min-cluster-size", type=int, default=15, help="HDBSCAN min_cluster_size (default 15)")
+    parser.add_argument("--k", type=int_in(1), default=10, help="neighbours for precision@k (default 10)")
+    parser.add_argument("--min-cluster-size", type=int_in(2), default=15, help="HDBSCAN min_cluster_size (default 15)")
     parser.add_argument("--space", default="umap10", choices=("umap10", "raw"), help="space HDBSCAN clusters in")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
                         help="Markdown file whose 'subgenre' block is (re)written; '-' to write none")

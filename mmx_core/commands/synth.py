@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import SEED, float_in, int_in
 import json
 import shlex
 import sys
@@ -33,26 +34,26 @@ def register(subparsers) -> None:
         description="Generate a trailer data set in the project format. See docs/data-format.md for the "
                     "generative model and its knobs.")
     parser.add_argument("--out", required=True, help="destination folder (a bare name goes under $MMX_DATA_DIR)")
-    parser.add_argument("--trailers", type=int, default=None,
+    parser.add_argument("--trailers", type=int_in(1), default=None,
                         help="number of trailers (required for planted; published default: all 7,594)")
-    parser.add_argument("--seed", type=int, default=0, help="same seed and knobs give identical files")
+    parser.add_argument("--seed", type=SEED, default=0, help="same seed and knobs give identical files")
     parser.add_argument("--latent", choices=("planted", "published"), default="planted",
                         help="planted sub-genres, or the published embeddings as latents")
     parser.add_argument("--dims", default=None,
                         help="expert dims override, e.g. image=16,scene=16,motion=8,audio=4 (default: real dims)")
-    parser.add_argument("--subgenres", type=int, default=_DEFAULTS.subgenres_per_genre, help="sub-genres per genre")
-    parser.add_argument("--latent-dim", type=int, default=None, help="latent dimension (default 64 planted, 128 published)")
+    parser.add_argument("--subgenres", type=int_in(1), default=_DEFAULTS.subgenres_per_genre, help="sub-genres per genre")
+    parser.add_argument("--latent-dim", type=int_in(2), default=None, help="latent dimension (default 64 planted, 128 published)")
     for knob, text in _FLOAT_KNOBS.items():
-        parser.add_argument("--" + knob.replace("_", "-"), type=float, default=getattr(_DEFAULTS, knob), help=text)
-    parser.add_argument("--visibility", type=float, default=_DEFAULTS.visibility,
+        parser.add_argument("--" + knob.replace("_", "-"), type=float_in(0), default=getattr(_DEFAULTS, knob), help=text)
+    parser.add_argument("--visibility", type=float_in(0, 1, low_open=True), default=_DEFAULTS.visibility,
                         help="fraction of latent coordinates each expert sees")
-    parser.add_argument("--style-dim", type=int, default=_DEFAULTS.style_dim, help="dimension of the style nuisance")
-    parser.add_argument("--style-looks", type=int, default=_DEFAULTS.style_looks,
+    parser.add_argument("--style-dim", type=int_in(1), default=_DEFAULTS.style_dim, help="dimension of the style nuisance")
+    parser.add_argument("--style-looks", type=int_in(0), default=_DEFAULTS.style_looks,
                         help="0: a style per trailer (it identifies the trailer); K: each trailer shows one of K "
                              "production looks, shared by all its experts")
-    parser.add_argument("--sequences", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.sequences),
+    parser.add_argument("--sequences", type=int_in(1), nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.sequences),
                         help="sequences per trailer, uniform")
-    parser.add_argument("--audio-frames", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.audio_frames),
+    parser.add_argument("--audio-frames", type=int_in(1), nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.audio_frames),
                         help="audio frames per clip, uniform")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
     parser.set_defaults(func=run)

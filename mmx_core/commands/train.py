@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import SEED, THREADS, float_in, int_in
 import logging
 
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
@@ -28,23 +29,23 @@ def register(subparsers) -> None:
     parser.add_argument("--data", required=True, help="trailer data set folder")
     parser.add_argument("--out", required=True, help="run folder")
     parser.add_argument("--init", help="checkpoint file or run folder (its best.pt) to start from; required by fine")
-    parser.add_argument("--epochs", type=int, default=None, help=f"maximum epochs (default: {_recipe('epochs')})")
-    parser.add_argument("--batch-size", type=int, default=None,
+    parser.add_argument("--epochs", type=int_in(1), default=None, help=f"maximum epochs (default: {_recipe('epochs')})")
+    parser.add_argument("--batch-size", type=int_in(1), default=None,
                         help=f"trailers per step, global under DDP (default: {_recipe('batch_size')})")
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/last.pt")
-    parser.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {_recipe('lr')})")
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--patience", type=int, default=None,
+    parser.add_argument("--lr", type=float_in(0, low_open=True), default=None, help=f"learning rate (default: {_recipe('lr')})")
+    parser.add_argument("--weight-decay", type=float_in(0), default=1e-4)
+    parser.add_argument("--patience", type=int_in(0), default=None,
                         help="early stopping patience in epochs, 0: no early stopping, keep the last epoch "
                              f"(default: {_recipe('patience')})")
-    parser.add_argument("--temperature", type=float, default=0.5, help="NT-Xent temperature (fine)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice; "
+    parser.add_argument("--temperature", type=float_in(0, low_open=True), default=0.5, help="NT-Xent temperature (fine)")
+    parser.add_argument("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice; "
                         "1 is faster when other jobs share the cores)")
     group = parser.add_argument_group("model size (coarse runs without --init; default: ModelConfig)")
     for name in MODEL_OPTIONS[:-4]:
-        kind = float if name == "dropout" else int
+        kind = float_in(0, 1, high_open=True) if name == "dropout" else int_in(1)
         group.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
     group.add_argument("--fusion", choices=FUSIONS, default=None)
     group.add_argument("--experts", default=None, help="comma-separated subset, e.g. image or image,audio")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mmx_core.commands._args import int_in
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ def register(subparsers) -> None:
     parser.add_argument("path", metavar="DIR", help="data set folder (a bare name is also looked for under $MMX_DATA_DIR)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     parser.add_argument("--quick", action="store_true", help="skip the NaN/Inf scan of every feature value")
-    parser.add_argument("--max-rows", type=int, default=20, help="rows listed per check before the rest are counted")
+    parser.add_argument("--max-rows", type=int_in(0), default=20, help="rows listed per check before the rest are counted")
     parser.set_defaults(func=run)
 
 

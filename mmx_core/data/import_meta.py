@@ -4,6 +4,12 @@
 built-in containers, strings and numbers work and nothing in the file can run
 code; :func:`parse_meta` reads the genres and year out of the forms the
 authors' files take.
+
+Budgets: a file larger than :data:`MAX_META_BYTES` is not read, and a value whose
+walk (shared references counted each time they are reached, as any reader of the
+value would) passes :data:`MAX_META_NODES` nodes or :data:`MAX_META_DEPTH` levels
+is refused, so a few hundred bytes of shared nested lists cannot keep the importer
+busy. Messages show values through :mod:`reprlib` (never a full ``repr``).
 """
 
 from __future__ import annotations
@@ -11,14 +17,34 @@ from __future__ import annotations
 import io
 import pickle
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
 from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import regular_file
 
-__all__ = ["MetaUnpickler", "read_meta", "parse_meta"]
+__all__ = ["MetaUnpickler", "read_meta", "parse_meta", "MAX_META_BYTES", "MAX_META_NODES", "MAX_META_DEPTH",
+           "short_repr"]
 
 _ALLOWED_META = (list, tuple, dict, str, int, float, bool, type(None), bytes)
+
+MAX_META_BYTES = 1 << 20
+"""Largest meta.pkl read (the authors' files hold a few genre names and a year: well under 1 KB)."""
+MAX_META_NODES = 10_000
+"""Most values (containers, strings, numbers) walked in one meta.pkl, shared references counted each time."""
+MAX_META_DEPTH = 10
+"""Deepest nesting of containers in one meta.pkl."""
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 2, 4, 4, 4
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 60, 40, 40
+
+
+def short_repr(value: Any) -> str:
+    """A bounded repr of ``value`` (:mod:`reprlib`: a few items per level, two levels, at most 160 characters)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 class MetaUnpickler(pickle.Unpickler):
@@ -32,7 +58,8 @@ class MetaUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):  # noqa: D102 - see class docstring
         raise pickle.UnpicklingError(
-            f"refused global {module}.{name}: meta.pkl may only hold lists, tuples, dicts, strings and numbers")
+            f"refused global {short_repr(module)}.{short_repr(name)}: meta.pkl may only hold lists, tuples, dicts, "
+            "strings and numbers")
 
 
 def read_meta(path: str | Path) -> Any:
@@ -44,31 +71,43 @@ def read_meta(path: str | Path) -> Any:
         When the file cannot be read, is not a pickle, or holds anything but
         built-in containers, strings and numbers.
     """
-    path = Path(path)
+    path = regular_file(path, "meta.pkl")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_META_BYTES + 1)
     except OSError as exc:
         raise MMXError(f"cannot read meta.pkl ({exc.strerror})", path) from None
+    if len(data) > MAX_META_BYTES:
+        raise MMXError(f"refused: meta.pkl is larger than {MAX_META_BYTES} bytes; the authors' files hold a few "
+                       "genre names and a year", path)
     try:
         value = MetaUnpickler(io.BytesIO(data)).load()
     except pickle.UnpicklingError as exc:
         raise MMXError(str(exc), path) from None
     except Exception as exc:  # noqa: BLE001 - any failure of a damaged pickle
-        raise MMXError(f"not a readable pickle ({type(exc).__name__}: {exc})", path) from None
+        raise MMXError(f"not a readable pickle ({type(exc).__name__}: {str(exc)[:160]})", path) from None
     _check_plain(value, path)
     return value
 
 
-def _check_plain(value: Any, path: Path, depth: int = 0) -> None:
-    if depth > 10 or not isinstance(value, _ALLOWED_META):
-        raise MMXError(f"refused: meta.pkl holds {type(value).__name__}; only lists, strings and numbers are allowed", path)
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _check_plain(k, path, depth + 1)
-            _check_plain(v, path, depth + 1)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _check_plain(v, path, depth + 1)
+def _check_plain(value: Any, path: Path) -> None:
+    """Walk ``value`` within the node and depth budgets; only built-in containers, strings and numbers pass."""
+    stack, nodes = [(value, 0)], 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_META_NODES:
+            raise MMXError(f"refused: meta.pkl holds more than {MAX_META_NODES} values (shared references counted "
+                           "each time); the authors' files hold a few genre names and a year", path)
+        if depth > MAX_META_DEPTH:
+            raise MMXError(f"refused: meta.pkl nests containers deeper than {MAX_META_DEPTH} levels", path)
+        if not isinstance(item, _ALLOWED_META):
+            raise MMXError(f"refused: meta.pkl holds {type(item).__name__}; only lists, strings and numbers are "
+                           "allowed", path)
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for pair in item.items() for child in pair)
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, depth + 1) for child in item)
 
 
 def _as_year(value: Any) -> int | None:
@@ -90,7 +129,7 @@ def _as_year(value: Any) -> int | None:
 def _genre_names(values) -> list[str]:
     names = []
     for g in values:
-        g = g.decode() if isinstance(g, bytes) else g
+        g = g.decode("utf-8", "replace") if isinstance(g, bytes) else g
         if isinstance(g, str) and g.strip() and g.strip() != "None" and g.strip() not in names:
             names.append(g.strip())
     return names
@@ -127,6 +166,6 @@ def parse_meta(value: Any, path: str | Path | None = None) -> tuple[list[str], i
         others = [v for v in value if not (isinstance(v, (str, bytes)) and v in strings)]
         if strings:
             return _genre_names(strings), _as_year(others)
-    raise MMXError(f"unrecognised meta.pkl content {value!r:.100}; expected genre names padded with 'None' "
+    raise MMXError(f"unrecognised meta.pkl content {short_repr(value)}; expected genre names padded with 'None' "
                    "[and a year]", path)
 

@@ -1,8 +1,10 @@
 """Reading the authors' feature files: one checked ``.pt`` tensor, a clip folder, a trailer's sequences.
 
-Tensors are read with ``torch.load(weights_only=True)``; a file that cannot be
-read, is not a tensor, has another last dim than its expert or holds NaN/Inf
-(or values beyond float16) is reported and left out, never raised.
+Tensors are read with ``torch.load(weights_only=True)``, and only from regular
+files (a FIFO in place of a feature file would block the reader); a file that
+cannot be read, is not a tensor, is not shaped (D,), (1, D) or (n, D) for its
+expert's dim D, or holds NaN/Inf (or values beyond float16) is reported and left
+out, never raised.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import regular_file
 from mmx_core.data.import_tree import EXPERT_FOLDERS, ImportProblems, TreeTrailer, natural_key, subdirs
 from mmx_core.data.manifest import ExpertSpec
 
@@ -22,6 +26,11 @@ def load_tensor(file: Path, dim: int, problems: ImportProblems, trailer: str) ->
     import torch
 
     try:
+        regular_file(file, "tensor file")
+    except MMXError as exc:
+        problems.add(file, f"{exc.message}; expert left missing", trailer)
+        return None
+    try:
         value = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - corrupt, truncated or refused (malicious) files alike
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -30,12 +39,17 @@ def load_tensor(file: Path, dim: int, problems: ImportProblems, trailer: str) ->
     if not isinstance(value, torch.Tensor):
         problems.add(file, f"holds {type(value).__name__}, not a tensor; expert left missing", trailer)
         return None
-    array = value.detach().to(torch.float32).numpy()
-    if array.ndim == 0 or array.shape[-1] != dim:
-        problems.add(file, f"tensor of shape {tuple(array.shape)}, expected last dim {dim}; expert left missing",
-                     trailer)
+    shape = tuple(value.shape)
+    if len(shape) not in (1, 2) or shape[-1] != dim or 0 in shape:
+        problems.add(file, f"tensor of shape {shape}, expected ({dim},), (1, {dim}) or (n, {dim}); expert left "
+                     "missing", trailer)
         return None
-    array = array.reshape(-1, dim)
+    try:
+        array = value.detach().to(torch.float32).numpy().reshape(-1, dim)
+    except (RuntimeError, TypeError) as exc:  # e.g. a complex or quantised tensor
+        problems.add(file, f"tensor of dtype {value.dtype} cannot be read as float ({str(exc)[:120]}); expert left "
+                     "missing", trailer)
+        return None
     if not np.isfinite(array).all() or (np.abs(array) > 65000).any():
         problems.add(file, "tensor holds NaN/Inf or values beyond float16 range; expert left missing", trailer)
         return None

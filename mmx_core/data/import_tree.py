@@ -16,6 +16,7 @@ from typing import Any
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress
+from mmx_core.base.safeio import escape_control
 from mmx_core.data.import_meta import parse_meta, read_meta
 
 __all__ = ["EXPERT_FOLDERS", "natural_key", "subdirs", "TreeTrailer", "ImportProblems", "scan_tree"]
@@ -55,7 +56,11 @@ class TreeTrailer:
 
 
 class ImportProblems:
-    """Problems of an import, each ``{"file", "row", "message", "trailer"}`` with the file relative to ``root``."""
+    """Problems of an import, each ``{"file", "row", "message", "trailer"}`` with the file relative to ``root``.
+
+    Control characters in file names, messages and trailer ids are escaped here, once, so
+    neither the command's output nor ``import_report.json`` carries a terminal escape.
+    """
 
     def __init__(self, root: Path):
         self.root = root
@@ -66,7 +71,8 @@ class ImportProblems:
             rel = str(Path(file).relative_to(self.root))
         except ValueError:
             rel = str(file)
-        self.items.append({"file": rel, "row": None, "message": message, "trailer": trailer})
+        self.items.append({"file": escape_control(rel), "row": None, "message": escape_control(message),
+                           "trailer": None if trailer is None else escape_control(trailer)})
 
 
 def scan_tree(root: Path, problems: ImportProblems) -> tuple[list[TreeTrailer], list[str]]:
@@ -76,7 +82,13 @@ def scan_tree(root: Path, problems: ImportProblems) -> tuple[list[TreeTrailer], 
     if not genre_folders:
         raise MMXError("no genre folders found; expected <root>/<genre>/<trailer>/<scene>/<clip>/<expert>/*.pt", root)
     for genre_dir in genre_folders:
+        if escape_control(genre_dir.name) != genre_dir.name:
+            problems.add(genre_dir, "genre folder name holds control characters; its trailers are skipped")
+            continue
         for trailer_dir in subdirs(genre_dir):
+            if escape_control(trailer_dir.name) != trailer_dir.name:
+                problems.add(trailer_dir, "trailer folder name holds control characters; trailer skipped")
+                continue
             trailers.setdefault(trailer_dir.name, TreeTrailer(trailer_dir.name)).copies.append((genre_dir.name, trailer_dir))
     vocab: set[str] = set()
     for trailer in progress(list(trailers.values()), "reading meta.pkl"):
@@ -88,6 +100,8 @@ def scan_tree(root: Path, problems: ImportProblems) -> tuple[list[TreeTrailer], 
                     continue
                 try:
                     genres, year = parse_meta(read_meta(file), file)
+                    if any(escape_control(g) != g for g in genres):
+                        raise MMXError("genre names hold control characters; meta.pkl ignored", file)
                 except MMXError as exc:
                     problems.add(file, exc.message, trailer.id)
                     continue

@@ -20,6 +20,7 @@ import pandas as pd
 
 from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
+from mmx_core.base.locks import LOCK_NAME as _LOCK_NAME
 from mmx_core.data.manifest import ExpertSpec
 
 __all__ = ["NPY_HEADER_BYTES", "PROGRESS", "ROWS", "SEQ_COUNTS", "CLIP_COUNTS", "staging_dir", "write_npy_header",
@@ -86,7 +87,7 @@ def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, 
                 stage)
     if progress is None:
         if stage.exists():
-            shutil.rmtree(stage)
+            _empty_folder(stage)
         progress = empty
     files = {}
     for key, path in stage_paths(stage, experts).items():
@@ -101,6 +102,17 @@ def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, 
         handle.seek(size)
         files[key] = handle
     return files, progress
+
+
+def _empty_folder(stage: Path) -> None:
+    """Delete what ``stage`` holds except its writer lock (whose holder is the caller)."""
+    for child in stage.iterdir():
+        if child.name == _LOCK_NAME:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def finish_stage(stage: Path, experts: Mapping[str, ExpertSpec]) -> None:

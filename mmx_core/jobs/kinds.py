@@ -1,7 +1,8 @@
 """The kinds of background job: one validated request type each, and the command it runs.
 
 Every request is a frozen dataclass whose fields are the only values that reach the command line;
-``validated()`` checks them (names, ranges, folders inside the project's folders, the device) and
+``validated()`` checks them (names, ranges, folders inside the project's folders, inputs under the
+allowed roots of :func:`mmx_core.base.paths.allowed_roots`, the device) and
 returns the request with its defaults filled in. ``command()`` gives the argument list after the
 ``python -m mmx_core`` prefix: every job runs a documented CLI command, so anything the app starts
 can be run by hand with the same result.
@@ -16,7 +17,7 @@ from typing import ClassVar
 
 from mmx_core.base.devices import DEVICES, check_device, resolve_device
 from mmx_core.base.errors import MMXError
-from mmx_core.base.paths import cache_dir, data_dir, runs_dir
+from mmx_core.base.paths import cache_dir, check_under_roots, data_dir, runs_dir
 from mmx_core.train.config import STAGES
 from mmx_core.jobs.checks import (check_int, check_name, dataset_folder, init_path, inside, new_dataset,
                                   stamp)
@@ -131,10 +132,11 @@ class ImportRequest(JobRequest):
     name: str = ""
 
     def validated(self) -> "ImportRequest":
-        if not Path(self.folder).is_dir():
+        folder = check_under_roots(self.folder, "import folder")
+        if not folder.is_dir():
             raise MMXError(f"{self.folder!r} is not a folder on the server")
         new_dataset(self.dataset)
-        return self._with(folder=str(Path(self.folder).resolve()),
+        return self._with(folder=str(folder),
                           name=check_name(self.name or f"import-{self.dataset}", "job name"))
 
     def command(self, job_dir: Path) -> list[str]:
@@ -214,16 +216,17 @@ class ExtractRequest(JobRequest):
     name: str = ""
 
     def validated(self) -> "ExtractRequest":
-        if not Path(self.videos).is_dir():
+        videos = check_under_roots(self.videos, "video folder")
+        if not videos.is_dir():
             raise MMXError(f"{self.videos!r} is not a folder on the server")
-        if self.meta and not Path(self.meta).is_file():
+        meta = check_under_roots(self.meta, "metadata file") if self.meta else None
+        if meta is not None and not meta.is_file():
             raise MMXError(f"metadata file {self.meta!r} does not exist")
         check_name(self.dataset, "data set name")
         if not self.resume:
             new_dataset(self.dataset)
         self._checked_device()
-        return self._with(videos=str(Path(self.videos).resolve()),
-                          meta=str(Path(self.meta).resolve()) if self.meta else "",
+        return self._with(videos=str(videos), meta=str(meta) if meta is not None else "",
                           name=check_name(self.name or f"extract-{self.dataset}", "job name"))
 
     def command(self, job_dir: Path) -> list[str]:

@@ -289,9 +289,12 @@ def test_data_page_lists_uploads_and_validates_a_folder(tiny_data_and_fake_train
     at.text_input(key="w_folder").input(str(data_dir() / "tiny"))
     at.button(key="validate_folder").click().run()
     assert any("valid" in s.value for s in at.success)
-    at.text_input(key="w_folder").input("/nonexistent/folder")
+    at.text_input(key="w_folder").input(str(data_dir() / "nonexistent"))
     at.button(key="validate_folder").click().run()
     assert at.error and "not a folder" in at.error[0].value
+    at.text_input(key="w_folder").input("/etc")                     # outside the allowed roots: not even looked at
+    at.button(key="validate_folder").click().run()
+    assert at.error and "outside the folders the app may read" in at.error[0].value
 
 
 def test_projection_parameters_recompute_the_map(two_small_sets):

@@ -1,0 +1,180 @@
+"""faiss kernels behind :class:`~mmx_core.explore.neighbours.NeighbourIndex` and the UMAP kNN graphs.
+
+Four index kinds, one builder each, all over float32 rows:
+
+``exact``  ``IndexFlat``: brute force, exact.
+``hnsw``   ``IndexHNSWFlat``: a navigable small-world graph; best on low dimensions.
+``ivf``    ``IndexIVFFlat``: k-means lists over the full vectors; a query scans ``n_probe`` lists.
+``ivfpq``  ``IndexIVFPQ``: the same lists holding product-quantised codes (``pq_m`` bytes a row),
+           for sets whose full vectors do not fit the memory budget.
+
+``metric`` is ``"ip"`` (inner product: cosine on unit rows) or ``"l2"`` (squared Euclidean).
+Indexes are written and read by faiss's own ``write_index`` / ``read_index`` (no pickle).
+When torch sees a GPU and the installed faiss has GPU support, :func:`to_device` moves an
+index there; the CPU index is the default and what is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["KINDS", "build", "search", "save", "load", "kind_of", "knn_graph", "to_device", "set_search_params",
+           "estimated_bytes", "pq_subquantizers"]
+
+log = logging.getLogger(__name__)
+
+KINDS = ("exact", "hnsw", "ivf", "ivfpq")
+ADD_CHUNK = 65536
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def _metric(metric: str):
+    faiss = _faiss()
+    return faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
+
+
+def default_lists(n: int) -> int:
+    """Lists of an IVF index over ``n`` rows: about 4 sqrt(n), at least 1 and at most n / 39."""
+    return max(1, min(int(4 * math.sqrt(n)), n // 39))
+
+
+def pq_subquantizers(dim: int, wanted: int) -> int:
+    """The largest divisor of ``dim`` not above ``wanted`` (IVF-PQ needs m | dim)."""
+    return max(m for m in range(1, min(wanted, dim) + 1) if dim % m == 0)
+
+
+def estimated_bytes(kind: str, n: int, dim: int, hnsw_m: int = 32, pq_m: int = 64) -> int:
+    """Rough memory of an index of ``kind`` over ``n`` x ``dim`` rows (what ``auto`` compares to its budget)."""
+    if kind == "exact":
+        return 4 * n * dim
+    if kind == "hnsw":
+        return 4 * n * dim + 8 * n * hnsw_m * 2
+    if kind == "ivf":
+        return 4 * n * dim + 8 * n
+    return n * pq_subquantizers(dim, pq_m) + 8 * n
+
+
+def build(X: np.ndarray, kind: str, metric: str = "ip", *, n_lists: int | None = None, hnsw_m: int = 32,
+          ef_construction: int = 80, pq_m: int = 64, seed: int = 0, train_max: int = 200_000):
+    """Build a CPU faiss index of ``kind`` over the rows of ``X`` (float32, C-contiguous).
+
+    IVF kinds train their k-means (and PQ codebooks) on at most ``train_max`` rows drawn with ``seed``.
+    """
+    faiss = _faiss()
+    n, dim = X.shape
+    mt = _metric(metric)
+    if kind == "exact":
+        index = faiss.IndexFlat(dim, mt)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, hnsw_m, mt)
+        index.hnsw.efConstruction = ef_construction
+    elif kind in ("ivf", "ivfpq"):
+        lists = min(n_lists or default_lists(n), n)
+        quantizer = faiss.IndexFlat(dim, mt)
+        if kind == "ivf":
+            index = faiss.IndexIVFFlat(quantizer, dim, lists, mt)
+        else:
+            bits = 8 if n >= 256 * 39 else max(4, min(8, int(math.log2(max(n // 39, 16)))))
+            index = faiss.IndexIVFPQ(quantizer, dim, lists, pq_subquantizers(dim, pq_m), bits, mt)
+        index.cp.seed = int(seed)
+        index.own_fields = True
+        quantizer.this.disown()  # the IVF index now owns (and frees) its quantizer
+        rows = np.random.default_rng(seed).choice(n, min(n, train_max), replace=False) if n > train_max else None
+        index.train(X if rows is None else np.ascontiguousarray(X[np.sort(rows)], dtype=np.float32))
+    else:
+        raise ValueError(f"unknown index kind {kind!r}")
+    for s in range(0, n, ADD_CHUNK):
+        index.add(np.ascontiguousarray(X[s:s + ADD_CHUNK], dtype=np.float32))
+    return index
+
+
+def set_search_params(index, n_probe: int = 32, ef_search: int = 128) -> None:
+    """Search-time knobs: lists scanned (IVF kinds), candidate list length (HNSW)."""
+    faiss = _faiss()
+    inner = faiss.extract_index_ivf(index) if kind_of(index) in ("ivf", "ivfpq") else None
+    if inner is not None:
+        inner.nprobe = int(min(n_probe, inner.nlist))
+    elif kind_of(index) == "hnsw":
+        faiss.downcast_index(index).hnsw.efSearch = int(ef_search)
+
+
+def kind_of(index) -> str:
+    """The kind (:data:`KINDS`) of a faiss index, CPU or GPU."""
+    faiss = _faiss()
+    name = type(faiss.downcast_index(index)).__name__.replace("Gpu", "")
+    return {"IndexFlat": "exact", "IndexFlatIP": "exact", "IndexFlatL2": "exact", "IndexHNSWFlat": "hnsw",
+            "IndexIVFFlat": "ivf", "IndexIVFPQ": "ivfpq"}.get(name, name)
+
+
+def search(index, queries: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` nearest rows of ``queries`` (float32): (indices int64 (m, k), scores float32 (m, k)).
+
+    Scores are inner products (``ip``) or squared distances (``l2``); missing results are -1.
+    """
+    out_i = np.empty((len(queries), k), dtype=np.int64)
+    out_s = np.empty((len(queries), k), dtype=np.float32)
+    for s in range(0, len(queries), chunk):
+        q = np.ascontiguousarray(queries[s:s + chunk], dtype=np.float32)
+        d, i = index.search(q, k)
+        out_i[s:s + len(q)], out_s[s:s + len(q)] = i, d
+    return out_i, out_s
+
+
+def save(index, path: str | Path) -> None:
+    """faiss's own writer (a GPU index is copied to the CPU first)."""
+    faiss = _faiss()
+    if hasattr(faiss, "index_gpu_to_cpu") and type(index).__name__.startswith("Gpu"):
+        index = faiss.index_gpu_to_cpu(index)
+    faiss.write_index(index, str(path))
+
+
+def load(path: str | Path):
+    """faiss's own reader; raises whatever faiss raises on a damaged file (the caller names it)."""
+    return _faiss().read_index(str(path))
+
+
+def to_device(index, device: str):
+    """``index`` on ``device`` ("cpu" or "cuda"): a GPU copy when faiss has GPU support, else unchanged.
+
+    HNSW has no GPU counterpart in faiss and stays on the CPU.
+    """
+    faiss = _faiss()
+    if device != "cuda" or not hasattr(faiss, "StandardGpuResources") or kind_of(index) == "hnsw":
+        return index
+    resources = faiss.StandardGpuResources()  # pragma: no cover - needs a GPU build of faiss
+    gpu = faiss.index_cpu_to_gpu(resources, 0, index)  # pragma: no cover
+    gpu.referenced_resources = resources  # pragma: no cover - keep the resources alive with the index
+    return gpu  # pragma: no cover
+
+
+def knn_graph(Z: np.ndarray, k: int, kind: str = "hnsw", seed: int = 0, ef_search: int = 128,
+              n_probe: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate Euclidean k-NN of every row of ``Z`` among all rows, in umap-learn's layout.
+
+    Each row comes first at distance 0. Returns ``(indices int32 (n, k), distances float32 (n, k))``.
+    """
+    Z = np.ascontiguousarray(Z, dtype=np.float32)
+    index = build(Z, kind, "l2", seed=seed)
+    set_search_params(index, n_probe=n_probe, ef_search=max(ef_search, k))
+    idx, sq = search(index, Z, k)
+    rows = np.arange(len(Z))
+    for r in np.flatnonzero(idx[:, 0] != rows):  # a duplicate ahead of the row, or the row missed
+        others = idx[r][(idx[r] != r) & (idx[r] >= 0)][: k - 1]
+        d = ((Z[others] - Z[r]) ** 2).sum(axis=1)
+        idx[r, : len(others) + 1] = np.concatenate([[r], others])
+        sq[r, : len(others) + 1] = np.concatenate([[0.0], d])
+    missing = idx < 0
+    if missing.any():  # pad short rows (tiny lists) with the row itself at a large distance
+        idx[missing] = np.broadcast_to(rows[:, None], idx.shape)[missing]
+        sq[missing] = np.float32(np.max(sq[~missing]) if (~missing).any() else 1.0)
+    sq[:, 0] = 0.0
+    return idx.astype(np.int32), np.sqrt(np.maximum(sq, 0.0)).astype(np.float32)

@@ -1,0 +1,136 @@
+"""Serving beyond localhost (issue 12, item 10): sign-in, allowed roots, error details, upload size."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from streamlit import config as st_config
+from streamlit.config import ShowErrorDetailsConfigOptions
+from streamlit.testing.v1 import AppTest
+
+from mmx_core import jobs, workspace
+from mmx_core.appkit import access, sets
+from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import allowed_roots, check_under_roots, data_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ["app.py", "pages/1_Trailer.py", "pages/2_Compare.py", "pages/3_Train.py", "pages/4_Evaluate.py",
+         "pages/5_Data.py"]
+
+
+@pytest.mark.parametrize("address, loopback", [
+    ("127.0.0.1", True), ("127.3.2.1", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("0.0.0.0", False), ("::", False), ("", False), (None, False), ("192.168.1.20", False), ("myhost", False)])
+def test_loopback_addresses(address, loopback):
+    assert access.is_loopback(address) is loopback
+
+
+def test_password_comparison_and_the_decision():
+    assert access.password_matches("s3cret", "s3cret")
+    assert not access.password_matches("s3cret ", "s3cret") and not access.password_matches("", "")
+    assert access.decide("127.0.0.1", {}, {}).mode == "open"
+    refused = access.decide("0.0.0.0", {}, {})
+    assert refused.mode == "refused" and "0.0.0.0" in refused.message and "\n" not in refused.message
+    assert access.decide("", {}, {}).message.count("every interface") == 1
+    assert access.decide("0.0.0.0", {}, {"MMX_PASSWORD": "pw"}) == access.Access("password", password="pw")
+    assert access.decide("0.0.0.0", {"password": "a"}, {"MMX_PASSWORD": "b"}).password == "a"   # secrets first
+    oidc = {"redirect_uri": "http://h:8501/oauth2callback", "cookie_secret": "x" * 32,
+            "google": {"client_id": "id", "client_secret": "s", "server_metadata_url": "https://a/.well-known"}}
+    assert access.oidc_configured(oidc) and not access.oidc_configured({"password": "a"})
+    assert not access.oidc_configured({**oidc, "cookie_secret": ""})
+    decided = access.decide("0.0.0.0", oidc, {})
+    assert decided.mode in ("oidc", "refused")           # refused (with its reason) only without Authlib
+    assert decided.provider == "google" if decided.mode == "oidc" else "Authlib" in decided.message
+
+
+def test_server_settings_hide_errors_and_match_the_upload_limit():
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["server"]["address"] == "127.0.0.1"
+    assert settings["client"]["showErrorDetails"] == ShowErrorDetailsConfigOptions.NONE
+    assert settings["server"]["maxUploadSize"] * 1024 * 1024 == workspace.MAX_UPLOAD_BYTES  # Streamlit's MB
+
+
+@pytest.fixture
+def served_on():
+    """Set Streamlit's ``server.address`` for the AppTests of one test, then put it back."""
+    before = st_config.get_option("server.address")
+
+    def serve(address):
+        st_config.set_option("server.address", address)
+
+    yield serve
+    st_config.set_option("server.address", before)
+
+
+def run_page(page: str, secrets: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    for key, value in (secrets or {}).items():
+        at.secrets[key] = value
+    return at.run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_beyond_localhost_without_a_password_every_page_refuses(page, served_on, monkeypatch):
+    monkeypatch.delenv(access.PASSWORD_VARIABLE, raising=False)
+    served_on("0.0.0.0")
+    at = run_page(page)
+    assert not at.exception
+    assert [e.value for e in at.error] == [access.REFUSAL.format(address="0.0.0.0")]
+    assert not at.dataframe and not at.get("plotly_chart") and not at.button and not at.text_input
+
+
+def test_beyond_localhost_the_password_is_asked_first(served_on, monkeypatch):
+    monkeypatch.delenv(access.PASSWORD_VARIABLE, raising=False)
+    served_on("0.0.0.0")
+    at = run_page("pages/5_Data.py", secrets={"auth": {"password": "right horse"}})
+    assert not at.dataframe and [t.key for t in at.text_input] == ["w_password"]
+    at.text_input(key="w_password").input("wrong horse")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Wrong password."] and not at.dataframe
+    at.text_input(key="w_password").input("right horse")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Data" and list(at.dataframe[0].value["name"])[0] == "published"
+
+
+def test_the_password_may_come_from_the_environment(served_on, monkeypatch):
+    monkeypatch.setenv(access.PASSWORD_VARIABLE, "from-env")
+    served_on("192.168.1.20")
+    at = run_page("pages/4_Evaluate.py")
+    at.text_input(key="w_password").input("from-env")
+    at.button[0].click().run()
+    assert not at.exception and not at.error and at.title[0].value != "MMX Explorer"
+
+
+def test_on_loopback_nothing_is_asked(served_on, monkeypatch):
+    monkeypatch.delenv(access.PASSWORD_VARIABLE, raising=False)
+    served_on("127.0.0.1")
+    at = run_page("pages/5_Data.py")
+    assert not at.error and at.title[0].value == "Data" and "w_password" not in [t.key for t in at.text_input]
+
+
+def test_inputs_are_read_only_under_the_allowed_roots(tmp_path, monkeypatch, tiny_data):
+    monkeypatch.delenv("MMX_DATA_ROOTS")
+    assert allowed_roots() == [data_dir().resolve()]                      # default: the data folder
+    outside = tmp_path / "outside"
+    (outside / "Horror").mkdir(parents=True)
+    (outside / "clip.mp4").write_bytes(b"")
+    link = data_dir() / "link-out"
+    link.symlink_to(outside, target_is_directory=True)                    # a link inside pointing outside
+    for path in (outside, link, data_dir() / ".." / "outside", "/etc", ""):
+        with pytest.raises(MMXError, match="outside the folders the app may read"):
+            sets.check_folder(path, "named")
+    with pytest.raises(MMXError, match="import folder .* outside"):
+        jobs.ImportRequest(folder=str(outside), dataset="x").validated()
+    with pytest.raises(MMXError, match="video folder .* outside"):
+        jobs.ExtractRequest(videos=str(outside), dataset="x").validated()
+    with pytest.raises(MMXError, match="metadata file .* outside"):
+        jobs.ExtractRequest(videos=str(data_dir()), dataset="x", meta="/etc/hostname").validated()
+    assert sets.check_folder(data_dir() / tiny_data)["ok"] is True         # inside: validated as before
+
+    monkeypatch.setenv("MMX_DATA_ROOTS", f"{tmp_path / 'none'}:{outside}")
+    assert allowed_roots() == [(tmp_path / "none").resolve(), outside.resolve()]
+    assert check_under_roots(outside / "Horror", "folder") == (outside / "Horror").resolve()
+    assert jobs.ImportRequest(folder=str(outside), dataset="x").validated().folder == str(outside.resolve())
