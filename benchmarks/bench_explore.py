@@ -8,7 +8,7 @@
 3. sub-genre clustering settings on the published set (clusters, noise, genre
    coherence against random groups of the same sizes);
 4. scale: N = 7,594 / 100,000 / 1,000,000 vectors generated around the published
-   embeddings (D = 1024 and 256): neighbour search (exact, IVF, NN-descent), projection,
+   embeddings (D = 1024 and 256): neighbour search (faiss: exact, IVF, HNSW), projection,
    clustering and comparison, where each is practical on 2 cores.
 """
 
@@ -248,25 +248,10 @@ def clustering_table(emb, quick: bool) -> Table:
 # -- 4. scale -----------------------------------------------------------------------------------
 
 def generate(emb, n: int, dim: int, seed: int = 0, dtype=np.float32) -> np.ndarray:
-    """``n`` vectors around the published ones: a random published row plus Gaussian noise.
+    """``n`` vectors around the published ones (:func:`mmx_core.explore.generate.generate_vectors`)."""
+    from mmx_core.explore.generate import generate_vectors
 
-    D=256 first maps the published vectors through a fixed random projection. Noise has
-    0.5x the per-dimension standard deviation of the set; values are clipped at 0 (the
-    published vectors are non-negative).
-    """
-    rng = np.random.default_rng(seed)
-    base = emb.vectors
-    if dim != base.shape[1]:
-        proj = np.random.default_rng(123).normal(size=(base.shape[1], dim)).astype(np.float32) / np.sqrt(dim)
-        base = np.abs(base @ proj)
-    scale = 0.5 * base.std(axis=0, keepdims=True)
-    out = np.empty((n, dim), dtype=dtype)
-    for s in range(0, n, 100_000):
-        m = min(100_000, n - s)
-        rows = base[rng.integers(len(base), size=m)]
-        out[s:s + m] = np.maximum(rows + scale * rng.standard_normal((m, dim), dtype=np.float32), 0.0)
-    out[~out.any(axis=1), 0] = 1e-3
-    return out
+    return generate_vectors(emb.vectors, n, dim, seed=seed, dtype=dtype)[0]
 
 
 def query_ms(index, queries: np.ndarray, k: int = 10) -> float:
@@ -318,14 +303,14 @@ def scale_table(emb, quick: bool) -> Table:
             del ivf
             gc.collect()
             if n <= len(emb) or (n <= 100_000 and dim == 256):
-                nnd, t, m = measure(lambda: NeighbourIndex(backend="nndescent").build(X))
-                rec = recall_at_k(nnd.query(queries, 10)[0], truth)
-                rows.append([label, "neighbours nndescent: build", t, m, rec,
-                             f"{query_ms(nnd, queries):.2f} ms/query"])
-                del nnd
+                hnsw, t, m = measure(lambda: NeighbourIndex(backend="hnsw").build(X))
+                rec = recall_at_k(hnsw.query(queries, 10)[0], truth)
+                rows.append([label, "neighbours hnsw (faiss): build", t, m, rec,
+                             f"{query_ms(hnsw, queries):.2f} ms/query"])
+                del hnsw
             else:
-                rows.append([label, "neighbours nndescent", float("nan"), float("nan"), float("nan"),
-                             "skipped: build too slow on shared 2 cores at this size; ivf is the auto backend"])
+                rows.append([label, "neighbours hnsw (faiss)", float("nan"), float("nan"), float("nan"),
+                             "skipped: graph build too slow on shared 2 cores at this size; ivf is the auto backend"])
             if n <= 100_000 and (dim == 1024 or n == len(emb)):
                 Y, t, m = measure(lambda: Projector().fit_transform(X))
                 rows.append([label, "projection UMAP 2-D (PCA-50, exact kNN, 150 epochs)", t, m, float("nan"),

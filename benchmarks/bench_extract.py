@@ -179,7 +179,8 @@ def run(quick: bool = False) -> list[Table]:
         per_expert = Table("End to end, per expert", [
             "expert", "clips/s in its forward passes during the run", "clips/s alone", "seconds in forward passes"],
             note="Forward passes run on padded batches of a fixed size (so results do not depend on batch "
-                 "companions); the padding of each video's last batch is included.")
+                 "companions); the padding of partial batches (run at the end, or when decoding falls behind) "
+                 "is included.")
         for e in experts:
             spent = report.expert_seconds.get(e.name, float("nan"))
             per_expert.rows.append([e.name, report.expert_items.get(e.name, 0) / spent, rates[e.name], spent])

@@ -272,6 +272,49 @@ async def _measure(sizes: tuple[int, ...], idle: tuple[int, int], soak_minutes: 
         server.stop()
 
 
+async def _click_costs(server: Server, clicks: int, seed: int) -> dict:
+    """One session opens Explore, then clicks ``clicks`` random trailers one after the other; the server's
+    CPU seconds and the client-side seconds of each click run (nothing else runs on the server)."""
+    rng = random.Random(seed)
+    async with await sc.Session.open(server.url, timeout=RUN_TIMEOUT) as session:
+        explore = await session.run(page="")
+        chart, count = explore.widget("map"), _trailer_count(explore)
+        if chart is None or not count:
+            raise RuntimeError(_check("open Explore", explore) or "open Explore: no trailers")
+        cpu, wall, errors = [], [], []
+        for i in range(clicks + 1):                 # the first click (neighbour index, caches) is not counted
+            session.set_widget(chart.id, string_value=sc.plotly_click(rng.randrange(count)))
+            before = server.cpu()
+            run = await session.run()
+            await asyncio.sleep(0.2)                  # let the server finish sending before reading its CPU
+            if i:
+                cpu.append(server.cpu() - before)
+                wall.append(run.seconds)
+            if (problem := _check("click a trailer", run)) is not None:
+                errors.append(problem)
+            chart = run.widget("map") or chart      # the chart's id follows its figure (the star moves)
+    return {"cpu": cpu, "wall": wall, "errors": errors}
+
+
+def click_costs(clicks: int = 30, seed: int = 0) -> Table:
+    """Server CPU per click on Explore, one session alone (the quick check of the click's cost)."""
+    server = Server()
+    try:
+        asyncio.run(scenario(server.url, random.Random(seed)))          # warm-up: Streamlit's caches filled
+        result = asyncio.run(_click_costs(server, clicks, seed + 1))
+    finally:
+        server.stop()
+    rows = []
+    for name, values in (("server CPU s", result["cpu"]), ("client-side s", result["wall"])):
+        p50, p95, worst = _quantiles(values)
+        rows.append([name, len(values), sum(values) / max(len(values), 1), p50, p95, worst])
+    return Table("Click on Explore, one session alone", ["measure", "clicks", "mean", "p50", "p95", "max"], rows,
+                 note=(f"One session opens Explore and clicks {clicks} random trailers in turn (a first click is not "
+                       "counted); server CPU from /proc/<pid>/stat around each click run (10 ms ticks: the mean is the figure "
+                       "to read). Errors: "
+                       f"{'; '.join(result['errors'][:3]) or 'none'}."))
+
+
 def run(quick: bool = False, soak_minutes: float | None = None) -> list[Table]:
     sizes = (1, 5) if quick else (1, 20, 100)
     idle = (10, 2) if quick else (100, 4)
@@ -373,3 +416,15 @@ def _tables(results: dict, sizes: tuple[int, ...], workers: int, soak_minutes: f
                           f"{soak_change:+.3g} %", abs(soak_change) <= 10.0])
     tables.insert(0, Table("Load goals", ["goal", "target", "measured", "met"], goal_rows))
     return tables
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_load",
+                                     description="Server CPU per click on Explore (quick; writes nothing).")
+    parser.add_argument("--clicks", type=int, default=30, help="clicks to time (default 30)")
+    args = parser.parse_args()
+    if args.clicks < 1:
+        parser.error(f"--clicks must be at least 1, got {args.clicks}")
+    print(click_costs(args.clicks).to_markdown())

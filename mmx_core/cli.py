@@ -9,6 +9,7 @@ command's ``--help`` shows each option's default (:class:`DefaultsFormatter`).
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import pkgutil
@@ -72,3 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the disk, not the input: one line, what was saved before stays as it was
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+        return 1
+
+
+FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error (a full disk names what to do)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = exc.strerror or str(exc)
+    if exc.errno in FULL_DISK:
+        return (f"{where}{what} (no space left, or a file-size limit reached, while writing); free disk space "
+                "and run the command again: files completed before are kept, nothing half-written is used")
+    return f"{where}{what}"

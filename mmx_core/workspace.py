@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,10 +41,12 @@ import pandas as pd
 
 from mmx_core.base.artefacts import atomic_path, read_json, write_json
 from mmx_core.base.assets import PUBLISHED_EMBEDDINGS, PUBLISHED_TRAILERS, published_metadata
-from mmx_core.base.embeddings import (EmbeddingSet, join_metadata, load_embeddings, load_metadata,
+from mmx_core.base.embeddings import (EmbeddingSet, read_members, join_metadata, load_embeddings, load_metadata,
                                       validate_embeddings)
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
+from mmx_core.base.safeio import check_npz, regular_file
+from mmx_core.jobs.checks import NAME_PATTERN
 
 if TYPE_CHECKING:
     from mmx_core.evaluate.predictions import Predictions
@@ -57,13 +58,12 @@ __all__ = [
 ]
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-"""Largest uploaded embeddings file (bytes); the metadata CSV gets a tenth of it."""
+"""Largest uploaded embeddings file (bytes), compressed and expanded (the sum of its arrays' sizes);
+the metadata CSV gets a tenth of it."""
 
 SHIPPED = {"coarse": "coarse_embeddings.npz", "fine": "fine_embeddings.npz"}
 """Names of the shipped encoders' embedding sets -> their file under ``models/``."""
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-"""Names the user gives to uploads and imported data sets."""
 
 
 # -- data sets, checkpoints, prediction files ----------------------------------------------------
@@ -146,9 +146,10 @@ def _stamp(path: Path | None) -> tuple[int, int] | None:
 @functools.lru_cache(maxsize=64)
 def _generated_flag(path: Path, stamp: tuple | None) -> bool:
     try:
+        check_npz(regular_file(path, "embeddings file"), "embeddings file")
         with np.load(path, allow_pickle=False) as archive:
             return bool(archive["generated"]) if "generated" in archive.files else False
-    except (OSError, ValueError, KeyError):
+    except (MMXError, OSError, ValueError, KeyError, TypeError, EOFError):
         return False
 
 
@@ -239,17 +240,20 @@ def uploads_dir() -> Path:
     return data_dir() / "uploads"
 
 
-def _read_upload(embeddings: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _read_upload(embeddings: bytes, max_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    # the limit applies to what loading would allocate: every member's header is checked first
+    check_npz(embeddings, "the uploaded embeddings file", max_bytes)
     try:
         with np.load(io.BytesIO(embeddings), allow_pickle=False) as archive:
             missing = {"embeddings", "ids"} - set(archive.files)
             if missing:
                 raise MMXError(f"the .npz lacks {sorted(missing)}; it needs 'embeddings' (n x dim) and 'ids'")
-            return archive["embeddings"], archive["ids"].astype(str)
+            vectors, ids, _, _ = read_members(archive, set(archive.files))
+            return vectors, ids
     except MMXError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad upload
-        raise MMXError(f"the uploaded file is not an .npz archive without pickle ({exc})") from None
+        raise MMXError(f"the uploaded file is not an .npz archive without pickle ({str(exc)[:160]})") from None
 
 
 def _check_upload_table(name: str, ids: np.ndarray, metadata_csv: bytes) -> None:
@@ -277,7 +281,7 @@ def save_upload(name: str, embeddings: bytes, metadata_csv: bytes | None = None,
         raise MMXError(f"the embeddings file is {len(embeddings) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     if metadata_csv is not None and len(metadata_csv) > max_bytes // 10:
         raise MMXError(f"the metadata CSV is {len(metadata_csv) / 1e6:.1f} MB; the limit is {max_bytes / 10e6:.0f} MB")
-    vectors, ids = _read_upload(embeddings)
+    vectors, ids = _read_upload(embeddings, max_bytes)
     validate_embeddings(ids, vectors)
     if metadata_csv is not None:
         _check_upload_table(name, ids, metadata_csv)

@@ -15,11 +15,14 @@ maker (:mod:`mmx_core.explore.labels`); this module only cuts them to width.
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["map_figure", "share_histogram", "year_histogram", "sankey_figure", "pr_curve_figure",
+__all__ = ["map_figure", "map_base", "MapBase", "typed_array", "share_histogram", "year_histogram", "sankey_figure", "pr_curve_figure",
            "bar_figure", "curves_figure", "histogram_figure", "MAP_POINT_LIMIT"]
 
 MAP_POINT_LIMIT = 30_000
@@ -61,31 +64,72 @@ def hover_texts(frame: pd.DataFrame) -> np.ndarray:
                     dtype=object)
 
 
+_TYPED = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4",
+          "float32": "f4", "float64": "f8"}
+
+
+def typed_array(values: np.ndarray):
+    """A 1-D numeric array as plotly.js's typed-array spec (``{"dtype", "bdata"}``), as plotly writes it
+    when it sends a figure; empty or non-numeric arrays are returned unchanged."""
+    values = np.asarray(values)
+    code = _TYPED.get(str(values.dtype))
+    if code is None or values.size == 0 or values.ndim != 1:
+        return values
+    return {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(values)).decode("ascii")}
+
+
+def _encoded(trace: dict) -> dict:
+    """``trace`` with its numeric arrays (top level and marker) as typed-array specs."""
+    out = {k: typed_array(v) if isinstance(v, np.ndarray) else v for k, v in trace.items()}
+    if isinstance(out.get("marker"), dict):
+        out["marker"] = {k: typed_array(v) if isinstance(v, np.ndarray) else v for k, v in out["marker"].items()}
+    return out
+
+
+class Texts(tuple):
+    """Hover texts of a trace: an immutable sequence that ``copy.deepcopy`` returns as it is (like a
+    string), so sending a figure (plotly copies it deeply first) does not copy thousands of strings."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo) -> "Texts":
+        return self
+
+
 class _Points:
-    """Builds marker traces (plain dicts, no per-trace validation) from precomputed columns.
+    """Builds marker traces (plain dicts, no per-trace validation) from the frame's columns.
 
     ``customdata`` is the row in the map frame; ``hovertext`` the hover card text. When every point of
-    a trace is in the same cluster, its label is written once in the trace's hover template.
+    a trace is in the same cluster, its label is written once in the trace's hover template. Columns
+    are read once; hover texts are made for the rows asked for (all of them with ``all_texts``).
     """
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, encode: bool = False, all_texts: bool = False):
+        self.frame, self.encode = frame, encode
         self.x = frame["x"].to_numpy(dtype=np.float32)
         self.y = frame["y"].to_numpy(dtype=np.float32)
-        self.text = hover_texts(frame)
-        self.labels = frame["cluster_label"].astype(str).to_numpy(dtype=object)
+        self.labels = frame["cluster_label"].astype(str).to_numpy(dtype=object) if all_texts else None
+        self.text = hover_texts(frame) if all_texts else None
+
+    def _texts(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.text is not None:
+            return self.text[rows], self.labels[rows]
+        part = self.frame.iloc[rows]
+        return hover_texts(part), part["cluster_label"].astype(str).to_numpy(dtype=object)
 
     def __call__(self, rows: np.ndarray, name: str, marker: dict, **kwargs) -> dict:
         rows = np.asarray(rows, dtype=np.int64)
-        labels = self.labels[rows]
+        texts, labels = self._texts(rows)
         if len(rows) and (labels == labels[0]).all():
-            text = self.text[rows].tolist()
+            text = Texts(texts.tolist())
             template = "%{hovertext}<br>cluster: " + labels[0].replace("%", "%%") + "<extra></extra>"
         else:
-            text = [f"{t}<br>cluster: {c}" for t, c in zip(self.text[rows], labels)]
+            text = Texts(f"{t}<br>cluster: {c}" for t, c in zip(texts, labels))
             template = HOVER
-        return {"type": "scattergl", "x": self.x[rows], "y": self.y[rows], "mode": "markers", "name": name,
-                "marker": marker, "customdata": rows.astype(np.int32), "hovertext": text,
-                "hovertemplate": template, **kwargs}
+        trace = {"type": "scattergl", "x": self.x[rows], "y": self.y[rows], "mode": "markers", "name": name,
+                 "marker": marker, "customdata": rows.astype(np.int32), "hovertext": text,
+                 "hovertemplate": template, **kwargs}
+        return _encoded(trace) if self.encode else trace
 
 
 def _visible_rows(frame: pd.DataFrame, keep: np.ndarray, limit: int, seed: int = 0) -> np.ndarray:
@@ -96,45 +140,61 @@ def _visible_rows(frame: pd.DataFrame, keep: np.ndarray, limit: int, seed: int =
     return np.union1d(sample, keep)
 
 
-def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None = None,
-               highlight: np.ndarray | None = None, selected: int | None = None,
-               summaries: pd.DataFrame | None = None, change: np.ndarray | None = None,
-               focus: tuple[float, float, float, float] | None = None, limit: int = MAP_POINT_LIMIT,
-               height: int = 640, labels: bool = True, max_labels: int = 20, title: str = "") -> go.Figure:
-    """The 2-D map of a collection.
+@dataclass(frozen=True)
+class MapBase:
+    """A map without what changes from one click to the next (matches, the selected star, zoom).
 
-    Parameters
+    Built once per frame, colouring and layout by :func:`map_base` (the app shares it between
+    sessions); :func:`map_figure` adds the overlays. Treat as read-only.
+
+    Attributes
     ----------
-    frame : DataFrame
-        ``x, y, cluster, cluster_label, display_title, year, genres, genre_list`` (see :class:`MapData`).
-    colour : {"cluster", "genre", "year", "change"}
-        Colour by sub-genre cluster (one legend entry per cluster, noise grey), by one genre against the
-        rest, by year, or by neighbourhood change (``change``: Jaccard@k per row, low = moved).
-    genre : str, optional
-        The highlighted genre for ``colour="genre"``.
-    highlight : ndarray of shape (n_rows,) of bool, optional
-        Search/filter matches, drawn on top with an outline.
-    selected : int, optional
-        Row of the selected trailer, drawn as a star.
-    summaries : DataFrame, optional
-        Cluster ``cluster, short_label, legend_label, x, y``: ``short_label`` drawn at the cluster
-        centres, ``legend_label`` in the legend (``label`` stands in for a missing column).
-    focus : (x0, x1, y0, y1), optional
-        Axis ranges to zoom to.
-    limit : int
-        Above this many rows, markers are a sample plus a density layer.
+    data : tuple of dict
+        Plotly traces (density layer, then one marker trace per cluster, genre side or year band).
+    layout : dict
+        Plotly layout (cluster labels, legend, axes hidden).
+    rows : ndarray of int
+        Rows of the frame drawn as markers (all of them up to ``limit`` rows, else a sample).
+    size : int
+        Marker size of the points.
+    n_rows : int
+        Rows of the frame it was built from.
+    encoded : bool
+        Numeric arrays are plotly.js typed-array specs (what plotly sends), not numpy arrays.
+    """
+
+    data: tuple
+    layout: dict
+    rows: np.ndarray
+    size: int
+    n_rows: int
+    encoded: bool = False
+
+    def draws(self, rows: np.ndarray) -> bool:
+        """Whether every row of ``rows`` is among the markers drawn."""
+        return len(rows) == 0 or bool(np.isin(rows, self.rows).all())
+
+
+def map_base(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None = None,
+             summaries: pd.DataFrame | None = None, change: np.ndarray | None = None, keep: np.ndarray | None = None,
+             limit: int = MAP_POINT_LIMIT, height: int = 640, labels: bool = True, max_labels: int = 20,
+             title: str = "", encode: bool = False) -> MapBase:
+    """The part of :func:`map_figure` that does not depend on matches, the selection or the zoom.
+
+    ``keep`` are rows drawn as markers even when the map is sampled (above ``limit`` rows);
+    ``encode`` writes numeric arrays as typed-array specs, which saves plotly converting them each
+    time the figure is sent. Other parameters as in :func:`map_figure`.
     """
     n = len(frame)
-    keep = np.flatnonzero(highlight) if highlight is not None else np.zeros(0, dtype=np.int64)
-    if selected is not None:
-        keep = np.union1d(keep, [selected])
+    keep = np.zeros(0, dtype=np.int64) if keep is None else np.asarray(keep, dtype=np.int64)
     rows = _visible_rows(frame, keep, limit)
     size = 5 if len(rows) < 20_000 else 3
     traces: list = []
-    points = _Points(frame)
+    points = _Points(frame, encode=encode, all_texts=True)
     if n > limit:
         traces.append(go.Histogram2dContour(x=frame["x"], y=frame["y"], name="density (all points)", ncontours=12,
-                                           colorscale="Greys", showscale=False, hoverinfo="skip", opacity=0.4))
+                                           colorscale="Greys", showscale=False, hoverinfo="skip",
+                                           opacity=0.4).to_plotly_json())
     clusters = frame["cluster"].to_numpy()
     if colour == "cluster":
         noise = rows[clusters[rows] < 0]
@@ -166,26 +226,77 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
             "colorbar": {"title": {"text": "Jaccard@k"}, "thickness": 12}}))
     else:
         raise ValueError(f"unknown colour {colour!r}")
-    if highlight is not None and highlight.any():
-        traces.append(points(np.flatnonzero(highlight), "matches", {
-            "color": "rgba(0,0,0,0)", "size": size + 6, "line": {"color": "#111", "width": 1.5}}))
-    if selected is not None:
-        traces.append(points(np.array([selected]), "selected", {
-            "color": "#ffd400", "size": 18, "symbol": "star", "line": {"color": "#111", "width": 1.5}}))
-    fig = go.Figure([t.to_plotly_json() if hasattr(t, "to_plotly_json") else t for t in traces], _validate=False)
+    frame_of_layout = go.Figure(_validate=False)
     if labels and summaries is not None and colour == "cluster" and len(summaries):
         short = "short_label" if "short_label" in summaries else "label"
-        for _, s in summaries.head(max_labels).iterrows():
-            fig.add_annotation(x=s["x"], y=s["y"], text=cut(s[short], SHORT_WIDTH), showarrow=False,
-                               font={"size": 10, "color": "#111"}, bgcolor="rgba(255,255,255,0.7)")
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0}, title=title,
-                      clickmode="event+select", legend={"itemsizing": "constant", "font": {"size": 10}},
-                      xaxis={"visible": False}, yaxis={"visible": False},
-                      uirevision=str(colour), hoverlabel={"namelength": -1}, plot_bgcolor="white")
+        frame_of_layout.update_layout(annotations=[
+            {"x": s["x"], "y": s["y"], "text": cut(s[short], SHORT_WIDTH), "showarrow": False,
+             "font": {"size": 10, "color": "#111"}, "bgcolor": "rgba(255,255,255,0.7)"}
+            for _, s in summaries.head(max_labels).iterrows()])
+    frame_of_layout.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30 if title else 0, "b": 0},
+                                  title=title, clickmode="event+select",
+                                  legend={"itemsizing": "constant", "font": {"size": 10}},
+                                  xaxis={"visible": False}, yaxis={"visible": False},
+                                  uirevision=str(colour), hoverlabel={"namelength": -1}, plot_bgcolor="white")
+    return MapBase(tuple(traces), frame_of_layout.layout.to_plotly_json(), rows, size, n, encode)
+
+
+def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None = None,
+               highlight: np.ndarray | None = None, selected: int | None = None,
+               summaries: pd.DataFrame | None = None, change: np.ndarray | None = None,
+               focus: tuple[float, float, float, float] | None = None, limit: int = MAP_POINT_LIMIT,
+               height: int = 640, labels: bool = True, max_labels: int = 20, title: str = "",
+               base: MapBase | None = None) -> go.Figure:
+    """The 2-D map of a collection.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``x, y, cluster, cluster_label, display_title, year, genres, genre_list`` (see :class:`MapData`).
+    colour : {"cluster", "genre", "year", "change"}
+        Colour by sub-genre cluster (one legend entry per cluster, noise grey), by one genre against the
+        rest, by year, or by neighbourhood change (``change``: Jaccard@k per row, low = moved).
+    genre : str, optional
+        The highlighted genre for ``colour="genre"``.
+    highlight : ndarray of shape (n_rows,) of bool, optional
+        Search/filter matches, drawn on top with an outline.
+    selected : int, optional
+        Row of the selected trailer, drawn as a star.
+    summaries : DataFrame, optional
+        Cluster ``cluster, short_label, legend_label, x, y``: ``short_label`` drawn at the cluster
+        centres, ``legend_label`` in the legend (``label`` stands in for a missing column).
+    focus : (x0, x1, y0, y1), optional
+        Axis ranges to zoom to.
+    limit : int
+        Above this many rows, markers are a sample plus a density layer.
+    base : MapBase, optional
+        :func:`map_base` of the same frame with the same ``colour``, ``genre``, ``summaries``,
+        ``change``, ``limit`` and layout arguments, built earlier (e.g. shared between sessions); only
+        the matches, the star and the zoom are added to it. Without it (or when it was sampled without
+        a highlighted or selected row) the base is built here.
+    """
+    keep = np.flatnonzero(highlight) if highlight is not None else np.zeros(0, dtype=np.int64)
+    if selected is not None:
+        keep = np.union1d(keep, [selected])
+    if base is None or base.n_rows != len(frame) or not base.draws(keep):
+        base = map_base(frame, colour, genre=genre, summaries=summaries, change=change, keep=keep, limit=limit,
+                        height=height, labels=labels, max_labels=max_labels, title=title,
+                        encode=base.encoded if base is not None else False)
+    traces = list(base.data)
+    size = base.size
+    if (highlight is not None and highlight.any()) or selected is not None:
+        points = _Points(frame, encode=base.encoded)
+        if highlight is not None and highlight.any():
+            traces.append(points(np.flatnonzero(highlight), "matches", {
+                "color": "rgba(0,0,0,0)", "size": size + 6, "line": {"color": "#111", "width": 1.5}}))
+        if selected is not None:
+            traces.append(points(np.array([selected]), "selected", {
+                "color": "#ffd400", "size": 18, "symbol": "star", "line": {"color": "#111", "width": 1.5}}))
+    layout = dict(base.layout)
     if focus is not None:
-        fig.update_xaxes(range=list(focus[:2]))
-        fig.update_yaxes(range=list(focus[2:]))
-    return fig
+        layout["xaxis"] = {**layout.get("xaxis", {}), "range": [float(focus[0]), float(focus[1])]}
+        layout["yaxis"] = {**layout.get("yaxis", {}), "range": [float(focus[2]), float(focus[3])]}
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
 def share_histogram(selection: pd.Series, whole: pd.Series, title: str = "genres: selection vs collection") -> go.Figure:

@@ -13,8 +13,10 @@ key so that asking twice returns the file computed the first time.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import platform
 import tempfile
@@ -26,6 +28,8 @@ import numpy as np
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import cache_dir, shipped_cache_dir
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "atomic_write",
@@ -149,7 +153,7 @@ def library_versions() -> dict[str, str]:
     import importlib.metadata as metadata
 
     versions = {"python": platform.python_version()}
-    for name in ("numpy", "torch", "scikit-learn", "umap-learn", "hdbscan", "openTSNE", "pynndescent"):
+    for name in ("numpy", "torch", "scikit-learn", "umap-learn", "hdbscan", "openTSNE", "pynndescent", "faiss-cpu"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     return versions
@@ -190,9 +194,15 @@ def cached_artefact(
     """Return the artefact of ``step`` for ``params`` and ``inputs``, computing it once.
 
     Looks in the shipped cache (``assets/cache``) and then in :func:`cache_dir`
-    for ``<step>/<key><suffix>``; when neither has it, calls ``compute(tmp_path)``
+    for ``<step>/<key><suffix>``; when neither has a complete one, calls ``compute(tmp_path)``
     to write the artefact to a temporary path, renames it into the cache and
-    writes the parameter JSON beside it.
+    writes the parameter JSON beside it, with the artefact's size and hash.
+
+    An entry counts only when it is complete: its parameter JSON exists and records the size
+    and hash the file has (a file cut short by a full disk or a damaged copy is computed again,
+    never read). While computing, the process holds a lock on the entry
+    (``<step>/.<key><suffix>.lock``), so two processes never write one entry: the second waits,
+    then finds the first one's result.
 
     Parameters
     ----------
@@ -210,14 +220,61 @@ def cached_artefact(
         Returns more fields for the JSON (e.g. timings), called after compute.
     """
     key = params_key(step, params, inputs)
-    for root in (shipped_cache_dir(), cache_dir()):
+    for root, shipped in ((shipped_cache_dir(), True), (cache_dir(), False)):
         candidate = root / step / f"{key}{suffix}"
-        if candidate.exists():
+        if _complete(candidate, shipped):
             return candidate
     if compute is None:
         return None
     target = cache_dir() / step / f"{key}{suffix}"
-    with atomic_path(target) as tmp:
-        compute(tmp)
-    write_params_json(target, step, params, inputs, extra=extra() if extra else None)
+    with _entry_lock(target):
+        if _complete(target, shipped=False):           # written by another process while this one waited
+            return target
+        with atomic_path(target) as tmp:
+            compute(tmp)
+            record = {"bytes": tmp.stat().st_size, "hash": file_hash(tmp)}
+        write_params_json(target, step, params, inputs, extra={**(extra() if extra else {}), **record})
     return target
+
+
+_VERIFIED: dict[tuple, bool] = {}   # (path, inode, size, mtime) -> the hash matched; each file is hashed once
+
+
+def _complete(path: Path, shipped: bool) -> bool:
+    """Whether the cache entry ``path`` is whole: it and its JSON exist, and the recorded size and hash match.
+
+    Shipped entries written before sizes were recorded count when present (they are in git); such
+    entries of the computed cache are computed again, once.
+    """
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    meta = Path(str(path) + ".json")
+    try:
+        record = json.loads(meta.read_text())
+    except FileNotFoundError:
+        return shipped
+    except (OSError, ValueError):
+        record = {}
+    if not isinstance(record, dict) or "bytes" not in record or "hash" not in record:
+        if shipped and isinstance(record, dict) and record.get("step"):
+            return True                               # shipped before sizes were recorded (kept in git)
+        log.warning("cache entry %s has no size and hash recorded; computing it again", path)
+        return False
+    ident = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if ident not in _VERIFIED:
+        _VERIFIED[ident] = stat.st_size == record["bytes"] and file_hash(path) == record["hash"]
+        if not _VERIFIED[ident]:
+            log.warning("cache entry %s does not match its record (%d bytes, %s); computing it again",
+                        path, record["bytes"], record["hash"])
+    return _VERIFIED[ident]
+
+
+@contextlib.contextmanager
+def _entry_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive lock on one cache entry (waits for another writer; released by the OS if this one dies)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

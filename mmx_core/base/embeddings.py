@@ -24,8 +24,9 @@ import pandas as pd
 
 from mmx_core.base.artefacts import array_hash, atomic_path
 from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import MAX_ARRAY_BYTES, check_npz, regular_file
 
-__all__ = ["EmbeddingSet", "load_embeddings", "save_embeddings", "load_metadata", "validate_embeddings"]
+__all__ = ["EmbeddingSet", "load_embeddings", "save_embeddings", "load_metadata", "validate_embeddings", "read_members"]
 
 
 @dataclass
@@ -146,9 +147,8 @@ def load_embeddings(
     name : str, optional
         Name shown in the app; defaults to the file stem.
     """
-    path = Path(path)
-    if not path.exists():
-        raise MMXError("embeddings file not found", path)
+    path = regular_file(path, "embeddings file")
+    check_npz(path, "embeddings file", MAX_ARRAY_BYTES)  # every member's header, before anything is loaded
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)
@@ -157,14 +157,11 @@ def load_embeddings(
                 raise MMXError(
                     f"missing array(s) {sorted(missing)} (found {sorted(keys)}); an embeddings file "
                     "needs 'embeddings' (n_trailers x dim) and 'ids'", path)
-            vectors = archive["embeddings"]
-            ids = archive["ids"].astype(str)
-            generated = bool(archive["generated"]) if "generated" in keys else False
-            source = str(archive["source"]) if "source" in keys else ""
+            vectors, ids, generated, source = read_members(archive, keys)
     except MMXError:
         raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise MMXError(f"cannot read as an .npz archive without pickle ({exc})", path) from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, TypeError, RuntimeError, NotImplementedError) as exc:
+        raise MMXError(f"cannot read as an .npz archive without pickle ({str(exc)[:160]})", path) from None
     validate_embeddings(ids, vectors, path)
     vectors = vectors.astype(np.float32, copy=False)
     meta = None
@@ -172,6 +169,22 @@ def load_embeddings(
         table = metadata if isinstance(metadata, pd.DataFrame) else load_metadata(metadata)
         meta = join_metadata(ids, table, path)
     return EmbeddingSet(ids, vectors, meta, name or path.stem, path, generated, source)
+
+
+def read_members(archive, keys) -> tuple[np.ndarray, np.ndarray, bool, str]:
+    """``embeddings``, ``ids`` (as str), ``generated`` and ``source`` of an opened archive."""
+    vectors = archive["embeddings"]
+    ids = archive["ids"]
+    if ids.dtype.kind not in "USiu" or ids.ndim != 1:
+        raise ValueError(f"'ids' must be a 1-D array of text or integers, got {ids.dtype} of shape {ids.shape}")
+    ids = ids.astype(str)
+    generated = archive["generated"] if "generated" in keys else np.bool_(False)
+    if generated.size != 1 or generated.dtype.kind not in "biu":
+        raise ValueError(f"'generated' must be one true/false value, got {generated.dtype} of shape {generated.shape}")
+    source = archive["source"] if "source" in keys else np.str_("")
+    if source.size != 1 or source.dtype.kind not in "US":
+        raise ValueError(f"'source' must be one text value, got {source.dtype} of shape {source.shape}")
+    return vectors, ids, bool(generated.reshape(())), str(source.reshape(()))
 
 
 def save_embeddings(
@@ -200,9 +213,7 @@ def load_metadata(path: str | Path) -> pd.DataFrame:
     """
     from mmx_core.base.titles import display_titles
 
-    path = Path(path)
-    if not path.exists():
-        raise MMXError("metadata file not found", path)
+    path = regular_file(path, "metadata file")
     try:
         if path.suffix == ".parquet":
             table = pd.read_parquet(path)

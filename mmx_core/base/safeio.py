@@ -94,9 +94,10 @@ def _read_header(handle: BinaryIO, path, what: str) -> NpyHeader:
         else:
             raise ValueError(f"unsupported .npy version {version}")
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign header in any way
-        raise _error(f"{what} is not a readable .npy ({escape_control(str(exc))[:160]})", path) from None
+        raise _error(f"cannot read {what} as .npy ({escape_control(str(exc))[:160]})", path) from None
     if dtype.hasobject:
-        raise _error(f"{what} holds Python objects (dtype {dtype}); only numeric and text arrays are read", path)
+        raise _error(f"cannot read {what}: it holds Python objects (dtype {dtype}); only numeric and text arrays "
+                     "are read (no pickle)", path)
     if any(not isinstance(s, int) or s < 0 for s in shape):
         raise _error(f"{what} has an invalid shape {shape!r:.80} in its header", path)
     offset = handle.tell() if hasattr(handle, "tell") else 0
@@ -173,7 +174,8 @@ def check_npz(source: str | Path | bytes, what: str = ".npz archive", max_bytes:
     try:
         archive = zipfile.ZipFile(opened)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _error(f"{what} is not a zip-based .npz archive ({escape_control(str(exc))[:120]})", path) from None
+        raise _error(f"{what} is not an .npz archive (a zip of .npy files: {escape_control(str(exc))[:120]})",
+                     path) from None
     headers = {}
     with archive:
         infos = archive.infolist()

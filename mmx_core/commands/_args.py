@@ -14,13 +14,17 @@ from typing import Callable
 __all__ = ["int_in", "float_in", "SEED", "THREADS"]
 
 
+def _num(value) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 def _range_text(low, high, low_open: bool = False, high_open: bool = False) -> str:
     if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return f"in {'(' if low_open else '['}{_num(low)}, {_num(high)}{')' if high_open else ']'}"
     if low is not None:
-        return f"{'>' if low_open else '>='} {low:g}"
+        return f"{'>' if low_open else '>='} {_num(low)}"
     if high is not None:
-        return f"{'<' if high_open else '<='} {high:g}"
+        return f"{'<' if high_open else '<='} {_num(high)}"
     return "finite"
 
 

@@ -7,10 +7,10 @@ as the page's controls give the same figures and read the same cached artefacts)
 
 from __future__ import annotations
 
-from mmx_core.commands._args import int_in
 import json
 import sys
 
+from mmx_core.commands._args import int_in
 from mmx_core.commands._explore_io import METADATA_HELP, SET_HELP
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.explore.compare import SUMMARY_KEYS

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from mmx_core.commands._args import THREADS, float_in, int_in
 import argparse
 import sys
 
 from .synth import command_line, resolve_out
+
+from mmx_core.commands._args import THREADS, float_in, int_in
 
 
 def register(subparsers) -> None:

@@ -1,10 +1,18 @@
-"""``import-mmx``: convert the authors' MMX-Trailer-20 feature tree into a data set."""
+"""``import-mmx``: convert the authors' MMX-Trailer-20 feature tree into a data set.
+
+Exit codes: 0 when every file was imported; 1 when any file was refused or skipped (the data set
+of what could be imported is written all the same, the last line says so); 2 when nothing could
+be written (one-line error). ``--allow-skips`` makes 1 a 0 for those who accept partial results.
+"""
 
 from __future__ import annotations
 
+import sys
+
+from mmx_core.base.safeio import escape_control
 from mmx_core.commands._args import int_in
-from mmx_core.data.importer import import_mmx
 from mmx_core.commands.synth import command_line, parse_dims, resolve_out
+from mmx_core.data.importer import import_mmx
 
 
 def register(subparsers) -> None:
@@ -18,7 +26,11 @@ def register(subparsers) -> None:
     parser.add_argument("--test-sampling", action="store_true", help="read the test-prefixed expert folders")
     parser.add_argument("--restart", action="store_true", help="discard an interrupted import instead of resuming")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when any problem was reported")
+    parser.add_argument("--allow-skips", action="store_true",
+                        help="exit 0 even when files were refused or skipped (the default exits 1 then, after "
+                             "keeping what could be imported)")
+    parser.add_argument("--strict", action="store_true",
+                        help="accepted for old scripts, no effect: exiting 1 on any problem is the default now")
     parser.add_argument("--show", type=int_in(0), default=20, help="problems printed (all are in import_report.json)")
     parser.set_defaults(func=run)
 
@@ -28,10 +40,16 @@ def run(args) -> int:
     result = import_mmx(args.src, resolve_out(args.out), dims=parse_dims(args.dims), test_sampling=args.test_sampling,
                         restart=args.restart, overwrite=args.overwrite, command=command)
     resumed = f", {result.resumed} done by an earlier run" if result.resumed else ""
-    print(f"imported {result.trailers} trailers ({result.clips} clips) into {result.path}{resumed}; "
+    where = escape_control(result.path)
+    print(f"imported {result.trailers} trailers ({result.clips} clips) into {where}{resumed}; "
           f"{result.skipped} skipped; {len(result.problems)} problem(s)")
     for problem in result.problems[:args.show]:
         print(f"  {problem['file']}: {problem['message']}")
     if len(result.problems) > args.show:
-        print(f"  ... {len(result.problems) - args.show} more in {result.path / 'import_report.json'}")
-    return 1 if args.strict and result.problems else 0
+        print(f"  ... {len(result.problems) - args.show} more in {where}/import_report.json")
+    if result.problems and not args.allow_skips:
+        print(f"error: {len(result.problems)} problem(s) while importing ({result.skipped} trailer(s) skipped); the "
+              f"{result.trailers} imported trailers are kept in {where}; see import_report.json, or pass "
+              "--allow-skips to accept partial results", file=sys.stderr)
+        return 1
+    return 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mmx_core.commands._args import SEED, THREADS, int_in
 from pathlib import Path
 
 from mmx_core.base.devices import DEVICES
+from mmx_core.commands._args import SEED, THREADS, int_in
 
 
 def register(subparsers) -> None:

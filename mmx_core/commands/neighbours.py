@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mmx_core.commands._args import int_in
 import json
 
+from mmx_core.commands._args import int_in
 from mmx_core.commands._explore_io import add_embeddings_args
 from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.workspace import load_set
@@ -16,7 +16,8 @@ def register(subparsers) -> None:
     parser.add_argument("--id", required=True, help="trailer id")
     parser.add_argument("-k", type=int_in(1), default=10, help="number of neighbours")
     parser.add_argument("--backend", choices=NeighbourIndex.BACKENDS, default=NeighbourIndex.defaults()["backend"],
-                        help=f"auto: exact search up to {NeighbourIndex.defaults()['exact_max']:,} trailers, an IVF index above")
+                        help=f"faiss index; auto: exact search up to {NeighbourIndex.defaults()['exact_max']:,} trailers, "
+                             "HNSW, IVF or IVF-PQ above by dimension and memory (docs/scale.md)")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list of {id, score, shared_genres}, nearest first")
     parser.set_defaults(func=run)

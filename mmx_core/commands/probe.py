@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mmx_core.commands._args import SEED, float_in, int_in
 import json
+
+from mmx_core.commands._args import SEED, float_in, int_in
 
 
 def register(subparsers) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from mmx_core.commands._args import int_in
 import json
 from pathlib import Path
 
+from mmx_core.commands._args import int_in
 from mmx_core.data.validate import format_report, validate_dataset
 from mmx_core.base.paths import data_dir
 

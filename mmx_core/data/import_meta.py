@@ -58,7 +58,7 @@ class MetaUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):  # noqa: D102 - see class docstring
         raise pickle.UnpicklingError(
-            f"refused global {short_repr(module)}.{short_repr(name)}: meta.pkl may only hold lists, tuples, dicts, "
+            f"refused global {str(module)[:60]}.{str(name)[:60]}: meta.pkl may only hold lists, tuples, dicts, "
             "strings and numbers")
 
 

@@ -41,8 +41,8 @@ def load_tensor(file: Path, dim: int, problems: ImportProblems, trailer: str) ->
         return None
     shape = tuple(value.shape)
     if len(shape) not in (1, 2) or shape[-1] != dim or 0 in shape:
-        problems.add(file, f"tensor of shape {shape}, expected ({dim},), (1, {dim}) or (n, {dim}); expert left "
-                     "missing", trailer)
+        problems.add(file, f"tensor of shape {shape}, expected last dim {dim} in a shape ({dim},), (1, {dim}) or "
+                     f"(n, {dim}); expert left missing", trailer)
         return None
     try:
         array = value.detach().to(torch.float32).numpy().reshape(-1, dim)

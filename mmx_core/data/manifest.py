@@ -18,6 +18,7 @@ from typing import Any
 
 from mmx_core.base.artefacts import atomic_write, read_json
 from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import regular_file
 
 __all__ = [
     "FORMAT",
@@ -219,7 +220,7 @@ def read_manifest(directory: str | Path) -> Manifest:
         raise MMXError(
             "no manifest.json: not a trailer data set (make one with `python -m mmx_core synth` "
             "or `import-mmx`)", path)
-    return Manifest.from_dict(read_json(path), path)
+    return Manifest.from_dict(read_json(regular_file(path, "manifest.json")), path)
 
 
 def write_manifest(directory: str | Path, manifest: Manifest) -> Path:
@@ -240,7 +241,7 @@ def dataset_fingerprint(path: Path, manifest: Manifest) -> str:
     files += [path / "experts" / name / "frame_offsets.npy" for name in manifest.experts]
     for file in files:
         digest.update(file.name.encode())
-        digest.update(file.read_bytes())
+        digest.update(regular_file(file).read_bytes())
     for name in manifest.experts:
         digest.update(f"{name}:{(path / 'experts' / name / 'features.npy').stat().st_size}".encode())
     return digest.hexdigest()[:16]

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import load_npy, regular_file
 from mmx_core.data.gather import BatchLayout, gather_frames
 from mmx_core.data.manifest import SPLITS, Manifest, dataset_fingerprint, read_manifest
 
@@ -132,7 +133,7 @@ class TrailerStore:
             for name in self.manifest.experts:
                 file = self.path / "experts" / name / "features.npy"
                 try:
-                    features[name] = np.load(file, mmap_mode="r", allow_pickle=False)
+                    features[name] = load_npy(file, "features", mmap=True)
                 except (OSError, ValueError) as exc:
                     raise MMXError(f"cannot memory-map the features ({exc})", file) from None
             self._features = features
@@ -244,7 +245,9 @@ class TrailerStore:
 
 def _read_trailers(file: Path) -> pd.DataFrame:
     try:
-        table = pd.read_parquet(file)
+        table = pd.read_parquet(regular_file(file, "trailer table"))
+    except MMXError:
+        raise
     except FileNotFoundError:
         raise MMXError("trailer table not found", file) from None
     except Exception as exc:  # noqa: BLE001 - any parquet failure is a bad file for the user
@@ -259,7 +262,7 @@ def _read_trailers(file: Path) -> pd.DataFrame:
 
 def _load_index(file: Path) -> np.ndarray:
     try:
-        return np.load(file, allow_pickle=False)
+        return load_npy(file, "index file")
     except FileNotFoundError:
         raise MMXError("index file not found", file) from None
     except (OSError, ValueError) as exc:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import load_npy
 from mmx_core.data.manifest import MANIFEST_NAME, Manifest
 from mmx_core.data.validation_report import ValidationReport
 
@@ -16,13 +18,16 @@ _CHUNK_BYTES = 64 << 20
 
 def _load_npy(path: Path, rel: str, report: ValidationReport, mmap: bool = False) -> np.ndarray | None:
     file = path / rel
-    if not file.exists():
+    if not file.exists() and not file.is_symlink():
         report.add(rel, "missing")
         return None
-    try:
-        return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    try:  # a regular file whose header fits the file, checked before anything is read
+        return load_npy(file, rel, mmap=mmap)
+    except MMXError as exc:
+        report.add(rel, exc.message)
+        return None
     except Exception as exc:  # noqa: BLE001 - a damaged .npy in any way
-        report.add(rel, f"cannot read as .npy without pickle ({exc})")
+        report.add(rel, f"cannot read as .npy without pickle ({str(exc)[:160]})")
         return None
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from mmx_core.base.artefacts import read_json
 from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import escape_control, regular_file
 from mmx_core.data.manifest import MANIFEST_NAME, SPLITS, Manifest, manifest_problems
 from mmx_core.data.validation_report import ValidationReport
 
@@ -21,11 +22,11 @@ _REQUIRED_COLUMNS = ("id", "title", "year", "genres", "split")
 def check_manifest(path: Path, report: ValidationReport) -> Manifest | None:
     """Report the problems of ``manifest.json``; return it when it is usable."""
     file = path / MANIFEST_NAME
-    if not file.exists():
+    if not file.exists() and not file.is_symlink():
         report.add(MANIFEST_NAME, "missing: not a trailer data set")
         return None
     try:
-        data = read_json(file)
+        data = read_json(regular_file(file, MANIFEST_NAME))
     except MMXError as exc:
         report.add(MANIFEST_NAME, exc.message)
         return None
@@ -39,12 +40,13 @@ def check_trailers(path: Path, report: ValidationReport, manifest: Manifest | No
     """Report the problems of ``trailers.parquet`` and fill the report's counts; return the table when readable."""
     name = "trailers.parquet"
     try:
-        table = pd.read_parquet(path / name)
-    except FileNotFoundError:
-        report.add(name, "missing: the trailer table is required")
+        table = pd.read_parquet(regular_file(path / name, name))
+    except MMXError as exc:
+        report.add(name, "missing: the trailer table is required" if exc.message.endswith("not found")
+                   else exc.message)
         return None
     except Exception as exc:  # noqa: BLE001 - any parquet failure is a bad file
-        report.add(name, f"cannot read as parquet ({exc})")
+        report.add(name, f"cannot read as parquet ({str(exc)[:200]})")
         return None
     missing = [c for c in _REQUIRED_COLUMNS if c not in table.columns]
     if missing:
@@ -58,6 +60,12 @@ def check_trailers(path: Path, report: ValidationReport, manifest: Manifest | No
         report.add_rows(name, bad, "empty id", max_rows)
         dup = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ~ids.isna().to_numpy())
         report.add_rows(name, dup, lambda r: f"id {ids.iloc[r]!r} occurs more than once; ids must be unique", max_rows)
+    for column in ("id", "title"):
+        if column in table.columns:
+            values = table[column]
+            bad = np.flatnonzero([isinstance(v, str) and escape_control(v) != v for v in values])
+            report.add_rows(name, bad, lambda r, c=column, v=values: f"{c} '{escape_control(v.iloc[r])}' holds "
+                            "control characters (terminal escapes, newlines); rename it", max_rows)
     if "year" in table.columns and not (pd.api.types.is_integer_dtype(table["year"]) or table["year"].isna().all()):
         report.add(name, f"column 'year' must be integer (nullable), got {table['year'].dtype}")
     if "genres" in table.columns:

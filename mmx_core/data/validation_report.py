@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from mmx_core.base.safeio import escape_control
+
 __all__ = ["ValidationReport", "format_report"]
 
 
@@ -49,7 +51,8 @@ class ValidationReport:
     generated: bool | None = None
 
     def add(self, file: str, message: str, row: int | None = None) -> None:
-        self.problems.append({"file": file, "row": None if row is None else int(row), "message": message})
+        self.problems.append({"file": escape_control(file), "row": None if row is None else int(row),
+                              "message": escape_control(message)})
         self.ok = False
 
     def add_rows(self, file: str, rows: np.ndarray, message, max_rows: int) -> None:

@@ -22,6 +22,7 @@ from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
 from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors
 from mmx_core.explore.projection import Projector, reduce_vectors
+from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups
 
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]
 
@@ -73,6 +74,10 @@ class SubgenreClusterer(Params):
     reduced_ : ndarray of shape (n_samples, n_components) or (n_samples, n_features)
         The vectors HDBSCAN clustered.
     n_clusters_ : int
+    min_cluster_size_ : int
+        The ``min_cluster_size`` HDBSCAN used (grown with the number of rows above the scale limit).
+    plan_ : dict or None
+        How a large collection was handled (:func:`~mmx_core.explore.scale.cluster_plan`); None below the limits.
 
     Examples
     --------
@@ -110,14 +115,19 @@ class SubgenreClusterer(Params):
         check_int("seed", self.seed, 0)
         return self
 
-    def fit(self, X, source=None, reduced: np.ndarray | None = None) -> "SubgenreClusterer":
+    def fit(self, X, source=None, reduced: np.ndarray | None = None,
+            scale: ScalePolicy | None = None) -> "SubgenreClusterer":
         """Cluster the rows of ``X`` (array-like of shape (n_samples, n_features)); returns self.
 
-        ``reduced`` may pass a precomputed reduction of ``X`` (same rows) to skip UMAP.
+        ``reduced`` may pass a precomputed reduction of ``X`` (same rows) to skip UMAP. ``scale``
+        holds the size limits of large collections (:data:`~mmx_core.explore.scale.POLICY` when
+        None): above them ``min_cluster_size`` grows with the number of rows
+        (:attr:`min_cluster_size_`) and the reduction is fitted on a sample (:attr:`plan_`).
         """
         import hdbscan
 
         self.validate()
+        scale = (scale or POLICY).validate()
         need = max(self.min_cluster_size + 1, self.n_neighbors + 1 if self.space == "umap10" else 0)
         X = check_vectors(X, source=source, min_rows=need,
                           needed_for=f"clusters of at least min_cluster_size={self.min_cluster_size} "
@@ -128,11 +138,14 @@ class SubgenreClusterer(Params):
                 raise MMXError(f"reduced has {len(reduced)} rows but X has {len(X)}")
         elif self.space == "umap10":
             reduced = Projector(method="umap", n_components=self.n_components, n_neighbors=self.n_neighbors,
-                                min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed).fit_transform(X)
+                                min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed).fit_transform(X, scale=scale)
         else:
             reduced, _ = reduce_vectors(X, "cosine", None, self.seed)
         self.reduced_ = reduced
-        model = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
+        self.plan_ = cluster_plan(len(X), self.space, self.min_cluster_size, Projector().exact_knn_max, self.seed,
+                                  scale)
+        self.min_cluster_size_ = scale.min_cluster_size(self.min_cluster_size, len(X))
+        model = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_, min_samples=self.min_samples,
                                 cluster_selection_method=self.selection,
                                 cluster_selection_epsilon=float(self.epsilon), core_dist_n_jobs=1)
         model.fit(reduced)
@@ -159,6 +172,11 @@ class SubgenreClusterer(Params):
         node it belongs to (-1 for trailers that left before ``node`` split).
         """
         return drill(self.condensed_tree_, self.hierarchy_, node, len(self.labels_))
+
+    def parents(self, max_parents: int | None = None) -> pd.DataFrame:
+        """Two-level labels: each cluster's parent in a cut of the condensed tree
+        (:func:`~mmx_core.explore.scale.parent_groups`)."""
+        return parent_groups(self.hierarchy_, max_parents or POLICY.max_parents)
 
 
 def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:

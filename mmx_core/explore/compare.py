@@ -3,7 +3,8 @@
 The paper's claim is that fine-tuning breaks coarse genre clusters into finer
 ones. :func:`compare_spaces` measures that per trailer and per cluster:
 
-- Jaccard overlap of each trailer's k-nearest-neighbour sets in both spaces;
+- Jaccard overlap of each trailer's k-nearest-neighbour sets in both spaces (through a faiss
+  index per space: exact up to ``NeighbourIndex.exact_max`` trailers, approximate above);
 - "movers": trailers whose neighbourhood changed most, with both neighbour lists;
 - the cluster transition table (coarse cluster -> fine cluster, counts), ready for
   a Sankey diagram, and so what each coarse cluster splits into;
@@ -148,12 +149,29 @@ def procrustes_align(map_a: np.ndarray, map_b: np.ndarray) -> tuple[np.ndarray, 
 
 
 def transition_table(clusters_a: np.ndarray, clusters_b: np.ndarray) -> pd.DataFrame:
-    """Counts of trailers per (cluster in A, cluster in B), with the share of A's cluster."""
-    frame = pd.DataFrame({"cluster_a": clusters_a, "cluster_b": clusters_b})
-    counts = frame.value_counts().rename("count").reset_index()
-    sizes = frame["cluster_a"].value_counts()
-    counts["share_of_a"] = counts["count"] / counts["cluster_a"].map(sizes)
-    return counts.sort_values(["cluster_a", "count"], ascending=[True, False]).reset_index(drop=True)
+    """Counts of trailers per (cluster in A, cluster in B), with the share of A's cluster.
+
+    Counted as a sparse matrix (only the pairs that occur), so a million trailers in a
+    thousand clusters on each side cost one pass; rows ordered by ``cluster_a``, then
+    ``count`` descending, then ``cluster_b``.
+    """
+    import scipy.sparse
+
+    a = np.asarray(clusters_a, dtype=np.int64)
+    b = np.asarray(clusters_b, dtype=np.int64)
+    if len(a) == 0:
+        return pd.DataFrame({"cluster_a": a, "cluster_b": b, "count": a, "share_of_a": np.zeros(0)})
+    lo_a, lo_b = a.min(), b.min()
+    counts = scipy.sparse.coo_matrix((np.ones(len(a), dtype=np.int64), (a - lo_a, b - lo_b)),
+                                     shape=(int(a.max() - lo_a) + 1, int(b.max() - lo_b) + 1)).tocsr()
+    counts.sum_duplicates()
+    coo = counts.tocoo()
+    ca, cb, n = coo.row + lo_a, coo.col + lo_b, coo.data
+    sizes = np.asarray(counts.sum(axis=1)).ravel()
+    order = np.lexsort((cb, -n, ca))
+    ca, cb, n = ca[order], cb[order], n[order]
+    return pd.DataFrame({"cluster_a": ca, "cluster_b": cb, "count": n,
+                         "share_of_a": n / sizes[ca - lo_a]})
 
 
 def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None, map_a=None, map_b=None,
@@ -178,14 +196,13 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
         raise MMXError(f"A has {len(X_a)} rows, B {len(X_b)} and there are {len(ids)} ids; "
                        "match the trailers by id first (pipeline.comparison does)")
     check_int("k", k, 1, len(X_a) - 1)
-    rows = np.arange(len(X_a))
-    nn_a, _ = NeighbourIndex(backend=backend).build(X_a).query(rows, k)
-    nn_b, _ = NeighbourIndex(backend=backend).build(X_b).query(rows, k)
+    nn_a = _all_neighbours(X_a, k, backend)
+    nn_b = _all_neighbours(X_b, k, backend)
     jac = knn_jaccard(nn_a, nn_b)
     ca = np.full(len(ids), -1) if clusters_a is None else np.asarray(clusters_a)
     cb = np.full(len(ids), -1) if clusters_b is None else np.asarray(clusters_b)
     table = pd.DataFrame({"id": ids, "jaccard": jac, "cluster_a": ca, "cluster_b": cb})
-    order = np.argsort(jac, kind="stable")[:n_movers]
+    order = _lowest(jac, n_movers)
     movers = table.iloc[order].copy()
     movers["neighbours_a"] = [ids[nn_a[r]].tolist() for r in order]
     movers["neighbours_b"] = [ids[nn_b[r]].tolist() for r in order]
@@ -208,3 +225,21 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
         aligned = pd.DataFrame({"id": ids, "x_a": map_a[:, 0], "y_a": map_a[:, 1],
                                 "x_b": moved[:, 0], "y_b": moved[:, 1]})
     return SpaceComparison(summary, table, movers, transitions, aligned)
+
+
+def _all_neighbours(X: np.ndarray, k: int, backend: str, chunk: int = 65536) -> np.ndarray:
+    """Each row's ``k`` nearest other rows through one faiss index (queried in chunks)."""
+    index = NeighbourIndex(backend=backend).build(X)
+    out = np.empty((len(X), k), dtype=np.int64)
+    for s in range(0, len(X), chunk):
+        out[s:s + chunk] = index.query(np.arange(s, min(s + chunk, len(X))), k)[0]
+    return out
+
+
+def _lowest(values: np.ndarray, m: int) -> np.ndarray:
+    """Rows of the ``m`` lowest values, lowest first, ties by row (a partial sort for large sets)."""
+    if m >= len(values):
+        return np.argsort(values, kind="stable")
+    cut = np.partition(values, m - 1)[m - 1]
+    candidates = np.flatnonzero(values <= cut)
+    return candidates[np.argsort(values[candidates], kind="stable")][:m]

@@ -13,7 +13,7 @@ from mmx_core.explore.compare import MIN_SHARED_IDS
 from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.explore.projection import Projector
 
-__all__ = ["BLOCK", "DOC", "render_explore_defaults"]
+__all__ = ["BLOCK", "DOC", "render_explore_defaults", "SCALE_BLOCK", "SCALE_DOC", "render_scale_rules"]
 
 DOC = "docs/explore.md"
 BLOCK = "explore-defaults"
@@ -36,4 +36,40 @@ def render_explore_defaults() -> str:
         lines.append("")
     lines += ["### Comparison", "", "| constant | value |", "| --- | --- |",
               f"| minimum shared ids | {MIN_SHARED_IDS} |"]
+    return "\n".join(lines)
+
+
+SCALE_DOC = "docs/scale.md"
+SCALE_BLOCK = "scale-rules"
+
+
+def render_scale_rules() -> str:
+    """Markdown: the size limits of large collections, read from the code that applies them."""
+    from mmx_core.explore.placement import EXACT_PLACE_MAX
+    from mmx_core.explore.scale import POLICY
+
+    index, projector, clusterer = NeighbourIndex(), Projector(), SubgenreClusterer()
+    mcs = clusterer.min_cluster_size
+    lines = ["| rule | value | where |", "| --- | --- | --- |",
+             f"| exact neighbour search up to | {_value(index.exact_max)} rows | `NeighbourIndex.exact_max` |",
+             f"| IVF-PQ when the full vectors would exceed | {_value(index.memory_limit_mb)} MB | "
+             "`NeighbourIndex.memory_limit_mb` |",
+             f"| HNSW (else IVF-Flat) up to | {index.hnsw_max_dim} dimensions | `NeighbourIndex.hnsw_max_dim` |",
+             f"| IVF lists scanned per query | {index.n_probe} | `NeighbourIndex.n_probe` |",
+             f"| IVF-PQ candidates re-ranked exactly | {index.rerank} x k | `NeighbourIndex.rerank` |",
+             f"| exact UMAP kNN graph up to | {_value(projector.exact_knn_max)} rows (faiss "
+             f"{POLICY.knn_index} above) | `Projector.exact_knn_max`, `ScalePolicy.knn_index` |",
+             f"| map fitted on a sample above | {_value(POLICY.sample_fit_above)} rows | "
+             "`ScalePolicy.sample_fit_above` |",
+             f"| rows of that sample | {_value(POLICY.fit_sample)} | `ScalePolicy.fit_sample` |",
+             f"| exact neighbours when placing points into a map of up to | {_value(EXACT_PLACE_MAX)} rows | "
+             "`placement.EXACT_PLACE_MAX` |",
+             f"| min_cluster_size as given up to | {_value(POLICY.mcs_reference)} rows | "
+             "`ScalePolicy.mcs_reference` |",
+             f"| min_cluster_size above that | round(min_cluster_size x (n / {_value(POLICY.mcs_reference)})"
+             f"^{POLICY.mcs_exponent:g}) | `ScalePolicy.min_cluster_size` |",
+             f"| parents of the two-level labels, at most | {POLICY.max_parents} | `ScalePolicy.max_parents` |",
+             "", "min_cluster_size for the default of "
+             f"{mcs} at a few sizes:", "", "| rows | min_cluster_size |", "| --- | --- |"]
+    lines += [f"| {_value(n)} | {POLICY.min_cluster_size(mcs, n)} |" for n in (7_594, 100_000, 1_000_000, 10_000_000)]
     return "\n".join(lines)

@@ -32,8 +32,12 @@ ADD_CHUNK = 65536
 
 
 def _faiss():
+    """faiss, its OpenMP threads set to torch's (one thread count for the process; faiss's own
+    default of every core slowed training several-fold when the cores were shared)."""
     import faiss
+    import torch
 
+    faiss.omp_set_num_threads(torch.get_num_threads())
     return faiss
 
 

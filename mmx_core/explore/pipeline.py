@@ -15,7 +15,7 @@ step                    suffix        content
 ``clusters``            .parquet      ``id``, ``cluster``, ``probability``
 ``cluster_tree``        .parquet      HDBSCAN condensed tree (parent, child, lambda_val, child_size)
 ``cluster_summaries``   .json         list of :class:`ClusterSummary` records
-``neighbour_index``     .npz          approximate index arrays (nndescent / ivf only)
+``neighbour_index``     .faiss        approximate faiss index (hnsw / ivf / ivfpq only)
 ``comparison``          .parquet      ``id``, ``jaccard``, ``cluster_a``, ``cluster_b``
 ``comparison_details``  .json         summary, movers, transitions
 ======================  ============  =================================================
@@ -42,6 +42,7 @@ from mmx_core.explore.compare import MIN_SHARED_IDS, SpaceComparison, compare_sp
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
 from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.explore.projection import Projector, place_points, reduce_vectors
+from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, map_plan, parent_groups
 
 __all__ = [
     "projection", "clusters", "ClusterResult", "neighbours", "neighbour_index", "comparison", "place",
@@ -66,30 +67,40 @@ def _source(emb_set: EmbeddingSet):
 
 # -- projection ---------------------------------------------------------------------------------
 
-def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"], **params) -> Path:
-    """Path of the cached map (computing it when absent)."""
+def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"],
+                    scale: ScalePolicy | None = None, **params) -> Path:
+    """Path of the cached map (computing it when absent).
+
+    Above the size limits of ``scale`` (:data:`~mmx_core.explore.scale.POLICY` when None) the
+    plan (sampled fit, faiss kNN graph) joins the cache key and the parameter JSON; below them
+    the key is the projector's parameters alone, as it always was.
+    """
     projector = Projector(method=method, **params).validate()
+    scale = (scale or POLICY).validate()
+    plan = map_plan(len(emb_set), projector.method, projector.exact_knn_max, projector.seed, scale)
+    key_params = projector.get_params() if plan is None else {**projector.get_params(), "scale": plan}
     timing = {}
 
     def compute(tmp: Path) -> None:
         start = time.perf_counter()
-        Y = projector.fit_transform(emb_set.vectors, source=_source(emb_set))
+        Y = projector.fit_transform(emb_set.vectors, source=_source(emb_set), scale=scale)
         timing["seconds"] = round(time.perf_counter() - start, 3)
         table = pd.DataFrame(Y, columns=_coord_columns(Y.shape[1]))
         table.insert(0, "id", emb_set.ids.astype(str))
         table.to_parquet(tmp, index=False)
 
-    return cached_artefact("projection", projector.get_params(), {"embeddings": emb_set.content_hash}, compute,
+    return cached_artefact("projection", key_params, {"embeddings": emb_set.content_hash}, compute,
                            suffix=".parquet", extra=lambda: {"n": len(emb_set), "dim": emb_set.dim, **timing})
 
 
-def projection(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"], **params) -> pd.DataFrame:
+def projection(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"], scale: ScalePolicy | None = None,
+               **params) -> pd.DataFrame:
     """The map of ``emb_set``: DataFrame ``id``, ``x``, ``y`` (rows in the set's order).
 
     ``params`` are :class:`Projector` parameters (``n_components``, ``seed``,
     ``n_neighbors``, ``min_dist``, ``perplexity``, ``pca_dims``, ...).
     """
-    return _read_parquet(projection_path(emb_set, method, **params)).copy()
+    return _read_parquet(projection_path(emb_set, method, scale=scale, **params)).copy()
 
 
 @functools.lru_cache(maxsize=64)
@@ -176,6 +187,27 @@ class ClusterResult:
         """Cluster -> readable label (noise -1 -> "unclustered")."""
         return {-1: "unclustered", **{s.cluster: s.label for s in self.summaries}}
 
+    def parents(self, emb_set: EmbeddingSet | None = None, max_parents: int | None = None,
+                label_maker: Callable = default_label) -> tuple[pd.DataFrame, list]:
+        """Two-level labels for many clusters: each cluster's parent, and the parents' summaries.
+
+        Parents are a cut of the condensed tree (:func:`~mmx_core.explore.scale.parent_groups`);
+        with ``emb_set`` (the clustered set) each parent is summarised and named like a cluster.
+
+        Returns
+        -------
+        table : DataFrame ``cluster``, ``parent``, ``parent_node``, ``parent_size``
+        summaries : list of ClusterSummary, one per parent (empty without ``emb_set``)
+        """
+        table = parent_groups(self.hierarchy, max_parents or POLICY.max_parents)
+        if emb_set is None:
+            return table, []
+        of = dict(zip(table["cluster"], table["parent"]))
+        labels = np.array([of.get(int(c), -1) for c in self.table["cluster"]], dtype=np.int64)
+        summaries = summarise_clusters(labels, self.table["probability"].to_numpy(), emb_set.normalized(),
+                                       emb_set.ids, emb_set.metadata, label_maker=label_maker)
+        return table, summaries
+
     def sub_clusters(self, node: int) -> pd.DataFrame:
         """Drill into a hierarchy node: ``id``, ``node`` (child node, -1 = left before the split).
 
@@ -202,21 +234,24 @@ def metadata_hash(emb_set: EmbeddingSet) -> str:
 
 def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["min_cluster_size"],
              space: str = DEFAULT_CLUSTERS["space"], label_maker: Callable = default_label,
-             **params) -> ClusterResult:
+             scale: ScalePolicy | None = None, **params) -> ClusterResult:
     """HDBSCAN sub-genres of ``emb_set`` with summaries (see :class:`SubgenreClusterer` for ``params``).
 
     ``label_maker(summary)`` names each cluster: a str, or a :class:`ClusterLabels` with its short
     (map) and legend forms (see :mod:`mmx_core.explore.labels`).
     """
     clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params).validate()
-    key_params = clusterer.get_params()
+    scale = (scale or POLICY).validate()
+    plan = cluster_plan(len(emb_set), clusterer.space, clusterer.min_cluster_size, Projector().exact_knn_max,
+                        clusterer.seed, scale)
+    key_params = clusterer.get_params() if plan is None else {**clusterer.get_params(), "scale": plan}
     inputs = {"embeddings": emb_set.content_hash}
     fitted: dict = {}
 
     def fit() -> SubgenreClusterer:
         if "model" not in fitted:
             start = time.perf_counter()
-            fitted["model"] = clusterer.fit(emb_set.vectors, source=_source(emb_set))
+            fitted["model"] = clusterer.fit(emb_set.vectors, source=_source(emb_set), scale=scale)
             fitted["seconds"] = round(time.perf_counter() - start, 3)
         return fitted["model"]
 
@@ -230,7 +265,7 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
 
     def stats() -> dict:
         model = fit()
-        return {"n": len(emb_set), "n_clusters": model.n_clusters_,
+        return {"n": len(emb_set), "n_clusters": model.n_clusters_, "min_cluster_size_used": model.min_cluster_size_,
                 "noise_share": round(float(np.mean(model.labels_ < 0)), 4), "seconds": fitted.get("seconds")}
 
     table_path = cached_artefact("clusters", key_params, inputs, write_table, suffix=".parquet", extra=stats)
@@ -267,7 +302,7 @@ def neighbour_index(emb_set: EmbeddingSet, backend: str = DEFAULT_BACKEND, **par
     memo_key = (emb_set.content_hash, tuple(probe.get_params().items()))
     if memo_key in _INDEXES:
         return _INDEXES[memo_key]
-    resolved = probe.resolved_backend(len(emb_set))
+    resolved = probe.resolved_backend(len(emb_set), emb_set.dim)
     if resolved == "exact":
         index = NeighbourIndex(backend="exact", **params).build(emb_set.vectors, source=_source(emb_set))
     else:
@@ -279,7 +314,7 @@ def neighbour_index(emb_set: EmbeddingSet, backend: str = DEFAULT_BACKEND, **par
             built["index"].save(tmp)
 
         path = cached_artefact("neighbour_index", index_params, {"embeddings": emb_set.content_hash}, compute,
-                               suffix=".npz", extra=lambda: {"build_seconds": round(built["index"].build_seconds_, 2)})
+                               suffix=".faiss", extra=lambda: {"build_seconds": round(built["index"].build_seconds_, 2)})
         index = built.get("index") or NeighbourIndex(**index_params).load(path, emb_set.vectors)
     if len(_INDEXES) >= 8:
         _INDEXES.pop(next(iter(_INDEXES)))
@@ -309,12 +344,14 @@ def neighbours(emb_set: EmbeddingSet, trailer_id: str, k: int = 10, backend: str
 # -- comparison ---------------------------------------------------------------------------------
 
 def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: dict | None = None,
-               projection_params: dict | None = None, n_movers: int = 50) -> SpaceComparison:
+               projection_params: dict | None = None, n_movers: int = 50,
+               scale: ScalePolicy | None = None) -> SpaceComparison:
     """Compare two embeddings of the same trailers: the one comparison the CLI and the app show.
 
     Uses the cached clusters (``cluster_params``) and maps (``projection_params``) of the
     trailers both sets hold; ids present in only one set are reported in
-    ``summary["only_in_a"]`` / ``["only_in_b"]`` and left out. The result carries each
+    ``summary["only_in_a"]`` / ``["only_in_b"]`` and left out. ``scale`` (the size limits) reaches
+    the clusters and maps. The result carries each
     space's cluster summaries (:attr:`SpaceComparison.summaries_a` / ``summaries_b``).
     """
     cluster_params = dict(cluster_params or {})
@@ -322,9 +359,9 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
     common_a, common_b, only_a, only_b = _common_rows(a, b)
     check_int("k", k, 1, len(common_a) - 1)  # before any clustering or map is computed
     sub_a, sub_b = a.subset(common_a), b.subset(common_b)
-    res_a, res_b = clusters(sub_a, **cluster_params), clusters(sub_b, **cluster_params)
-    ma = projection(sub_a, **projection_params)[["x", "y"]].to_numpy()
-    mb = projection(sub_b, **projection_params)[["x", "y"]].to_numpy()
+    res_a, res_b = clusters(sub_a, scale=scale, **cluster_params), clusters(sub_b, scale=scale, **cluster_params)
+    ma = projection(sub_a, scale=scale, **projection_params)[["x", "y"]].to_numpy()
+    mb = projection(sub_b, scale=scale, **projection_params)[["x", "y"]].to_numpy()
     key_params = {"k": k, "n_movers": n_movers, "clusters": res_a.params,
                   "projection": Projector(**projection_params).get_params()}
     inputs = {"a": sub_a.content_hash, "b": sub_b.content_hash}

@@ -31,7 +31,9 @@ import numpy as np
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
 from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors, unit_rows
-from mmx_core.explore.neighbours import exact_topk
+from mmx_core.explore.exact_knn import knn_graph
+from mmx_core.explore.placement import place_points
+from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan, sample_rows
 
 __all__ = ["Projector", "place_points", "reduce_vectors"]
 
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 METHODS = ("umap", "tsne", "pca")
 METRICS = ("cosine", "euclidean")
 INITS = ("pca", "spectral", "random")
+PLACE_CHUNK = 200_000
+"""Rows placed by one transform call in a sampled fit (bounds its memory)."""
 
 
 class Projector(Params):
@@ -132,19 +136,25 @@ class Projector(Params):
                 f"UMAP with n_neighbors={self.n_neighbors} (lower n_neighbors)"
         return self.n_components, f"PCA to {self.n_components} components"
 
-    def fit(self, X, source=None) -> "Projector":
+    def fit(self, X, source=None, scale: ScalePolicy | None = None) -> "Projector":
         """Fit on ``X`` (array-like of shape (n_samples, n_features)); returns self."""
-        self.fit_transform(X, source=source)
+        self.fit_transform(X, source=source, scale=scale)
         return self
 
-    def fit_transform(self, X, source=None) -> np.ndarray:
-        """Fit and return the map, ndarray of shape (n_samples, n_components)."""
+    def fit_transform(self, X, source=None, scale: ScalePolicy | None = None) -> np.ndarray:
+        """Fit and return the map, ndarray of shape (n_samples, n_components).
+
+        ``scale`` holds the size limits of large collections (:data:`~mmx_core.explore.scale.POLICY`
+        when None); :attr:`plan_` says which path was taken.
+        """
         self.validate()
+        scale = (scale or POLICY).validate()
         min_rows, why = self._min_rows()
         X = check_vectors(X, source=source, min_rows=min_rows, needed_for=why, cosine=self.metric == "cosine")
         if self.n_components > X.shape[1]:
             raise MMXError(f"n_components={self.n_components} exceeds the {X.shape[1]} input dimensions")
         self.n_features_in_ = X.shape[1]
+        self.plan_ = map_plan(len(X), self.method, self.exact_knn_max, self.seed, scale)
         if self.method == "pca":
             Z = unit_rows(X) if self.metric == "cosine" else X
             self.pca_ = _fit_pca(Z, self.n_components, self.seed)
@@ -152,22 +162,45 @@ class Projector(Params):
             self.embedding_ = self.pca_.transform(Z).astype(np.float32)
             return self.embedding_
         self.reduced_, self.pca_ = reduce_vectors(X, self.metric, self.pca_dims, self.seed)
-        if self.method == "umap":
-            self.embedding_ = self._fit_umap(self.reduced_)
+        if self.plan_ is not None and self.plan_["fit"] == "sample+transform":
+            self.embedding_ = self._fit_sample(self.reduced_, scale)
+        elif self.method == "umap":
+            self.embedding_ = self._fit_umap(self.reduced_, scale)
         else:
             self.embedding_ = self._fit_tsne(self.reduced_)
         return self.embedding_
 
-    def _fit_umap(self, Z: np.ndarray) -> np.ndarray:
+    def _fit_sample(self, Z: np.ndarray, scale: ScalePolicy) -> np.ndarray:
+        """Fit on a seeded sample of rows, then place the others with the fitted map's transform."""
+        rows = sample_rows(len(Z), scale.fit_sample, self.seed)
+        rest = np.setdiff1d(np.arange(len(Z)), rows, assume_unique=True)
+        sample = np.ascontiguousarray(Z[rows])
+        Ys = self._fit_umap(sample, scale) if self.method == "umap" else self._fit_tsne(sample)
+        Y = np.empty((len(Z), Ys.shape[1]), dtype=np.float32)
+        Y[rows] = Ys
+        for s in range(0, len(rest), PLACE_CHUNK):
+            part = rest[s:s + PLACE_CHUNK]
+            if self.method == "umap":
+                Y[part] = place_points(sample, Ys, Z[part], n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                                       seed=self.seed, knn=scale.knn_index)
+            else:
+                Y[part] = np.asarray(self._tsne.transform(Z[part]), dtype=np.float32)
+        return Y
+
+    def _fit_umap(self, Z: np.ndarray, scale: ScalePolicy = POLICY) -> np.ndarray:
         import umap
 
-        kwargs = {}
+        from mmx_core.explore import faiss_index
+
         if len(Z) <= self.exact_knn_max:
             self.knn_ = _memo(("knn", id(Z), self.n_neighbors), lambda: knn_graph(Z, self.n_neighbors), keep=Z)
-            kwargs["precomputed_knn"] = (*self.knn_, None)
+        else:
+            self.knn_ = _memo(("knn-faiss", id(Z), self.n_neighbors, scale.knn_index),
+                              lambda: faiss_index.knn_graph(Z, self.n_neighbors, kind=scale.knn_index,
+                                                            seed=self.seed), keep=Z)
         model = umap.UMAP(n_components=self.n_components, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
                           metric="euclidean", n_epochs=self.n_epochs, init=self.init, random_state=self.seed,
-                          **kwargs)
+                          precomputed_knn=(*self.knn_, None))
         with warnings.catch_warnings():
             quiet = ".*(knn_search_index|n_jobs|force_all_finite|ensure_all_finite).*"
             warnings.filterwarnings("ignore", message=quiet)
@@ -209,7 +242,7 @@ class Projector(Params):
         if self.method == "tsne":
             return np.asarray(self._tsne.transform(Z), dtype=np.float32)
         return place_points(self.reduced_, self.embedding_, Z, n_neighbors=self.n_neighbors,
-                            min_dist=self.min_dist, seed=self.seed)
+                            min_dist=self.min_dist, seed=self.seed, knn="auto")
 
 
 _MEMO: dict = {}
@@ -258,79 +291,3 @@ def _fit_pca(Z: np.ndarray, n_components: int, seed: int):
     else:
         solver = "randomized" if min(sample.shape) > 4 * n_components else "full"
     return PCA(n_components=n_components, svd_solver=solver, random_state=seed).fit(sample)
-
-
-def knn_graph(Z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact Euclidean k-NN of each row among all rows, itself first (umap-learn's layout).
-
-    Returns ``(indices int32 (n, k), distances float32 (n, k))``.
-    """
-    k = min(k, len(Z))
-    idx, dist = euclidean_topk(Z, Z, k)
-    # Put each point first (ties at distance 0 may have put a duplicate ahead of it).
-    rows = np.arange(len(Z))
-    self_pos = idx == rows[:, None]
-    has_self = self_pos.any(axis=1)
-    for r in np.flatnonzero(~has_self | ~self_pos[:, 0]):
-        others = idx[r][idx[r] != r][: k - 1]
-        idx[r] = np.concatenate([[r], others])
-        dist[r] = np.concatenate([[0.0], np.sqrt(np.maximum(((Z[others] - Z[r]) ** 2).sum(axis=1), 0))])
-    dist[:, 0] = 0.0
-    return idx.astype(np.int32), dist
-
-
-def euclidean_topk(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact Euclidean k-NN of ``queries`` among ``base`` through the blockwise inner-product search.
-
-    ||q-b||^2 = |q|^2 + |b|^2 - 2qb, so ranking by 2qb - |b|^2 ranks by distance; appending
-    -|b|^2 to the base and 1 to the queries makes that one inner product.
-    Returns ``(indices int64 (m, k), distances float32 (m, k))``.
-    """
-    sq_b = (base.astype(np.float64) ** 2).sum(axis=1)
-    sq_q = (queries.astype(np.float64) ** 2).sum(axis=1)
-    aug_base = np.hstack([2 * base, -sq_b[:, None]]).astype(np.float32)
-    aug_query = np.hstack([queries, np.ones((len(queries), 1))]).astype(np.float32)
-    idx, score = exact_topk(aug_query, aug_base, k)
-    return idx, np.sqrt(np.maximum(sq_q[:, None] - score, 0.0)).astype(np.float32)
-
-
-def place_points(train: np.ndarray, train_map: np.ndarray, new: np.ndarray, n_neighbors: int = 15,
-                 min_dist: float = 0.1, spread: float = 1.0, n_epochs: int = 100, seed: int = 0) -> np.ndarray:
-    """UMAP's transform from plain arrays: put ``new`` rows into an existing map.
-
-    Parameters
-    ----------
-    train : ndarray of shape (n, d)
-        The (reduced) vectors the map was made from.
-    train_map : ndarray of shape (n, c)
-        Their map coordinates; they do not move.
-    new : ndarray of shape (m, d)
-        New vectors in the same space as ``train``.
-
-    Returns
-    -------
-    ndarray of shape (m, c)
-    """
-    import scipy.sparse
-    from umap.layouts import optimize_layout_euclidean
-    from umap.umap_ import (compute_membership_strengths, find_ab_params, init_graph_transform,
-                            make_epochs_per_sample, smooth_knn_dist)
-
-    k = min(n_neighbors, len(train))
-    idx, dists = euclidean_topk(new, train, k)
-    idx = idx.astype(np.int32)
-    sigmas, rhos = smooth_knn_dist(dists, float(k), local_connectivity=0.0)
-    rows, cols, vals, _ = compute_membership_strengths(idx, dists, sigmas, rhos, bipartite=True)
-    graph = scipy.sparse.coo_matrix((vals, (rows, cols)), shape=(len(new), len(train)))
-    csr = graph.tocsr()
-    csr.eliminate_zeros()
-    train_map = np.ascontiguousarray(train_map, dtype=np.float32)
-    embedding = np.ascontiguousarray(init_graph_transform(csr, train_map), dtype=np.float32)
-    graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
-    graph.eliminate_zeros()
-    a, b = find_ab_params(spread, min_dist)
-    rng_state = np.random.RandomState(seed).randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3)
-    embedding = optimize_layout_euclidean(
-        embedding, train_map.copy(), graph.row, graph.col, n_epochs, len(train),
-        make_epochs_per_sample(graph.data, n_epochs), a, b, rng_state.astype(np.int64), 1.0, 0.25, 5, False)
-    return np.asarray(embedding, dtype=np.float32)

@@ -145,6 +145,7 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
                         clips_per_sequence=spec.clips_per_sequence)
     notes: list[str] = []
     yield "plan", {"clip_counts": plan.clip_counts.tolist(), "duration": plan.duration, "cuts": scan.cuts,
+                   "sequences": [[round(a, 4), round(b, 4)] for a, b in plan.sequence_bounds()],
                    "has_audio": info.has_audio, "frames": scan.frames, "width": info.width, "height": info.height,
                    "rotation": info.rotation}
 

@@ -20,41 +20,37 @@ Under torchrun each rank does step 2-3 for its share; rank 0 assembles.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import multiprocessing as mp
 import queue
-import shutil
 import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-import numpy as np
 import torch
 
-from mmx_core.base.artefacts import atomic_path, write_json
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress as progress_bar
 from mmx_core.data.manifest import ExpertSpec
 from mmx_core.data.writer import DatasetWriter
-from mmx_core.extract.decode import DecodeSpec, ExpertInput, decode_messages, decode_worker
+from mmx_core.extract.decode import DecodeSpec, ExpertInput
 from mmx_core.extract.infer import ExpertRunner
 from mmx_core.extract.meta import VideoItem, genre_vocabulary, list_videos, read_metadata, trailer_rows
-from mmx_core.extract.shard import Shard, join, leave, pick_device
+from mmx_core.extract.shard import join, leave, pick_device
 from mmx_core.extract.shots import ShotDetector
-from mmx_core.extract.thumbnails import THUMBNAILS_NAME, sequence_entry, trailer_entry, write_thumbnail_archive
+from mmx_core.extract.thumbnails import THUMBNAILS_NAME, write_thumbnail_archive
 from mmx_core.extract.video import DecodeError
+from mmx_core.extract.workdir import WorkFolder, work_dir
+from mmx_core.extract.workers import DecoderPool
 
-__all__ = ["ExtractReport", "extract_videos", "work_dir", "DEFAULT_CLIP_SECONDS"]
+__all__ = ["ExtractReport", "extract_videos", "work_dir", "DEFAULT_CLIP_SECONDS", "SOURCES_NAME"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CLIP_SECONDS = 2.0
 CLIPS_PER_SEQUENCE = 9
-_QUEUE_CLIPS = 32  # clips in flight between the decoders and the experts (bounds memory)
+SOURCES_NAME = "sources.json"  # per trailer: the video file, its duration, cuts and sequence start/end times
 
 
 @dataclass
@@ -102,65 +98,6 @@ class ExtractReport:
         return not self.failed
 
 
-def work_dir(out: str | Path) -> Path:
-    """The folder an extraction into ``out`` keeps its finished videos in until the set is assembled."""
-    out = Path(out)
-    return out.parent / f".{out.name}.extract"
-
-
-def _key(video_id: str) -> str:
-    return hashlib.sha1(video_id.encode()).hexdigest()[:20]
-
-
-# ---------------------------------------------------------------------------- decoding sources
-class _Decoders:
-    """Messages from ``workers`` decoding processes (or from this process when ``workers`` is 0)."""
-
-    def __init__(self, jobs: list[tuple[int, Path]], spec: DecodeSpec, workers: int):
-        self.workers = min(int(workers), len(jobs))
-        self._procs: list = []
-        if self.workers > 0:
-            ctx = mp.get_context("spawn")
-            self._tasks = ctx.Queue()
-            self._results = ctx.Queue(maxsize=_QUEUE_CLIPS)
-            for job in jobs:
-                self._tasks.put((job[0], str(job[1])))
-            for _ in range(self.workers):
-                self._tasks.put(None)
-            for _ in range(self.workers):
-                proc = ctx.Process(target=decode_worker, args=(self._tasks, self._results, spec), daemon=True)
-                proc.start()
-                self._procs.append(proc)
-            self._alive = self.workers
-        else:
-            self._inline = (m for index, path in jobs for m in decode_messages(index, path, spec))
-
-    def get(self, timeout: float | None) -> tuple[int, str, Any] | None:
-        """Next message; None when every decoder is done. Raises queue.Empty after ``timeout``."""
-        if self.workers == 0:
-            return next(self._inline, None)
-        while self._alive:
-            try:
-                message = self._results.get(timeout=timeout if timeout is not None else 5.0)
-            except queue.Empty:
-                if timeout is not None:
-                    raise
-                if not any(p.is_alive() for p in self._procs):
-                    raise MMXError("a decoding worker died unexpectedly; run again with --resume") from None
-                continue
-            if message is None:
-                self._alive -= 1
-                continue
-            return message
-        return None
-
-    def close(self) -> None:
-        for proc in self._procs:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join(timeout=5)
-
-
 # ---------------------------------------------------------------------------- per-video state
 @dataclass
 class _Video:
@@ -173,72 +110,8 @@ class _Video:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _save_video(folder: Path, video: _Video, experts) -> int:
-    """Write a finished video's features and thumbnails into the work folder; returns its clip count.
-
-    Clips no expert has features for are left out (the format wants at least one
-    expert a clip), and so are sequences left without a clip.
-
-    Raises
-    ------
-    DecodeError
-        When no clip has any feature (e.g. only the audio expert and no audio).
-    """
-    clip_counts = np.asarray(video.plan["clip_counts"], dtype=np.int64)
-    n_clips = int(clip_counts.sum())
-    has_any = np.zeros(n_clips, dtype=bool)
-    for expert in experts:
-        has_any |= np.array([f is not None and len(f) > 0 for f in video.features[expert.name]], dtype=bool)
-    if not has_any.any():
-        raise DecodeError("no expert gave features for any clip (" + ", ".join(
-            "no audio stream" if e.modality == "audio" and not video.plan.get("has_audio") else e.name
-            for e in experts) + ")", video.item.relative)
-    sequence_of = np.repeat(np.arange(len(clip_counts)), clip_counts)
-    kept_counts = np.bincount(sequence_of[has_any], minlength=len(clip_counts))
-    kept_sequences = np.flatnonzero(kept_counts > 0)
-    arrays: dict[str, np.ndarray] = {"clip_counts": kept_counts[kept_sequences].astype(np.int64)}
-    missing: dict[str, int] = {}
-    for expert in experts:
-        per_clip = [f for f, keep in zip(video.features[expert.name], has_any) if keep]
-        counts = np.array([0 if f is None else len(f) for f in per_clip], dtype=np.int64)
-        rows = [np.asarray(f, dtype=np.float32) for f in per_clip if f is not None and len(f)]
-        if expert.temporal == "pooled":
-            rows = [r.mean(axis=0, keepdims=True) for r in rows]
-            counts = np.minimum(counts, 1)
-        frames = np.concatenate(rows) if rows else np.zeros((0, expert.dim), dtype=np.float32)
-        arrays[f"{expert.name}.frames"] = frames.astype(np.float16)
-        arrays[f"{expert.name}.counts"] = counts
-        missing[expert.name] = int((counts == 0).sum())
-    key = _key(video.item.id)
-    thumbs_dir = folder / "thumbs" / key
-    thumbs_dir.mkdir(parents=True, exist_ok=True)
-    for new, old in enumerate(kept_sequences):
-        if int(old) in video.thumbs:
-            with atomic_path(thumbs_dir / f"{new}.jpg") as tmp:
-                tmp.write_bytes(video.thumbs[int(old)])
-    record = {"id": video.item.id, "file": video.item.relative, "missing_clips": missing,
-              "dropped_clips": int((~has_any).sum()),
-              **{k: v for k, v in video.plan.items() if k in ("duration", "cuts", "has_audio", "width", "height",
-                                                                "rotation")}}
-    with atomic_path(folder / "videos" / f"{key}.npz") as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, meta=np.frombuffer(json.dumps(record).encode(), dtype=np.uint8), **arrays)
-    (folder / "failed" / f"{key}.json").unlink(missing_ok=True)
-    return int(arrays["clip_counts"].sum())
-
-
-def _load_video(folder: Path, video_id: str) -> dict[str, Any] | None:
-    path = folder / "videos" / f"{_key(video_id)}.npz"
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as data:
-        out = {name: data[name] for name in data.files}
-    out["meta"] = json.loads(out["meta"].tobytes().decode())
-    return out
-
-
 # ---------------------------------------------------------------------------- the run
-def _identity(items: Sequence[VideoItem], experts, resolved, spec: DecodeSpec, batch_size: int) -> dict[str, Any]:
+def _identity(experts, resolved, spec: DecodeSpec, batch_size: int) -> dict[str, Any]:
     return {
         "experts": {e.name: {**e.describe(), "sha256": resolved[e.name].sha256,
                              "untrained": resolved[e.name].untrained} for e in experts},
@@ -247,21 +120,6 @@ def _identity(items: Sequence[VideoItem], experts, resolved, spec: DecodeSpec, b
         "clips_per_sequence": spec.clips_per_sequence,
         "batch_size": int(batch_size),
     }
-
-
-def _prepare_work_dir(folder: Path, identity: dict[str, Any], resume: bool, shard: Shard) -> None:
-    params = folder / "params.json"
-    if shard.is_main:
-        if folder.exists() and not resume:
-            shutil.rmtree(folder)
-        if folder.exists() and params.exists():
-            if json.loads(params.read_text()) != json.loads(json.dumps(identity, default=str)):
-                raise MMXError("an interrupted extraction with other parameters (experts, weights, detector, "
-                               "clip length or batch size) is here; run without --resume to start over", folder)
-        for sub in ("videos", "failed", "thumbs"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        write_json(params, identity)
-    shard.barrier()
 
 
 def extract_videos(
@@ -377,11 +235,13 @@ def extract_videos(
         torch_device = pick_device(device, shard)
         spec = DecodeSpec(tuple(ExpertInput.of(e) for e in expert_list), shot_detector, float(clip_seconds),
                           CLIPS_PER_SEQUENCE, thumbnails)
-        folder = work_dir(out)
-        _prepare_work_dir(folder, _identity(items, expert_list, resolved, spec, batch_size), resume, shard)
+        folder = WorkFolder(out)
+        if shard.is_main:
+            folder.prepare(_identity(expert_list, resolved, spec, batch_size), resume)
+        shard.barrier()
         report = ExtractReport(videos=len(items), untrained=bool(untrained))
         mine = shard.mine(len(items))
-        todo = [i for i in mine if not (folder / "videos" / f"{_key(items[i].id)}.npz").exists()]
+        todo = [i for i in mine if not folder.is_done(items[i].id)]
         report.resumed = len(mine) - len(todo)
         if report.resumed:
             log.info("resuming: %d of %d videos were finished by an earlier run", report.resumed, len(mine))
@@ -389,7 +249,7 @@ def extract_videos(
              report, progress, resume_base=report.resumed, total=len(mine))
         shard.barrier()
         if shard.is_main:
-            report.failed = _all_failures(folder, items)
+            report.failed = folder.failures(item.id for item in items)
             report.out, report.clips = _assemble(
                 items, rows, expert_list, resolved, spec, folder, out, overwrite, command, batch_size, report)
         shard.barrier()
@@ -400,20 +260,10 @@ def extract_videos(
     return report
 
 
-def _record_failure(folder: Path, item: VideoItem, reason: str, report: ExtractReport) -> None:
+def _record_failure(folder: WorkFolder, item: VideoItem, reason: str, report: ExtractReport) -> None:
     log.warning("%s: %s", item.relative, reason)
-    write_json(folder / "failed" / f"{_key(item.id)}.json", {"file": item.relative, "reason": reason})
+    folder.record_failure(item.id, item.relative, reason)
     report.failed.append((item.relative, reason))
-
-
-def _all_failures(folder: Path, items: Sequence[VideoItem]) -> list[tuple[str, str]]:
-    out = []
-    for item in items:
-        path = folder / "failed" / f"{_key(item.id)}.json"
-        if path.exists() and not (folder / "videos" / f"{_key(item.id)}.npz").exists():
-            record = json.loads(path.read_text())
-            out.append((record["file"], record["reason"]))
-    return out
 
 
 def _run(items, todo, experts, resolved, spec, device, batch_size, workers, weights_dir, folder, report,
@@ -441,14 +291,15 @@ def _run(items, todo, experts, resolved, spec, device, batch_size, workers, weig
                                   untrained=resolved[expert.name].untrained)
         runners[expert.name] = ExpertRunner(expert, module, device, int(batch_size), deliver)
 
-    decoders = _Decoders([(i, items[i].path) for i in todo], spec, workers)
+    decoders = DecoderPool([(i, items[i].path) for i in todo], spec, workers)
     frames_done = 0
     clock = time.perf_counter()
 
     def complete(index: int) -> Iterator[int]:
         video = videos.pop(index)
         try:
-            report.clips += _save_video(folder, video, experts)
+            report.clips += folder.save_video(video.item.id, video.item.relative, video.plan, video.features,
+                                              video.thumbs, experts)
         except DecodeError as exc:
             _record_failure(folder, video.item, exc.message, report)
             yield index
@@ -517,11 +368,11 @@ def _run(items, todo, experts, resolved, spec, device, batch_size, workers, weig
         report.expert_items[name] = runner.items_done
 
 
-def _assemble(items, rows, experts, resolved, spec, folder: Path, out: Path, overwrite: bool, command, batch_size,
+def _assemble(items, rows, experts, resolved, spec, folder: WorkFolder, out: Path, overwrite: bool, command, batch_size,
               report: ExtractReport) -> tuple[Path | None, int]:
     from mmx_core.extract.weights import extraction_record
 
-    done = [(item, row) for item, row in zip(items, rows) if (folder / "videos" / f"{_key(item.id)}.npz").exists()]
+    done = [(item, row) for item, row in zip(items, rows) if folder.is_done(item.id)]
     if not done:
         raise MMXError(f"no video could be extracted ({len(report.failed)} failed); see the reasons above", out)
     kept_rows = [row for _, row in done]
@@ -543,36 +394,26 @@ def _assemble(items, rows, experts, resolved, spec, folder: Path, out: Path, ove
         overwrite=overwrite, extraction=extraction)
     clips = 0
     thumbs: list[tuple[str, bytes]] = []
+    sources = []
     try:
         for item, row in done:
-            data = _load_video(folder, item.id)
+            data = folder.load_video(item.id)
             features = {e.name: (data[f"{e.name}.frames"], data[f"{e.name}.counts"]) for e in experts}
             plain = {k: v for k, v in row.items() if k != "labelled"}
             writer.add_trailer(plain, data["clip_counts"], features)
             clips += int(data["clip_counts"].sum())
+            meta = data["meta"]
+            sources.append({"id": item.id, "file": str(item.path.resolve()), "relative": item.relative,
+                            "duration": meta.get("duration"), "cuts": meta.get("cuts", []),
+                            "sequences": meta.get("sequences", []), "has_audio": meta.get("has_audio"),
+                            "missing_clips": meta.get("missing_clips", {})})
             if spec.thumbnails:
-                thumbs.extend(_thumbnail_entries(folder, item.id, data))
+                thumbs.extend(folder.thumbnail_entries(item.id, data["clip_counts"]))
         if spec.thumbnails:
             write_thumbnail_archive(writer.stage / THUMBNAILS_NAME, thumbs)
-        writer.finish()
+        writer.finish(extra_files={SOURCES_NAME: {"videos": sources}})
     except BaseException:
         writer.close()
         raise
-    shutil.rmtree(folder, ignore_errors=True)
+    folder.remove()
     return out, clips
-
-
-def _thumbnail_entries(folder: Path, video_id: str, data: dict[str, Any]) -> list[tuple[str, bytes]]:
-    thumbs_dir = folder / "thumbs" / _key(video_id)
-    counts = data["clip_counts"]
-    entries = []
-    for s in range(len(counts)):
-        path = thumbs_dir / f"{s}.jpg"
-        if path.exists():
-            entries.append((sequence_entry(video_id, s), path.read_bytes()))
-    if entries:
-        longest = int(np.argmax(counts))
-        path = thumbs_dir / f"{longest}.jpg"
-        if path.exists():
-            entries.insert(0, (trailer_entry(video_id), path.read_bytes()))
-    return entries

@@ -23,6 +23,7 @@ GENERATORS: tuple[tuple[str, str, Callable[[], str]], ...] = (
     (synth_doc.DOC, synth_doc.BLOCK, synth_doc.render_synth_defaults),
     (recipe_doc.DOC, recipe_doc.BLOCK, recipe_doc.render_train_recipe),
     (defaults_doc.DOC, defaults_doc.BLOCK, defaults_doc.render_explore_defaults),
+    (defaults_doc.SCALE_DOC, defaults_doc.SCALE_BLOCK, defaults_doc.render_scale_rules),
     (paper_doc.DOC, paper_doc.BLOCK, paper_doc.render_paper_block),
     (module_map.DOC, module_map.BLOCK, module_map.render_module_map),
 )

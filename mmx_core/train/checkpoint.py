@@ -18,6 +18,7 @@ import torch
 
 from mmx_core.base.artefacts import atomic_write
 from mmx_core.base.errors import MMXError
+from mmx_core.base.safeio import regular_file
 from mmx_core.model import MMXModel, ModelConfig
 
 __all__ = ["Checkpoint", "save_checkpoint", "read_checkpoint", "load_checkpoint", "resolve_checkpoint_path",
@@ -97,7 +98,7 @@ def run_checkpoint(run_dir: str | Path) -> Path:
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The raw checkpoint dict; a corrupt or foreign file raises :class:`MMXError`."""
-    path = resolve_checkpoint_path(path)
+    path = regular_file(resolve_checkpoint_path(path), "checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a damaged or foreign file
@@ -120,8 +121,10 @@ def load_checkpoint(path_or_run: str | Path) -> Checkpoint:
         config = ModelConfig.from_dict(state["model_config"]).validate()
         model = MMXModel(config)
         model.load_state_dict(state["model"])
-    except (MMXError, RuntimeError, TypeError, KeyError) as exc:
-        raise MMXError(f"the weights do not fit the model config stored beside them ({exc}); retrain", path) from None
+    except (MMXError, RuntimeError, TypeError, KeyError, ValueError, AttributeError) as exc:
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise MMXError(f"the weights do not fit the model config stored beside them ({reason}); retrain",
+                       path) from None
     model.eval()
     return Checkpoint(model=model, config=config, genres=list(state["genres"]), data_fingerprint=state["data_fingerprint"],
                       epoch=int(state["epoch"]), stage=state["stage"], best_metric=state.get("best_metric"),

@@ -103,7 +103,12 @@ class _Trainer:
         torch.manual_seed(self.config.seed)
         model = MMXModel(model_config)
         if init_state is not None:
-            model.load_state_dict(init_state["model"])
+            try:
+                model.load_state_dict(init_state["model"])
+            except (RuntimeError, TypeError, KeyError, ValueError) as exc:
+                reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+                raise MMXError(f"the --init weights do not fit its model config ({reason}); pass a checkpoint "
+                               "written by `python -m mmx_core train`", self.config.init) from None
         unused = model.projection_head if self.config.stage == "coarse" else model.coarse_head
         unused.requires_grad_(False)
         model.to(self.device)

@@ -1,4 +1,4 @@
-"""Everything that needs umap-learn / pynndescent (numba compiles once for this module)."""
+"""Everything that needs umap-learn (numba compiles once for this module)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer, pipeline
-from mmx_core.explore.neighbours import recall_at_k
+from mmx_core.explore import Projector, SubgenreClusterer, pipeline
 
 from .conftest import blob_set, make_blobs
 
@@ -66,17 +65,6 @@ def test_tsne_separates_blobs():
     assert map_purity(Y, labels) == pytest.approx(1.0)
 
 
-def test_nndescent_recall_and_reload(tmp_path, rng):
-    centres = np.abs(rng.normal(size=(30, 24)))
-    X = (centres[rng.integers(30, size=3000)] + 0.3 * np.abs(rng.normal(size=(3000, 24)))).astype(np.float32)
-    exact, _ = NeighbourIndex(backend="exact").build(X).query(np.arange(300), k=10)
-    index = NeighbourIndex(backend="nndescent").build(X)
-    approx, _ = index.query(np.arange(300), k=10)
-    assert recall_at_k(approx, exact) >= 0.95
-    reloaded = NeighbourIndex(backend="nndescent").load(index.save(tmp_path / "nnd.npz"), X)
-    assert recall_at_k(reloaded.query(np.arange(300), k=10)[0], exact) >= 0.95
-
-
 def test_cli_cluster_and_compare(tmp_path, capsys):
     import json
 
@@ -108,3 +96,60 @@ def test_cli_cluster_and_compare(tmp_path, capsys):
     assert summary["n"] == len(emb) - 2 and summary["k"] == 5
     assert "2 ids only in" in captured.err
     assert list(pd.read_parquet(table).columns) == ["id", "jaccard", "cluster_a", "cluster_b"]
+
+
+# -- large collections: faiss kNN graph, sampled fit + transform (small limits on small data) ----------
+
+SMALL_LIMITS = dict(sample_fit_above=120, fit_sample=100, mcs_reference=100)
+
+
+def test_faiss_knn_graph_path_above_the_exact_limit(fitted):
+    from mmx_core.explore.exact_knn import knn_graph
+    from mmx_core.explore.neighbours import recall_at_k
+
+    X, labels, _, _ = fitted
+    projector = Projector(method="umap", seed=0, n_epochs=100, exact_knn_max=50)
+    Y = projector.fit_transform(X)
+    assert projector.plan_["knn"] == "faiss-hnsw" and projector.plan_["fit"] == "all"
+    assert recall_at_k(projector.knn_[0], knn_graph(projector.reduced_, 15)[0]) >= 0.95
+    assert map_purity(Y, labels) == pytest.approx(1.0)
+
+
+def test_sampled_fit_places_the_other_rows_with_their_blob(fitted):
+    from mmx_core.explore.scale import ScalePolicy, sample_rows
+
+    X, labels, _, _ = fitted
+    policy = ScalePolicy(**SMALL_LIMITS)
+    projector = Projector(method="umap", seed=0, n_epochs=100)
+    Y = projector.fit_transform(X, scale=policy)
+    assert projector.plan_["fit"] == "sample+transform" and projector.plan_["fit_rows"] == 100
+    fit_rows = sample_rows(len(X), 100, 0)
+    placed = np.setdiff1d(np.arange(len(X)), fit_rows)
+    centres = np.stack([Y[fit_rows][labels[fit_rows] == b].mean(axis=0) for b in range(4)])
+    nearest = ((Y[placed][:, None, :] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+    np.testing.assert_array_equal(nearest, labels[placed])  # every placed row lands with its blob
+    # The sampled rows' map is UMAP's own fit of the (reduced) sample: same seed, same neighbours.
+    alone = Projector(method="umap", seed=0, n_epochs=100, metric="euclidean", pca_dims=None).fit_transform(
+        projector.reduced_[fit_rows])
+    np.testing.assert_allclose(Y[fit_rows], alone, atol=1e-5)
+
+
+def test_pipeline_records_the_plan_above_the_limits_only():
+    import json
+
+    from mmx_core.explore.scale import ScalePolicy
+
+    emb = blob_set(n_per=50, dim=64, seed=8)
+    small = pipeline.projection_path(emb, n_epochs=50)
+    assert "scale" not in json.loads(small.with_name(small.name + ".json").read_text())["params"]
+    big = pipeline.projection_path(emb, n_epochs=50, scale=ScalePolicy(**SMALL_LIMITS))
+    assert big != small
+    record = json.loads(big.with_name(big.name + ".json").read_text())
+    assert record["params"]["scale"]["fit"] == "sample+transform" and record["params"]["scale"]["fit_rows"] == 100
+    result = pipeline.clusters(emb, min_cluster_size=20, min_samples=5, selection="eom", n_neighbors=10,
+                               scale=ScalePolicy(**SMALL_LIMITS))
+    assert result.params["scale"]["min_cluster_size"] == round(20 * (200 / 100) ** 0.5)
+    assert result.params["scale"]["reduction"]["fit"] == "sample+transform"
+    assert result.n_clusters == 4
+    parents, summaries = result.parents(emb, max_parents=2)
+    assert len(parents) == 4 and parents["parent"].nunique() == 2 and len(summaries) == 2

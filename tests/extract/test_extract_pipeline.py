@@ -76,6 +76,9 @@ def test_all_four_experts_dims_masks_and_untrained_mark(clips_dir, tmp_path):
     assert manifest.counts["frames"]["audio"] == 4
     names = zipfile.ZipFile(tmp_path / "set" / "thumbnails.zip").namelist()
     assert names == ["cut.jpg", "sequences/cut/0.jpg", "sequences/cut/1.jpg"]
+    sources = json.loads((tmp_path / "set" / "sources.json").read_text())["videos"]
+    assert sources[0]["file"] == str((clips_dir / "cut.mp4").resolve()) and sources[0]["cuts"] == [2.0]
+    assert sources[0]["sequences"] == [[0.0, 2.0], [2.0, 4.0]]
     assert not work_dir(tmp_path / "set").exists()
 
 

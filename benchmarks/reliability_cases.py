@@ -1,0 +1,94 @@
+"""What the hostile-input tests try (issue 12, items 1-3, 7-9 and the loader fuzzing), as data.
+
+``CASES`` lists (defect class, test, what is tried); ``FUZZ_EXAMPLES`` holds the number of
+property-based examples each loader is fuzzed with: ``tests/hardening/test_fuzz_loaders.py`` reads
+it, so the counts here are the counts that run. docs/reliability.md builds its generated table from
+:func:`cases`. ``python -m benchmarks.reliability_cases`` prints them as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["CASES", "FUZZ_EXAMPLES", "FUZZ_DEADLINE_SECONDS", "cases"]
+
+FUZZ_DEADLINE_SECONDS = 3.0
+"""Longest one fuzz example may take (hypothesis' per-example deadline)."""
+
+FUZZ_EXAMPLES: dict[str, int] = {
+    "manifest.json": 80,
+    "trailers.parquet": 40,
+    "index and feature .npy": 80,
+    "embeddings .npz": 80,
+    "uploads": 60,
+    "meta.pkl": 150,
+    "checkpoints": 40,
+}
+"""Loader -> examples per fuzz test (arbitrary bytes and mutations of a valid file, half each)."""
+
+_H = "tests/hardening/"
+CASES: list[tuple[str, str, str]] = [
+    ("concurrent writers", _H + "test_hostile_import.py::test_a_second_import_into_the_same_out_is_refused_naming_the_holder",
+     "two import-mmx runs into one --out: the second is refused naming the holder, the first completes, no .partial left"),
+    ("concurrent writers", _H + "test_hostile_import.py::test_an_import_into_an_existing_set_touches_nothing",
+     "an import into a finished set is refused before anything is created"),
+    ("concurrent writers", _H + "test_hostile_import.py::test_clicking_import_twice_queues_one_job",
+     "the same import job submitted twice: the second submit is refused"),
+    ("pickle bombs", _H + "test_hostile_files.py::test_the_shared_nested_list_bomb_is_refused_within_a_second",
+     "a meta.pkl of 40-way shared lists 8 deep: refused by the node budget in under 1 s"),
+    ("pickle bombs", _H + "test_hostile_files.py::test_the_importer_reports_the_bomb_and_goes_on",
+     "the same bomb inside an import: reported, the other trailers imported"),
+    ("pickle bombs", _H + "test_hostile_files.py::test_a_large_or_deep_meta_pkl_is_refused_and_messages_stay_short",
+     "an oversized and a 30-deep meta.pkl; messages through reprlib"),
+    ("archive bombs", _H + "test_hostile_files.py::test_an_upload_is_limited_by_its_expanded_size_not_its_compressed_bytes",
+     "an upload of a few KB compressed that expands past the limit"),
+    ("crafted headers", _H + "test_hostile_files.py::test_a_member_claiming_petabytes_is_refused_before_loading",
+     "an .npz member whose .npy header claims 10^14 x 16 float64, as upload, file and CLI input"),
+    ("crafted headers", _H + "test_hostile_files.py::test_a_npy_header_claiming_petabytes_is_one_line_not_memory_error",
+     "an index .npy claiming 10^15 entries: validate, store and embed answer in one line"),
+    ("special files", _H + "test_hostile_files.py::test_a_fifo_in_place_of_a_data_file_does_not_hang_validate_or_embed",
+     "a FIFO in place of features.npy, an index, trailers.parquet or manifest.json"),
+    ("special files", _H + "test_hostile_files.py::test_fifos_among_the_authors_files_are_reported_not_waited_for",
+     "a FIFO in place of a meta.pkl and of a .pt tensor during import"),
+    ("special files", _H + "test_hostile_files.py::test_a_fifo_as_embeddings_file_or_checkpoint_is_refused",
+     "a FIFO as embeddings file and as checkpoint"),
+    ("tensor shapes", _H + "test_hostile_import.py::test_a_three_dimensional_tensor_is_refused_not_taken_as_frames",
+     "a (2, 3, D) tensor: refused, not read as 6 frames"),
+    ("control characters", _H + "test_hostile_import.py::test_control_characters_are_escaped_in_messages_and_the_import_report",
+     "a trailer folder named with a clear-screen escape: escaped in output, report and MMXError"),
+    ("control characters", _H + "test_hostile_import.py::test_validate_reports_ids_and_titles_with_control_characters",
+     "ids and titles holding escapes and carriage returns: validate reports them"),
+    ("exit codes", _H + "test_hostile_import.py::test_skipped_input_exits_non_zero_after_keeping_what_it_could",
+     "an import with an unreadable and a misshapen tensor exits 1 with a one-line summary, the set is kept"),
+    ("exit codes", _H + "test_hostile_import.py::test_allow_skips_accepts_partial_results_and_strict_is_a_no_op",
+     "--allow-skips exits 0; the old --strict is accepted"),
+    ("option ranges", _H + "test_hostile_args.py::test_every_numeric_option_of_every_command_is_range_checked",
+     "every numeric option of every command has a range-checked type"),
+    ("option ranges", _H + "test_hostile_args.py::test_out_of_range_values_end_in_one_line_naming_the_option",
+     "every numeric option given -99999999999, nan, 1e400 and text"),
+    ("option ranges", _H + "test_hostile_args.py::test_the_issue_s_options",
+     "embed --batch-size 0, train --seed -1, --threads -1, --dropout 1"),
+    ("mismatched weights", _H + "test_hostile_args.py::test_init_with_weights_that_do_not_fit_is_one_line",
+     "train --init and embed --model with a tensor of the wrong shape"),
+    ("names", _H + "test_hostile_args.py::test_names_ending_in_a_newline_are_refused_by_the_one_name_pattern",
+     "upload and run names ending in a newline"),
+]
+CASES += [("loader fuzzing", _H + f"test_fuzz_loaders.py::test_fuzz_{key}",
+           f"{n} examples of arbitrary bytes and mutated valid files")
+          for key, n in (("manifest", FUZZ_EXAMPLES["manifest.json"]),
+                         ("trailer_table", FUZZ_EXAMPLES["trailers.parquet"]),
+                         ("npy", FUZZ_EXAMPLES["index and feature .npy"]),
+                         ("embeddings", FUZZ_EXAMPLES["embeddings .npz"]),
+                         ("uploads", FUZZ_EXAMPLES["uploads"]),
+                         ("meta_pkl", FUZZ_EXAMPLES["meta.pkl"]),
+                         ("checkpoints", FUZZ_EXAMPLES["checkpoints"]))]
+
+
+def cases() -> dict:
+    """Everything above as one JSON-ready object."""
+    return {"cases": [{"class": c, "test": t, "tried": w} for c, t, w in CASES],
+            "fuzz_examples": dict(FUZZ_EXAMPLES), "fuzz_deadline_seconds": FUZZ_DEADLINE_SECONDS}
+
+
+if __name__ == "__main__":
+    print(json.dumps(cases(), indent=2))

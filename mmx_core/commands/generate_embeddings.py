@@ -1,0 +1,49 @@
+"""``generate-embeddings``: N vectors around the published embeddings, for large-collection tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mmx_core.commands._args import SEED, float_in, int_in
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "generate-embeddings", help="generate N embeddings around the published ones (large-collection tests)")
+    parser.add_argument("--n", type=int_in(1), required=True, help="number of trailers")
+    parser.add_argument("--dim", type=int_in(2), default=1024, help="dimensions (1024: the published space)")
+    parser.add_argument("--out", required=True, help="embeddings file to write (.npz)")
+    parser.add_argument("--seed", type=SEED, default=0, help="same seed gives the same vectors")
+    parser.add_argument("--noise", type=float_in(0.0), default=0.5,
+                        help="noise as a multiple of the published set's per-dimension standard deviation")
+    parser.add_argument("--float16", action="store_true", help="store float16 (half the file and memory)")
+    parser.add_argument("--metadata-out", default=None,
+                        help="also write a trailer table (.parquet) with genres and years borrowed from the "
+                             "published rows")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from mmx_core.base.assets import load_published
+    from mmx_core.base.embeddings import save_embeddings
+    from mmx_core.base.errors import MMXError
+    from mmx_core.explore.generate import generate_set
+
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise MMXError(f"--out {args.out!r} must end in .npz (an embeddings file)")
+    dtype = np.float16 if args.float16 else np.float32
+    emb = generate_set(load_published(), args.n, args.dim, seed=args.seed, noise=args.noise, dtype=dtype)
+    save_embeddings(out, emb.ids, emb.vectors, generated=True,
+                    source=f"generate-embeddings --n {args.n} --dim {args.dim} --seed {args.seed} "
+                           f"--noise {args.noise:g}", dtype="float16" if args.float16 else "float32")
+    if args.metadata_out:
+        from mmx_core.base.artefacts import atomic_path
+
+        with atomic_path(args.metadata_out) as tmp:
+            emb.metadata.to_parquet(tmp, index=False)
+    print(json.dumps({"out": str(out), "n": len(emb), "dim": emb.dim, "metadata": args.metadata_out}))
+    return 0
