@@ -18,7 +18,7 @@ import pandas as pd
 from mmx_core.base.artefacts import atomic_path, file_hash, write_json
 from mmx_core.base.embeddings import EmbeddingSet, load_embeddings, load_metadata, save_embeddings
 from mmx_core.base.errors import MMXError
-from mmx_core.base.paths import ASSETS_DIR, PROJECT_ROOT
+from mmx_core.base.paths import ASSETS_DIR, display_path
 
 PUBLISHED_DIR = ASSETS_DIR / "published"
 PUBLISHED_EMBEDDINGS = PUBLISHED_DIR / "embeddings.npz"
@@ -94,7 +94,7 @@ def bundle_published(source: str | Path, out: str | Path = PUBLISHED_DIR) -> dic
     with atomic_path(out / "thumbnails.zip") as tmp:
         tmp.write_bytes((source / "thumbnails.zip").read_bytes())
     record = {
-        "source": str(source),
+        "source": display_path(source),
         "inputs": {name: file_hash(source / name) for name in ("embeddings.npz", "trailers.csv", "thumbnails.zip")},
         "trailers": len(published),
         "dim": published.dim,

@@ -62,3 +62,14 @@ def check_under_roots(path: str | Path, what: str) -> Path:
                        f"({', '.join(str(root) for root in roots)}); move it under one of them, or ask the "
                        "server's owner to add its folder to MMX_DATA_ROOTS")
     return resolved
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` as records and messages show it: relative to the project folder when it is inside it or
+    beside it (``data/published``, ``../shared/...``), else absolute. Records then do not carry one
+    machine's folder layout."""
+    resolved = Path(path).resolve()
+    root = PROJECT_ROOT.resolve()
+    if resolved.is_relative_to(root.parent):
+        return os.path.relpath(resolved, root)
+    return str(resolved)

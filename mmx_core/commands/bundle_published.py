@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from mmx_core.base.assets import PUBLISHED_DIR, PROJECT_ROOT, bundle_published
+from mmx_core.base.assets import PUBLISHED_DIR, bundle_published
+from mmx_core.base.paths import PROJECT_ROOT
 
 
 def register(subparsers) -> None:

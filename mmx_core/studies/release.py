@@ -22,7 +22,7 @@ from mmx_core.data import TrailerStore
 from mmx_core.base.errors import MMXError
 from mmx_core.base.metrics import genre_metrics
 from mmx_core.model import ModelConfig
-from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
+from mmx_core.base.paths import MODELS_DIR, data_dir, display_path, runs_dir
 from mmx_core.train.inference import embed_store, predict_scores, write_embeddings
 from mmx_core.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from mmx_core.train.config import TrainConfig
@@ -159,7 +159,7 @@ def make_models(config: ReleaseConfig) -> dict[str, Any]:
         stage: _neighbour_genre_overlap(out / f"{stage}_embeddings.npz", store) for stage in ("coarse", "fine")}
     timings["this_call_s"] = time.perf_counter() - started
     timings["total_s"] = sum(timings[k] for k in ("data_s", "coarse_s", "fine_s", "export_embed_s"))
-    results.update(config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
+    results.update(config={k: display_path(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
                    model=model.to_dict(), data_fingerprint=store.fingerprint, n_trailers=store.n_trailers,
                    machine=f"{platform.node()} ({torch.get_num_threads()} torch thread(s), "
                            f"{'CUDA' if torch.cuda.is_available() else 'CPU'})")
