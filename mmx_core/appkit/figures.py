@@ -16,6 +16,7 @@ maker (:mod:`mmx_core.explore.labels`); this module only cuts them to width.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,11 +87,36 @@ def _encoded(trace: dict) -> dict:
     return out
 
 
-class Texts(tuple):
-    """Hover texts of a trace: an immutable sequence that ``copy.deepcopy`` returns as it is (like a
-    string), so sending a figure (plotly copies it deeply first) does not copy thousands of strings."""
+class Texts(Sequence):
+    """Hover texts of a trace: an immutable sequence of strings, written to JSON as a list (``tolist``).
 
-    __slots__ = ()
+    Sending a figure copies it deeply, then walks every list in it, before writing it as JSON: for a
+    map of thousands of points that is mostly these strings. A figure holds them as one ``Texts``,
+    which a deep copy returns as it is (like a string) and the walk does not enter.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items=()):
+        self._items = tuple(items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):
+        return self._items[index]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self._items) == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Texts({len(self._items)} texts)"
+
+    def tolist(self) -> list:
+        """The texts as a list (what plotly's JSON encoder writes)."""
+        return list(self._items)
 
     def __deepcopy__(self, memo) -> "Texts":
         return self

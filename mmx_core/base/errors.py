@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+__all__ = ["MMXError", "escape_control"]
+
+# C0 controls (tab included), DEL, C1 controls, and the bidirectional overrides that reorder text
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_control(text: object) -> str:
+    """``text`` (made a str) with each control character written as a visible escape (``\\x1b``, ``\\n``).
+
+    Terminal escapes, carriage returns, newlines and bidirectional overrides in a file name or a
+    library's message can then neither redraw a terminal nor split a one-line message.
+    """
+    text = str(text)
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(0)) or (f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
+                                                            else f"\\u{ord(m.group(0)):04x}"), text)
 
 
 class MMXError(Exception):
@@ -12,7 +32,7 @@ class MMXError(Exception):
     possible, what to do. The CLI prints it on one line without a traceback.
     Control characters in the message and the path (an ANSI escape in a folder
     name, a newline in a library's message) are written as visible escapes
-    (:func:`mmx_core.base.safeio.escape_control`), so the message stays one line
+    (:func:`escape_control`), so the message stays one line
     and cannot redraw a terminal; :attr:`path` keeps the real path.
 
     Parameters
@@ -24,8 +44,6 @@ class MMXError(Exception):
     """
 
     def __init__(self, message: str, path: str | Path | None = None):
-        from mmx_core.base.safeio import escape_control
-
         self.path = None if path is None else Path(path)
         self.message = escape_control(message)
         where = None if self.path is None else escape_control(self.path)

@@ -1,8 +1,8 @@
 """Opening files that a careless or hostile user may have put there.
 
-- :func:`escape_control`: control characters (ANSI escapes, carriage returns, newlines, bidi
-  overrides) written as visible escapes, so a file or folder name can neither redraw the
-  terminal nor split a one-line message (:class:`MMXError` applies it to every message).
+- :func:`escape_control` (defined beside :class:`MMXError`, which applies it to every message):
+  control characters (ANSI escapes, carriage returns, newlines, bidi overrides) written as
+  visible escapes, so a file or folder name can neither redraw the terminal nor split a line.
 - :func:`regular_file`: refuse anything but a regular file *before* opening it (a FIFO in place
   of a feature file would block the reader forever; a device could be read without end).
 - :func:`npy_header`, :func:`load_npy`: the ``.npy`` header is read and its claimed size
@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 import stat
 import zipfile
 from pathlib import Path
@@ -24,28 +23,15 @@ from typing import BinaryIO
 
 import numpy as np
 
+from mmx_core.base.errors import MMXError, escape_control
+
 __all__ = ["MAX_ARRAY_BYTES", "escape_control", "regular_file", "npy_header", "load_npy", "check_npz", "NpyHeader"]
 
 MAX_ARRAY_BYTES = 64 * 1024 ** 3
 """Largest array a loader reads into memory (64 GiB): a header claiming more is refused before allocation."""
 
-# C0 controls (tab included), DEL, C1 controls, and the bidirectional overrides that reorder text
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
-
-def escape_control(text: object) -> str:
-    """``text`` (made a str) with each control character written as a visible escape (``\\x1b``, ``\\n``)."""
-    text = str(text)
-    if not _CONTROL.search(text):
-        return text
-    return _CONTROL.sub(lambda m: _NAMED.get(m.group(0)) or (f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
-                                                            else f"\\u{ord(m.group(0)):04x}"), text)
-
-
-def _error(message: str, path):
-    from mmx_core.base.errors import MMXError
-
+def _error(message: str, path) -> MMXError:
     return MMXError(message, path)
 
 

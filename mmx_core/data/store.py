@@ -262,7 +262,11 @@ def _read_trailers(file: Path) -> pd.DataFrame:
 
 def _load_index(file: Path) -> np.ndarray:
     try:
-        return load_npy(file, "index file")
+        index = load_npy(file, "index file")
+        if index.dtype != np.int64 or index.ndim != 1 or len(index) == 0:
+            raise MMXError(f"index must be a non-empty 1-D int64 array, got {index.dtype} of shape {index.shape}; "
+                           "run `python -m mmx_core validate` on the data set", file)
+        return index
     except FileNotFoundError:
         raise MMXError("index file not found", file) from None
     except (OSError, ValueError) as exc:

@@ -253,6 +253,14 @@ def decode_messages(index: int, path: Path, spec: DecodeSpec) -> Iterator[tuple[
 
 
 def decode_worker(tasks, results, spec: DecodeSpec) -> None:
+    """Body of a decoding process: videos from ``tasks`` until None, messages into ``results``.
+
+    Stops as soon as its parent is gone (e.g. killed), instead of decoding on for nobody.
+    """
+    import os
+    import queue
+
+    parent = os.getppid()
     while True:
         task = tasks.get()
         if task is None:
@@ -260,4 +268,11 @@ def decode_worker(tasks, results, spec: DecodeSpec) -> None:
             return
         index, path = task
         for message in decode_messages(index, Path(path), spec):
-            results.put(message)
+            while True:
+                try:
+                    results.put(message, timeout=1.0)
+                    break
+                except queue.Full:
+                    if os.getppid() != parent:
+                        results.cancel_join_thread()  # nobody reads the queue any more: do not wait to flush it
+                        return

@@ -140,7 +140,8 @@ class ImportRequest(JobRequest):
                           name=check_name(self.name or f"import-{self.dataset}", "job name"))
 
     def command(self, job_dir: Path) -> list[str]:
-        return ["import-mmx", self.folder, "--out", str(data_dir() / self.dataset)]
+        # skipped files are kept in the set's import_report.json; the job finishes with what could be read
+        return ["import-mmx", self.folder, "--out", str(data_dir() / self.dataset), "--allow-skips"]
 
 
 @dataclass(frozen=True)

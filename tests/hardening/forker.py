@@ -2,9 +2,8 @@
 
 Starting ``python -m mmx_core`` costs seconds of imports (torch, scikit-learn) on this machine; the
 fault tests start many commands and kill them at chosen moments of their work, so they ask this
-process instead: it imports :mod:`mmx_core.cli` and builds its parser once (no torch computation, so
-no thread pool exists yet; with ``FORKER_WARM_UMAP=1`` it also compiles UMAP's numba kernels on a toy
-array, which single-threaded numba code allows before a fork), then for each request forks a child that runs ``mmx_core.cli.main(argv)``,
+process instead: it imports :mod:`mmx_core.cli` and builds its parser once and computes nothing (GNU
+OpenMP, which torch and scikit-learn use, refuses a fork once its threads exist), then for each request forks a child that runs ``mmx_core.cli.main(argv)``,
 exactly what ``python -m mmx_core ARGV`` runs, with the given environment, its output sent through
 pipes into files (so a file-size limit never cuts the error message) and, optionally, a file-size
 limit (``RLIMIT_FSIZE``: writes past it fail with EFBIG, as on a full disk).
@@ -74,12 +73,6 @@ def serve() -> None:
     from mmx_core.cli import build_parser
 
     build_parser()                                      # imports every command module
-    if os.environ.get("FORKER_WARM_UMAP"):             # compile UMAP's numba kernels once, not in every child
-        import numpy as np
-
-        from mmx_core.explore.clustering import SubgenreClusterer
-
-        SubgenreClusterer(min_cluster_size=5).fit(np.random.default_rng(0).normal(size=(60, 32)).astype(np.float32))
     print(json.dumps({"ready": os.getpid()}), flush=True)
     running: dict[int, dict[int, str]] = {}
     for line in sys.stdin:

@@ -44,7 +44,8 @@ from mmx_data_helpers import write_trailer  # noqa: E402
 from videos import make_video  # noqa: E402
 
 SEED = 1212
-KILLS = 2                                  # kill points per writer
+KILLS = {"import": 2, "train": 2, "extract": 2, "precompute": 1}   # kill points per writer (precompute: each
+                                           # run compiles UMAP's numba kernels, about 10 s here)
 FSIZE = 24 * 1024                          # the "disk" holds files up to this size
 IMPORT_DIMS = {"image": 256, "scene": 64, "motion": 16, "audio": 8}
 SMALL_MODEL = ["--shared-dim", "16", "--sequence-dim", "16", "--bottleneck-dim", "16", "--gating-hidden", "8",
@@ -54,11 +55,12 @@ SMALL_MODEL = ["--shared-dim", "16", "--sequence-dim", "16", "--bottleneck-dim",
 class Forker:
     """Client of ``forker.py``: start a CLI command in a forked child, kill it, wait for it."""
 
-    def __init__(self, logs: Path):
+    def __init__(self, logs: Path, home: Path):
         self.logs = logs
+        # the session's folders of tests/conftest.py, whatever the environment when a module fixture asks
+        self.env = {f"MMX_{name.upper()}_DIR": str(home / name) for name in ("cache", "data", "runs")}
         self.count = 0
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "NUMBA_NUM_THREADS": "1", "FORKER_WARM_UMAP": "1"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         self.proc = subprocess.Popen([sys.executable, str(HERE / "forker.py")], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
         assert "ready" in json.loads(self.proc.stdout.readline())
@@ -71,8 +73,7 @@ class Forker:
     def start(self, argv: list, fsize: int | None = None) -> tuple[int, Path, Path]:
         self.count += 1
         out, err = self.logs / f"{self.count}.out", self.logs / f"{self.count}.err"
-        env = {k: v for k, v in os.environ.items() if k.startswith("MMX_")}
-        pid = self._ask({"run": [str(a) for a in argv], "env": env, "out": str(out), "err": str(err),
+        pid = self._ask({"run": [str(a) for a in argv], "env": self.env, "out": str(out), "err": str(err),
                          "fsize": fsize})["pid"]
         return pid, out, err
 
@@ -116,7 +117,7 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def forker(tmp_path_factory):
-    client = Forker(tmp_path_factory.mktemp("forker_logs"))
+    client = Forker(tmp_path_factory.mktemp("forker_logs"), tmp_path_factory.getbasetemp() / "mmx_home")
     yield client
     client.close()
 
@@ -124,7 +125,7 @@ def forker(tmp_path_factory):
 def kill_points(name: str, span: float) -> list[float]:
     """Seeded moments (s after the writer's first file appears) spread over the reference run's duration."""
     rng = random.Random(f"{SEED}-{name}")
-    return [rng.uniform(0.0, span) for _ in range(KILLS)]
+    return [rng.uniform(0.0, span) for _ in range(KILLS[name])]
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -140,6 +141,19 @@ def same_data_set(a: Path, b: Path) -> None:
     for rel in arrays:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
     pd.testing.assert_frame_equal(pd.read_parquet(a / "trailers.parquet"), pd.read_parquet(b / "trailers.parquet"))
+
+
+def finish_after_kill(forker: Forker, argv: list, out: Path) -> str:
+    """After a kill: a data set already in place was complete (renamed there last), and running the command
+    again is refused in one line; otherwise running it again (resuming) must succeed. Says which it was."""
+    if out.exists():
+        assert validate_dataset(out, deep=True).ok
+        code, _, err, _ = forker.run(argv)
+        assert "already exists" in one_line_error(code, err)
+        return "complete before the kill"
+    code, _, err, _ = forker.run(argv)
+    assert code == 0, err[-2000:]
+    return "run again"
 
 
 def one_line_error(code: int, err: str) -> str:
@@ -174,10 +188,8 @@ def test_import_killed_anywhere_then_rerun_equals_an_unbroken_import(forker, aut
         out = data_dir() / f"import-kill{i}"
         points.append(forker.kill_during(import_argv(authors_tree, out),
                                          lambda: staging_dir(out).exists() or out.exists(), delay))
-        if out.exists():                                   # renamed into place only when complete
-            assert validate_dataset(out, deep=True).ok
-        code, _, err, _ = forker.run(import_argv(authors_tree, out))
-        assert code == 0, err[-2000:]
+        rerun = finish_after_kill(forker, import_argv(authors_tree, out), out)
+        points[-1]["after"] = rerun
         same_data_set(out, ref)
         assert not staging_dir(out).exists()
     record_property("kill_points", json.dumps(points))
@@ -245,17 +257,31 @@ def test_train_on_a_full_disk_fails_in_one_line_and_keeps_the_checkpoints(forker
 
 # ---------------------------------------------------------------------------------------------- precompute
 
-@pytest.fixture
-def uploaded_sets():  # function scope: the data folder is the test's (tests/conftest.py)
-    published = load_published()
-    rng = np.random.default_rng(9)
-    names = []
-    for name, size in (("fault-small", 400), ("fault-big", 1500)):
-        rows = np.sort(rng.choice(len(published), size, replace=False))
-        save_embeddings(workspace.uploads_dir() / name / "embeddings.npz", published.ids[rows],
-                        published.vectors[rows])
-        names.append(f"upload:{name}")
+@pytest.fixture(scope="module")
+def uploaded_sets(tmp_path_factory):
+    """Two uploads of published vectors (400 and 1,500), in the data folder the tests share (tests/conftest.py)."""
+    home = tmp_path_factory.getbasetemp() / "mmx_home"
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("cache", "data", "runs"):
+            patch.setenv(f"MMX_{name.upper()}_DIR", str(home / name))
+        published = load_published()
+        rng = np.random.default_rng(9)
+        names = []
+        for name, size in (("fault-small", 400), ("fault-big", 1500)):
+            rows = np.sort(rng.choice(len(published), size, replace=False))
+            save_embeddings(workspace.uploads_dir() / name / "embeddings.npz", published.ids[rows],
+                            published.vectors[rows])
+            names.append(f"upload:{name}")
     return names
+
+
+@pytest.fixture(scope="module")
+def precompute_reference(forker, uploaded_sets, tmp_path_factory):
+    """An unbroken ``precompute`` of the small set: (cache folder, its entries, seconds)."""
+    ref = tmp_path_factory.mktemp("precompute") / "ref"
+    code, _, err, span = forker.run(precompute_argv(uploaded_sets[0], ref))
+    assert code == 0, err[-2000:]
+    return ref, cache_entries(ref), span
 
 
 def precompute_argv(name: str, out: Path) -> list:
@@ -293,19 +319,16 @@ def complete_entries(folder: Path) -> None:
             assert record["bytes"] == path.stat().st_size and record["hash"] == file_hash(path), path
 
 
-def test_precompute_killed_anywhere_then_rerun_equals_an_unbroken_run(forker, uploaded_sets, record_property):
-    small = uploaded_sets[0]
-    ref = cache_dir() / "pre-ref"
-    code, _, err, span = forker.run(precompute_argv(small, ref))
-    assert code == 0, err[-2000:]
-    reference = cache_entries(ref)
+def test_precompute_killed_anywhere_then_rerun_equals_an_unbroken_run(forker, uploaded_sets, precompute_reference,
+                                                                      record_property):
+    _, reference, span = precompute_reference
     points = []
     for i, delay in enumerate(kill_points("precompute", span)):
         out = cache_dir() / f"pre-kill{i}"
-        points.append(forker.kill_during(precompute_argv(small, out), lambda: out.exists(), delay))
+        points.append(forker.kill_during(precompute_argv(uploaded_sets[0], out), lambda: out.exists(), delay))
         if out.exists():
             complete_entries(out)
-        code, _, err, _ = forker.run(precompute_argv(small, out))
+        code, _, err, _ = forker.run(precompute_argv(uploaded_sets[0], out))
         assert code == 0, err[-2000:]
         complete_entries(out)
         assert_same_entries(cache_entries(out), reference)
@@ -313,12 +336,11 @@ def test_precompute_killed_anywhere_then_rerun_equals_an_unbroken_run(forker, up
     assert any(p["killed"] for p in points)
 
 
-def test_precompute_on_a_full_disk_fails_in_one_line_and_keeps_the_cache(forker, uploaded_sets):
-    small, big = uploaded_sets
-    out = cache_dir() / "pre-full"
-    assert forker.run(precompute_argv(small, out))[0] == 0
+def test_precompute_on_a_full_disk_fails_in_one_line_and_keeps_the_cache(forker, uploaded_sets,
+                                                                         precompute_reference):
+    out = precompute_reference[0]
     before = files_of(out)
-    code, _, err, _ = forker.run(precompute_argv(big, out), fsize=FSIZE)
+    code, _, err, _ = forker.run(precompute_argv(uploaded_sets[1], out), fsize=FSIZE)
     one_line_error(code, err)
     after = files_of(out)
     assert {k: v for k, v in after.items() if k in before} == before
@@ -350,11 +372,8 @@ def test_extract_killed_anywhere_then_resumed_equals_an_unbroken_run(forker, vid
         out = data_dir() / f"extract-kill{i}"
         points.append(forker.kill_during(extract_argv(video_folder, out),
                                          lambda: work_dir(out).exists() or out.exists(), delay))
-        if out.exists():
-            assert validate_dataset(out, deep=True).ok
         resume = ["--resume"] if work_dir(out).exists() else []
-        code, _, err, _ = forker.run(extract_argv(video_folder, out) + resume)
-        assert code == 0, err[-2000:]
+        points[-1]["after"] = finish_after_kill(forker, extract_argv(video_folder, out) + resume, out)
         same_data_set(out, ref)
     record_property("kill_points", json.dumps(points))
     assert any(p["killed"] for p in points)

@@ -199,3 +199,15 @@ def test_the_valid_starting_files_load(base_set, checkpoint_bytes, tmp_path):
     (tmp_path / "c.pt").write_bytes(checkpoint_bytes)
     assert load_checkpoint(tmp_path / "c.pt").epoch == 1
     save_embeddings(tmp_path / "s.npz", np.array(["a"]), np.ones((1, 2), np.float32))
+
+
+def test_the_recorded_cases_name_tests_that_exist():
+    """benchmarks/reliability_cases.py (read by docs/reliability.md) lists only tests that are here."""
+    import re
+
+    from benchmarks.reliability_cases import CASES
+
+    root = Path(__file__).resolve().parents[2]
+    for _, test, _ in CASES:
+        file, name = test.split("::")
+        assert re.search(rf"^def {name}\(", (root / file).read_text(), re.M), test
