@@ -57,9 +57,10 @@ colour = st.sidebar.radio("Colour by", ["change", "cluster"], key="w_ccolour",
                           format_func={"change": "neighbour overlap (Jaccard@k)", "cluster": "own clusters"}.get)
 col_a, col_b = st.columns(2)
 events = []
-for col, frame, name in ((col_a, frames[0], first), (col_b, frames[1], second)):
+bases = widgets.comparison_bases(first, second, k, view.projection, view.mcs, colour, height=480)
+for col, frame, name, base in ((col_a, frames[0], first, bases[0]), (col_b, frames[1], second, bases[1])):
     fig = figures.map_figure(frame, colour, change=table["jaccard"].to_numpy(), highlight=highlight, height=480,
-                             labels=False, title=name)
+                             labels=False, title=name, base=base)
     with col:
         events.append(st.plotly_chart(fig, on_select="rerun", key=f"cmp_{name}", width="stretch"))
         widgets.hover_card(f"cmp_{name}", table["id"].tolist(), f"compare:{first}|{second}")

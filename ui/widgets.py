@@ -248,6 +248,26 @@ def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int
     return _comparison(first, second, stamps, k, projection, mcs)
 
 
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _comparison_bases(first: str, second: str, stamps: tuple, k: int, projection: str, mcs: int, colour: str,
+                      height: int) -> tuple:
+    result, table = _comparison(first, second, stamps, k, projection, mcs)
+    bases = tuple(figures.map_base(mapview.comparison_map(table, result, side), colour, change=table["jaccard"].to_numpy(),
+                                   height=height, labels=False, title=name, encode=True)
+                  for side, name in (("a", first), ("b", second)))
+    settle_shared()
+    return bases
+
+
+def comparison_bases(first: str, second: str, k: int, projection: str, mcs: int, colour: str,
+                     height: int = 480) -> tuple:
+    """The two maps of :func:`cached_comparison` without their overlays (:func:`figures.map_base` of
+    :func:`mapview.comparison_map` of each side, coloured by ``colour``, titled by the set), shared by every
+    session; give each to :func:`figures.map_figure` as ``base`` with the same frame and arguments."""
+    stamps = tuple(workspace.set_info(n).path.stat().st_mtime_ns for n in (first, second))
+    return _comparison_bases(first, second, stamps, k, projection, mcs, colour, height)
+
+
 _HOVER_CARD = st.components.v2.component("mmx_hover_card", js=hovercard.static_text("hovercard.js"))
 
 

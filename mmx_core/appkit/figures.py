@@ -308,7 +308,7 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
         base = map_base(frame, colour, genre=genre, summaries=summaries, change=change, keep=keep, limit=limit,
                         height=height, labels=labels, max_labels=max_labels, title=title,
                         encode=base.encoded if base is not None else False)
-    traces = list(base.data)
+    traces = [dict(trace) for trace in base.data]   # plotly pops and puts back each trace's type: not in the base
     size = base.size
     if (highlight is not None and highlight.any()) or selected is not None:
         points = _Points(frame, encode=base.encoded)

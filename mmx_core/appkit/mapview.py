@@ -150,25 +150,29 @@ def selected_rows(event, n_rows: int) -> np.ndarray:
 def neighbour_table(emb: EmbeddingSet, trailer_id: str, k: int = 10) -> pd.DataFrame:
     """Top-``k`` neighbours of ``trailer_id`` in ``emb``: ``id, display_title, year, score, shared_genres``."""
     row = emb.index_of(trailer_id)
-    table = pipeline.neighbours(emb, trailer_id, k=k)[["id", "score"]].copy()
+    found = pipeline.neighbours(emb, trailer_id, k=k)
     base = _indexed_base(emb)
-    rows = [emb.index_of(t) for t in table["id"]]
-    own = set(base["genre_list"].iloc[row])
-    table["display_title"] = base["display_title"].iloc[rows].to_numpy()
-    table["year"] = base["year"].iloc[rows].to_numpy()
-    table["shared_genres"] = [", ".join(g for g in base["genre_list"].iloc[r] if g in own) for r in rows]
-    return table[["id", "display_title", "year", "score", "shared_genres"]].reset_index(drop=True)
+    rows = np.array([emb.index_of(t) for t in found["id"]], dtype=np.int64)
+    own = set(base["genre_list"][row])
+    return pd.DataFrame({
+        "id": found["id"].to_numpy(), "display_title": base["display_title"][rows],
+        "year": base["year"].iloc[rows].to_numpy(), "score": found["score"].to_numpy(),
+        "shared_genres": [", ".join(g for g in base["genre_list"][r] if g in own) for r in rows]})
 
 
-_BASE: dict[tuple, pd.DataFrame] = {}
+_BASE: dict[tuple, dict] = {}
 
 
-def _indexed_base(emb: EmbeddingSet) -> pd.DataFrame:
+def _indexed_base(emb: EmbeddingSet) -> dict:
+    """The columns of :func:`base_frame` that neighbour tables read, by row: ``display_title`` and
+    ``genre_list`` as arrays, ``year`` as its (nullable integer) Series; built once per set."""
     key = (emb.content_hash, id(emb.metadata))
     if key not in _BASE:
         if len(_BASE) > 8:
             _BASE.clear()
-        _BASE[key] = base_frame(emb)
+        frame = base_frame(emb)
+        _BASE[key] = {"display_title": frame["display_title"].to_numpy(dtype=object),
+                      "genre_list": frame["genre_list"].to_numpy(dtype=object), "year": frame["year"]}
     return _BASE[key]
 
 
