@@ -58,11 +58,13 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
         st.session_state.pop("w_cluster", None)
     map_col, side_col = st.columns([3, 1.1])
     options = [None] + data.summaries["cluster"].tolist()
-    labels = dict(zip(data.summaries["cluster"], data.summaries["label"] + " (" + data.summaries["size"].astype(str) + ")"))
+    summaries = data.summaries
+    labels = dict(zip(summaries["cluster"], summaries["label"] + " (" + summaries["size"].astype(str) + ")"))
     if st.session_state.get("w_cluster") not in options:
         st.session_state.pop("w_cluster", None)
     with side_col:
-        widgets.bound(st.selectbox, "cluster", "Zoom to cluster", options, format_func=lambda c: "all" if c is None else labels[c])
+        widgets.bound(st.selectbox, "cluster", "Zoom to cluster", options,
+                      format_func=lambda c: "all" if c is None else labels[c])
     view = st.session_state["view"]
     selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb else None
     focus = None
@@ -97,7 +99,8 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
 
     view = st.session_state["view"]
     if view.cluster is not None:
-        rows, heading = mapview.cluster_members(data, view.cluster).index.to_numpy(), f"Members of {labels.get(view.cluster)}"
+        rows = mapview.cluster_members(data, view.cluster).index.to_numpy()
+        heading = f"Members of {labels.get(view.cluster)}"
     elif len(rows) > 1:
         heading = f"Selection: {len(rows)} trailers"
     else:
@@ -107,11 +110,12 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
         chosen = frame.iloc[rows][["id", "display_title", "year", "genres", "cluster_label"]]
         table_col, hist_col = st.columns([1, 1])
         table_col.dataframe(chosen, hide_index=True, height=300, key="selection_table")
-        table_col.download_button("Download the selection as CSV", export.spreadsheet_safe_csv(chosen), "selection.csv", "text/csv")
+        table_col.download_button("Download the selection as CSV", export.spreadsheet_safe_csv(chosen), "selection.csv",
+                                  "text/csv")
         hist_col.plotly_chart(figures.share_histogram(mapview.genre_share(frame["genre_list"].iloc[rows]),
                                                       mapview.genre_share(frame["genre_list"])), width="stretch")
-        hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float), frame["year"].astype(float)),
-                              width="stretch")
+        hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float),
+                                                     frame["year"].astype(float)), width="stretch")
     widgets.sync_url()
 
 

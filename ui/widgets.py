@@ -252,8 +252,9 @@ def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int
 def _comparison_bases(first: str, second: str, stamps: tuple, k: int, projection: str, mcs: int, colour: str,
                       height: int) -> tuple:
     result, table = _comparison(first, second, stamps, k, projection, mcs)
-    bases = tuple(figures.map_base(mapview.comparison_map(table, result, side), colour, change=table["jaccard"].to_numpy(),
-                                   height=height, labels=False, title=name, encode=True)
+    change = table["jaccard"].to_numpy()
+    bases = tuple(figures.map_base(mapview.comparison_map(table, result, side), colour, change=change, height=height,
+                                   labels=False, title=name, encode=True)
                   for side, name in (("a", first), ("b", second)))
     settle_shared()
     return bases

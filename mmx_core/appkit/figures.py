@@ -8,6 +8,10 @@ Maps above :data:`MAP_POINT_LIMIT` points draw a density layer of all points and
 a sample of them as markers (plus every highlighted or selected point), which
 keeps the payload and the browser responsive at 100,000 trailers.
 
+A map is built in two parts: :func:`map_base` (the colour layers, legend and labels: the same for every
+click, so the app builds it once per map and colouring and shares it between sessions) and the overlays
+:func:`map_figure` adds to it (search matches, the selected trailer's star, the zoom).
+
 Cluster names come as data: the summaries' ``short_label`` (written on the map)
 and ``legend_label`` (legend, Sankey) columns, made by the clustering's label
 maker (:mod:`mmx_core.explore.labels`); this module only cuts them to width.
@@ -23,8 +27,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["map_figure", "map_base", "MapBase", "typed_array", "share_histogram", "year_histogram", "sankey_figure", "pr_curve_figure",
-           "bar_figure", "curves_figure", "histogram_figure", "MAP_POINT_LIMIT"]
+__all__ = ["map_figure", "map_base", "MapBase", "Texts", "typed_array", "share_histogram", "year_histogram",
+           "sankey_figure", "pr_curve_figure", "bar_figure", "curves_figure", "histogram_figure", "MAP_POINT_LIMIT"]
 
 MAP_POINT_LIMIT = 30_000
 NOISE_COLOUR = "rgba(160,160,160,0.35)"
