@@ -157,19 +157,23 @@ def run(quick: bool = False) -> list[Table]:
         decode.rows.append([f"{seconds:.0f} s {size[0]}x{size[1]} 24 fps", *_decode_rates(videos[0], experts)])
 
         rates = _backbone_rates(experts, repeats=1 if quick else 3)
+        start = time.perf_counter()
+        report = extract_videos(videos, tmp / "set", experts=EXPERTS, untrained=True, device="cpu",
+                                batch_size=BATCH, workers=1, threads=1, thumbnails=True)
+        wall = time.perf_counter() - start
+        # measured again after the run, best of both: the cores are shared, and the backbones'
+        # own rate is what they reach when nothing else runs
+        again = _backbone_rates(experts, repeats=1 if quick else 3)
+        rates = {name: max(rate, again[name]) for name, rate in rates.items()}
         backbones = Table("Each backbone alone (pre-decoded batches, one thread, untrained weights)",
                           ["expert", "backbone", "clips/s"],
                           note=f"Batches of {BATCH} clips already prepared (audio: two 0.96 s examples a 2 s clip); "
-                               "best of the repeats.")
+                               "best of the repeats before and after the end-to-end run.")
         for e in experts:
             backbones.rows.append([e.name, e.backbone, rates[e.name]])
         combined = 1.0 / sum(1.0 / r for r in rates.values())
         backbones.rows.append(["all four, one after another", "", combined])
 
-        start = time.perf_counter()
-        report = extract_videos(videos, tmp / "set", experts=EXPERTS, untrained=True, device="cpu",
-                                batch_size=BATCH, workers=1, threads=1, thumbnails=True)
-        wall = time.perf_counter() - start
         e2e = Table("End to end (`extract`, 1 decoding worker + 1 inference thread)", [
             "videos", "clips", "videos/s", "clips/s", "fraction of the backbones' own rate"],
             note="The backbones' own rate is the 'all four' row above; the goal is >= 70 % (decoding hidden "
