@@ -29,7 +29,19 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-class CommandParser(argparse.ArgumentParser):
+class OneLineErrors:
+    """Parsers whose usage errors are one line (``PROG: error: MESSAGE``, exit code 2), without the
+    usage block; ``--help`` shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class TopParser(OneLineErrors, argparse.ArgumentParser):
+    """The ``python -m mmx_core`` parser."""
+
+
+class CommandParser(OneLineErrors, argparse.ArgumentParser):
     """A subcommand's parser: :class:`DefaultsFormatter` unless the command names another, and
     options given without help still show their default."""
 
@@ -45,7 +57,7 @@ class CommandParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mmx_core", description="MMX Explorer pipeline steps.")
+    parser = TopParser(prog="python -m mmx_core", description="MMX Explorer pipeline steps.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True,

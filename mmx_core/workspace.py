@@ -126,6 +126,8 @@ class SetInfo:
         The embeddings file.
     generated : bool
         True when the vectors come from generated expert features.
+    untrained : bool
+        True when the expert features came from untrained (random) backbones.
     """
 
     name: str
@@ -133,6 +135,7 @@ class SetInfo:
     kind: str
     path: Path
     generated: bool = False
+    untrained: bool = False
 
 
 def _stamp(path: Path | None) -> tuple[int, int] | None:
@@ -144,18 +147,20 @@ def _stamp(path: Path | None) -> tuple[int, int] | None:
 
 
 @functools.lru_cache(maxsize=64)
-def _generated_flag(path: Path, stamp: tuple | None) -> bool:
+def _flags(path: Path, stamp: tuple | None) -> tuple[bool, bool]:
+    """``(generated, untrained)`` of an embeddings file (False, False when it cannot be read)."""
     try:
         check_npz(regular_file(path, "embeddings file"), "embeddings file")
         with np.load(path, allow_pickle=False) as archive:
-            return bool(archive["generated"]) if "generated" in archive.files else False
+            return tuple(bool(archive[k]) if k in archive.files else False for k in ("generated", "untrained"))
     except (MMXError, OSError, ValueError, KeyError, TypeError, EOFError):
-        return False
+        return False, False
 
 
 def _info(name: str, label: str, kind: str, path: Path) -> SetInfo:
-    generated = _generated_flag(path, _stamp(path))
-    return SetInfo(name, label + (" (generated features)" if generated else ""), kind, path, generated)
+    generated, untrained = _flags(path, _stamp(path))
+    label += (" (generated features)" if generated else "") + (" (untrained backbones)" if untrained else "")
+    return SetInfo(name, label, kind, path, generated, untrained)
 
 
 def list_sets() -> list[SetInfo]:
@@ -248,7 +253,7 @@ def _read_upload(embeddings: bytes, max_bytes: int) -> tuple[np.ndarray, np.ndar
             missing = {"embeddings", "ids"} - set(archive.files)
             if missing:
                 raise MMXError(f"the .npz lacks {sorted(missing)}; it needs 'embeddings' (n x dim) and 'ids'")
-            vectors, ids, _, _ = read_members(archive, set(archive.files))
+            vectors, ids, *_ = read_members(archive, set(archive.files))
             return vectors, ids
     except MMXError:
         raise

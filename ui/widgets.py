@@ -10,7 +10,7 @@ import streamlit.components.v2  # noqa: F401 - st.components.v2.component (the m
 from streamlit.errors import StreamlitPageNotFoundError
 
 from mmx_core import workspace
-from mmx_core.appkit import figures, hovercard, mapview, sets
+from mmx_core.appkit import figures, hovercard, mapview, media
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress_callback
 from mmx_core.appkit.viewstate import ViewState
@@ -138,11 +138,13 @@ def progress_bar(text: str):
 def settle_shared() -> None:
     """Collect garbage once, then leave every object alive now out of later collections (``gc.freeze``).
 
-    Streamlit runs a full garbage collection after every script run; its cost grows with the objects it
-    walks: about 0.15 s for the libraries alone (torch, pandas, plotly) and 0.23 s with a loaded set,
-    more than the rest of a click on the map. The libraries and the shared caches (loaded sets, maps,
-    figures) live as long as the server, so they are frozen once loaded; what sessions create later is
-    collected as usual. Called when this module is imported and after each shared cache entry is built.
+    A full garbage collection walks every object of the process: about 0.15 s for the libraries alone
+    (torch, pandas, plotly) and 0.23 s with a loaded set, more than the rest of a click on the map.
+    Streamlit runs one after every script run unless ``runner.postScriptGC`` is off (it is, in
+    .streamlit/config.toml), and Python's own collector runs them now and then. The libraries and the
+    shared caches (loaded sets, maps, figures) live as long as the server, so they are frozen once
+    loaded; what sessions create later is collected as usual. Called when this module is imported and
+    after each shared cache entry is built.
     """
     gc.collect()
     gc.freeze()
@@ -206,7 +208,7 @@ def neighbours_for(name: str, trailer_id: str, k: int):
 def trailer_card(frame_row, container=None, image_width: int = 220) -> None:
     """Thumbnail, title, year, genres and cluster of one trailer."""
     box = container or st
-    image = sets.thumbnail_bytes(frame_row["id"])
+    image = media.thumbnail_bytes(frame_row["id"])
     if image:
         box.image(image, width=image_width)
     year = frame_row["year"]
@@ -220,7 +222,7 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
     for i, row in table.iterrows():
         if show_images:
             image_col, text_col = st.columns([1, 3], vertical_alignment="center")
-            if image := sets.thumbnail_bytes(row[f"id{suffix}"]):
+            if image := media.thumbnail_bytes(row[f"id{suffix}"]):
                 image_col.image(image, width=90)
         else:
             text_col = st.container()

@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Sequence
 
-from mmx_core.appkit.sets import thumbnail_bytes
+from mmx_core.appkit.media import thumbnail_bytes
 
 __all__ = ["STATIC_DIR", "static_text", "thumbnail_uri", "hover_reply"]
 
@@ -28,15 +28,17 @@ def static_text(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def thumbnail_uri(trailer_id: str) -> str | None:
-    """A trailer's thumbnail as a ``data:image/jpeg;base64,...`` URI, or None when it has none."""
-    image = thumbnail_bytes(str(trailer_id))
+def thumbnail_uri(trailer_id: str, dataset: str | None = None) -> str | None:
+    """A trailer's thumbnail as a ``data:image/jpeg;base64,...`` URI, or None when it has none.
+
+    ``dataset`` is the data set folder of a set extracted from videos (its ``dataset`` column)."""
+    image = thumbnail_bytes(str(trailer_id), {"dataset": dataset} if dataset else None)
     if not image:
         return None
     return "data:image/jpeg;base64," + base64.b64encode(image).decode("ascii")
 
 
-def hover_reply(ids: Sequence[str], request: dict | None, scope: str) -> dict:
+def hover_reply(ids: Sequence[str], request: dict | None, scope: str, dataset: str | None = None) -> dict:
     """What the page sends back to the hover card script after it asked for a row's thumbnail.
 
     Parameters
@@ -48,6 +50,8 @@ def hover_reply(ids: Sequence[str], request: dict | None, scope: str) -> dict:
         range, or made for another map (``scope`` differs).
     scope : str
         Names the map the rows belong to (the embedding set); the script caches thumbnails per scope.
+    dataset : str, optional
+        The data set folder of an extracted set, whose ``thumbnails.zip`` holds the pictures.
 
     Returns
     -------
@@ -62,5 +66,5 @@ def hover_reply(ids: Sequence[str], request: dict | None, scope: str) -> dict:
     except (TypeError, ValueError):
         return reply
     if 0 <= row < len(ids):
-        reply["row"], reply["src"] = row, thumbnail_uri(str(ids[row]))
+        reply["row"], reply["src"] = row, thumbnail_uri(str(ids[row]), dataset)
     return reply

@@ -1,4 +1,4 @@
-"""App support for the Data page and the hover card: published thumbnails, and checking a data set folder.
+"""App support for the Data page: checking a data set folder on the server (validated in place, or imported).
 
 What is on disk (embedding sets, data sets, uploads) is listed and loaded by :mod:`mmx_core.workspace`.
 """
@@ -7,27 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
-from mmx_core.base.assets import PUBLISHED_THUMBNAILS, thumbnail_archive
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import check_under_roots, data_dir
 from mmx_core.jobs import ImportRequest, submit
 
-__all__ = ["thumbnail_bytes", "check_folder"]
-
-
-def thumbnail_bytes(trailer_id: str, metadata_row: pd.Series | dict | None = None) -> bytes | None:
-    """JPEG bytes of a trailer's thumbnail from the published archive, or None."""
-    if not PUBLISHED_THUMBNAILS.exists():
-        return None
-    name = None
-    if metadata_row is not None:
-        value = metadata_row.get("thumbnail")
-        if isinstance(value, str) and value:
-            name = value
-    archive = thumbnail_archive()
-    return archive.read(name or f"{trailer_id}.jpg")
+__all__ = ["check_folder"]
 
 
 def check_folder(path: str | Path, name: str = "") -> dict:

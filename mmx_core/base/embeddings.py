@@ -7,7 +7,9 @@ An embeddings file is an ``.npz`` archive (no pickle) with
 - ``ids``: unicode array of shape (n_trailers,), unique trailer ids;
 - optional ``generated``: 0-d bool, True when the vectors come from generated
   expert features (the app labels such sets);
-- optional ``source``: 0-d unicode, free text saying how the file was made.
+- optional ``source``: 0-d unicode, free text saying how the file was made;
+- optional ``untrained``: 0-d bool, True when the expert features were extracted with untrained
+  (random) backbones (``extract --untrained``, for testing the pipeline; the app says so).
 
 Metadata (title, year, genres, ...) is not inside the file: it is a trailer
 table joined by ``id`` (see :func:`load_metadata`).
@@ -48,6 +50,10 @@ class EmbeddingSet:
         File the vectors were read from.
     generated : bool
         True when the vectors were computed from generated expert features.
+    source : str
+        How the file was made.
+    untrained : bool
+        True when the expert features came from untrained (random) backbones.
     """
 
     ids: np.ndarray
@@ -57,6 +63,7 @@ class EmbeddingSet:
     path: Path | None = None
     generated: bool = False
     source: str = ""
+    untrained: bool = False
     _hash: str | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -98,7 +105,8 @@ class EmbeddingSet:
         """A new set with the given rows (in that order)."""
         rows = np.asarray(rows)
         meta = None if self.metadata is None else self.metadata.iloc[rows].reset_index(drop=True)
-        return EmbeddingSet(self.ids[rows], self.vectors[rows], meta, self.name, self.path, self.generated, self.source)
+        return EmbeddingSet(self.ids[rows], self.vectors[rows], meta, self.name, self.path, self.generated, self.source,
+                            self.untrained)
 
 
 def validate_embeddings(ids: np.ndarray, vectors: np.ndarray, path: str | Path | None = None) -> None:
@@ -157,7 +165,7 @@ def load_embeddings(
                 raise MMXError(
                     f"missing array(s) {sorted(missing)} (found {sorted(keys)}); an embeddings file "
                     "needs 'embeddings' (n_trailers x dim) and 'ids'", path)
-            vectors, ids, generated, source = read_members(archive, keys)
+            vectors, ids, generated, source, untrained = read_members(archive, keys)
     except MMXError:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, TypeError, RuntimeError, NotImplementedError) as exc:
@@ -168,23 +176,27 @@ def load_embeddings(
     if metadata is not None:
         table = metadata if isinstance(metadata, pd.DataFrame) else load_metadata(metadata)
         meta = join_metadata(ids, table, path)
-    return EmbeddingSet(ids, vectors, meta, name or path.stem, path, generated, source)
+    return EmbeddingSet(ids, vectors, meta, name or path.stem, path, generated, source, untrained)
 
 
-def read_members(archive, keys) -> tuple[np.ndarray, np.ndarray, bool, str]:
-    """``embeddings``, ``ids`` (as str), ``generated`` and ``source`` of an opened archive."""
+def _flag(archive, keys, name: str) -> bool:
+    value = archive[name] if name in keys else np.bool_(False)
+    if value.size != 1 or value.dtype.kind not in "biu":
+        raise ValueError(f"'{name}' must be one true/false value, got {value.dtype} of shape {value.shape}")
+    return bool(value.reshape(()))
+
+
+def read_members(archive, keys) -> tuple[np.ndarray, np.ndarray, bool, str, bool]:
+    """``embeddings``, ``ids`` (as str), ``generated``, ``source`` and ``untrained`` of an opened archive."""
     vectors = archive["embeddings"]
     ids = archive["ids"]
     if ids.dtype.kind not in "USiu" or ids.ndim != 1:
         raise ValueError(f"'ids' must be a 1-D array of text or integers, got {ids.dtype} of shape {ids.shape}")
     ids = ids.astype(str)
-    generated = archive["generated"] if "generated" in keys else np.bool_(False)
-    if generated.size != 1 or generated.dtype.kind not in "biu":
-        raise ValueError(f"'generated' must be one true/false value, got {generated.dtype} of shape {generated.shape}")
     source = archive["source"] if "source" in keys else np.str_("")
     if source.size != 1 or source.dtype.kind not in "US":
         raise ValueError(f"'source' must be one text value, got {source.dtype} of shape {source.shape}")
-    return vectors, ids, bool(generated.reshape(())), str(source.reshape(()))
+    return vectors, ids, _flag(archive, keys, "generated"), str(source.reshape(())), _flag(archive, keys, "untrained")
 
 
 def save_embeddings(
@@ -194,6 +206,7 @@ def save_embeddings(
     generated: bool = False,
     source: str = "",
     dtype: str = "float32",
+    untrained: bool = False,
 ) -> Path:
     """Validate and write an embeddings file atomically; returns ``path``."""
     ids = np.asarray(ids).astype(str)
@@ -201,7 +214,8 @@ def save_embeddings(
     validate_embeddings(ids, vectors, path)
     with atomic_path(path) as tmp:
         np.savez_compressed(
-            tmp, embeddings=vectors.astype(dtype), ids=ids, generated=np.bool_(generated), source=np.str_(source))
+            tmp, embeddings=vectors.astype(dtype), ids=ids, generated=np.bool_(generated), source=np.str_(source),
+            untrained=np.bool_(untrained))
     return Path(path)
 
 

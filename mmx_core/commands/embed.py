@@ -17,8 +17,9 @@ def register(subparsers) -> None:
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--batch-size", type=int_in(1), default=16)
     parser.add_argument("--with-metadata", action="store_true",
-                        help="copy the data set's trailers.parquet beside the output (OUT with .parquet), so the "
-                             "embedding set shows titles, years and genres")
+                        help="write the data set's trailer table beside the output (OUT with .parquet) with a "
+                             "'dataset' column, so the embedding set shows titles, years, genres, thumbnails and, "
+                             "for sets extracted from videos, the source video")
     parser.set_defaults(func=run)
 
 
@@ -32,11 +33,11 @@ def run(args) -> int:
     ids, vectors = embed_store(store, checkpoint, device=args.device, batch_size=args.batch_size)
     path = write_embeddings(args.out, ids, vectors, store, checkpoint)
     if args.with_metadata:
-        import shutil
-
         from mmx_core.base.artefacts import atomic_path
 
+        table = store.trailers.copy()
+        table["dataset"] = str(store.path.resolve())  # where thumbnails and source videos of the set are found
         with atomic_path(path.with_suffix(".parquet")) as tmp:
-            shutil.copyfile(store.path / "trailers.parquet", tmp)
+            table.to_parquet(tmp, index=False)
     print(path)
     return 0

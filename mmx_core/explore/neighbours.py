@@ -27,8 +27,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from mmx_core.base.devices import DEVICES, resolve_device
 from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
@@ -41,7 +41,6 @@ __all__ = ["NeighbourIndex", "exact_topk", "recall_at_k"]
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto",) + faiss_index.KINDS
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:
@@ -144,9 +143,8 @@ class NeighbourIndex(Params):
         return "hnsw" if dim <= self.hnsw_max_dim else "ivf"
 
     def resolved_device(self) -> str:
-        if self.device != "auto":
-            return self.device
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        """``cpu`` or ``cuda``: the device choice resolved (``auto``: a GPU when torch sees one)."""
+        return resolve_device(self.device).type
 
     def build(self, X, source: str | Path | None = None) -> "NeighbourIndex":
         """Index the rows of ``X`` (array-like of shape (n_samples, n_features)); returns self."""

@@ -39,7 +39,8 @@ from mmx_core.extract.infer import ExpertRunner
 from mmx_core.extract.meta import VideoItem, genre_vocabulary, list_videos, read_metadata, trailer_rows
 from mmx_core.extract.shard import join, leave, pick_device
 from mmx_core.extract.shots import ShotDetector
-from mmx_core.extract.thumbnails import THUMBNAILS_NAME, write_thumbnail_archive
+from mmx_core.extract.layout import SOURCES_NAME, THUMBNAILS_NAME
+from mmx_core.extract.thumbnails import write_thumbnail_archive
 from mmx_core.extract.video import DecodeError
 from mmx_core.extract.workdir import WorkFolder, work_dir
 from mmx_core.extract.workers import DecoderPool
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLIP_SECONDS = 2.0
 CLIPS_PER_SEQUENCE = 9
-SOURCES_NAME = "sources.json"  # per trailer: the video file, its duration, cuts and sequence start/end times
 
 
 @dataclass

@@ -17,7 +17,7 @@ from mmx_core.base.artefacts import atomic_path
 
 __all__ = ["THUMBNAILS_NAME", "trailer_entry", "sequence_entry", "write_thumbnail_archive"]
 
-THUMBNAILS_NAME = "thumbnails.zip"
+from mmx_core.extract.layout import THUMBNAILS_NAME
 
 
 def trailer_entry(trailer_id: str) -> str:

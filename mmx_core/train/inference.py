@@ -135,9 +135,11 @@ def write_embeddings(path: str | Path, ids: np.ndarray, vectors: np.ndarray, sto
     from mmx_core.base.artefacts import write_params_json
     from mmx_core.base.embeddings import save_embeddings
 
+    untrained = bool((store.manifest.extraction or {}).get("untrained"))
     source = (f"{checkpoint.stage} encoder {checkpoint.path} (epoch {checkpoint.epoch}) on data set {store.path}"
-              + (" (generated features)" if store.manifest.generated else ""))
-    save_embeddings(path, ids, vectors, generated=bool(store.manifest.generated), source=source)
+              + (" (generated features)" if store.manifest.generated else "")
+              + (" (features from untrained backbones)" if untrained else ""))
+    save_embeddings(path, ids, vectors, generated=bool(store.manifest.generated), source=source, untrained=untrained)
     write_params_json(path, "embed", {"stage": checkpoint.stage, "epoch": checkpoint.epoch,
                                       "config": checkpoint.config.to_dict()},
                       {"data": store.fingerprint, "checkpoint": checkpoint.data_fingerprint})

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mmx_core import workspace
-from mmx_core.appkit import evalview, figures, hovercard, mapview, search, sets
+from mmx_core.appkit import evalview, figures, hovercard, mapview, media, search, sets
 from mmx_core.base.assets import load_published
 from mmx_core.base.embeddings import save_embeddings
 from mmx_core.base.errors import MMXError
@@ -125,7 +125,7 @@ def test_hover_card_reply_sends_one_thumbnail_for_a_valid_request(published):
     ids = published.ids.tolist()
     reply = hovercard.hover_reply(ids, {"row": 10, "scope": "published"}, "published")
     assert reply["row"] == 10
-    assert reply["src"] == "data:image/jpeg;base64," + base64.b64encode(sets.thumbnail_bytes(ids[10])).decode()
+    assert reply["src"] == "data:image/jpeg;base64," + base64.b64encode(media.thumbnail_bytes(ids[10])).decode()
     empty = {"scope": "published", "row": None, "src": None}
     for request in (None, {"row": 10, "scope": "other set"}, {"row": "x", "scope": "published"},
                     {"row": len(ids), "scope": "published"}, {"row": -1, "scope": "published"}, ["row", 1]):

@@ -153,12 +153,14 @@ def test_ablate_bad_options(tiny, capsys):
     _, data, _ = tiny
     assert main(["ablate", "--data", str(data), "--variants", "full-model,transformer", "--out", "-"]) == 2
     assert "--variants: unknown ['transformer']" in capsys.readouterr().err
-    assert main(["ablate", "--data", str(data), "--fine-lr", "0", "--out", "-"]) == 2
-    assert "--fine-lr must be > 0, got 0.0" in capsys.readouterr().err
-    assert main(["ablate", "--data", str(data), "--patience", "-1", "--out", "-"]) == 2
-    assert "--patience must be >= 0, got -1" in capsys.readouterr().err  # 0 = no early stopping
-    assert main(["ablate", "--data", str(data), "--fine-patience", "-2", "--out", "-"]) == 2
-    assert "--fine-patience must be >= 0, got -2" in capsys.readouterr().err
+    for option, value, message in (("--fine-lr", "0", "must be a finite number > 0, got '0'"),
+                                   ("--patience", "-1", "must be an integer >= 0, got '-1'"),  # 0: no early stopping
+                                   ("--fine-patience", "-2", "must be an integer >= 0, got '-2'")):
+        with pytest.raises(SystemExit) as refused:
+            main(["ablate", "--data", str(data), option, value, "--out", "-"])
+        err = capsys.readouterr().err
+        assert refused.value.code == 2 and len(err.strip().splitlines()) == 1
+        assert f"argument {option}: {message}" in err
 
 
 def test_subgenre_eval_bad_options_and_no_subgenre_column(tmp_path, tiny, capsys):
@@ -167,8 +169,9 @@ def test_subgenre_eval_bad_options_and_no_subgenre_column(tmp_path, tiny, capsys
     import pandas as pd
 
     _, data, _ = tiny
-    assert main(["subgenre-eval", "--data", str(data), "--coarse", "x", "--fine", "y", "--k", "0"]) == 2
-    assert "--k must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["subgenre-eval", "--data", str(data), "--coarse", "x", "--fine", "y", "--k", "0"])
+    assert refused.value.code == 2 and "argument --k: must be an integer >= 1, got '0'" in capsys.readouterr().err
     copy = tmp_path / "no_subgenre"
     shutil.copytree(data, copy)
     table = pd.read_parquet(copy / "trailers.parquet").drop(columns=["subgenre"])

@@ -17,10 +17,10 @@ from mmx_core.studies.subgenre import (
 
 def test_precision_at_k_hand_computed():
     # Two tight pairs along different axes plus one point between them.
-    X = np.array([[1.0, 0.0], [0.99, 0.05], [0.0, 1.0], [0.05, 0.99], [0.7, 0.7]])
+    X = np.array([[1.0, 0.0], [0.99, 0.05], [0.0, 1.0], [0.05, 0.99], [0.71, 0.69]])
     truth = np.array(["a", "a", "b", "b", "a"])
-    # k=1: a0->a1 yes, a1->a0 yes, b2->b3 yes, b3->b2 yes, a4-> nearest is a1 (0.99,0.05)? cos with (0.7,0.7):
-    # a1: (0.693+0.035)/0.991=0.734, b3: (0.035+0.693)/0.991=0.734 -> tie broken by the index: row 1 ("a").
+    # k=1: a0->a1 yes, a1->a0 yes, b2->b3 yes, b3->b2 yes, a4 -> a1: cos (0.7029+0.0345)/(0.991*0.990) = 0.752
+    # beats b3: (0.0355+0.6831)/(0.991*0.990) = 0.732.
     assert precision_at_k(X, truth, k=1) == pytest.approx(1.0)
     # k=2: a0 -> {a1, a4}: 2/2; a1 -> {a0, a4}: 2/2; b2 -> {b3, a4}: 1/2; b3 -> {b2, a4}: 1/2; a4 -> {a1, b3}: 1/2.
     assert precision_at_k(X, truth, k=2) == pytest.approx((1 + 1 + 0.5 + 0.5 + 0.5) / 5)
