@@ -5,7 +5,7 @@ import streamlit as st
 
 from mmx_core.appkit import export, figures, mapview, search
 from mmx_core.base.genres import PAPER_GENRES
-from mmx_core.appkit.viewstate import COLOURS, PROJECTIONS
+from mmx_core.appkit.viewstate import COLOURS, MCS_RANGE, MCS_STEP, PROJECTIONS
 from ui import widgets
 
 view = widgets.setup("Explore")
@@ -16,7 +16,7 @@ if emb is None:
 projection = widgets.bound(st.sidebar.radio, "projection", "Projection", PROJECTIONS, horizontal=True,
                       format_func=str.upper)
 params = widgets.projection_params(projection)
-mcs = widgets.bound(st.sidebar.slider, "mcs", "HDBSCAN minimum cluster size", 5, 200, step=5)
+mcs = widgets.bound(st.sidebar.slider, "mcs", "HDBSCAN minimum cluster size", *MCS_RANGE, step=MCS_STEP)
 colour = widgets.bound(st.sidebar.selectbox, "colour", "Colour by", [c for c in COLOURS if c != "change"],
                   format_func={"cluster": "sub-genre cluster", "genre": "one genre", "year": "year"}.get)
 genre = widgets.bound(st.sidebar.selectbox, "genre", "Highlighted genre", PAPER_GENRES) if colour == "genre" else None
@@ -79,7 +79,8 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
                     + (f" · {int(highlight.sum())} matches outlined" if highlight.any() else ""))
         st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map",
                                 width="stretch")
-        widgets.hover_card("map", frame["id"].tolist(), emb.name)
+        widgets.hover_card("map", frame["id"].tolist(), emb.name,
+                           frame["dataset"].iloc[0] if "dataset" in frame and len(frame) else None)
 
     with side_col:
         if selected_row is not None:

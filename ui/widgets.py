@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 
+import pandas as pd
 import streamlit as st
 import streamlit.components.v2  # noqa: F401 - st.components.v2.component (the map hover card)
 from streamlit.errors import StreamlitPageNotFoundError
@@ -87,6 +88,9 @@ def choose_set(attr: str = "set", label: str = "Embedding set", container=None):
     emb = load_set(name)
     if emb is not None and emb.generated:
         (container or st.sidebar).warning("This set is computed from **generated** expert features, not real trailers.")
+    if emb is not None and emb.untrained:
+        (container or st.sidebar).warning("This set is computed from features of **untrained backbones** (random "
+                                          "weights): it only tries the pipeline, its neighbours mean nothing.")
     return emb
 
 
@@ -205,14 +209,17 @@ def neighbours_for(name: str, trailer_id: str, k: int):
     return _neighbours(name, _stamp(name), trailer_id, k)
 
 
-def trailer_card(frame_row, container=None, image_width: int = 220) -> None:
-    """Thumbnail, title, year, genres and cluster of one trailer."""
+def trailer_card(frame_row, container=None, image_width: int = 220, sequence: int | None = None) -> None:
+    """Thumbnail (or, for a trailer extracted from a reachable video, a player starting at ``sequence``),
+    title, year, genres and cluster of one trailer."""
     box = container or st
-    image = media.thumbnail_bytes(frame_row["id"])
-    if image:
+    video = media.trailer_video(frame_row["id"], frame_row)
+    if video is not None:
+        box.video(str(video.path), start_time=video.start_of(sequence))
+    elif image := media.thumbnail_bytes(frame_row["id"], frame_row):
         box.image(image, width=image_width)
     year = frame_row["year"]
-    box.markdown(f"**{frame_row['display_title']}** ({'?' if year is None or str(year) == '<NA>' else year})  \n"
+    box.markdown(f"**{frame_row['display_title']}** ({'?' if pd.isna(year) else int(year)})  \n"
                  f"{frame_row['genres'] or 'no genres'}  \ncluster: {frame_row['cluster_label']}")
 
 
@@ -222,7 +229,7 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
     for i, row in table.iterrows():
         if show_images:
             image_col, text_col = st.columns([1, 3], vertical_alignment="center")
-            if image := media.thumbnail_bytes(row[f"id{suffix}"]):
+            if image := media.thumbnail_bytes(row[f"id{suffix}"], {"dataset": row.get(f"dataset{suffix}")}):
                 image_col.image(image, width=90)
         else:
             text_col = st.container()
@@ -275,13 +282,14 @@ _HOVER_CARD = st.components.v2.component("mmx_hover_card", js=hovercard.static_t
 
 
 @st.fragment
-def hover_card(chart_key: str, ids, scope: str) -> None:
-    """Thumbnail hover card for the plotly chart of ``chart_key`` (rows of ``ids``; ``scope`` names the set).
+def hover_card(chart_key: str, ids, scope: str, dataset: str | None = None) -> None:
+    """Thumbnail hover card for the plotly chart of ``chart_key`` (rows of ``ids``; ``scope`` names the set;
+    ``dataset``: the data set folder of a set extracted from videos, whose thumbnails it shows).
 
     The browser script asks for one thumbnail at a time; only this fragment reruns to answer.
     """
     key = f"{chart_key}_hover"
-    reply = hovercard.hover_reply(ids, (st.session_state.get(key) or {}).get("want"), scope)
+    reply = hovercard.hover_reply(ids, (st.session_state.get(key) or {}).get("want"), scope, dataset)
     _HOVER_CARD(key=key, data={"target": chart_key, "scope": scope, "reply": reply,
                                "css": hovercard.static_text("hovercard.css")},
                 default={"want": None}, on_want_change=lambda: None, height=0)

@@ -51,8 +51,9 @@ def _genre_text(genres) -> str:
 
 
 def base_frame(emb: EmbeddingSet) -> pd.DataFrame:
-    """One row per trailer of ``emb``, in its order: ``id, display_title, year, genre_list`` (list) and
-    ``genres`` (``"A, B"``); the id stands in for a missing title. The map columns come from :func:`map_data`."""
+    """One row per trailer of ``emb``, in its order: ``id, display_title, year, genre_list`` (list),
+    ``genres`` (``"A, B"``) and, for a set embedded from a data set, ``dataset``; the id stands in for a
+    missing title. The map columns come from :func:`map_data`."""
     meta = emb.metadata if emb.metadata is not None else pd.DataFrame({"id": emb.ids})
     frame = pd.DataFrame({"id": emb.ids.astype(str)})
     frame["display_title"] = meta["display_title"].astype(str).to_numpy() if "display_title" in meta else frame["id"]
@@ -60,6 +61,8 @@ def base_frame(emb: EmbeddingSet) -> pd.DataFrame:
     genre_list = list(meta["genres"]) if "genres" in meta else [[] for _ in range(len(frame))]
     frame["genre_list"] = [list(g) if isinstance(g, (list, tuple, np.ndarray)) else [] for g in genre_list]
     frame["genres"] = [_genre_text(g) for g in frame["genre_list"]]
+    if "dataset" in meta:  # a set embedded from a data set: where its thumbnails and source videos are
+        frame["dataset"] = meta["dataset"].astype(str).to_numpy()
     return frame
 
 
@@ -74,12 +77,17 @@ def map_data(emb: EmbeddingSet, projection: str = pipeline.DEFAULT_PROJECTION["m
         raise MMXError(f"minimum cluster size must be at least 2, got {min_cluster_size}")
     frame = base_frame(emb)
     xy = pipeline.projection(emb, method=projection, **(projection_params or {}))
-    clusters = pipeline.clusters(emb, min_cluster_size=min_cluster_size)
     frame = frame.merge(xy[["id", "x", "y"]], on="id", how="left")
-    frame = frame.merge(clusters.table[["id", "cluster", "probability"]], on="id", how="left")
-    frame["cluster"] = frame["cluster"].fillna(NOISE).astype(int)
-    summaries = _summaries_from_pipeline(clusters.summaries, frame)
-    note = ""
+    if len(emb) > min_cluster_size:
+        clusters = pipeline.clusters(emb, min_cluster_size=min_cluster_size)
+        frame = frame.merge(clusters.table[["id", "cluster", "probability"]], on="id", how="left")
+        frame["cluster"] = frame["cluster"].fillna(NOISE).astype(int)
+        summaries, note = _summaries_from_pipeline(clusters.summaries, frame), ""
+    else:  # a small set (e.g. a few trailers of one's own): the map without sub-genres, and why
+        frame["cluster"], frame["probability"] = NOISE, np.nan
+        summaries = _summary_frame([])
+        note = (f"{len(emb)} trailers are too few for sub-genres of at least {min_cluster_size} trailers: "
+                "lower the minimum cluster size or add trailers.")
     label_of = dict(zip(summaries["cluster"], summaries["label"]))
     frame["cluster_label"] = [label_of.get(c, "noise") for c in frame["cluster"]]
     return MapData(frame, summaries, note, {"projection": projection, "min_cluster_size": min_cluster_size,
@@ -148,9 +156,10 @@ def selected_rows(event, n_rows: int) -> np.ndarray:
 
 
 def neighbour_table(emb: EmbeddingSet, trailer_id: str, k: int = 10) -> pd.DataFrame:
-    """Top-``k`` neighbours of ``trailer_id`` in ``emb``: ``id, display_title, year, score, shared_genres``."""
+    """Top-``k`` neighbours of ``trailer_id`` in ``emb``: ``id, display_title, year, score, shared_genres``
+    (all the other trailers when the set has ``k`` or fewer)."""
     row = emb.index_of(trailer_id)
-    found = pipeline.neighbours(emb, trailer_id, k=k)
+    found = pipeline.neighbours(emb, trailer_id, k=max(1, min(k, len(emb) - 1)))
     base = _indexed_base(emb)
     rows = np.array([emb.index_of(t) for t in found["id"]], dtype=np.int64)
     own = set(base["genre_list"][row])

@@ -25,7 +25,7 @@ __all__ = ["TrailerVideo", "dataset_folder", "thumbnail_bytes", "trailer_video"]
 
 def dataset_folder(metadata_row: pd.Series | dict | None) -> Path | None:
     """The data set folder a trailer row came from (its ``dataset`` column), when it still exists."""
-    if metadata_row is None:
+    if metadata_row is None or not hasattr(metadata_row, "get"):
         return None
     value = metadata_row.get("dataset")
     if not isinstance(value, str) or not value:

@@ -13,10 +13,13 @@ from typing import Mapping
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.explore.projection import Projector
 
-__all__ = ["ViewState", "PROJECTIONS", "COLOURS"]
+__all__ = ["ViewState", "PROJECTIONS", "COLOURS", "MCS_RANGE", "MCS_STEP"]
 
 PROJECTIONS = Projector.METHODS
 COLOURS = ("cluster", "genre", "year", "change")
+MCS_RANGE = (5, 200)
+"""The HDBSCAN minimum cluster sizes the Explore page offers (its slider, and what a link may ask for)."""
+MCS_STEP = 5
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,11 @@ class ViewState:
         if (value := get("mcs")) is not None:
             try:
                 mcs = int(value)
-                if not 2 <= mcs <= 1000:
+                if not MCS_RANGE[0] <= mcs <= MCS_RANGE[1]:
                     raise ValueError
                 values["mcs"] = mcs
             except ValueError:
-                warnings.append(f"mcs={value!r} is not an integer in 2..1000")
+                warnings.append(f"mcs={value!r} is not an integer in {MCS_RANGE[0]}..{MCS_RANGE[1]}")
         if (value := get("cluster")) is not None:
             try:
                 values["cluster"] = int(value)

@@ -276,3 +276,51 @@ def test_screenshots_of_every_page(server, page, path, expect):
     if path == "Train":
         page.get_by_text("training loss").first.wait_for(timeout=60_000)
     shot(page, path.lower(), height=1400 if path in ("Compare", "Trailer", "Train") else 1000)
+
+
+def own_trailers_set(home: Path) -> str:
+    """Three generated videos -> extract (untrained image + audio experts) -> train -> embed, in the server's home;
+    returns the embedding set's name."""
+    sys.path.insert(0, str(ROOT / "tests" / "extract"))
+    from videos import make_video
+
+    from mmx_core.cli import main
+    from mmx_core.extract.pipeline import extract_videos
+
+    videos = home / "own_videos"
+    videos.mkdir(exist_ok=True)
+    for i, name in enumerate(("alpha", "beta", "gamma")):
+        make_video(videos / f"{name}.mp4", duration=4.0, cuts=[2.0], size=(160, 120), tone_hz=300 + 200 * i)
+    with project_dirs(home):
+        extract_videos(videos, home / "data" / "own", experts="image,audio", untrained=True, device="cpu",
+                       batch_size=2, workers=0)
+        run = home / "runs" / "own-coarse"
+        assert main(["train", "--stage", "coarse", "--data", str(home / "data" / "own"), "--out", str(run),
+                     "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--shared-dim", "16",
+                     "--sequence-dim", "16", "--bottleneck-dim", "8", "--gating-hidden", "16", "--head-hidden", "16",
+                     "--projection-dim", "8", "--vlad-clusters", "2"]) == 0
+        assert main(["embed", "--data", str(home / "data" / "own"), "--model", str(run), "--out",
+                     str(run / "embeddings" / "own.npz"), "--device", "cpu", "--with-metadata"]) == 0
+    return "run:own-coarse/own"
+
+
+PLAY_JS = """async () => {
+  const video = document.querySelector('video');
+  if (!video) return null;
+  video.muted = true;
+  await video.play();
+  await new Promise(r => setTimeout(r, 1500));
+  return {time: video.currentTime, paused: video.paused, width: video.videoWidth, error: video.error && video.error.code};
+}"""
+
+
+def test_the_trailer_card_plays_a_video_of_ones_own(server, page):
+    url, home = server
+    name = own_trailers_set(home)
+    page.goto(f"{url}/?set={urllib.parse.quote(name)}&projection=pca&trailer=beta", wait_until="domcontentloaded")
+    page.locator("video").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.get_by_text("untrained backbones").count() >= 1
+    played = page.evaluate(PLAY_JS)
+    assert played and not played["error"] and played["width"] == 160 and played["time"] > 0.5, played
+    shot(page, "explore-own-video")
