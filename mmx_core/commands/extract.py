@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .synth import command_line, resolve_out
-
+from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 from mmx_core.commands._args import THREADS, float_in, int_in
+from mmx_core.commands.synth import command_line, resolve_out
+
 
 
 def register(subparsers) -> None:
@@ -20,7 +21,8 @@ def register(subparsers) -> None:
     parser.add_argument("--meta", default=None, help="metadata table (CSV or parquet): id or file, title, year, "
                                                      "genres (list or 'A|B'), optional split")
     parser.add_argument("--experts", default="image,scene,motion,audio", help="comma-separated experts")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES,
+                        help="auto: a CUDA GPU when torch sees one (one per torchrun rank), else the CPU")
     parser.add_argument("--batch-size", type=int_in(1), default=8,
                         help="clips (audio: 0.96 s examples) per forward pass (default 8)")
     parser.add_argument("--workers", type=int_in(0, 256), default=1, help="decoding processes (0: decode in this process)")

@@ -215,33 +215,45 @@ def summarise_clusters(
         rows = np.flatnonzero(labels == c)
         if not len(rows):
             continue
-        lifts = []
-        if len(vocab):
-            share = G[rows].mean(axis=0)
-            counts = G[rows].sum(axis=0)
-            for j in np.argsort(-(share / np.maximum(base_share, 1e-12))):
-                lift = share[j] / base_share[j] if base_share[j] > 0 else 0.0
-                if lift > 1.0 and counts[j] >= max(3, 0.1 * len(rows)):
-                    lifts.append((vocab[j], round(float(lift), 3), round(float(share[j]), 3)))
-            lifts = lifts[:n_genres]
-        span = None
-        if years is not None:
-            ys = years[rows][np.isfinite(years[rows])]
-            if len(ys):
-                span = (int(np.percentile(ys, 5)), int(np.percentile(ys, 95)))
+        lifts = _genre_lifts(G[rows], vocab, base_share, n_genres)
         centroid = unit_vectors[rows].mean(axis=0)
         closeness = unit_vectors[rows] @ centroid
         order = np.lexsort((-closeness, -probabilities[rows]))
         typical = [str(ids[rows[i]]) for i in order[:n_typical]]
-        words = []
-        if titles is not None:
-            local = Counter(w for r in rows for w in titles[r])
-            scored = []
-            for w, k in local.items():
-                if k >= max(2, 0.04 * len(rows)):
-                    scored.append(((k / len(rows)) / (doc_freq[w] / n), k, w))
-            words = [w for lift, k, w in sorted(scored, key=lambda t: (-t[0], -t[1], t[2])) if lift >= 2.0][:n_words]
+        words = _title_words(titles, rows, doc_freq, n, n_words) if titles is not None else []
         shown = [display[rows[i]] for i in order[:n_typical]] if display is not None else typical
-        summary = ClusterSummary(c, "", int(len(rows)), lifts, span, typical, words, shown)
+        summary = ClusterSummary(c, "", int(len(rows)), lifts, _year_span(years, rows), typical, words, shown)
         summaries.append(apply_labels(summary, label_maker))
     return summaries
+
+
+def _genre_lifts(member_genres: np.ndarray, vocab: list[str], base_share: np.ndarray, n_genres: int) -> list:
+    """``(genre, lift, share)`` of the genres over-represented among a cluster's members, highest lift first."""
+    if not len(vocab):
+        return []
+    lifts = []
+    share = member_genres.mean(axis=0)
+    counts = member_genres.sum(axis=0)
+    for j in np.argsort(-(share / np.maximum(base_share, 1e-12))):
+        lift = share[j] / base_share[j] if base_share[j] > 0 else 0.0
+        if lift > 1.0 and counts[j] >= max(3, 0.1 * len(member_genres)):
+            lifts.append((vocab[j], round(float(lift), 3), round(float(share[j]), 3)))
+    return lifts[:n_genres]
+
+
+def _year_span(years: np.ndarray | None, rows: np.ndarray) -> tuple[int, int] | None:
+    """5th and 95th percentile of the members' release years (None without any year)."""
+    if years is None:
+        return None
+    ys = years[rows][np.isfinite(years[rows])]
+    return (int(np.percentile(ys, 5)), int(np.percentile(ys, 95))) if len(ys) else None
+
+
+def _title_words(titles: list[set[str]], rows: np.ndarray, doc_freq: Counter, n: int, n_words: int) -> list[str]:
+    """Words of the members' titles at least twice as frequent as in the whole collection, most over-represented first."""
+    local = Counter(w for r in rows for w in titles[r])
+    scored = []
+    for w, k in local.items():
+        if k >= max(2, 0.04 * len(rows)):
+            scored.append(((k / len(rows)) / (doc_freq[w] / n), k, w))
+    return [w for lift, k, w in sorted(scored, key=lambda t: (-t[0], -t[1], t[2])) if lift >= 2.0][:n_words]

@@ -20,6 +20,8 @@ Under torchrun each rank does step 2-3 for its share; rank 0 assembles.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import logging
 import queue
 import time
@@ -30,6 +32,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
+from mmx_core.base.devices import resolve_device
+from mmx_core.base.processgroup import join_process_group, leave_process_group
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress as progress_bar
 from mmx_core.data.manifest import ExpertSpec
@@ -37,13 +41,15 @@ from mmx_core.data.writer import DatasetWriter
 from mmx_core.extract.decode import DecodeSpec, ExpertInput
 from mmx_core.extract.infer import ExpertRunner
 from mmx_core.extract.meta import VideoItem, genre_vocabulary, list_videos, read_metadata, trailer_rows
-from mmx_core.extract.shard import join, leave, pick_device
 from mmx_core.extract.shots import ShotDetector
 from mmx_core.extract.layout import SOURCES_NAME, THUMBNAILS_NAME
 from mmx_core.extract.thumbnails import write_thumbnail_archive
 from mmx_core.extract.video import DecodeError
 from mmx_core.extract.workdir import WorkFolder, work_dir
 from mmx_core.extract.workers import DecoderPool
+
+EXTRACTION_TIMEOUT = timedelta(hours=48)
+"""How long a rank may wait at the final barrier: one rank's share of the videos can take hours."""
 
 __all__ = ["ExtractReport", "extract_videos", "work_dir", "DEFAULT_CLIP_SECONDS", "SOURCES_NAME"]
 
@@ -225,14 +231,14 @@ def extract_videos(
     # weights before anything is decoded: a missing file stops here with one line
     resolved = resolve_weights(expert_list, weights_dir=weights_dir, untrained=untrained, download=download)
 
-    shard = join(device)
+    shard = join_process_group(device, timeout=EXTRACTION_TIMEOUT)
     previous_threads = torch.get_num_threads()
     if threads is not None:
         if threads < 1:
             raise MMXError(f"--threads must be >= 1, got {threads}")
         torch.set_num_threads(int(threads))
     try:
-        torch_device = pick_device(device, shard)
+        torch_device = resolve_device(device, shard.gpu_index)
         spec = DecodeSpec(tuple(ExpertInput.of(e) for e in expert_list), shot_detector, float(clip_seconds),
                           CLIPS_PER_SEQUENCE, thumbnails)
         folder = WorkFolder(out)
@@ -255,7 +261,7 @@ def extract_videos(
         shard.barrier()
     finally:
         torch.set_num_threads(previous_threads)
-        leave(shard)
+        leave_process_group(shard)
     report.seconds = time.perf_counter() - started
     return report
 

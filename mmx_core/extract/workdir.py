@@ -105,14 +105,8 @@ class WorkFolder:
         arrays: dict[str, np.ndarray] = {"clip_counts": kept_counts[kept_sequences].astype(np.int64)}
         missing: dict[str, int] = {}
         for expert in experts:
-            per_clip = [f for f, keep in zip(features[expert.name], has_any) if keep]
-            counts = np.array([0 if f is None else len(f) for f in per_clip], dtype=np.int64)
-            rows = [np.asarray(f, dtype=np.float32) for f in per_clip if f is not None and len(f)]
-            if expert.temporal == "pooled":
-                rows = [r.mean(axis=0, keepdims=True) for r in rows]
-                counts = np.minimum(counts, 1)
-            frames = np.concatenate(rows) if rows else np.zeros((0, expert.dim), dtype=np.float32)
-            arrays[f"{expert.name}.frames"] = frames.astype(np.float16)
+            frames, counts = _expert_arrays(expert, features[expert.name], has_any)
+            arrays[f"{expert.name}.frames"] = frames
             arrays[f"{expert.name}.counts"] = counts
             missing[expert.name] = int((counts == 0).sum())
         thumbs_dir = self.path / "thumbs" / self.key(video_id)
@@ -169,3 +163,19 @@ class WorkFolder:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _expert_arrays(expert: Any, per_clip_features: Sequence[np.ndarray | None],
+                   kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One expert's rows of the kept clips as float16 ``(frames, dim)`` and its frame count per kept clip.
+
+    A pooled expert keeps one row (the mean) per clip; a clip it has no features for counts 0.
+    """
+    per_clip = [f for f, keep in zip(per_clip_features, kept) if keep]
+    counts = np.array([0 if f is None else len(f) for f in per_clip], dtype=np.int64)
+    rows = [np.asarray(f, dtype=np.float32) for f in per_clip if f is not None and len(f)]
+    if expert.temporal == "pooled":
+        rows = [r.mean(axis=0, keepdims=True) for r in rows]
+        counts = np.minimum(counts, 1)
+    frames = np.concatenate(rows) if rows else np.zeros((0, expert.dim), dtype=np.float32)
+    return frames.astype(np.float16), counts

@@ -7,56 +7,22 @@ global batch. Without those variables everything runs in one process.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
-from mmx_core.base.devices import cuda_available
+from mmx_core.base.processgroup import ProcessGroup, join_process_group, leave_process_group
 
-__all__ = ["DistInfo", "setup", "teardown", "all_gather_with_grad", "mean_over_ranks"]
-
-
-@dataclass
-class DistInfo:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    initialised_here: bool = False
-
-    @property
-    def active(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def gpu_index(self) -> int | None:
-        """This process's GPU under DDP (its local rank); None in a single process."""
-        return self.local_rank if self.active else None
+__all__ = ["setup", "teardown", "all_gather_with_grad", "mean_over_ranks"]
 
 
-def setup(requested_device: str) -> DistInfo:
-    """Join the torchrun process group when launched by torchrun; else a single-process DistInfo."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo()
-    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if not dist.is_initialized():
-        use_cuda = requested_device != "cpu" and cuda_available()
-        if use_cuda:
-            torch.cuda.set_device(info.local_rank)
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-        info.initialised_here = True
-    return info
+def setup(requested_device: str) -> ProcessGroup:
+    """Join the torchrun process group when launched by torchrun; else a single-process group."""
+    return join_process_group(requested_device)
 
 
-def teardown(info: DistInfo) -> None:
-    if info.initialised_here and dist.is_initialized():
-        dist.destroy_process_group()
+def teardown(group: ProcessGroup) -> None:
+    leave_process_group(group)
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -86,7 +52,7 @@ def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     return _GatherWithGrad.apply(tensor)
 
 
-def mean_over_ranks(value: float, info: DistInfo) -> float:
+def mean_over_ranks(value: float, info: ProcessGroup) -> float:
     """Average a Python number over the DDP processes (itself when single-process)."""
     if not info.active:
         return value

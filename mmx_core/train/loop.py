@@ -23,6 +23,7 @@ from mmx_core.base.artefacts import write_json
 from mmx_core.base.devices import resolve_device
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.base.errors import MMXError
+from mmx_core.base.processgroup import ProcessGroup
 from mmx_core.base.locks import folder_lock
 from mmx_core.model import MMXModel, ModelConfig
 from mmx_core.train import distributed
@@ -50,7 +51,7 @@ def train(config: TrainConfig) -> Path:
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, info: distributed.DistInfo) -> None:
+    def __init__(self, config: TrainConfig, info: ProcessGroup) -> None:
         self.config, self.info = config, info
         self.out = Path(config.out)
         self.last, self.best = self.out / "checkpoints" / "last.pt", self.out / "checkpoints" / "best.pt"
