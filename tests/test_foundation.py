@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmx_core.base.artefacts import atomic_write, cached_artefact, params_key, read_json, write_json
+from mmx_core.base.artefacts import atomic_write, cached_artefact, params_key, read_json
 from mmx_core.base.assets import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
-from mmx_core.base.embeddings import load_embeddings, load_metadata, save_embeddings
+from mmx_core.base.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
 
 

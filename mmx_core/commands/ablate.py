@@ -9,7 +9,7 @@ from pathlib import Path
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
-from mmx_core.commands._args import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, float_in, int_in
 
 
 def register(subparsers) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
-from mmx_core.commands._args import int_in
-from mmx_core.commands._explore_io import METADATA_HELP, SET_HELP
+from mmx_core.commands.argtypes import int_in
+from mmx_core.commands.explore_io import METADATA_HELP, SET_HELP
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.explore.compare import SUMMARY_KEYS
 from mmx_core.explore.projection import Projector

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
-from mmx_core.commands._args import int_in
+from mmx_core.commands.argtypes import int_in
 
 
 def register(subparsers) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
-from mmx_core.commands._args import THREADS, float_in, int_in
+from mmx_core.commands.argtypes import THREADS, float_in, int_in
 from mmx_core.commands.synth import command_line, resolve_out
 
 

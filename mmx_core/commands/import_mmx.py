@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from mmx_core.base.safeio import escape_control
-from mmx_core.commands._args import int_in
+from mmx_core.commands.argtypes import int_in
 from mmx_core.commands.synth import command_line, parse_dims, resolve_out
 from mmx_core.data.importer import import_mmx
 

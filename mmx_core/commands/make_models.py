@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmx_core.base.devices import DEVICES
-from mmx_core.commands._args import SEED, THREADS, int_in
+from mmx_core.commands.argtypes import SEED, THREADS, int_in
 
 
 def register(subparsers) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from mmx_core.commands._args import int_in
-from mmx_core.commands._explore_io import add_embeddings_args
+from mmx_core.commands.argtypes import int_in
+from mmx_core.commands.explore_io import add_embeddings_args
 from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.workspace import load_set
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mmx_core.commands._args import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, float_in, int_in
 
 
 def register(subparsers) -> None:

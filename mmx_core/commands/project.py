@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mmx_core.commands._args import SEED, float_in, int_in
-from mmx_core.commands._explore_io import add_embeddings_args, copy_artefact
+from mmx_core.commands.argtypes import SEED, float_in, int_in
+from mmx_core.commands.explore_io import add_embeddings_args, copy_artefact
 from mmx_core.explore.projection import Projector
 from mmx_core.workspace import load_set
 

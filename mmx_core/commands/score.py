@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mmx_core.base.metrics import genre_metrics
-from mmx_core.commands._args import float_in
+from mmx_core.commands.argtypes import float_in
 from mmx_core.evaluate.predictions import load_predictions
 from mmx_core.evaluate.report import format_text, report_json
 from mmx_core.evaluate.thresholds import tune_thresholds

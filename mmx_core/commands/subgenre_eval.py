@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
-from mmx_core.commands._args import int_in
+from mmx_core.commands.argtypes import int_in
 from mmx_core.commands.ablate import add_training_options, check_epochs, command_line, model_overrides
 
 

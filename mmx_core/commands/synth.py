@@ -6,7 +6,7 @@ import json
 import shlex
 import sys
 
-from mmx_core.commands._args import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, float_in, int_in
 from mmx_core.data.synth import SynthConfig, estimate_size_bytes, synthesize
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir

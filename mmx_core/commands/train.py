@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
-from mmx_core.commands._args import SEED, THREADS, float_in, int_in
+from mmx_core.commands.argtypes import SEED, THREADS, float_in, int_in
 from mmx_core.model.config import FUSIONS, GEM_SCALES, SEQUENCE_ENCODERS
 
 MODEL_OPTIONS = ("shared_dim", "sequence_dim", "bottleneck_dim", "gating_hidden", "head_hidden", "projection_dim",

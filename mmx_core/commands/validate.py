@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmx_core.commands._args import int_in
+from mmx_core.commands.argtypes import int_in
 from mmx_core.data.validate import format_report, validate_dataset
 from mmx_core.base.paths import data_dir
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
-from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors
+from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors
 from mmx_core.explore.projection import Projector, reduce_vectors
 from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.errors import MMXError
-from mmx_core.explore._checks import check_int, check_vectors
+from mmx_core.explore.checks import check_int, check_vectors
 from mmx_core.explore.neighbours import NeighbourIndex
 
 __all__ = ["SpaceComparison", "compare_spaces", "knn_jaccard", "procrustes_align", "transition_table",

@@ -31,7 +31,7 @@ KINDS = ("exact", "hnsw", "ivf", "ivfpq")
 ADD_CHUNK = 65536
 
 
-def _faiss():
+def faiss_module():
     """faiss, its OpenMP threads set to torch's (one thread count for the process; faiss's own
     default of every core slowed training several-fold when the cores were shared)."""
     import faiss
@@ -42,7 +42,7 @@ def _faiss():
 
 
 def _metric(metric: str):
-    faiss = _faiss()
+    faiss = faiss_module()
     return faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
 
 
@@ -73,7 +73,7 @@ def build(X: np.ndarray, kind: str, metric: str = "ip", *, n_lists: int | None =
 
     IVF kinds train their k-means (and PQ codebooks) on at most ``train_max`` rows drawn with ``seed``.
     """
-    faiss = _faiss()
+    faiss = faiss_module()
     n, dim = X.shape
     mt = _metric(metric)
     if kind == "exact":
@@ -103,7 +103,7 @@ def build(X: np.ndarray, kind: str, metric: str = "ip", *, n_lists: int | None =
 
 def set_search_params(index, n_probe: int = 32, ef_search: int = 128) -> None:
     """Search-time knobs: lists scanned (IVF kinds), candidate list length (HNSW)."""
-    faiss = _faiss()
+    faiss = faiss_module()
     inner = faiss.extract_index_ivf(index) if kind_of(index) in ("ivf", "ivfpq") else None
     if inner is not None:
         inner.nprobe = int(min(n_probe, inner.nlist))
@@ -113,7 +113,7 @@ def set_search_params(index, n_probe: int = 32, ef_search: int = 128) -> None:
 
 def kind_of(index) -> str:
     """The kind (:data:`KINDS`) of a faiss index, CPU or GPU."""
-    faiss = _faiss()
+    faiss = faiss_module()
     name = type(faiss.downcast_index(index)).__name__.replace("Gpu", "")
     return {"IndexFlat": "exact", "IndexFlatIP": "exact", "IndexFlatL2": "exact", "IndexHNSWFlat": "hnsw",
             "IndexIVFFlat": "ivf", "IndexIVFPQ": "ivfpq"}.get(name, name)
@@ -135,7 +135,7 @@ def search(index, queries: np.ndarray, k: int, chunk: int = 4096) -> tuple[np.nd
 
 def save(index, path: str | Path) -> None:
     """faiss's own writer (a GPU index is copied to the CPU first)."""
-    faiss = _faiss()
+    faiss = faiss_module()
     if hasattr(faiss, "index_gpu_to_cpu") and type(index).__name__.startswith("Gpu"):
         index = faiss.index_gpu_to_cpu(index)
     faiss.write_index(index, str(path))
@@ -143,7 +143,7 @@ def save(index, path: str | Path) -> None:
 
 def load(path: str | Path):
     """faiss's own reader; raises whatever faiss raises on a damaged file (the caller names it)."""
-    return _faiss().read_index(str(path))
+    return faiss_module().read_index(str(path))
 
 
 def to_device(index, device: str):
@@ -151,7 +151,7 @@ def to_device(index, device: str):
 
     HNSW has no GPU counterpart in faiss and stays on the CPU.
     """
-    faiss = _faiss()
+    faiss = faiss_module()
     if device != "cuda" or not hasattr(faiss, "StandardGpuResources") or kind_of(index) == "hnsw":
         return index
     resources = faiss.StandardGpuResources()  # pragma: no cover - needs a GPU build of faiss

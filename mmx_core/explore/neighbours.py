@@ -33,7 +33,7 @@ from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
 from mmx_core.explore import faiss_index
-from mmx_core.explore._checks import check_choice, check_int, check_vectors, unit_rows
+from mmx_core.explore.checks import check_choice, check_int, check_vectors, unit_rows
 from mmx_core.explore.exact_knn import drop_rows, exact_topk
 
 __all__ = ["NeighbourIndex", "exact_topk", "recall_at_k"]
@@ -168,7 +168,7 @@ class NeighbourIndex(Params):
         self._cpu_index = index
         self.backend_ = faiss_index.kind_of(index)
         self.n_samples_, self.n_features_in_ = n, dim
-        self.n_lists_ = int(faiss_index._faiss().extract_index_ivf(index).nlist) \
+        self.n_lists_ = int(faiss_index.faiss_module().extract_index_ivf(index).nlist) \
             if self.backend_ in ("ivf", "ivfpq") else None
         faiss_index.set_search_params(index, n_probe=self.n_probe, ef_search=self.ef_search)
         self._index = faiss_index.to_device(index, self.resolved_device())

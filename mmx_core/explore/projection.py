@@ -30,7 +30,7 @@ import numpy as np
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
-from mmx_core.explore._checks import check_choice, check_float, check_int, check_vectors, unit_rows
+from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors, unit_rows
 from mmx_core.explore.exact_knn import knn_graph
 from mmx_core.explore.placement import place_points
 from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan, sample_rows

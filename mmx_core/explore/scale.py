@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.params import Params
-from mmx_core.explore._checks import check_choice, check_float, check_int
+from mmx_core.explore.checks import check_choice, check_float, check_int
 
 __all__ = ["ScalePolicy", "POLICY", "map_plan", "cluster_plan", "parent_groups"]
 

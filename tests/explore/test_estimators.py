@@ -156,7 +156,7 @@ def test_too_few_points_are_named(blobs):
 
 
 def test_bad_ids_are_named():
-    from mmx_core.explore._checks import check_vectors
+    from mmx_core.explore.checks import check_vectors
 
     X = np.ones((3, 2))
     with pytest.raises(MMXError, match=r"2 ids for 3 rows"):

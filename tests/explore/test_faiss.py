@@ -60,7 +60,7 @@ def test_built_index_is_the_chosen_faiss_type(clustered):
                           ("ivfpq", "IndexIVFPQ")):
         index = NeighbourIndex(backend=backend, n_lists=20).build(X)
         assert index.backend_ == backend
-        assert type(faiss_index._faiss().downcast_index(index._cpu_index)).__name__ == kind
+        assert type(faiss_index.faiss_module().downcast_index(index._cpu_index)).__name__ == kind
     assert NeighbourIndex(backend="ivf", n_lists=20).build(X).n_lists_ == 20
     auto = NeighbourIndex(exact_max=1000, hnsw_max_dim=16).build(X)  # 4,000 x 32: above both limits
     assert auto.backend_ == "ivf"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mmx_core.cli import main
-from mmx_core.base.embeddings import EmbeddingSet, save_embeddings
+from mmx_core.base.embeddings import save_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.explore import Projector, pipeline
 

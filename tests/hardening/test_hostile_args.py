@@ -14,7 +14,7 @@ from mmx_core import workspace
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir, runs_dir
 from mmx_core.cli import build_parser, main
-from mmx_core.commands import _args
+from mmx_core.commands import argtypes
 from mmx_core.jobs import checks
 
 
@@ -25,7 +25,7 @@ def _numeric_options():
         for action in subparser._actions:  # noqa: SLF001 - walking argparse's own tables
             if not action.option_strings or action.nargs == 0:
                 continue
-            numeric = action.type in (int, float) or getattr(action.type, "__module__", "") == _args.__name__ or (
+            numeric = action.type in (int, float) or getattr(action.type, "__module__", "") == argtypes.__name__ or (
                 isinstance(action.default, (int, float)) and not isinstance(action.default, bool))
             if numeric:
                 yield command, subparser, action
@@ -36,7 +36,7 @@ NUMERIC = list(_numeric_options())
 
 def test_every_numeric_option_of_every_command_is_range_checked():
     assert len(NUMERIC) > 60
-    unchecked = [f"{c} {a.option_strings[0]}" for c, _, a in NUMERIC if getattr(a.type, "__module__", "") != _args.__name__]
+    unchecked = [f"{c} {a.option_strings[0]}" for c, _, a in NUMERIC if getattr(a.type, "__module__", "") != argtypes.__name__]
     assert not unchecked, f"numeric options without int_in/float_in: {unchecked}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mmx_core.extract.experts._resnet import ResNetFramesExpert
+from mmx_core.extract.experts.resnet_expert import ResNetFramesExpert
 from mmx_core.extract.weights import WeightsFile
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from mmx_core.extract.experts._resnet import ResNetFramesExpert
+from mmx_core.extract.experts.resnet_expert import ResNetFramesExpert
 from mmx_core.extract.weights import WeightsFile
 
 

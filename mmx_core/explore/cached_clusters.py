@@ -1,0 +1,173 @@
+"""The cached sub-genre step: HDBSCAN clusters of an embedding set, their tree and their readable summaries."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from mmx_core.base.artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
+from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.base.errors import MMXError
+from mmx_core.explore.cached_tables import read_table, source_of
+from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
+from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
+from mmx_core.explore.projection import Projector
+from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups
+
+__all__ = ["clusters", "ClusterResult", "metadata_hash", "DEFAULT_CLUSTERS"]
+
+DEFAULT_CLUSTERS = SubgenreClusterer.defaults()
+
+
+@dataclass
+class ClusterResult:
+    """Sub-genres of an embedding set.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``id``, ``cluster`` (-1 = noise), ``probability``; rows in the set's order.
+    summaries : list of ClusterSummary
+        One per cluster, in cluster order.
+    condensed_tree : DataFrame
+        HDBSCAN's condensed tree (``parent``, ``child``, ``lambda_val``, ``child_size``).
+    hierarchy : DataFrame
+        Cluster nodes: ``node``, ``parent``, ``size``, ``lambda_birth``, ``cluster``, ``depth``.
+    params : dict
+    path : Path
+        The cached table.
+    """
+
+    table: pd.DataFrame
+    summaries: list
+    condensed_tree: pd.DataFrame
+    hierarchy: pd.DataFrame
+    params: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.table["cluster"].max() + 1) if len(self.table) else 0
+
+    @property
+    def noise_share(self) -> float:
+        return float((self.table["cluster"] < 0).mean())
+
+    def summary(self, cluster: int) -> ClusterSummary:
+        for s in self.summaries:
+            if s.cluster == cluster:
+                return s
+        raise MMXError(f"cluster {cluster} does not exist; clusters are 0..{self.n_clusters - 1}")
+
+    def labels(self) -> dict[int, str]:
+        """Cluster -> readable label (noise -1 -> "unclustered")."""
+        return {-1: "unclustered", **{s.cluster: s.label for s in self.summaries}}
+
+    def parents(self, emb_set: EmbeddingSet | None = None, max_parents: int | None = None,
+                label_maker: Callable = default_label) -> tuple[pd.DataFrame, list]:
+        """Two-level labels for many clusters: each cluster's parent, and the parents' summaries.
+
+        Parents are a cut of the condensed tree (:func:`~mmx_core.explore.scale.parent_groups`);
+        with ``emb_set`` (the clustered set) each parent is summarised and named like a cluster.
+
+        Returns
+        -------
+        table : DataFrame ``cluster``, ``parent``, ``parent_node``, ``parent_size``
+        summaries : list of ClusterSummary, one per parent (empty without ``emb_set``)
+        """
+        table = parent_groups(self.hierarchy, max_parents or POLICY.max_parents)
+        if emb_set is None:
+            return table, []
+        of = dict(zip(table["cluster"], table["parent"]))
+        labels = np.array([of.get(int(c), -1) for c in self.table["cluster"]], dtype=np.int64)
+        summaries = summarise_clusters(labels, self.table["probability"].to_numpy(), emb_set.normalized(),
+                                       emb_set.ids, emb_set.metadata, label_maker=label_maker)
+        return table, summaries
+
+    def sub_clusters(self, node: int) -> pd.DataFrame:
+        """Drill into a hierarchy node: ``id``, ``node`` (child node, -1 = left before the split).
+
+        The root is ``len(table)``; each row of ``hierarchy`` is a node.
+        """
+        out = drill(self.condensed_tree, self.hierarchy, node, len(self.table))
+        return pd.DataFrame({"id": self.table["id"].to_numpy()[out["row"]], "node": out["node"].to_numpy()})
+
+
+def metadata_hash(emb_set: EmbeddingSet) -> str:
+    """Hash of the metadata columns the summaries read (genres, year, display_title)."""
+    meta = emb_set.metadata
+    if meta is None:
+        return "none"
+    cols = []
+    for name in ("genres", "year", "display_title"):
+        if name in meta.columns:
+            values = meta[name]
+            if name == "genres":
+                values = ["|".join(g) for g in values]
+            cols.append(np.asarray([str(v) for v in values]))
+    return array_hash(*cols) if cols else "none"
+
+
+def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["min_cluster_size"],
+             space: str = DEFAULT_CLUSTERS["space"], label_maker: Callable = default_label,
+             scale: ScalePolicy | None = None, **params) -> ClusterResult:
+    """HDBSCAN sub-genres of ``emb_set`` with summaries (see :class:`SubgenreClusterer` for ``params``).
+
+    ``label_maker(summary)`` names each cluster: a str, or a :class:`ClusterLabels` with its short
+    (map) and legend forms (see :mod:`mmx_core.explore.labels`).
+    """
+    clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params).validate()
+    scale = (scale or POLICY).validate()
+    plan = cluster_plan(len(emb_set), clusterer.space, clusterer.min_cluster_size, Projector().exact_knn_max,
+                        clusterer.seed, scale)
+    key_params = clusterer.get_params() if plan is None else {**clusterer.get_params(), "scale": plan}
+    inputs = {"embeddings": emb_set.content_hash}
+    fitted: dict = {}
+
+    def fit() -> SubgenreClusterer:
+        if "model" not in fitted:
+            start = time.perf_counter()
+            fitted["model"] = clusterer.fit(emb_set.vectors, source=source_of(emb_set), scale=scale)
+            fitted["seconds"] = round(time.perf_counter() - start, 3)
+        return fitted["model"]
+
+    def write_table(tmp: Path) -> None:
+        model = fit()
+        pd.DataFrame({"id": emb_set.ids.astype(str), "cluster": model.labels_,
+                      "probability": model.probabilities_}).to_parquet(tmp, index=False)
+
+    def write_tree(tmp: Path) -> None:
+        fit().condensed_tree_.to_parquet(tmp, index=False)
+
+    def stats() -> dict:
+        model = fit()
+        return {"n": len(emb_set), "n_clusters": model.n_clusters_, "min_cluster_size_used": model.min_cluster_size_,
+                "noise_share": round(float(np.mean(model.labels_ < 0)), 4), "seconds": fitted.get("seconds")}
+
+    table_path = cached_artefact("clusters", key_params, inputs, write_table, suffix=".parquet", extra=stats)
+    tree_path = cached_artefact("cluster_tree", key_params, inputs, write_tree, suffix=".parquet")
+    table = read_table(table_path).copy()
+    tree = read_table(tree_path).copy()
+    labels = table["cluster"].to_numpy()
+    probabilities = table["probability"].to_numpy()
+
+    def write_summaries(tmp: Path) -> None:
+        summaries = summarise_clusters(labels, probabilities, emb_set.normalized(), emb_set.ids,
+                                       emb_set.metadata, label_maker=label_maker)
+        write_json(tmp, [s.to_dict() for s in summaries])
+
+    maker = getattr(label_maker, "__qualname__", repr(label_maker))
+    summary_path = cached_artefact(
+        "cluster_summaries", {**key_params, "label_maker": f"{label_maker.__module__}.{maker}"},
+        {**inputs, "clusters": file_hash(table_path), "metadata": metadata_hash(emb_set)},
+        write_summaries, suffix=".json")
+    # Summaries cached before they carried short/legend labels get them from the same label maker.
+    summaries = [ClusterSummary.from_dict(r, label_maker) for r in read_json(summary_path)]
+    hierarchy = cluster_hierarchy(tree, labels)
+    return ClusterResult(table, summaries, tree, hierarchy, key_params, table_path)
+
