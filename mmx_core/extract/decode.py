@@ -14,24 +14,21 @@ sampled by time.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import numpy as np
-
-from mmx_core.extract.plan import TrailerPlan, plan_trailer, sample_times
+from mmx_core.extract.audio_track import AudioWindows
+from mmx_core.extract.clip_frames import THUMB_SIDE, ClipAssembler
+from mmx_core.extract.plan import plan_trailer
 from mmx_core.extract.shots import ShotDetector, scan_shots
-from mmx_core.extract.video import AudioWindows, DecodeError, frame_array, iter_raw_frames, probe
+from mmx_core.extract.video import DecodeError, iter_raw_frames, probe
 
 __all__ = ["ExpertInput", "DecodeSpec", "decode_video", "decode_messages", "decode_worker", "THUMB_SIDE"]
 
 log = logging.getLogger(__name__)
-
-THUMB_SIDE = 96  # short side (px) of saved thumbnails
 
 
 @dataclass(frozen=True)
@@ -67,56 +64,6 @@ class DecodeSpec:
     thumbnails: bool = True
 
 
-def _centre_crop(image: np.ndarray, size: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return image[top:top + size, left:left + size]
-
-
-def _jpeg(image: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
-class _Requests:
-    """Sample times of every (clip, expert, slot), sorted, consumed as frames stream past."""
-
-    def __init__(self, plan: TrailerPlan, spec: DecodeSpec):
-        rows = []  # (time, clip, expert index, slot)
-        self.needed = np.zeros(len(plan.clips), dtype=np.int64)
-        video = [(i, e) for i, e in enumerate(spec.experts) if e.modality == "video"]
-        for k, clip in enumerate(plan.clips):
-            for i, e in video:
-                for slot, t in enumerate(sample_times(clip, e.frames_per_clip, e.fps)):
-                    rows.append((float(t), k, i, slot))
-            self.needed[k] += sum(e.frames_per_clip for _, e in video)
-        self.thumbs: list[tuple[float, int]] = []
-        if spec.thumbnails:
-            for s, (a, b) in enumerate(plan.sequence_bounds()):
-                self.thumbs.append((0.5 * (a + b), s))
-        rows.sort()
-        self.rows = rows
-        self.pos = 0
-        self.thumb_pos = 0
-
-    def take_before(self, t: float | None) -> list[tuple[float, int, int, int]]:
-        """Requests with time < ``t`` (all remaining when ``t`` is None)."""
-        start = self.pos
-        while self.pos < len(self.rows) and (t is None or self.rows[self.pos][0] < t):
-            self.pos += 1
-        return self.rows[start:self.pos]
-
-    def thumbs_before(self, t: float | None) -> list[int]:
-        out = []
-        while self.thumb_pos < len(self.thumbs) and (t is None or self.thumbs[self.thumb_pos][0] < t):
-            out.append(self.thumbs[self.thumb_pos][1])
-            self.thumb_pos += 1
-        return out
-
-
 def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]]:
     """Decode one video into messages.
 
@@ -148,77 +95,20 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
                    "sequences": [[round(a, 4), round(b, 4)] for a, b in plan.sequence_bounds()],
                    "has_audio": info.has_audio, "frames": scan.frames, "width": info.width, "height": info.height,
                    "rotation": info.rotation}
-
-    experts = spec.experts
-    audio_experts = [i for i, e in enumerate(experts) if e.modality == "audio"]
-    windows: dict[int, AudioWindows | None] = {}
-    for i in audio_experts:
-        windows[i] = None
-        if info.has_audio:
-            try:
-                windows[i] = AudioWindows(path, experts[i].sample_rate)
-            except DecodeError as exc:
-                notes.append(f"audio unreadable: {exc.message}")
-    requests = _Requests(plan, spec)
-    buffers: dict[int, dict[int, np.ndarray]] = {}
-    remaining = requests.needed.copy()
-    next_clip = 0
-    max_short = max([e.resize for e in experts if e.modality == "video"] + [THUMB_SIDE])
-
-    def emit_ready() -> Iterator[tuple[str, Any]]:
-        nonlocal next_clip
-        while next_clip < len(plan.clips) and remaining[next_clip] == 0:
-            k = next_clip
-            clip = plan.clips[k]
-            inputs: dict[str, np.ndarray | None] = {}
-            for i, e in enumerate(experts):
-                if e.modality == "video":
-                    inputs[e.name] = buffers.get(k, {}).get(i)
-                else:
-                    reader = windows.get(i)
-                    wave = None
-                    if reader is not None:
-                        wave = reader.window(clip.start, clip.end)
-                        if reader.failed and not wave.size:
-                            wave = None
-                        elif not wave.size:
-                            wave = None  # the audio track ended before this clip: missing, not silence
-                    inputs[e.name] = wave
-            buffers.pop(k, None)
-            next_clip += 1
-            yield "clip", (k, inputs)
-
-    def fill(frame, rot: int, taken: list[tuple[float, int, int, int]], thumbs: list[int]) -> Iterator[tuple[str, Any]]:
-        if not taken and not thumbs:
-            return
-        shorts = {experts[i].resize for _, _, i, _ in taken}
-        base = frame_array(frame, rot, short_side=max(shorts | ({THUMB_SIDE} if thumbs else set())) or max_short)
-        scaled: dict[int, np.ndarray] = {}
-        for _, k, i, slot in taken:
-            e = experts[i]
-            if e.resize not in scaled:
-                scaled[e.resize] = _scaled(base, e.resize)
-            crop = _centre_crop(scaled[e.resize], e.size)
-            store = buffers.setdefault(k, {})
-            if i not in store:
-                store[i] = np.zeros((e.frames_per_clip, e.size, e.size, 3), dtype=np.uint8)
-            store[i][slot, :crop.shape[0], :crop.shape[1]] = crop
-            remaining[k] -= 1
-        for s in thumbs:
-            yield "thumb", (s, _jpeg(_scaled(base, THUMB_SIDE)))
-
+    windows = _audio_windows(path, spec.experts, info.has_audio, notes)
+    clips = ClipAssembler(plan, spec, windows)
     frames = scan.frames
     previous = None
     for t, frame, rot in iter_raw_frames(path):
         frames += 1
         if previous is not None:
-            yield from fill(previous[0], previous[1], requests.take_before(t), requests.thumbs_before(t))
-            yield from emit_ready()
+            yield from clips.fill(previous[0], previous[1], t)
+            yield from clips.ready()
         previous = (frame, rot)
     if previous is not None:
-        yield from fill(previous[0], previous[1], requests.take_before(None), requests.thumbs_before(None))
-    remaining[:] = 0  # requests no frame could serve (none expected) leave zeros, never block
-    yield from emit_ready()
+        yield from clips.fill(previous[0], previous[1], None)
+    clips.finish()
+    yield from clips.ready()
     for reader in windows.values():
         if reader is not None:
             if reader.failed:
@@ -227,16 +117,17 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
     yield "done", {"frames": frames, "seconds": time.perf_counter() - started, "notes": notes}
 
 
-def _scaled(image: np.ndarray, short_side: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    if min(h, w) == short_side:
-        return image
-    import cv2
-
-    scale = short_side / min(h, w)
-    size = (max(short_side, int(round(w * scale))), max(short_side, int(round(h * scale))))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(image, size, interpolation=interpolation)
+def _audio_windows(path: str | Path, experts, has_audio: bool, notes: list[str]) -> dict[int, AudioWindows | None]:
+    """The audio reader of each audio expert (by index); None without audio, or when it cannot be read (noted)."""
+    windows: dict[int, AudioWindows | None] = {}
+    for i in [i for i, e in enumerate(experts) if e.modality == "audio"]:
+        windows[i] = None
+        if has_audio:
+            try:
+                windows[i] = AudioWindows(path, experts[i].sample_rate)
+            except DecodeError as exc:
+                notes.append(f"audio unreadable: {exc.message}")
+    return windows
 
 
 def decode_messages(index: int, path: Path, spec: DecodeSpec) -> Iterator[tuple[int, str, Any]]:

@@ -1,33 +1,28 @@
-"""Decoding video files with PyAV: probing, streamed frames, streamed audio windows.
+"""Decoding video files with PyAV: probing, and streamed frames.
 
 Nothing here holds a whole video in memory: frames are yielded one at a
-time (already scaled by FFmpeg's scaler to the size asked for) and audio is
-resampled to mono float32 and kept only from the earliest window still
-needed. Rotation metadata (the stream's display matrix) is honoured: frames
-come out the way a player shows them. Frame times come from each frame's
-presentation timestamp, so variable frame rates are handled by time, not by
-frame number.
+time (already scaled by FFmpeg's scaler to the size asked for). Rotation
+metadata (the stream's display matrix) is honoured: frames come out the way
+a player shows them. Frame times come from each frame's presentation
+timestamp, so variable frame rates are handled by time, not by frame number.
+Audio windows are read by :mod:`mmx_core.extract.audio_track`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
-from mmx_core.base.errors import MMXError
+from mmx_core.extract.audio_track import AudioWindows
+from mmx_core.extract.media import DecodeError, ffmpeg_reason, open_media
 
 __all__ = ["VideoInfo", "DecodeError", "probe", "iter_raw_frames", "frame_array", "iter_frames", "AudioWindows", "display_size", "resized_size"]
 
 log = logging.getLogger(__name__)
-
-
-class DecodeError(MMXError):
-    """A video file cannot be read (corrupt, truncated, empty, no video stream, unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -59,31 +54,6 @@ class VideoInfo:
     has_audio: bool
 
 
-def _open(path: str | Path):
-    import av
-
-    path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            raise DecodeError("empty file (0 bytes)", path)
-        return av.open(str(path), metadata_errors="ignore")
-    except DecodeError:
-        raise
-    except PermissionError:
-        raise DecodeError("cannot be read (permission denied)", path) from None
-    except FileNotFoundError:
-        raise DecodeError("file not found", path) from None
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise DecodeError(f"not a readable media file ({_reason(exc)})", path) from None
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    # FFmpeg errors read "[Errno N] reason: 'path'"; keep the reason only
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
-    return text.split(": '")[0][:120]
-
-
 def _rotation(stream) -> int:
     """Counter-clockwise display rotation of a video stream from its display matrix side data."""
     angle = 0.0
@@ -104,7 +74,7 @@ def probe(path: str | Path) -> VideoInfo:
     DecodeError
         The file is empty, unreadable, not media, or has no video stream.
     """
-    with _open(path) as container:
+    with open_media(path) as container:
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams}) or ["no streams"]
             raise DecodeError(f"no video stream (holds {', '.join(kinds)})", path)
@@ -121,7 +91,7 @@ def probe(path: str | Path) -> VideoInfo:
         try:  # the first frame carries the display rotation and proves the stream decodes
             first = next(container.decode(stream), None)
         except Exception as exc:  # noqa: BLE001 - any FFmpeg failure here means the stream is unusable
-            raise DecodeError(f"the video stream cannot be decoded ({_reason(exc)})", path) from None
+            raise DecodeError(f"the video stream cannot be decoded ({ffmpeg_reason(exc)})", path) from None
         if first is None:
             raise DecodeError("the video stream holds no frame (empty or truncated)", path)
         rotation = int(round((getattr(first, "rotation", rotation) or 0) / 90.0)) % 4 * 90
@@ -158,7 +128,7 @@ def iter_raw_frames(path: str | Path, *, threads: int = 1) -> Iterator[tuple[flo
     """
     import av
 
-    container = _open(path)
+    container = open_media(path)
     try:
         if not container.streams.video:
             kinds = sorted({s.type for s in container.streams}) or ["no streams"]
@@ -183,8 +153,8 @@ def iter_raw_frames(path: str | Path, *, threads: int = 1) -> Iterator[tuple[flo
                 yield float(t), frame, rot
         except av.error.FFmpegError as exc:
             if n == 0:
-                raise DecodeError(f"no frame could be decoded ({_reason(exc)})", path) from None
-            log.warning("%s: decoding stopped after %d frames (%s); the rest is ignored", path, n, _reason(exc))
+                raise DecodeError(f"no frame could be decoded ({ffmpeg_reason(exc)})", path) from None
+            log.warning("%s: decoding stopped after %d frames (%s); the rest is ignored", path, n, ffmpeg_reason(exc))
         if n == 0:
             raise DecodeError("no frame could be decoded (empty or truncated video stream)", path)
     finally:
@@ -229,96 +199,3 @@ def iter_frames(
     for t, frame, rot in iter_raw_frames(path, threads=threads):
         yield t, frame_array(frame, rot if rotate else 0, short_side=short_side, width=width,
                              pixel_format=pixel_format)
-
-
-class AudioWindows:
-    """The audio track of a file as mono float32 windows, decoded lazily in time order.
-
-    Parameters
-    ----------
-    path : str or Path
-        The media file.
-    sample_rate : int
-        Output rate (Hz).
-
-    Notes
-    -----
-    Windows must be asked for in non-decreasing start time; samples before the
-    last start asked for are dropped, so memory holds one window plus one
-    decoded packet. Time before the first audio sample, or after the last, is
-    silence only inside the track; a window wholly outside it is empty.
-    Call :meth:`close` (or use ``with``) when done.
-    """
-
-    def __init__(self, path: str | Path, sample_rate: int = 16000):
-        import av
-
-        self.path = Path(path)
-        self.sample_rate = int(sample_rate)
-        self._container = _open(path)
-        if not self._container.streams.audio:
-            self._container.close()
-            raise DecodeError("no audio stream", path)
-        self._stream = self._container.streams.audio[0]
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.sample_rate)
-        self._frames = self._container.decode(self._stream)
-        self._buffer = np.zeros(0, dtype=np.float32)
-        self._start = None  # sample index (at sample_rate) of _buffer[0]
-        self._ended = False
-        self.failed: str | None = None
-
-    def _pull(self) -> bool:
-        import av
-
-        if self._ended:
-            return False
-        try:
-            frame = next(self._frames)
-        except StopIteration:
-            self._ended = True
-            return False
-        except av.error.FFmpegError as exc:
-            self._ended = True
-            self.failed = _reason(exc)
-            return False
-        chunks = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
-        if self._start is None:
-            t0 = frame.time if frame.time is not None else 0.0
-            self._start = max(0, int(round(t0 * self.sample_rate)))
-        if chunks:
-            self._buffer = np.concatenate([self._buffer, *chunks]).astype(np.float32, copy=False)
-        return True
-
-    def window(self, start: float, end: float) -> np.ndarray:
-        """Samples in ``[start, end)`` seconds, float32 mono, shape (n,).
-
-        A window inside the track but partly before its first sample is padded
-        with leading silence; the part after the track's end is cut off.
-        """
-        a = max(0, int(round(start * self.sample_rate)))
-        b = max(a, int(round(end * self.sample_rate)))
-        while (self._start is None or self._start + len(self._buffer) < b) and self._pull():
-            pass
-        if self._start is None:
-            return np.zeros(0, dtype=np.float32)
-        # drop what no later window can need
-        if a > self._start:
-            drop = min(a - self._start, len(self._buffer))
-            self._buffer = self._buffer[drop:]
-            self._start += drop
-        lo, hi = a - self._start, min(b - self._start, len(self._buffer))
-        if hi <= max(lo, 0):
-            return np.zeros(0, dtype=np.float32)
-        piece = self._buffer[max(lo, 0):hi]
-        if lo < 0:
-            piece = np.concatenate([np.zeros(-lo, dtype=np.float32), piece])
-        return np.ascontiguousarray(piece, dtype=np.float32)
-
-    def close(self) -> None:
-        self._container.close()
-
-    def __enter__(self) -> "AudioWindows":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -166,36 +166,34 @@ class GenerateRequest(JobRequest):
 
 
 @dataclass(frozen=True)
-class ProbeRequest(JobRequest):
-    """The Evaluate page's linear probe on embedding set ``embedding_set`` (``probe``); cached on disk."""
+class SetJobRequest(JobRequest):
+    """A job on one embedding set of the catalogue (``embedding_set``: a name the app lists, or an .npz)."""
 
-    kind: ClassVar[str] = "probe"
     embedding_set: str = ""
     name: str = ""
 
-    def validated(self) -> "ProbeRequest":
+    def validated(self) -> "SetJobRequest":
         if not isinstance(self.embedding_set, str) or not self.embedding_set.strip():
-            raise MMXError("choose an embedding set for the probe")
+            raise MMXError(f"choose an embedding set for the {self.kind} job")
         stem = re.sub(r"[^A-Za-z0-9_.-]", "-", self.embedding_set)[:40].strip("-.") or "set"
-        return self._with(name=check_name(self.name or f"probe-{stem}-{stamp()}", "job name"))
+        return self._with(name=check_name(self.name or f"{self.kind}-{stem}-{stamp()}", "job name"))
+
+
+@dataclass(frozen=True)
+class ProbeRequest(SetJobRequest):
+    """The Evaluate page's linear probe on embedding set ``embedding_set`` (``probe``); cached on disk."""
+
+    kind: ClassVar[str] = "probe"
 
     def command(self, job_dir: Path) -> list[str]:
         return ["probe", self.embedding_set]
 
 
 @dataclass(frozen=True)
-class PrecomputeRequest(JobRequest):
+class PrecomputeRequest(SetJobRequest):
     """Default maps and sub-genres of embedding set ``embedding_set`` into the cache (``precompute --set``)."""
 
     kind: ClassVar[str] = "precompute"
-    embedding_set: str = ""
-    name: str = ""
-
-    def validated(self) -> "PrecomputeRequest":
-        if not isinstance(self.embedding_set, str) or not self.embedding_set.strip():
-            raise MMXError("choose an embedding set to precompute")
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "-", self.embedding_set)[:40].strip("-.") or "set"
-        return self._with(name=check_name(self.name or f"precompute-{stem}-{stamp()}", "job name"))
 
     def command(self, job_dir: Path) -> list[str]:
         return ["precompute", "--set", self.embedding_set, "--out", str(cache_dir())]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from mmx_core import workspace
 from mmx_core.appkit import evalview
 
 from mmx_core import jobs
+from job_helpers import wait_for_job
 from mmx_core.jobs import process, queue
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir, runs_dir
@@ -29,16 +29,6 @@ def fake(monkeypatch, tiny):
     monkeypatch.setattr(queue, "COMMAND_PREFIX", [sys.executable, FAKE])
     monkeypatch.setenv("FAKE_EPOCH_SECONDS", "0.3")
     return tiny
-
-
-def wait_for(name: str, states: tuple[str, ...], seconds: float = 60) -> jobs.JobInfo:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        run = next((r for r in jobs.list_jobs() if r.name == name), None)
-        if run is not None and run.state in states:
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"{name} never reached {states}; last: {run and run.status}")
 
 
 def test_command_is_a_list_of_known_parameters(tiny):
@@ -71,13 +61,13 @@ def test_bad_requests_are_refused(tiny, changes, message):
 def test_runs_queue_per_device_and_cancel_kills_the_process_group(fake):
     first = jobs.submit(jobs.TrainRequest("coarse", fake, epochs=200, device="cpu", name="q-first"))
     second = jobs.submit(jobs.TrainRequest("coarse", fake, epochs=2, device="cpu", name="q-second"))
-    running = wait_for("q-first", ("running",))
-    assert wait_for("q-second", ("queued",)).job.get("pid") is None
+    running = wait_for_job("q-first", ("running",))
+    assert wait_for_job("q-second", ("queued",)).job.get("pid") is None
     pid = running.job["pid"]
     jobs.cancel("q-first")
-    assert wait_for("q-first", ("cancelled",)).alive is False
+    assert wait_for_job("q-first", ("cancelled",)).alive is False
     assert not process.group_alive(pid)                      # trainer and supervisor are gone
-    done = wait_for("q-second", ("finished",), seconds=30)     # started when the device freed
+    done = wait_for_job("q-second", ("finished",), seconds=30)     # started when the device freed
     assert done.progress == 1.0 and (second / "log.txt").read_text().count("epoch") >= 2
     assert not jobs.read_events("q-second").empty and "val_auprc_w" in jobs.read_events("q-second")
     assert "fake trainer starting" in jobs.tail_log("q-first")
@@ -86,12 +76,12 @@ def test_runs_queue_per_device_and_cancel_kills_the_process_group(fake):
 
 def test_resume_relaunches_with_resume_flag(fake):
     jobs.submit(jobs.TrainRequest("coarse", fake, epochs=100, device="cpu", name="r-run"))
-    wait_for("r-run", ("running",))
+    wait_for_job("r-run", ("running",))
     jobs.cancel("r-run")
     with pytest.raises(MMXError, match="no job called"):
         jobs.resume("missing-run")
     jobs.resume("r-run")
-    run = wait_for("r-run", ("running",))
+    run = wait_for_job("r-run", ("running",))
     assert run.job["argv"][-1] == "--resume"
     jobs.cancel("r-run")
 
@@ -99,7 +89,7 @@ def test_resume_relaunches_with_resume_flag(fake):
 @pytest.mark.slow
 def test_real_trainer_on_a_tiny_set_then_embed(tiny):
     jobs.submit(jobs.TrainRequest("coarse", tiny, epochs=2, batch_size=8, device="cpu", name="real-run"))
-    run = wait_for("real-run", ("finished", "failed"), seconds=180)
+    run = wait_for_job("real-run", ("finished", "failed"), seconds=180)
     assert run.state == "finished", jobs.tail_log("real-run")
     assert (run.path / "checkpoints" / "best.pt").exists()
     assert "run:real-run" in workspace.checkpoints()
@@ -107,7 +97,7 @@ def test_real_trainer_on_a_tiny_set_then_embed(tiny):
     assert pred.scores.shape == pred.labels.shape and pred.scores.shape[0] > 0
     assert evalview.report_tables(pred)[1]["metric"].iloc[0] == "F1w"
     embed = jobs.submit(jobs.EmbedRequest(run="real-run", data=tiny, device="cpu"))
-    done = wait_for(embed.name, ("finished", "failed"), seconds=120)
+    done = wait_for_job(embed.name, ("finished", "failed"), seconds=120)
     assert done.state == "finished", jobs.tail_log(embed.name)
     assert (run.path / "embeddings" / f"{tiny}.npz").exists() and (run.path / "embeddings" / f"{tiny}.parquet").exists()
     emb = workspace.load_set(f"run:real-run/{tiny}")

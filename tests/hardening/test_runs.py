@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmx_core import jobs
+from job_helpers import wait_for_job
 from mmx_core.base.errors import MMXError
 from mmx_core.base.locks import folder_lock, lock_holder
 from mmx_core.base.paths import runs_dir
@@ -27,23 +28,13 @@ def fake(monkeypatch, tiny_data):
     return tiny_data
 
 
-def wait_state(name: str, states: tuple[str, ...], seconds: float = 60) -> jobs.JobInfo:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        job = jobs.find_job(name)
-        if job.state in states:
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"{name} never reached {states}: {jobs.find_job(name).status}")
-
-
 def test_a_malformed_job_file_is_shown_as_broken_and_the_queue_goes_on(fake):
     broken = runs_dir() / "broken-run"
     broken.mkdir(parents=True)
     (broken / "job.json").write_text("{not json")
     (broken / "status.json").write_text(json.dumps({"state": "queued"}))
     jobs.submit(jobs.TrainRequest("coarse", fake, epochs=2, device="cpu", name="after-broken"))
-    assert wait_state("after-broken", ("finished",)).progress == 1.0
+    assert wait_for_job("after-broken", ("finished",)).progress == 1.0
     listed = {j.name: j.state for j in jobs.list_jobs()}
     assert listed["broken-run"] == "broken"
     with pytest.raises(MMXError, match="broken"):
@@ -52,7 +43,7 @@ def test_a_malformed_job_file_is_shown_as_broken_and_the_queue_goes_on(fake):
 
 def test_cancel_acts_only_on_queued_or_running_jobs(fake):
     jobs.submit(jobs.TrainRequest("coarse", fake, epochs=1, device="cpu", name="done-run"))
-    wait_state("done-run", ("finished",))
+    wait_for_job("done-run", ("finished",))
     before = (runs_dir() / "done-run" / "status.json").read_bytes()
     with pytest.raises(MMXError, match="only queued or running jobs can be cancelled"):
         jobs.cancel("done-run")
@@ -74,7 +65,7 @@ def test_a_reused_pid_is_neither_trusted_nor_signalled(fake):
         with pytest.raises(MMXError, match="only queued or running"):
             jobs.cancel("stale-run")
         jobs.submit(jobs.TrainRequest("coarse", fake, epochs=1, device="cpu", name="not-blocked"))
-        wait_state("not-blocked", ("finished",))                  # the device was not held by the stranger
+        wait_for_job("not-blocked", ("finished",))                  # the device was not held by the stranger
         process.stop_group(stranger.pid, ticks + 1)               # wrong start time: never signalled
         assert stranger.poll() is None
     finally:

@@ -1,0 +1,80 @@
+"""The last step of an extraction: the finished videos of the work folder -> the trailer data set.
+
+Videos go in the sorted order of the listing, through :class:`~mmx_core.data.writer.DatasetWriter`,
+with ``sources.json`` (where each trailer came from) and the keyframe thumbnails; then the work folder
+is removed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmx_core.base.errors import MMXError
+from mmx_core.data.manifest import ExpertSpec
+from mmx_core.data.writer import DatasetWriter
+from mmx_core.extract.decode import DecodeSpec
+from mmx_core.extract.layout import SOURCES_NAME, THUMBNAILS_NAME
+from mmx_core.extract.meta import genre_vocabulary
+from mmx_core.extract.report import ExtractReport
+from mmx_core.extract.thumbnails import write_thumbnail_archive
+from mmx_core.extract.workdir import WorkFolder
+
+__all__ = ["assemble_dataset"]
+
+
+def assemble_dataset(items, rows, experts, resolved, spec: DecodeSpec, folder: WorkFolder, out: Path, overwrite: bool,
+                     command, batch_size, report: ExtractReport) -> tuple[Path | None, int]:
+    """Write the data set ``out`` from the videos ``folder`` finished; returns ``(out, clips)``.
+
+    Raises
+    ------
+    MMXError
+        No video was extracted.
+    """
+    from mmx_core.extract.weights import extraction_record
+
+    done = [(item, row) for item, row in zip(items, rows) if folder.is_done(item.id)]
+    if not done:
+        raise MMXError(f"no video could be extracted ({len(report.failed)} failed); see the reasons above", out)
+    kept_rows = [row for _, row in done]
+    genres = genre_vocabulary(kept_rows)
+    extraction = extraction_record(experts, resolved)
+    extraction.update({
+        "shots": spec.detector.to_dict(),
+        "clip_seconds": spec.clip_seconds,
+        "clips_per_sequence": spec.clips_per_sequence,
+        "batch_size": int(batch_size),
+        "videos": len(items),
+        "failed": [{"file": f, "reason": r} for f, r in report.failed],
+        "thumbnails": THUMBNAILS_NAME if spec.thumbnails else None,
+    })
+    writer = DatasetWriter(
+        out, genres, {e.name: ExpertSpec(int(e.dim), e.temporal) for e in experts}, spec.clips_per_sequence,
+        generated=False, generator={"command": command or "", "step": "extract"},
+        source=f"extracted from {len(done)} video files" + (" with untrained backbones" if report.untrained else ""),
+        overwrite=overwrite, extraction=extraction)
+    clips = 0
+    thumbs: list[tuple[str, bytes]] = []
+    sources = []
+    try:
+        for item, row in done:
+            data = folder.load_video(item.id)
+            features = {e.name: (data[f"{e.name}.frames"], data[f"{e.name}.counts"]) for e in experts}
+            plain = {k: v for k, v in row.items() if k != "labelled"}
+            writer.add_trailer(plain, data["clip_counts"], features)
+            clips += int(data["clip_counts"].sum())
+            meta = data["meta"]
+            sources.append({"id": item.id, "file": str(item.path.resolve()), "relative": item.relative,
+                            "duration": meta.get("duration"), "cuts": meta.get("cuts", []),
+                            "sequences": meta.get("sequences", []), "has_audio": meta.get("has_audio"),
+                            "missing_clips": meta.get("missing_clips", {})})
+            if spec.thumbnails:
+                thumbs.extend(folder.thumbnail_entries(item.id, data["clip_counts"]))
+        if spec.thumbnails:
+            write_thumbnail_archive(writer.stage / THUMBNAILS_NAME, thumbs)
+        writer.finish(extra_files={SOURCES_NAME: {"videos": sources}})
+    except BaseException:
+        writer.close()
+        raise
+    folder.remove()
+    return out, clips

@@ -1,0 +1,153 @@
+"""The second decoding pass: which frames each expert samples, scaled and centre-cropped, gathered into whole clips.
+
+:class:`SampleRequests` lists the sample time of every (clip, expert, slot) and of every
+sequence's thumbnail; :class:`ClipAssembler` fills them as frames stream past and hands
+on each clip, in clip order, as soon as all its inputs are there.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Iterator
+
+import numpy as np
+
+from mmx_core.extract.audio_track import AudioWindows
+from mmx_core.extract.plan import TrailerPlan, sample_times
+from mmx_core.extract.video import frame_array
+
+__all__ = ["SampleRequests", "ClipAssembler", "THUMB_SIDE"]
+
+THUMB_SIDE = 96  # short side (px) of saved thumbnails
+
+
+def _centre_crop(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return image[top:top + size, left:left + size]
+
+
+def _jpeg(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def _scaled(image: np.ndarray, short_side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if min(h, w) == short_side:
+        return image
+    import cv2
+
+    scale = short_side / min(h, w)
+    size = (max(short_side, int(round(w * scale))), max(short_side, int(round(h * scale))))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+
+class SampleRequests:
+    """Sample times of every (clip, expert, slot), sorted, consumed as frames stream past."""
+
+    def __init__(self, plan: TrailerPlan, spec):
+        rows = []  # (time, clip, expert index, slot)
+        self.needed = np.zeros(len(plan.clips), dtype=np.int64)
+        video = [(i, e) for i, e in enumerate(spec.experts) if e.modality == "video"]
+        for k, clip in enumerate(plan.clips):
+            for i, e in video:
+                for slot, t in enumerate(sample_times(clip, e.frames_per_clip, e.fps)):
+                    rows.append((float(t), k, i, slot))
+            self.needed[k] += sum(e.frames_per_clip for _, e in video)
+        self.thumbs: list[tuple[float, int]] = []
+        if spec.thumbnails:
+            for s, (a, b) in enumerate(plan.sequence_bounds()):
+                self.thumbs.append((0.5 * (a + b), s))
+        rows.sort()
+        self.rows = rows
+        self.pos = 0
+        self.thumb_pos = 0
+
+    def take_before(self, t: float | None) -> list[tuple[float, int, int, int]]:
+        """Requests with time < ``t`` (all remaining when ``t`` is None)."""
+        start = self.pos
+        while self.pos < len(self.rows) and (t is None or self.rows[self.pos][0] < t):
+            self.pos += 1
+        return self.rows[start:self.pos]
+
+    def thumbs_before(self, t: float | None) -> list[int]:
+        out = []
+        while self.thumb_pos < len(self.thumbs) and (t is None or self.thumbs[self.thumb_pos][0] < t):
+            out.append(self.thumbs[self.thumb_pos][1])
+            self.thumb_pos += 1
+        return out
+
+
+
+class ClipAssembler:
+    """The inputs of each clip of ``plan``, for every expert of ``spec``, gathered from streamed frames.
+
+    ``windows`` maps the index of each audio expert to its :class:`AudioWindows` (None: no audio).
+    """
+
+    def __init__(self, plan: TrailerPlan, spec, windows: dict[int, AudioWindows | None]):
+        self.plan, self.experts, self.windows = plan, spec.experts, windows
+        self.requests = SampleRequests(plan, spec)
+        self.buffers: dict[int, dict[int, np.ndarray]] = {}
+        self.remaining = self.requests.needed.copy()
+        self.next_clip = 0
+        self.max_short = max([e.resize for e in self.experts if e.modality == "video"] + [THUMB_SIDE])
+
+    def ready(self) -> Iterator[tuple[str, Any]]:
+        """``("clip", (k, {expert: input or None}))`` for each clip, in order, whose frames are all there."""
+        plan, experts, windows, buffers, remaining = self.plan, self.experts, self.windows, self.buffers, self.remaining
+        while self.next_clip < len(plan.clips) and remaining[self.next_clip] == 0:
+            k = self.next_clip
+            clip = plan.clips[k]
+            inputs: dict[str, np.ndarray | None] = {}
+            for i, e in enumerate(experts):
+                if e.modality == "video":
+                    inputs[e.name] = buffers.get(k, {}).get(i)
+                else:
+                    reader = windows.get(i)
+                    wave = None
+                    if reader is not None:
+                        wave = reader.window(clip.start, clip.end)
+                        if reader.failed and not wave.size:
+                            wave = None
+                        elif not wave.size:
+                            wave = None  # the audio track ended before this clip: missing, not silence
+                    inputs[e.name] = wave
+            buffers.pop(k, None)
+            self.next_clip += 1
+            yield "clip", (k, inputs)
+
+    def fill(self, frame, rot: int, until: float | None) -> Iterator[tuple[str, Any]]:
+        """Serve with ``frame`` (on screen until ``until``; None: the last frame) every request before ``until``.
+
+        Yields ``("thumb", (sequence, jpeg bytes))`` for the thumbnails it serves.
+        """
+        taken, thumbs = self.requests.take_before(until), self.requests.thumbs_before(until)
+        if not taken and not thumbs:
+            return
+        experts = self.experts
+        shorts = {experts[i].resize for _, _, i, _ in taken}
+        base = frame_array(frame, rot, short_side=max(shorts | ({THUMB_SIDE} if thumbs else set())) or self.max_short)
+        scaled: dict[int, np.ndarray] = {}
+        for _, k, i, slot in taken:
+            e = experts[i]
+            if e.resize not in scaled:
+                scaled[e.resize] = _scaled(base, e.resize)
+            crop = _centre_crop(scaled[e.resize], e.size)
+            store = self.buffers.setdefault(k, {})
+            if i not in store:
+                store[i] = np.zeros((e.frames_per_clip, e.size, e.size, 3), dtype=np.uint8)
+            store[i][slot, :crop.shape[0], :crop.shape[1]] = crop
+            self.remaining[k] -= 1
+        for s in thumbs:
+            yield "thumb", (s, _jpeg(_scaled(base, THUMB_SIDE)))
+
+    def finish(self) -> None:
+        """After the last frame: requests no frame could serve (none expected) leave zeros, never block."""
+        self.remaining[:] = 0

@@ -1,0 +1,55 @@
+"""What an extraction did: :class:`ExtractReport`, filled by every stage of :func:`~mmx_core.extract.pipeline.extract_videos`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["ExtractReport"]
+
+
+@dataclass
+class ExtractReport:
+    """What :func:`extract_videos` did.
+
+    Attributes
+    ----------
+    out : Path or None
+        The data set (None on ranks other than 0, or when no video succeeded).
+    videos : int
+        Videos found.
+    extracted : int
+        Videos extracted by this run (this rank).
+    resumed : int
+        Videos finished by an earlier, interrupted run and not redone.
+    failed : list of (str, str)
+        (file, reason) of each video that could not be extracted.
+    clips : int
+        Clips in the data set.
+    frames_decoded : int
+        Frames decoded by this run (both passes).
+    seconds : float
+        Wall time.
+    expert_seconds : dict of str to float
+        Time spent in each expert's forward passes.
+    expert_items : dict of str to int
+        Items (clips, audio examples) each expert processed.
+    untrained : bool
+        The experts ran with random weights.
+    """
+
+    out: Path | None = None
+    videos: int = 0
+    extracted: int = 0
+    resumed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    clips: int = 0
+    frames_decoded: int = 0
+    seconds: float = 0.0
+    expert_seconds: dict[str, float] = field(default_factory=dict)
+    expert_items: dict[str, int] = field(default_factory=dict)
+    untrained: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
