@@ -65,9 +65,7 @@ SHIPPED = {"coarse": "coarse_embeddings.npz", "fine": "fine_embeddings.npz"}
 """Names of the shipped encoders' embedding sets -> their file under ``models/``."""
 
 
-
 # -- data sets, checkpoints, prediction files ----------------------------------------------------
-
 def data_sets() -> list[str]:
     """Names of trailer data sets under the data folder (folders holding a ``manifest.json``)."""
     root = data_dir()
@@ -108,7 +106,6 @@ def load_prediction_file(name: str) -> Predictions:
 
 
 # -- embedding sets -------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class SetInfo:
     """One embedding set of the catalogue.
@@ -210,12 +207,8 @@ def load_set(source: str | Path, metadata: str | Path | None = None) -> Embeddin
     metadata : str or Path, optional
         Trailer table (.parquet or .csv) joined by ``id``, instead of the one found beside the file.
     """
-    if _is_set_name(source):
-        info = set_info(str(source))
-        path, name = info.path, info.name
-    else:
-        path = Path(source)
-        name = path.stem
+    info = set_info(str(source)) if _is_set_name(source) else None
+    path, name = (info.path, info.name) if info is not None else (Path(source), Path(source).stem)
     table = Path(metadata) if metadata is not None else _table_beside(path)
     return _load(path, name, table, _stamp(path), _stamp(table))
 
@@ -239,7 +232,6 @@ def _load(path: Path, name: str, table_path: Path | None, stamp, table_stamp) ->
 
 
 # -- uploads --------------------------------------------------------------------------------------
-
 def uploads_dir() -> Path:
     """Where uploaded embedding sets are kept (``data/uploads``)."""
     return data_dir() / "uploads"

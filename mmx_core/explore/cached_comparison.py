@@ -1,4 +1,4 @@
-"""The cached comparison step: two embeddings of the same trailers, compared (the one result the CLI and the app show)."""
+"""The cached comparison step: two embeddings of the same trailers compared, the one result the CLI and app show."""
 
 from __future__ import annotations
 

@@ -250,7 +250,7 @@ def _year_span(years: np.ndarray | None, rows: np.ndarray) -> tuple[int, int] | 
 
 
 def _title_words(titles: list[set[str]], rows: np.ndarray, doc_freq: Counter, n: int, n_words: int) -> list[str]:
-    """Words of the members' titles at least twice as frequent as in the whole collection, most over-represented first."""
+    """Words of the members' titles at least twice as frequent as in the whole collection, most frequent first."""
     local = Counter(w for r in rows for w in titles[r])
     scored = []
     for w, k in local.items():

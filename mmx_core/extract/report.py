@@ -1,4 +1,4 @@
-"""What an extraction did: :class:`ExtractReport`, filled by every stage of :func:`~mmx_core.extract.pipeline.extract_videos`."""
+"""What an extraction did: :class:`ExtractReport`, filled by each stage of ``extract_videos``."""
 
 from __future__ import annotations
 

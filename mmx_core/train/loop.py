@@ -25,14 +25,15 @@ from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.base.errors import MMXError
 from mmx_core.base.processgroup import ProcessGroup
 from mmx_core.base.locks import folder_lock
-from mmx_core.model import MMXModel, ModelConfig
+from mmx_core.model import MMXModel
 from mmx_core.train import distributed
 from mmx_core.train.inference import read_dtype, to_device
-from mmx_core.train.checkpoint import FORMAT, FORMAT_VERSION, check_compatible, read_checkpoint, resolve_checkpoint_path, save_checkpoint
+from mmx_core.train.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
 from mmx_core.train.config import TrainConfig
 from mmx_core.train.events import RunRecorder
 from mmx_core.train.losses import coarse_loss, nt_xent
 from mmx_core.train.sampling import TrailerSequences, epoch_batches
+from mmx_core.train.start import initial_state
 from mmx_core.train.validation import coarse_validation, fine_validation
 
 __all__ = ["train"]
@@ -62,45 +63,8 @@ class _Trainer:
         self.metric_name = "auprc_weighted" if config.stage == "coarse" else "val_loss"
 
     # ------------------------------------------------------------------ set-up
-    def _initial_state(self) -> tuple[ModelConfig, dict | None, dict | None]:
-        config, store = self.config, self.store
-        resume_state = None
-        if self.last.exists() and not config.resume:
-            raise MMXError("run folder already holds checkpoints/last.pt; pass --resume to continue it or choose "
-                           "another --out", self.out)
-        if config.resume and not self.last.exists():
-            raise MMXError("--resume but the run has no last checkpoint to continue from; drop --resume to start "
-                           "a new run in another folder", self.last)
-        if config.resume:
-            resume_state = read_checkpoint(self.last)
-            model_config = ModelConfig.from_dict(resume_state["model_config"])
-            if config.model is not None and config.model.to_dict() != model_config.to_dict():
-                raise MMXError("--resume with model options other than the run's; drop them or choose another --out",
-                               self.last)
-            if resume_state["stage"] != config.stage:
-                raise MMXError(f"the run was a {resume_state['stage']} run, not {config.stage}", self.last)
-            check_compatible(model_config, resume_state["genres"], resume_state["data_fingerprint"], store, self.last,
-                             need_same_data=True)
-            return model_config, resume_state, None
-        init_state = None
-        if config.init is not None:
-            init_path = resolve_checkpoint_path(config.init)
-            init_state = read_checkpoint(init_path)
-            model_config = ModelConfig.from_dict(init_state["model_config"])
-            if config.model is not None and config.model.to_dict() != model_config.to_dict():
-                raise MMXError("model options differ from the --init checkpoint's; drop them", init_path)
-            check_compatible(model_config, init_state["genres"], init_state["data_fingerprint"], store, init_path,
-                             need_same_data=True)
-        elif config.stage == "fine":
-            raise MMXError("the fine stage starts from a coarse checkpoint: pass --init CHECKPOINT_OR_RUN")
-        else:
-            model_config = config.model or ModelConfig.for_store(store.manifest)
-            model_config = ModelConfig.from_dict({**model_config.to_dict(), "n_genres": len(store.manifest.genres)})
-        check_compatible(model_config, store.manifest.genres, None, store, None)
-        return model_config.validate(), resume_state, init_state
-
     def _build(self):
-        model_config, resume_state, init_state = self._initial_state()
+        model_config, resume_state, init_state = initial_state(self.config, self.store, self.out, self.last)
         torch.manual_seed(self.config.seed)
         model = MMXModel(model_config)
         if init_state is not None:
