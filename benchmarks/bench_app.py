@@ -7,7 +7,7 @@
   what the server does between the click event and sending the neighbour panel; plus the browser's
   end-to-end time from the click to the visible panel;
 - payload: bytes of the map figure JSON sent to the browser, for 7,594 trailers and 100,000 points
-  (above ``figures.MAP_POINT_LIMIT`` points the map sends a sample plus a density layer).
+  (above ``map_figure.MAP_POINT_LIMIT`` points the map sends a sample plus a density layer).
 """
 
 from __future__ import annotations
@@ -115,13 +115,14 @@ def _server_click_ms(quick: bool) -> list:
 
 
 def _payload_rows() -> list:
-    from mmx_core.appkit import figures, mapview
+    from mmx_core.appkit import mapview
+    from mmx_core.appkit.map_figure import MAP_POINT_LIMIT, map_figure
     from mmx_core.base.assets import load_published
 
     emb = load_published()
     data = mapview.map_data(emb, "umap", 40)
     rows = []
-    fig = figures.map_figure(data.frame, "cluster", summaries=data.summaries)
+    fig = map_figure(data.frame, "cluster", summaries=data.summaries)
     rows.append(["map payload, 7,594 trailers (all points, hover text)", len(fig.to_json()) / 1e6, "MB", ""])
     n = 100_000
     rng = np.random.default_rng(0)
@@ -136,9 +137,9 @@ def _payload_rows() -> list:
                                                                   size=("x", "size")).reset_index()
     summaries["label"] = "cluster " + summaries["cluster"].astype(str)
     with timer() as t:
-        fig = figures.map_figure(big, "cluster", summaries=summaries)
+        fig = map_figure(big, "cluster", summaries=summaries)
         payload = fig.to_json()
-    rows.append([f"map payload, 100,000 points ({figures.MAP_POINT_LIMIT:,} sampled + density)", len(payload) / 1e6, "MB", ""])
+    rows.append([f"map payload, 100,000 points ({MAP_POINT_LIMIT:,} sampled + density)", len(payload) / 1e6, "MB", ""])
     rows.append(["  figure build + JSON, 100,000 points", t["seconds"], "s", ""])
     json.loads(payload)
     return rows

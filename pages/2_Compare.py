@@ -5,6 +5,7 @@ import streamlit as st
 
 from mmx_core import workspace
 from mmx_core.appkit import figures, mapview
+from mmx_core.appkit.map_figure import map_figure
 from mmx_core.base.errors import MMXError
 from ui import widgets
 
@@ -59,7 +60,7 @@ col_a, col_b = st.columns(2)
 events = []
 bases = widgets.comparison_bases(first, second, k, view.projection, view.mcs, colour, height=480)
 for col, frame, name, base in ((col_a, frames[0], first, bases[0]), (col_b, frames[1], second, bases[1])):
-    fig = figures.map_figure(frame, colour, change=table["jaccard"].to_numpy(), highlight=highlight, height=480,
+    fig = map_figure(frame, colour, change=table["jaccard"].to_numpy(), highlight=highlight, height=480,
                              labels=False, title=name, base=base)
     with col:
         events.append(st.plotly_chart(fig, on_select="rerun", key=f"cmp_{name}", width="stretch"))

@@ -15,7 +15,8 @@ st.title("Data")
 
 st.subheader("Embedding sets")
 infos = workspace.list_sets()
-st.dataframe([{"name": c.name, "kind": c.kind, "generated features": c.generated, "file": str(c.path)} for c in infos],
+st.dataframe([{"name": c.name, "kind": c.kind, "generated features": c.generated, "untrained backbones": c.untrained,
+               "file": str(c.path)} for c in infos],
              hide_index=True)
 st.caption("Data sets for training (data/ folder): " + (", ".join(workspace.data_sets()) or "none yet"))
 

@@ -1,3 +1,4 @@
 """Streamlit helpers shared by app.py and the pages: :mod:`.widgets` (view state, set chooser, maps,
-trailer cards) and :mod:`.job_panels` (background jobs: progress, cancel, resume, logs). The only
-place besides the pages that imports streamlit; all computation is in mmx_core."""
+trailer cards), :mod:`.explore_panels` (what a click on the Explore map changes) and :mod:`.job_panels`
+(background jobs: progress, cancel, resume, logs). The only place besides the pages that imports
+streamlit; all computation is in mmx_core."""

@@ -11,7 +11,8 @@ import streamlit.components.v2  # noqa: F401 - st.components.v2.component (the m
 from streamlit.errors import StreamlitPageNotFoundError
 
 from mmx_core import workspace
-from mmx_core.appkit import figures, hovercard, mapview, media
+from mmx_core.appkit import hovercard, mapview, media
+from mmx_core.appkit.map_figure import MapBase, map_base, map_figure
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress_callback
 from mmx_core.appkit.viewstate import ViewState
@@ -182,21 +183,21 @@ def map_for(name: str, projection: str, mcs: int, params: dict | None = None) ->
 
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _map_base(name: str, stamp: tuple, projection: str, mcs: int, params: tuple, colour: str,
-              genre: str | None) -> figures.MapBase:
+              genre: str | None) -> MapBase:
     data = _map(name, stamp, projection, mcs, params)
-    base = figures.map_base(data.frame, colour, genre=genre, summaries=data.summaries, encode=True)
+    base = map_base(data.frame, colour, genre=genre, summaries=data.summaries, encode=True)
     settle_shared()
     return base
 
 
 def map_figure_for(name: str, data: mapview.MapData, colour: str, genre: str | None = None, **overlays):
-    """The Explore map of set ``name`` (:func:`figures.map_figure` of ``data``, what :func:`map_for` returned):
+    """The Explore map of set ``name`` (:func:`map_figure` of ``data``, what :func:`map_for` returned):
     its colour layers are built once per set, map and colouring and shared by every session; only
     ``overlays`` (``highlight``, ``selected``, ``focus``) are added per run."""
     params = data.params
     key = tuple(sorted((k, v) for k, v in params.items() if k not in ("projection", "min_cluster_size")))
     base = _map_base(name, _stamp(name), params["projection"], params["min_cluster_size"], key, colour, genre)
-    return figures.map_figure(data.frame, colour, genre=genre, summaries=data.summaries, base=base, **overlays)
+    return map_figure(data.frame, colour, genre=genre, summaries=data.summaries, base=base, **overlays)
 
 
 @st.cache_data(show_spinner=False, max_entries=2000)
@@ -262,7 +263,7 @@ def _comparison_bases(first: str, second: str, stamps: tuple, k: int, projection
                       height: int) -> tuple:
     result, table = _comparison(first, second, stamps, k, projection, mcs)
     change = table["jaccard"].to_numpy()
-    bases = tuple(figures.map_base(mapview.comparison_map(table, result, side), colour, change=change, height=height,
+    bases = tuple(map_base(mapview.comparison_map(table, result, side), colour, change=change, height=height,
                                    labels=False, title=name, encode=True)
                   for side, name in (("a", first), ("b", second)))
     settle_shared()
@@ -271,9 +272,9 @@ def _comparison_bases(first: str, second: str, stamps: tuple, k: int, projection
 
 def comparison_bases(first: str, second: str, k: int, projection: str, mcs: int, colour: str,
                      height: int = 480) -> tuple:
-    """The two maps of :func:`cached_comparison` without their overlays (:func:`figures.map_base` of
+    """The two maps of :func:`cached_comparison` without their overlays (:func:`map_base` of
     :func:`mapview.comparison_map` of each side, coloured by ``colour``, titled by the set), shared by every
-    session; give each to :func:`figures.map_figure` as ``base`` with the same frame and arguments."""
+    session; give each to :func:`map_figure` as ``base`` with the same frame and arguments."""
     stamps = tuple(workspace.set_info(n).path.stat().st_mtime_ns for n in (first, second))
     return _comparison_bases(first, second, stamps, k, projection, mcs, colour, height)
 

@@ -233,7 +233,7 @@ def comparison_table(result: SpaceComparison, emb: EmbeddingSet) -> pd.DataFrame
 
 def comparison_map(table: pd.DataFrame, result: SpaceComparison, side: str) -> pd.DataFrame:
     """The map frame of space ``side`` (``"a"`` or ``"b"``) of a :func:`comparison_table`, for
-    :func:`mmx_core.appkit.figures.map_figure`: ``x, y, cluster, cluster_label, cluster_legend`` plus metadata."""
+    :func:`mmx_core.appkit.map_figure.map_figure`: ``x, y, cluster, cluster_label, cluster_legend`` plus metadata."""
     frame = table.rename(columns={f"x_{side}": "x", f"y_{side}": "y", f"cluster_{side}": "cluster"})
     legends = result.labels(side, "legend_label")
     frame["cluster_label"] = table[f"label_{side}"]

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from mmx_core import workspace
-from mmx_core.appkit import evalview, figures, hovercard, mapview, media, search, sets
+from mmx_core.appkit import evalview, hovercard, mapview, media, search, sets
+from mmx_core.appkit.map_figure import NOISE_COLOUR, map_figure
 from mmx_core.base.assets import load_published
 from mmx_core.base.embeddings import save_embeddings
 from mmx_core.base.errors import MMXError
@@ -109,9 +110,9 @@ def _frame(n: int, seed: int = 0) -> pd.DataFrame:
 
 def test_map_figure_rows_round_trip_through_a_selection_event():
     frame = _frame(200)
-    fig = figures.map_figure(frame, "cluster")
+    fig = map_figure(frame, "cluster")
     noise = fig.data[0]
-    assert noise.name == "noise" and noise.marker.color == figures.NOISE_COLOUR
+    assert noise.name == "noise" and noise.marker.color == NOISE_COLOUR
     rows = np.concatenate([np.atleast_1d(t.customdata) for t in fig.data])
     assert sorted(rows) == list(range(200))
     trace = fig.data[2]
@@ -138,7 +139,7 @@ def test_large_maps_send_a_sample_plus_density():
     frame = _frame(5000)
     highlight = np.zeros(5000, dtype=bool)
     highlight[[7, 4999]] = True
-    fig = figures.map_figure(frame, "genre", genre="Horror", highlight=highlight, limit=1000)
+    fig = map_figure(frame, "genre", genre="Horror", highlight=highlight, limit=1000)
     assert fig.data[0].type == "histogram2dcontour"
     shown = sum(len(t.customdata) for t in fig.data[1:3])
     assert 1000 <= shown <= 1002

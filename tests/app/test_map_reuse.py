@@ -11,7 +11,8 @@ import pandas as pd
 import plotly.io
 import pytest
 
-from mmx_core.appkit import figures
+from mmx_core.appkit.figure_payload import Texts
+from mmx_core.appkit.map_figure import focus_on, map_base, map_figure
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -45,15 +46,15 @@ def sent(fig) -> dict:
 def test_a_shared_base_sends_the_same_figure_as_building_it_afresh(colour, extra):
     frame = _frame(300)
     summaries = _summaries(frame) if colour == "cluster" else None
-    base = figures.map_base(frame, colour, summaries=summaries, encode=True, **extra)
+    base = map_base(frame, colour, summaries=summaries, encode=True, **extra)
     before = copy.deepcopy((base.data, base.layout))
     highlight = np.zeros(300, dtype=bool)
     highlight[[3, 40, 299]] = True
     for overlays in ({}, {"selected": 7}, {"selected": 12, "highlight": highlight, "focus": (-1.0, 1.0, -0.5, 0.5)}):
-        fresh = sent(figures.map_figure(frame, colour, summaries=summaries, **extra, **overlays))
-        reused = sent(figures.map_figure(frame, colour, summaries=summaries, base=base, **extra, **overlays))
+        fresh = sent(map_figure(frame, colour, summaries=summaries, **extra, **overlays))
+        reused = sent(map_figure(frame, colour, summaries=summaries, base=base, **extra, **overlays))
         assert reused == fresh, overlays
-    assert sent(figures.map_figure(frame, colour, summaries=summaries, base=base, selected=7, **extra))["data"][-1][
+    assert sent(map_figure(frame, colour, summaries=summaries, base=base, selected=7, **extra))["data"][-1][
         "name"] == "selected"
     after = (base.data, base.layout)
     assert json.dumps(before, default=list) == json.dumps(after, default=list)     # overlays never touch the base
@@ -61,27 +62,36 @@ def test_a_shared_base_sends_the_same_figure_as_building_it_afresh(colour, extra
 
 def test_encoded_arrays_are_plotlys_typed_arrays():
     frame = _frame(50)
-    trace = figures.map_base(frame, "cluster", encode=True).data[0]
+    trace = map_base(frame, "cluster", encode=True).data[0]
     assert set(trace["x"]) == {"dtype", "bdata"} and trace["x"]["dtype"] == "f4"
     rows = np.frombuffer(__import__("base64").b64decode(trace["customdata"]["bdata"]), dtype=np.int32)
     assert (frame["cluster"].to_numpy()[rows] < 0).all()                          # the noise trace's rows
-    plain = figures.map_base(frame, "cluster").data[0]
+    plain = map_base(frame, "cluster").data[0]
     assert np.array_equal(plain["customdata"], rows)
 
 
 def test_a_sampled_base_is_rebuilt_when_a_selected_point_was_left_out():
     frame = _frame(2000)
-    base = figures.map_base(frame, "cluster", limit=500, encode=True)
+    base = map_base(frame, "cluster", limit=500, encode=True)
     outside = int(np.setdiff1d(np.arange(2000), base.rows)[0])
-    fig = sent(figures.map_figure(frame, "cluster", limit=500, base=base, selected=outside))
+    fig = sent(map_figure(frame, "cluster", limit=500, base=base, selected=outside))
     drawn = np.concatenate([np.frombuffer(__import__("base64").b64decode(t["customdata"]["bdata"]), dtype=np.int32)
                             for t in fig["data"][1:-1]])                           # density first, star last
-    assert outside in drawn and fig == sent(figures.map_figure(frame, "cluster", limit=500, selected=outside))
+    assert outside in drawn and fig == sent(map_figure(frame, "cluster", limit=500, selected=outside))
 
 
 def test_hover_texts_are_shared_by_copies_and_written_as_lists():
-    texts = figures.Texts(["<b>A</b> (1999)", "<b>B</b> (?)"])
+    texts = Texts(["<b>A</b> (1999)", "<b>B</b> (?)"])
     assert copy.deepcopy(texts) is texts and list(texts) == ["<b>A</b> (1999)", "<b>B</b> (?)"]
     assert texts == ["<b>A</b> (1999)", "<b>B</b> (?)"] and len(texts) == 2
-    fig = figures.map_figure(_frame(20), "cluster")
+    fig = map_figure(_frame(20), "cluster")
     assert sent(fig)["data"][0]["hovertext"] == list(fig.data[0].hovertext)
+
+
+def test_focus_on_pads_the_larger_spread_and_skips_no_points():
+    points = pd.DataFrame({"x": [0.0, 2.0, 1.0], "y": [1.0, 1.5, 1.2]})
+    assert focus_on(points) == pytest.approx((-0.1, 2.1, 0.9, 1.6))          # pad = 5% of the x spread (2)
+    assert focus_on(points.iloc[:1]) == pytest.approx((-5e-5, 5e-5, 1 - 5e-5, 1 + 5e-5))   # one point: a tiny box
+    assert focus_on(points.iloc[:0]) is None
+    ranges = sent(map_figure(_frame(30), "year", focus=focus_on(points)))["layout"]
+    assert ranges["xaxis"]["range"] == pytest.approx([-0.1, 2.1]) and ranges["yaxis"]["range"] == pytest.approx([0.9, 1.6])

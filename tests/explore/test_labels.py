@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mmx_core.appkit import figures
+from mmx_core.appkit.map_figure import SHORT_WIDTH, map_figure
 from mmx_core.base.artefacts import file_hash, params_key, read_json
 from mmx_core.base.assets import load_published
 from mmx_core.base.paths import shipped_cache_dir
@@ -64,12 +65,12 @@ def test_a_custom_label_maker_reaches_the_map_and_its_legend():
                           "cluster_label": [summaries[c].label if c >= 0 else "noise" for c in [0, 0, 1, 1, 2, -1]],
                           "display_title": list("abcdef"), "year": [2000] * 6, "genres": [""] * 6,
                           "genre_list": [[]] * 6})
-    fig = figures.map_figure(frame, "cluster", summaries=table)
+    fig = map_figure(frame, "cluster", summaries=table)
     assert [a.text for a in fig.layout.annotations] == ["C0 · 1990s", "C1 · 1990s", "C2 · 1990s"]
     assert [t.name for t in fig.data] == ["noise", "Number 0 · like it", "Number 1 · like it", "Number 2 · like it"]
     # Without summaries (the Compare page), the frame's legend column names the clusters.
     frame["cluster_legend"] = [summaries[c].legend_label if c >= 0 else "noise" for c in frame["cluster"]]
-    assert [t.name for t in figures.map_figure(frame, "cluster").data][1:] == \
+    assert [t.name for t in map_figure(frame, "cluster").data][1:] == \
         ["Number 0 · like it", "Number 1 · like it", "Number 2 · like it"]
     transitions = pd.DataFrame({"cluster_a": [0, 1], "cluster_b": [1, 2], "count": [9, 7]})
     legends = {s.cluster: s.legend_label for s in summaries}
@@ -80,7 +81,7 @@ def test_a_custom_label_maker_reaches_the_map_and_its_legend():
 
 def test_long_labels_are_cut_not_parsed():
     assert figures.cut("x" * 40, figures.LEGEND_WIDTH) == "x" * (figures.LEGEND_WIDTH - 1) + "…"
-    assert figures.cut("Horror · 1990-2000", figures.SHORT_WIDTH) == "Horror · 1990-2000"
+    assert figures.cut("Horror · 1990-2000", SHORT_WIDTH) == "Horror · 1990-2000"
 
 
 def test_the_shipped_cluster_summaries_are_still_hit_and_read(monkeypatch):

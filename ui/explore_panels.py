@@ -1,0 +1,86 @@
+"""The Explore page's panels that a click on the map changes.
+
+The click itself, the cluster chooser, the trailer card with its neighbours, and the table and histograms
+of the selection.
+
+Drawn inside the page's map fragment (``app.py``), so a click reruns only them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from mmx_core.appkit import export, figures, mapview
+from ui import widgets
+
+
+def take_map_click(name: str, frame) -> np.ndarray:
+    """Rows of the last click, box or lasso on the map (key ``"map"``); a new single click selects its trailer
+    (set ``name``) and leaves the cluster zoom."""
+    rows = mapview.selected_rows(st.session_state.get("map"), len(frame))
+    if len(rows) == 1 and st.session_state.get("_map_pick") != (name, int(rows[0])):
+        st.session_state["_map_pick"] = (name, int(rows[0]))
+        widgets.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)
+        st.session_state.pop("w_cluster", None)
+    return rows
+
+
+def cluster_names(data: mapview.MapData) -> dict:
+    """Cluster -> its label and size, as the chooser and the headings show it."""
+    summaries = data.summaries
+    return dict(zip(summaries["cluster"], summaries["label"] + " (" + summaries["size"].astype(str) + ")"))
+
+
+def cluster_chooser(data: mapview.MapData, names: dict) -> None:
+    """The "Zoom to cluster" box (the view's ``cluster``; a cluster no longer on the map is forgotten)."""
+    options = [None] + data.summaries["cluster"].tolist()
+    if st.session_state.get("w_cluster") not in options:
+        st.session_state.pop("w_cluster", None)
+    widgets.bound(st.selectbox, "cluster", "Zoom to cluster", options,
+                  format_func=lambda c: "all" if c is None else names[c])
+
+
+def trailer_panel(emb, data: mapview.MapData, selected_row: int | None) -> None:
+    """The selected trailer's card and nearest neighbours (a click on one selects it), or a hint; then the
+    table of clusters."""
+    if selected_row is not None:
+        view = st.session_state["view"]
+        st.subheader("Trailer")
+        widgets.trailer_card(data.frame.iloc[selected_row])
+        st.markdown("**Nearest neighbours**")
+        neighbours = widgets.neighbours_for(emb.name, view.trailer, k=5)
+        if (target := widgets.neighbour_list(neighbours, key="side_nb", show_images=False)) is not None:
+            widgets.update(trailer=target)
+            st.rerun()
+        st.page_link("pages/1_Trailer.py", label="Open the trailer page →")
+    else:
+        st.info("Click a point for its trailer card and neighbours; box or lasso (tools above the map) to select "
+                "many; click legend entries to hide or show clusters.")
+    st.subheader("Clusters")
+    st.dataframe(data.summaries[["label", "size", "genres", "typical"]], hide_index=True, height=260)
+
+
+def selection_panel(data: mapview.MapData, rows: np.ndarray, highlight: np.ndarray, names: dict) -> None:
+    """The chosen cluster's members, else the box/lasso selection (``rows``), else the search and filter
+    matches: a table (downloadable) beside their genre and year histograms against the collection."""
+    frame, view = data.frame, st.session_state["view"]
+    if view.cluster is not None:
+        rows = mapview.cluster_members(data, view.cluster).index.to_numpy()
+        heading = f"Members of {names.get(view.cluster)}"
+    elif len(rows) > 1:
+        heading = f"Selection: {len(rows)} trailers"
+    else:
+        rows, heading = np.flatnonzero(highlight), f"Matches: {int(highlight.sum())} trailers"
+    if not len(rows):
+        return
+    st.subheader(heading)
+    chosen = frame.iloc[rows][["id", "display_title", "year", "genres", "cluster_label"]]
+    table_col, hist_col = st.columns([1, 1])
+    table_col.dataframe(chosen, hide_index=True, height=300, key="selection_table")
+    table_col.download_button("Download the selection as CSV", export.spreadsheet_safe_csv(chosen), "selection.csv",
+                              "text/csv")
+    hist_col.plotly_chart(figures.share_histogram(mapview.genre_share(frame["genre_list"].iloc[rows]),
+                                                  mapview.genre_share(frame["genre_list"])), width="stretch")
+    hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float),
+                                                 frame["year"].astype(float)), width="stretch")
