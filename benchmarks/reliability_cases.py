@@ -1,4 +1,4 @@
-"""What the hostile-input tests try (issue 12, items 1-3, 7-9 and the loader fuzzing), as data.
+"""What the hostile-input tests try (issue 12, items 1-9 and the loader fuzzing), as data.
 
 ``CASES`` lists (defect class, test, what is tried); ``FUZZ_EXAMPLES`` holds the number of
 property-based examples each loader is fuzzed with: ``tests/hardening/test_fuzz_loaders.py`` reads
@@ -72,6 +72,23 @@ CASES: list[tuple[str, str, str]] = [
      "train --init and embed --model with a tensor of the wrong shape"),
     ("names", _H + "test_hostile_args.py::test_names_ending_in_a_newline_are_refused_by_the_one_name_pattern",
      "upload and run names ending in a newline"),
+    ("runs and the job queue", _H + "test_runs.py::test_a_malformed_job_file_is_shown_as_broken_and_the_queue_goes_on",
+     "a job.json that is not JSON: listed as broken, the next queued run still starts and finishes"),
+    ("runs and the job queue", _H + "test_runs.py::test_cancel_acts_only_on_queued_or_running_jobs",
+     "cancel on a finished run: refused, its status.json unchanged"),
+    ("runs and the job queue", _H + "test_runs.py::test_a_reused_pid_is_neither_trusted_nor_signalled",
+     "a run whose recorded pid now belongs to another process: not alive, not cancellable, not blocking the queue, "
+     "never signalled"),
+    ("runs and the job queue", _H + "test_runs.py::test_resume_without_a_last_checkpoint_is_refused_and_best_is_kept",
+     "train --resume without last.pt: refused naming the file, best.pt untouched"),
+    ("runs and the job queue", _H + "test_runs.py::test_a_second_writer_of_a_run_folder_is_refused_with_the_holders_name",
+     "a second train into a run folder being written: refused naming the holder, nothing written"),
+    ("runs and the job queue", _H + "test_runs.py::test_a_refused_train_into_a_finished_run_touches_nothing",
+     "train without --resume into a finished run: refused, every file of the run unchanged"),
+    ("spreadsheet export", _H + "test_export.py::test_formula_like_text_gets_an_apostrophe",
+     "cells starting with =, +, -, @, tab or CR in the CSV export get an apostrophe"),
+    ("spreadsheet export", _H + "test_export.py::test_plain_text_numbers_and_negative_numbers_are_unchanged",
+     "plain titles, numbers and negative numbers are written as they are"),
 ]
 CASES += [("loader fuzzing", _H + f"test_fuzz_loaders.py::test_fuzz_{key}",
            f"{n} examples of arbitrary bytes and mutated valid files")
