@@ -40,13 +40,24 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.artefacts import atomic_path, read_json, write_json
-from mmx_core.base.assets import PUBLISHED_EMBEDDINGS, PUBLISHED_TRAILERS, published_metadata
-from mmx_core.base.embeddings import (EmbeddingSet, read_members, join_metadata, load_embeddings, load_metadata,
-                                      validate_embeddings)
+from mmx_core.base.assets import (
+    PUBLISHED_EMBEDDINGS,
+    PUBLISHED_TRAILERS,
+    published_metadata,
+)
+from mmx_core.base.embeddings import (
+    EmbeddingSet,
+    join_metadata,
+    load_embeddings,
+    load_metadata,
+    read_members,
+    validate_embeddings,
+)
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
 from mmx_core.base.safeio import check_npz, regular_file
 from mmx_core.jobs.checks import NAME_PATTERN
+from mmx_core.train.checkpoint import run_checkpoint
 
 if TYPE_CHECKING:
     from mmx_core.evaluate.predictions import Predictions
@@ -77,10 +88,8 @@ def checkpoints() -> dict[str, Path]:
     found: dict[str, Path] = {}
     if runs_dir().is_dir():
         for run in sorted(p for p in runs_dir().iterdir() if p.is_dir()):
-            for file in ("best.pt", "last.pt"):
-                if (run / "checkpoints" / file).exists():
-                    found[f"run:{run.name}"] = run / "checkpoints" / file
-                    break
+            if (path := run_checkpoint(run)).exists():
+                found[f"run:{run.name}"] = path
     if MODELS_DIR.is_dir():
         for path in sorted(MODELS_DIR.glob("*.pt")):
             found[f"models:{path.name}"] = path

@@ -7,15 +7,16 @@ import os
 import numpy as np
 import pytest
 
+from project_dirs import env_for, session_home
+
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory, monkeypatch):
     """Point the cache, data and runs folders at a per-session temporary folder."""
-    root = tmp_path_factory.getbasetemp() / "mmx_home"
-    for name in ("cache", "data", "runs"):
-        monkeypatch.setenv(f"MMX_{name.upper()}_DIR", str(root / name))
+    for name, value in env_for(session_home(tmp_path_factory)).items():
+        monkeypatch.setenv(name, value)
     # inputs the app may read: anywhere under the session's temporary folder (tests build their trees there)
     monkeypatch.setenv("MMX_DATA_ROOTS", str(tmp_path_factory.getbasetemp()))
     yield

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
+from mmx_core.train.checkpoint import run_checkpoint
 
 __all__ = ["NAME_PATTERN", "inside", "check_name", "check_int", "dataset_folder", "new_dataset", "stamp", "init_path"]
 
@@ -58,9 +59,7 @@ def init_path(value: str) -> Path:
     """A starting checkpoint: a path inside the runs or models folder (older job files hold
     ``run:<name>`` / ``models:<file>`` keys, read here too)."""
     if value.startswith("run:"):
-        run = runs_dir() / check_name(value[4:], "run")
-        path = next((p for p in (run / "checkpoints" / "best.pt", run / "checkpoints" / "last.pt") if p.is_file()),
-                    run / "checkpoints" / "best.pt")
+        path = run_checkpoint(runs_dir() / check_name(value[4:], "run"))
     elif value.startswith("models:"):
         path = MODELS_DIR / value[7:]
     else:

@@ -8,7 +8,6 @@ it fails instead.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 import re
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from project_dirs import env_for, project_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "screenshots"
@@ -66,7 +67,7 @@ def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> No
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, **{f"MMX_{n.upper()}_DIR": str(home / n) for n in ("cache", "data", "runs")})
+    env = dict(os.environ, **env_for(home))
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]   # other writers in the tree must not mark the app stale
@@ -226,22 +227,6 @@ def test_hover_card_then_click_on_the_map_shows_neighbours_and_screenshots(serve
     page.get_by_text("Matches:").wait_for(timeout=60_000)
     wait_idle(page)
     shot(page, "explore-search", height=1500)
-
-
-@contextlib.contextmanager
-def project_dirs(home: Path):
-    """Point this process's cache, data and runs folders at the server's for the block."""
-    names = [f"MMX_{n.upper()}_DIR" for n in ("cache", "data", "runs")]
-    saved = {n: os.environ.get(n) for n in names}
-    os.environ.update({n: str(home / n.split("_")[1].lower()) for n in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def start_tiny_run(home: Path) -> None:

@@ -14,7 +14,6 @@ from mmx_core.explore.labels import summarise_clusters
 from mmx_core.explore.exact_knn import exact_topk
 from mmx_core.explore.neighbours import recall_at_k
 
-from .conftest import blob_set, make_blobs
 
 
 def brute_force(X, k):

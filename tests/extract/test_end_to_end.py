@@ -18,6 +18,7 @@ from mmx_core.cli import main
 from mmx_core.data import TrailerStore
 from mmx_core.extract.pipeline import extract_videos
 
+from project_dirs import project_dirs, session_home
 from videos import make_video
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,11 +42,8 @@ def own_trailers(tmp_path_factory):
 @pytest.fixture(scope="module")
 def project_home(tmp_path_factory):
     """The session's project folders, already for module fixtures (the autouse fixture is per test)."""
-    root = tmp_path_factory.getbasetemp() / "mmx_home"
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("cache", "data", "runs"):
-            patch.setenv(f"MMX_{name.upper()}_DIR", str(root / name))
-        yield root
+    with project_dirs(session_home(tmp_path_factory)) as home:
+        yield home
 
 
 @pytest.fixture(scope="module")

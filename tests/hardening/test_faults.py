@@ -42,6 +42,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "data"), str(ROOT / "tests" / "extract")]
 from mmx_data_helpers import write_trailer  # noqa: E402
 from videos import make_video  # noqa: E402
+from project_dirs import env_for, project_dirs, session_home  # noqa: E402
 
 SEED = 1212
 KILLS = {"import": 2, "train": 2, "extract": 2, "precompute": 1}   # kill points per writer (precompute: each
@@ -58,7 +59,7 @@ class Forker:
     def __init__(self, logs: Path, home: Path):
         self.logs = logs
         # the session's folders of tests/conftest.py, whatever the environment when a module fixture asks
-        self.env = {f"MMX_{name.upper()}_DIR": str(home / name) for name in ("cache", "data", "runs")}
+        self.env = env_for(home)
         self.count = 0
         env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         self.proc = subprocess.Popen([sys.executable, str(HERE / "forker.py")], stdin=subprocess.PIPE,
@@ -117,7 +118,7 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def forker(tmp_path_factory):
-    client = Forker(tmp_path_factory.mktemp("forker_logs"), tmp_path_factory.getbasetemp() / "mmx_home")
+    client = Forker(tmp_path_factory.mktemp("forker_logs"), session_home(tmp_path_factory))
     yield client
     client.close()
 
@@ -260,10 +261,7 @@ def test_train_on_a_full_disk_fails_in_one_line_and_keeps_the_checkpoints(forker
 @pytest.fixture(scope="module")
 def uploaded_sets(tmp_path_factory):
     """Two uploads of published vectors (400 and 1,500), in the data folder the tests share (tests/conftest.py)."""
-    home = tmp_path_factory.getbasetemp() / "mmx_home"
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("cache", "data", "runs"):
-            patch.setenv(f"MMX_{name.upper()}_DIR", str(home / name))
+    with project_dirs(session_home(tmp_path_factory)):
         published = load_published()
         rng = np.random.default_rng(9)
         names = []
