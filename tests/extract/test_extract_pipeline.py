@@ -168,12 +168,16 @@ def test_resume_after_kill_equals_an_unbroken_run(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "mmx_core", "extract", str(folder), "--out", str(out), *args],
                             env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finished = work_dir(out) / "videos"
+
+    def whole_files() -> list[Path]:  # a file being written is a hidden temporary name until it is renamed
+        return [p for p in finished.glob("*.npz") if not p.name.startswith(".")] if finished.exists() else []
+
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not (finished.exists() and any(finished.glob("*.npz"))):
+    while time.monotonic() < deadline and not whole_files():
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    done_before = len(list(finished.glob("*.npz")))
+    done_before = len(whole_files())
     assert 1 <= done_before < 6 and not out.exists()
     report = extract_videos(folder, out, experts="audio", untrained=True, device="cpu", batch_size=3, workers=0,
                             resume=True, threads=1)
