@@ -2,9 +2,10 @@
 
 One epoch = shuffled full global batches of training trailers (coarse: a random
 sample of sequences per trailer; fine: two disjoint random halves), then a
-validation pass, then ``checkpoints/last.pt`` (and ``best.pt`` when the
-validation metric improved). Every random choice is seeded by (seed, epoch),
-so a run resumed from ``last.pt`` repeats exactly what an unbroken run does.
+validation pass, then ``checkpoints/best.pt`` when the validation metric improved and
+``last.pt`` last of all (the epoch counts as done once it is written). Every random
+choice is seeded by (seed, epoch), so a run resumed from ``last.pt`` repeats exactly
+what an unbroken run does, wherever the previous process died.
 """
 
 from __future__ import annotations
@@ -239,11 +240,11 @@ class _Trainer:
         else:
             p["bad_epochs"] += 1
         stop = 0 < self.config.patience <= p["bad_epochs"]
-        if self.info.is_main:
+        if self.info.is_main:  # last.pt is written last: a run killed between the two redoes this epoch on resume
             state = self._state(epoch)
-            save_checkpoint(self.last, state)
             if better:
                 save_checkpoint(self.best, state)
+            save_checkpoint(self.last, state)
         if self.info.active:
             torch.distributed.barrier()
         elapsed = time.perf_counter() - self.started

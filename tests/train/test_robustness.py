@@ -170,3 +170,37 @@ def test_patience_zero_trains_every_epoch_and_keeps_the_last(tiny_data, tmp_path
     assert torch.load(checkpoints / "best.pt", weights_only=True)["epoch"] == 5
     with pytest.raises(MMXError, match="patience=-1"):
         TrainConfig(stage="coarse", data=tiny_data, out=tmp_path / "x", patience=-1).validate()
+
+
+class Died(BaseException):
+    """The process ending at a chosen moment (not an error a command would report)."""
+
+
+def test_a_run_that_dies_after_any_checkpoint_write_resumes_to_the_unbroken_result(tiny_data, tmp_path, monkeypatch):
+    import mmx_core.train.loop as loop
+
+    store = TrailerStore.open(tiny_data)
+
+    def config(out, resume=False):
+        return TrainConfig(stage="coarse", data=tiny_data, out=out, epochs=2, batch_size=16, patience=0, seed=3,
+                           resume=resume, model=ModelConfig.for_store(store.manifest, **TINY_MODEL))
+
+    train(config(tmp_path / "unbroken"))
+    real, writes = loop.save_checkpoint, {"left": 0}
+
+    def dies_after_writes(path, state):
+        real(path, state)
+        writes["left"] -= 1
+        if writes["left"] == 0:
+            raise Died
+
+    monkeypatch.setattr(loop, "save_checkpoint", dies_after_writes)
+    for count in (1, 2, 3):  # two epochs write four files (best.pt and last.pt each); the fourth ends the run
+        out, writes["left"] = tmp_path / f"died-after-{count}", count
+        with pytest.raises(Died):
+            train(config(out))
+        writes["left"] = -1
+        train(config(out, resume=(out / "checkpoints" / "last.pt").exists()))
+        for name in ("last.pt", "best.pt"):
+            resumed, reference = _weights(out / "checkpoints" / name), _weights(tmp_path / "unbroken" / "checkpoints" / name)
+            assert all(torch.equal(resumed[key], reference[key]) for key in reference), (count, name)
