@@ -14,7 +14,8 @@ running process:
   - ``run:<run>/<file>``: embeddings written by a run (``runs/<run>/embeddings/<file>.npz``);
   - ``upload:<name>``: uploaded embeddings kept under ``data/uploads/<name>/``;
 - prediction files written by runs, ``runs/*/**/predictions*.npz`` (:func:`prediction_files`);
-- uploads (:func:`save_upload`, :func:`upload_record`, :func:`uploads_dir`).
+- the uploads folder (:func:`uploads_dir`; writing an upload or a generated collection there is
+  :mod:`mmx_core.appkit.uploads`).
 
 Metadata rule of :func:`load_set` (the CLI and the app both load through it):
 
@@ -31,7 +32,6 @@ per process while its file and its table keep their modification time and size.
 from __future__ import annotations
 
 import functools
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mmx_core.base.artefacts import atomic_path, read_json, write_json
 from mmx_core.base.assets import (
     PUBLISHED_EMBEDDINGS,
     PUBLISHED_TRAILERS,
@@ -50,8 +49,6 @@ from mmx_core.base.embeddings import (
     join_metadata,
     load_embeddings,
     load_metadata,
-    read_members,
-    validate_embeddings,
 )
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
@@ -64,13 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "data_sets", "checkpoints", "SetInfo", "list_sets", "set_info", "load_set", "prediction_files",
-    "load_prediction_file", "uploads_dir", "save_upload", "upload_record", "MAX_UPLOAD_BYTES", "SHIPPED",
-    "NAME_PATTERN",
+    "load_prediction_file", "uploads_dir", "SHIPPED", "NAME_PATTERN",
 ]
-
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-"""Largest uploaded embeddings file (bytes), compressed and expanded (the sum of its arrays' sizes);
-the metadata CSV gets a tenth of it."""
 
 SHIPPED = {"coarse": "coarse_embeddings.npz", "fine": "fine_embeddings.npz"}
 """Names of the shipped encoders' embedding sets -> their file under ``models/``."""
@@ -244,65 +236,3 @@ def _load(path: Path, name: str, table_path: Path | None, stamp, table_stamp) ->
 def uploads_dir() -> Path:
     """Where uploaded embedding sets are kept (``data/uploads``)."""
     return data_dir() / "uploads"
-
-
-def _read_upload(embeddings: bytes, max_bytes: int) -> tuple[np.ndarray, np.ndarray]:
-    # the limit applies to what loading would allocate: every member's header is checked first
-    check_npz(embeddings, "the uploaded embeddings file", max_bytes)
-    try:
-        with np.load(io.BytesIO(embeddings), allow_pickle=False) as archive:
-            missing = {"embeddings", "ids"} - set(archive.files)
-            if missing:
-                raise MMXError(f"the .npz lacks {sorted(missing)}; it needs 'embeddings' (n x dim) and 'ids'")
-            vectors, ids, *_ = read_members(archive, set(archive.files))
-            return vectors, ids
-    except MMXError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad upload
-        raise MMXError(f"the uploaded file is not an .npz archive without pickle ({str(exc)[:160]})") from None
-
-
-def _check_upload_table(name: str, ids: np.ndarray, metadata_csv: bytes) -> None:
-    folder = uploads_dir() / f".{name}.check"
-    folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / "trailers.csv"
-    probe.write_bytes(metadata_csv)
-    try:
-        join_metadata(ids, load_metadata(probe))
-    finally:
-        probe.unlink()
-        folder.rmdir()
-
-
-def save_upload(name: str, embeddings: bytes, metadata_csv: bytes | None = None,
-                max_bytes: int = MAX_UPLOAD_BYTES) -> SetInfo:
-    """Validate an uploaded ``.npz`` (and optional trailer CSV) and keep it under ``data/uploads/<name>``.
-
-    Nothing is written unless both files are valid; an existing upload of the
-    same name is replaced only then.
-    """
-    if not NAME_PATTERN.match(name or ""):
-        raise MMXError(f"upload name {name!r} is not allowed; use letters, digits, '_', '-' or '.' (1-64 characters)")
-    if len(embeddings) > max_bytes:
-        raise MMXError(f"the embeddings file is {len(embeddings) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    if metadata_csv is not None and len(metadata_csv) > max_bytes // 10:
-        raise MMXError(f"the metadata CSV is {len(metadata_csv) / 1e6:.1f} MB; the limit is {max_bytes / 10e6:.0f} MB")
-    vectors, ids = _read_upload(embeddings, max_bytes)
-    validate_embeddings(ids, vectors)
-    if metadata_csv is not None:
-        _check_upload_table(name, ids, metadata_csv)
-    target = uploads_dir() / name
-    target.mkdir(parents=True, exist_ok=True)
-    if metadata_csv is not None:
-        with atomic_path(target / "trailers.csv") as tmp:
-            tmp.write_bytes(metadata_csv)
-    with atomic_path(target / "embeddings.npz") as tmp:
-        tmp.write_bytes(embeddings)
-    write_json(target / "upload.json", {"name": name, "trailers": int(len(ids)), "dim": int(vectors.shape[1]),
-                                       "metadata": metadata_csv is not None})
-    return set_info(f"upload:{name}")
-
-
-def upload_record(name: str) -> dict:
-    """The ``upload.json`` of an upload (for display)."""
-    return read_json(uploads_dir() / name / "upload.json")

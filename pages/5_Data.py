@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mmx_core import jobs, workspace
-from mmx_core.appkit import sets
+from mmx_core.appkit import sets, uploads
 from mmx_core.base.devices import DEVICE_LABELS, DEVICES
 from mmx_core.base.errors import MMXError
 from mmx_core.extract.experts import DEFAULT_EXPERTS, expert_names
@@ -60,7 +60,7 @@ if right.button("Precompute in the background", key="precompute"):
 job_panels.job_list(("import", "extract", "generate", "precompute"), empty="No data jobs yet.")
 
 st.subheader("Upload embeddings")
-st.caption(f"An .npz with 'embeddings' (n x dim) and 'ids', up to {workspace.MAX_UPLOAD_BYTES / 1e6:.0f} MB, and "
+st.caption(f"An .npz with 'embeddings' (n x dim) and 'ids', up to {uploads.MAX_UPLOAD_BYTES / 1e6:.0f} MB, and "
            "optionally a CSV with id, title, year, genres (A|B|C). Without a CSV, published ids get published metadata.")
 with st.form("upload_form", clear_on_submit=True):
     npz = st.file_uploader("Embeddings (.npz)", type=["npz"], key="w_npz")
@@ -72,7 +72,7 @@ if sent:
         st.error("Choose an .npz file first.")
     else:
         try:
-            info = workspace.save_upload(name.strip(), npz.getvalue(), csv.getvalue() if csv else None)
+            info = uploads.save_upload(name.strip(), npz.getvalue(), csv.getvalue() if csv else None)
             st.success(f"Added {info.label}; choose it in the embedding set chooser of any page.")
         except MMXError as exc:
             st.error(f"Not added: {exc}")

@@ -13,7 +13,9 @@ def register(subparsers) -> None:
         "generate-embeddings", help="generate N embeddings around the published ones (large-collection tests)")
     parser.add_argument("--n", type=int_in(1), required=True, help="number of trailers")
     parser.add_argument("--dim", type=int_in(2), default=1024, help="dimensions (1024: the published space)")
-    parser.add_argument("--out", required=True, help="embeddings file to write (.npz)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="embeddings file to write (.npz)")
+    where.add_argument("--name", help="keep it as the app's embedding set upload:NAME (with its trailer table)")
     parser.add_argument("--seed", type=SEED, default=0, help="same seed gives the same vectors")
     parser.add_argument("--noise", type=float_in(0.0), default=0.5,
                         help="noise as a multiple of the published set's per-dimension standard deviation")
@@ -32,14 +34,22 @@ def run(args) -> int:
     from mmx_core.base.errors import MMXError
     from mmx_core.explore.generate import generate_set
 
-    out = Path(args.out)
-    if out.suffix != ".npz":
+    if args.out is not None and Path(args.out).suffix != ".npz":
         raise MMXError(f"--out {args.out!r} must end in .npz (an embeddings file)")
+    if args.name is not None and args.metadata_out:
+        raise MMXError("--metadata-out goes with --out; a set kept with --name keeps its trailer table itself")
     dtype = np.float16 if args.float16 else np.float32
     emb = generate_set(load_published(), args.n, args.dim, seed=args.seed, noise=args.noise, dtype=dtype)
-    save_embeddings(out, emb.ids, emb.vectors, generated=True,
-                    source=f"generate-embeddings --n {args.n} --dim {args.dim} --seed {args.seed} "
-                           f"--noise {args.noise:g}", dtype="float16" if args.float16 else "float32")
+    source = f"generate-embeddings --n {args.n} --dim {args.dim} --seed {args.seed} --noise {args.noise:g}"
+    stored = "float16" if args.float16 else "float32"
+    if args.name is not None:
+        from mmx_core.appkit.uploads import keep_generated
+
+        info = keep_generated(args.name, emb, source, dtype=stored)
+        print(json.dumps({"set": info.name, "path": str(info.path), "n": len(emb), "dim": emb.dim}))
+        return 0
+    out = Path(args.out)
+    save_embeddings(out, emb.ids, emb.vectors, generated=True, source=source, dtype=stored)
     if args.metadata_out:
         from mmx_core.base.artefacts import atomic_path
 

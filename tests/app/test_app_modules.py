@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mmx_core import workspace
-from mmx_core.appkit import evalview, hovercard, mapview, media, search, sets
+from mmx_core.appkit import evalview, hovercard, mapview, media, search, sets, uploads
 from mmx_core.appkit.map_figure import NOISE_COLOUR, map_figure
 from mmx_core.base.assets import load_published
 from mmx_core.base.embeddings import save_embeddings
@@ -65,13 +65,13 @@ def test_workspace_lists_published_and_uploads(published):
     assert names[0] == "published"
     buffer = io.BytesIO()
     np.savez(buffer, embeddings=published.vectors[:30], ids=published.ids[:30], generated=np.bool_(True))
-    info = workspace.save_upload("unit-upload", buffer.getvalue())
+    info = uploads.save_upload("unit-upload", buffer.getvalue())
     assert info.generated and "generated" in info.label
     assert "upload:unit-upload" in [c.name for c in workspace.list_sets()]
     emb = workspace.load_set("upload:unit-upload")
     assert emb.name == "upload:unit-upload" and emb.generated
     assert list(emb.metadata["display_title"][:3]) == list(published.metadata["display_title"][:3])
-    assert workspace.upload_record("unit-upload") == {"name": "unit-upload", "trailers": 30,
+    assert uploads.upload_record("unit-upload") == {"name": "unit-upload", "trailers": 30,
                                                       "dim": published.dim, "metadata": False}
     with pytest.raises(MMXError, match="unknown embedding set 'upload:nope'"):
         workspace.load_set("upload:nope")
@@ -84,7 +84,7 @@ def test_workspace_lists_published_and_uploads(published):
 ])
 def test_bad_uploads_are_refused_with_a_message(name, payload, message):
     with pytest.raises(MMXError, match=message):
-        workspace.save_upload(name, payload, max_bytes=100)
+        uploads.save_upload(name, payload, max_bytes=100)
     assert not (workspace.uploads_dir() / name / "embeddings.npz").exists()
 
 
@@ -94,7 +94,7 @@ def test_upload_with_nan_rows_is_refused(published):
     buffer = io.BytesIO()
     np.savez(buffer, embeddings=vectors, ids=published.ids[:10])
     with pytest.raises(MMXError, match="NaN"):
-        workspace.save_upload("nan-upload", buffer.getvalue())
+        uploads.save_upload("nan-upload", buffer.getvalue())
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:

@@ -241,3 +241,20 @@ def test_generate_embeddings_command(tmp_path, capsys):
     np.testing.assert_array_equal(load_embeddings(again).vectors, emb.vectors)  # same seed, same vectors
     assert main(["generate-embeddings", "--n", "5", "--out", str(tmp_path / "x.csv")]) == 2
     assert "must end in .npz" in capsys.readouterr().err
+
+
+def test_generate_embeddings_keeps_a_named_set_for_the_app(capsys):
+    import json
+
+    from mmx_core import workspace
+    from mmx_core.cli import main
+
+    assert main(["generate-embeddings", "--n", "300", "--dim", "32", "--seed", "4", "--name", "gen-300"]) == 0
+    assert json.loads(capsys.readouterr().out)["set"] == "upload:gen-300"
+    emb = workspace.load_set("upload:gen-300")
+    assert emb.vectors.shape == (300, 32) and workspace.set_info("upload:gen-300").generated
+    assert emb.metadata["display_title"].str.contains("generated").all()   # its own table, not the published one
+    before = (workspace.uploads_dir() / "gen-300" / "embeddings.npz").read_bytes()
+    assert main(["generate-embeddings", "--n", "5", "--dim", "32", "--name", "gen-300"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (workspace.uploads_dir() / "gen-300" / "embeddings.npz").read_bytes() == before

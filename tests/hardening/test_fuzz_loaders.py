@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.reliability_cases import FUZZ_DEADLINE_SECONDS, FUZZ_EXAMPLES
-from mmx_core import workspace
+from mmx_core.appkit import uploads
 from mmx_core.base.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.base.safeio import load_npy
@@ -146,7 +146,7 @@ def test_fuzz_embeddings(data, tmp_path_factory):
 def test_fuzz_uploads(data):
     payload = data.draw(hostile(VALID_NPZ))
     try:
-        workspace.save_upload("fuzz", payload, max_bytes=1_000_000)
+        uploads.save_upload("fuzz", payload, max_bytes=1_000_000)
     except MMXError as exc:
         assert "\n" not in str(exc)
 

@@ -11,6 +11,7 @@ import torch
 
 from hostile_helpers import TINY_MODEL_ARGS, one_line_error
 from mmx_core import workspace
+from mmx_core.appkit import uploads
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir, runs_dir
 from mmx_core.cli import build_parser, main
@@ -92,7 +93,7 @@ def test_names_ending_in_a_newline_are_refused_by_the_one_name_pattern():
     buffer = io.BytesIO()
     np.savez(buffer, embeddings=np.ones((2, 3), np.float32), ids=np.array(["a", "b"]))
     with pytest.raises(MMXError, match="upload name"):
-        workspace.save_upload("name\n", buffer.getvalue())
+        uploads.save_upload("name\n", buffer.getvalue())
     with pytest.raises(MMXError, match="not allowed"):
         checks.check_name("run\n", "run")
-    assert workspace.save_upload("name", buffer.getvalue()).name == "upload:name"
+    assert uploads.save_upload("name", buffer.getvalue()).name == "upload:name"

@@ -12,6 +12,7 @@ import pytest
 
 from hostile_helpers import cli, make_fifo, npy_bytes, npy_claiming, npz_with, one_line_error, shared_list_bomb, write_tree
 from mmx_core import workspace
+from mmx_core.appkit import uploads
 from mmx_core.base.embeddings import load_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir
@@ -72,7 +73,7 @@ def test_an_upload_is_limited_by_its_expanded_size_not_its_compressed_bytes():
     payload = buffer.getvalue()
     assert len(payload) < 1_000_000
     with pytest.raises(MMXError, match=r"expands to 2\d\.\d MB, more than the limit of 5\.0 MB"):
-        workspace.save_upload("bomb", payload, max_bytes=5_000_000)
+        uploads.save_upload("bomb", payload, max_bytes=5_000_000)
     assert not (workspace.uploads_dir() / "bomb").exists()
 
 
@@ -80,7 +81,7 @@ def test_a_member_claiming_petabytes_is_refused_before_loading(tmp_path):
     crafted = npz_with({"embeddings.npy": npy_claiming((10 ** 14, 16)),
                         "ids.npy": npy_bytes(np.array(["a", "b"]))})
     with pytest.raises(MMXError, match="claims shape .* but holds"):
-        workspace.save_upload("crafted", crafted)
+        uploads.save_upload("crafted", crafted)
     path = tmp_path / "crafted.npz"
     path.write_bytes(crafted)
     with pytest.raises(MMXError, match="crafted.npz: embeddings file member embeddings.npy claims shape"):

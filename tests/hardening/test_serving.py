@@ -10,8 +10,8 @@ from streamlit import config as st_config
 from streamlit.config import ShowErrorDetailsConfigOptions
 from streamlit.testing.v1 import AppTest
 
-from mmx_core import jobs, workspace
-from mmx_core.appkit import access, sets
+from mmx_core import jobs
+from mmx_core.appkit import access, sets, uploads
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import allowed_roots, check_under_roots, data_dir
 
@@ -49,7 +49,7 @@ def test_server_settings_hide_errors_and_match_the_upload_limit():
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert settings["server"]["address"] == "127.0.0.1"
     assert settings["client"]["showErrorDetails"] == ShowErrorDetailsConfigOptions.NONE
-    assert settings["server"]["maxUploadSize"] * 1024 * 1024 == workspace.MAX_UPLOAD_BYTES  # Streamlit's MB
+    assert settings["server"]["maxUploadSize"] * 1024 * 1024 == uploads.MAX_UPLOAD_BYTES  # Streamlit's MB
 
 
 @pytest.fixture

@@ -1,0 +1,56 @@
+"""Map + sub-genres at 100,000 x 1024 against umap-learn's defaults + the same HDBSCAN (issue 13).
+
+``python -m benchmarks scale_map`` (``--quick``: 20,000 x 256). Both sides in the same run, numba
+compiled before timing, the pipeline with a cold cache; trustworthiness on a fixed 2,000-row sample.
+"""
+
+from __future__ import annotations
+
+from benchmarks.bench_explore import LAST_CPU, fresh_cache, measure, no_shipped_cache, trust
+from benchmarks.harness import Table
+from benchmarks.scale_sets import generated
+
+FULL, QUICK = (100_000, 1024), (20_000, 256)
+SEED = 13
+
+
+def baseline_table(n: int, dim: int) -> Table:
+    import hdbscan
+    import umap
+
+    from mmx_core.explore import SubgenreClusterer, pipeline
+
+    emb = generated(n, dim, SEED)
+    X, Xn = emb.vectors, emb.normalized()
+    umap.UMAP(n_epochs=10).fit_transform(X[:300])  # numba compiled before timing, for both sides
+    with no_shipped_cache(), fresh_cache():
+        (table, result), t_ours, m_ours = measure(lambda: (pipeline.projection(emb), pipeline.clusters(emb)))
+        c_ours = LAST_CPU["seconds"]
+    chosen = SubgenreClusterer()
+    Y_base, t_map, m_map = measure(lambda: umap.UMAP().fit_transform(X))
+    c_map = LAST_CPU["seconds"]
+    labels, t_cl, m_cl = measure(lambda: hdbscan.HDBSCAN(
+        min_cluster_size=result.params.get("scale", {}).get("min_cluster_size", chosen.min_cluster_size),
+        min_samples=chosen.min_samples, cluster_selection_method=chosen.selection).fit(
+        umap.UMAP(n_components=10).fit_transform(X)).labels_)
+    c_cl = LAST_CPU["seconds"]
+    tw_ours, tw_base = trust(Xn, table[["x", "y"]].to_numpy()), trust(Xn, Y_base)
+    base_t, base_c = t_map + t_cl, c_map + c_cl
+    return Table(
+        f"Map + sub-genres at {n:,} x {dim}: pipeline (cold) vs umap-learn defaults + the same HDBSCAN",
+        ["run", "wall s", "CPU s", "peak MB (delta)", "clusters", "trustworthiness", "speed ratio (wall)"],
+        [
+            ["baseline: UMAP() 2-D + UMAP(n_components=10) + HDBSCAN", base_t, base_c, max(m_map, m_cl),
+             int(labels.max()) + 1, tw_base, 1.0],
+            ["pipeline cold: map + sub-genres + summaries", t_ours, c_ours, m_ours, result.n_clusters, tw_ours,
+             base_t / t_ours],
+            ["trustworthiness difference (pipeline - baseline)", float("nan"), float("nan"), float("nan"),
+             float("nan"), tw_ours - tw_base, float("nan")],
+        ],
+        note=("Goal (issue 13): >= 3x faster at trustworthiness within 0.01. Trustworthiness: scikit-learn, "
+              "k=10, cosine, on a fixed 2,000-row sample, both methods. numba compiled before timing."),
+    )
+
+
+def run(quick: bool = False) -> list[Table]:
+    return [baseline_table(*(QUICK if quick else FULL))]
