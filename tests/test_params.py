@@ -75,11 +75,15 @@ def test_params_base_needs_keyword_parameters_with_defaults():
 
 
 def test_the_cache_keys_still_read_the_estimators_parameters():
-    # The shipped cache (assets/cache) is keyed on these dicts: same names, same default values.
-    assert pipeline.DEFAULT_PROJECTION == {
+    # The shipped cache (assets/cache) is keyed on these dicts: same names, same default values
+    # (the backend, "auto", is left out of the key when it runs on the CPU: explore/backends.py).
+    from mmx_core.explore.backends import cache_params
+
+    assert pipeline.DEFAULT_PROJECTION["backend"] == pipeline.DEFAULT_CLUSTERS["backend"] == "auto"
+    assert cache_params(pipeline.DEFAULT_PROJECTION, "cpu") == {
         "method": "umap", "n_components": 2, "metric": "cosine", "seed": 0, "n_neighbors": 15, "min_dist": 0.1,
         "n_epochs": 150, "init": "pca", "perplexity": 30.0, "pca_dims": 50, "exact_knn_max": 200_000}
-    assert pipeline.DEFAULT_CLUSTERS == {
+    assert cache_params(pipeline.DEFAULT_CLUSTERS, "cpu") == {
         "min_cluster_size": 40, "min_samples": 10, "selection": "leaf", "epsilon": 0.0, "space": "umap10",
         "n_components": 10, "n_neighbors": 15, "n_epochs": 60, "seed": 0}
 

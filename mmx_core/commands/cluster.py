@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmx_core.commands.argtypes import SEED, float_in, int_in
-from mmx_core.commands.explore_io import add_embeddings_args, copy_artefact
+from mmx_core.commands.explore_io import add_backend_arg, add_embeddings_args, copy_artefact
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.workspace import load_set
 
@@ -22,6 +22,7 @@ def register(subparsers) -> None:
     parser.add_argument("--space", choices=SubgenreClusterer.SPACES, default=d["space"],
                         help="cluster a 10-d UMAP reduction or the unit vectors")
     parser.add_argument("--seed", type=SEED, default=d["seed"], help="seed of the reduction")
+    add_backend_arg(parser)
     parser.add_argument("--out", required=True, metavar="FILE.parquet",
                         help="columns id, cluster, probability; labels and summaries in FILE.parquet.json")
     parser.set_defaults(func=run)
@@ -33,7 +34,7 @@ def run(args) -> int:
     emb_set = load_set(args.embeddings, args.metadata)
     result = pipeline.clusters(emb_set, min_cluster_size=args.min_cluster_size, space=args.space,
                                min_samples=args.min_samples or None, selection=args.selection,
-                               epsilon=args.epsilon, seed=args.seed)
+                               epsilon=args.epsilon, seed=args.seed, backend=args.backend)
     out = copy_artefact(result.path, args.out, extra={
         "n_clusters": result.n_clusters, "noise_share": result.noise_share,
         "labels": {str(c): label for c, label in result.labels().items()},

@@ -11,7 +11,7 @@ import json
 import sys
 
 from mmx_core.commands.argtypes import int_in
-from mmx_core.commands.explore_io import METADATA_HELP, SET_HELP
+from mmx_core.commands.explore_io import METADATA_HELP, SET_HELP, add_backend_arg
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.explore.compare import SUMMARY_KEYS
 from mmx_core.explore.projection import Projector
@@ -29,6 +29,7 @@ def register(subparsers) -> None:
                         help="HDBSCAN minimum cluster size of both spaces (default: %(default)s)")
     parser.add_argument("--projection", choices=Projector.METHODS, default=Projector.defaults()["method"],
                         help="map of both spaces, aligned for the procrustes error (default: %(default)s)")
+    add_backend_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--out", default=None, metavar="FILE.parquet",
                         help="write the per-trailer table (id, jaccard, cluster_a, cluster_b)")
@@ -40,8 +41,9 @@ def run(args) -> int:
     from mmx_core.explore import pipeline
 
     a, b = load_set(args.a, args.metadata), load_set(args.b, args.metadata)
-    result = pipeline.comparison(a, b, k=args.k, cluster_params={"min_cluster_size": args.min_cluster_size},
-                                 projection_params={"method": args.projection})
+    result = pipeline.comparison(a, b, k=args.k,
+                                 cluster_params={"min_cluster_size": args.min_cluster_size, "backend": args.backend},
+                                 projection_params={"method": args.projection, "backend": args.backend})
     summary = {key: result.summary[key] for key in SUMMARY_KEYS}
     if args.out:
         with atomic_path(args.out) as tmp:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from mmx_core.base.artefacts import atomic_path, read_json, write_json
+from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND
 
 SET_HELP = ("embeddings .npz (ids + embeddings), or a set of the catalogue: published, coarse, fine, "
             "run:<run>/<file>, upload:<name>")
@@ -18,6 +19,14 @@ def add_embeddings_args(parser) -> None:
     """``--embeddings`` and ``--metadata``, read by :func:`mmx_core.workspace.load_set`."""
     parser.add_argument("--embeddings", required=True, metavar="FILE", help=SET_HELP)
     parser.add_argument("--metadata", default=None, metavar="FILE", help=METADATA_HELP)
+
+
+def add_backend_arg(parser) -> None:
+    """``--backend``: where UMAP and HDBSCAN run, for every command that builds maps or sub-genres."""
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                        help="where UMAP and HDBSCAN run: auto (cuML when it imports and torch sees a CUDA GPU, "
+                             "else the CPU), cpu, or cuml (refused without cuML and a GPU); t-SNE and PCA always "
+                             "run on the CPU (default: %(default)s; docs/scale.md, GPU)")
 
 
 def copy_artefact(cached: Path, out: str, extra: dict | None = None) -> Path:

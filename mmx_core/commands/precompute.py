@@ -17,6 +17,8 @@ import os
 import time
 from pathlib import Path
 
+from mmx_core.commands.explore_io import add_backend_arg
+from mmx_core.explore.backends import DEFAULT_BACKEND, check_backend
 from mmx_core.explore.projection import Projector
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ def register(subparsers) -> None:
     parser.add_argument("--set", action="append", default=None, metavar="SET", dest="sets",
                         help="instead of the bundled sets, this embedding set (a name the app lists, or an .npz); "
                              "repeatable; the cache folder then defaults to the computed cache (cache/)")
+    add_backend_arg(parser)
     parser.set_defaults(func=run)
 
 
@@ -49,10 +52,12 @@ def _cache_into(folder: Path):
 
 
 def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool = True,
-               sets: list | None = None) -> list[dict]:
+               sets: list | None = None, backend: str = DEFAULT_BACKEND) -> list[dict]:
     """Compute the default artefacts into ``out`` (default ``assets/cache``); returns what was done.
 
-    ``sets`` (EmbeddingSets) replaces the bundled ones (published, shipped coarse and fine)."""
+    ``sets`` (EmbeddingSets) replaces the bundled ones (published, shipped coarse and fine);
+    ``backend`` is where UMAP and HDBSCAN run (:mod:`mmx_core.explore.backends`)."""
+    check_backend(backend)  # refuse "cuml" on a machine without it before anything is computed
     from mmx_core.base.assets import load_published, published_metadata
     from mmx_core.base.embeddings import load_embeddings
     from mmx_core.explore import pipeline
@@ -74,12 +79,12 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
         for emb_set in sets:
             for method in methods:
                 start = time.perf_counter()
-                path = pipeline.projection_path(emb_set, method=method)
+                path = pipeline.projection_path(emb_set, method=method, backend=backend)
                 done.append({"set": emb_set.name, "step": f"projection/{method}", "file": str(path),
                              "seconds": round(time.perf_counter() - start, 2)})
                 log.info("%s %s map: %s", emb_set.name, method, path)
             start = time.perf_counter()
-            result = pipeline.clusters(emb_set)
+            result = pipeline.clusters(emb_set, backend=backend)
             done.append({"set": emb_set.name, "step": "clusters", "file": str(result.path),
                          "n_clusters": result.n_clusters, "noise_share": round(result.noise_share, 3),
                          "seconds": round(time.perf_counter() - start, 2)})
@@ -88,7 +93,8 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
         if "coarse_embeddings" in names and "fine_embeddings" in names:
             coarse, fine = sets[names.index("coarse_embeddings")], sets[names.index("fine_embeddings")]
             start = time.perf_counter()
-            comparison = pipeline.comparison(coarse, fine)
+            comparison = pipeline.comparison(coarse, fine, cluster_params={"backend": backend},
+                                             projection_params={"backend": backend})
             done.append({"set": "coarse vs fine", "step": "comparison",
                          "summary": {k: v for k, v in comparison.summary.items()
                                      if k not in ("only_in_a", "only_in_b")},
@@ -97,6 +103,7 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
 
 
 def run(args) -> int:
+    check_backend(args.backend)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     from mmx_core.base.errors import MMXError
 
@@ -110,6 +117,7 @@ def run(args) -> int:
 
         chosen = [load_set(source) for source in args.sets]
         args.out = args.out or str(cache_dir())
-    done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models, sets=chosen)
+    done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models, sets=chosen,
+                      backend=args.backend)
     print(json.dumps(done, indent=2))
     return 0

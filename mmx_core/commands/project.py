@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mmx_core.commands.argtypes import SEED, float_in, int_in
-from mmx_core.commands.explore_io import add_embeddings_args, copy_artefact
+from mmx_core.commands.explore_io import add_backend_arg, add_embeddings_args, copy_artefact
 from mmx_core.explore.projection import Projector
 from mmx_core.workspace import load_set
 
@@ -19,6 +19,7 @@ def register(subparsers) -> None:
     parser.add_argument("--min-dist", type=float_in(0), default=d["min_dist"], help="UMAP minimum distance")
     parser.add_argument("--perplexity", type=float_in(0, low_open=True), default=d["perplexity"], help="t-SNE perplexity")
     parser.add_argument("--pca-dims", type=int_in(0), default=d["pca_dims"], help="PCA pre-reduction (0: none)")
+    add_backend_arg(parser)
     parser.add_argument("--out", required=True, metavar="FILE.parquet", help="columns id, x, y")
     parser.set_defaults(func=run)
 
@@ -29,7 +30,8 @@ def run(args) -> int:
     emb_set = load_set(args.embeddings, args.metadata)
     path = pipeline.projection_path(emb_set, method=args.method, n_components=args.dims, seed=args.seed,
                                     n_neighbors=args.n_neighbors, min_dist=args.min_dist,
-                                    perplexity=args.perplexity, pca_dims=args.pca_dims or None)
+                                    perplexity=args.perplexity, pca_dims=args.pca_dims or None,
+                                    backend=args.backend)
     out = copy_artefact(path, args.out)
     print(f"{out} ({len(emb_set)} trailers, {args.method}, {args.dims}-D)")
     return 0

@@ -13,6 +13,7 @@ import pandas as pd
 from mmx_core.base.artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
 from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
+from mmx_core.explore.backends import backend_record, cache_params, plan_for_backend
 from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
@@ -120,12 +121,19 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
 
     ``label_maker(summary)`` names each cluster: a str, or a :class:`ClusterLabels` with its short
     (map) and legend forms (see :mod:`mmx_core.explore.labels`).
+
+    ``backend`` is resolved first; sub-genres found on the CPU are keyed without it (the keys they had
+    before the choice existed), cuML ones with ``"backend": "cuml"``; the JSON names what ran.
     """
     clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params).validate()
     scale = (scale or POLICY).validate()
-    plan = cluster_plan(len(emb_set), clusterer.space, clusterer.min_cluster_size, Projector().exact_knn_max,
-                        clusterer.seed, scale)
-    key_params = clusterer.get_params() if plan is None else {**clusterer.get_params(), "scale": plan}
+    used = clusterer.resolved_backend()
+    clusterer.set_params(backend=used)
+    plan = plan_for_backend(cluster_plan(len(emb_set), clusterer.space, clusterer.min_cluster_size,
+                                         Projector().exact_knn_max, clusterer.seed, scale), used)
+    key_params = cache_params(clusterer.get_params(), used)
+    if plan is not None:
+        key_params["scale"] = plan
     inputs = {"embeddings": emb_set.content_hash}
     fitted: dict = {}
 
@@ -147,10 +155,12 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
     def stats() -> dict:
         model = fit()
         return {"n": len(emb_set), "n_clusters": model.n_clusters_, "min_cluster_size_used": model.min_cluster_size_,
-                "noise_share": round(float(np.mean(model.labels_ < 0)), 4), "seconds": fitted.get("seconds")}
+                "noise_share": round(float(np.mean(model.labels_ < 0)), 4), "seconds": fitted.get("seconds"),
+                **backend_record(used, model.backends_)}
 
     table_path = cached_artefact("clusters", key_params, inputs, write_table, suffix=".parquet", extra=stats)
-    tree_path = cached_artefact("cluster_tree", key_params, inputs, write_tree, suffix=".parquet")
+    tree_path = cached_artefact("cluster_tree", key_params, inputs, write_tree, suffix=".parquet",
+                                extra=lambda: backend_record(used, fit().backends_))
     table = read_table(table_path).copy()
     tree = read_table(tree_path).copy()
     labels = table["cluster"].to_numpy()

@@ -11,6 +11,7 @@ import pandas as pd
 from mmx_core.base.artefacts import cached_artefact, read_json, write_json
 from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
+from mmx_core.explore.backends import cache_params
 from mmx_core.explore.checks import check_int
 from mmx_core.explore.cached_clusters import clusters
 from mmx_core.explore.cached_map import projection
@@ -41,10 +42,11 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
     check_int("k", k, 1, len(common_a) - 1)  # before any clustering or map is computed
     sub_a, sub_b = a.subset(common_a), b.subset(common_b)
     res_a, res_b = clusters(sub_a, scale=scale, **cluster_params), clusters(sub_b, scale=scale, **cluster_params)
+    map_backend = Projector(**projection_params).resolved_backend()  # keys as before on the CPU
     ma = projection(sub_a, scale=scale, **projection_params)[["x", "y"]].to_numpy()
     mb = projection(sub_b, scale=scale, **projection_params)[["x", "y"]].to_numpy()
     key_params = {"k": k, "n_movers": n_movers, "clusters": res_a.params,
-                  "projection": Projector(**projection_params).get_params()}
+                  "projection": cache_params(Projector(**projection_params).get_params(), map_backend)}
     inputs = {"a": sub_a.content_hash, "b": sub_b.content_hash}
     made: dict = {}
 

@@ -11,6 +11,7 @@ import pandas as pd
 from mmx_core.base.artefacts import cached_artefact
 from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
+from mmx_core.explore.backends import backend_record, cache_params, plan_for_backend
 from mmx_core.explore.checks import check_vectors, unit_rows
 from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.projection import Projector, place_points, reduce_vectors
@@ -33,11 +34,20 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
     Above the size limits of ``scale`` (:data:`~mmx_core.explore.scale.POLICY` when None) the
     plan (sampled fit, faiss kNN graph) joins the cache key and the parameter JSON; below them
     the key is the projector's parameters alone, as it always was.
+
+    ``backend`` (a :class:`Projector` parameter) is resolved first: a map made on the CPU is keyed
+    without it (the keys maps had before the choice existed, so the shipped cache is still hit), a
+    cuML map with ``"backend": "cuml"``; the JSON names the backend that ran (``backend``).
     """
     projector = Projector(method=method, **params).validate()
     scale = (scale or POLICY).validate()
-    plan = map_plan(len(emb_set), projector.method, projector.exact_knn_max, projector.seed, scale)
-    key_params = projector.get_params() if plan is None else {**projector.get_params(), "scale": plan}
+    used = projector.resolved_backend()
+    projector.set_params(backend=used)
+    plan = plan_for_backend(map_plan(len(emb_set), projector.method, projector.exact_knn_max, projector.seed, scale),
+                            used)
+    key_params = cache_params(projector.get_params(), used)
+    if plan is not None:
+        key_params["scale"] = plan
     timing = {}
 
     def compute(tmp: Path) -> None:
@@ -49,7 +59,8 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
         table.to_parquet(tmp, index=False)
 
     return cached_artefact("projection", key_params, {"embeddings": emb_set.content_hash}, compute,
-                           suffix=".parquet", extra=lambda: {"n": len(emb_set), "dim": emb_set.dim, **timing})
+                           suffix=".parquet",
+                           extra=lambda: {"n": len(emb_set), "dim": emb_set.dim, **timing, **backend_record(used)})
 
 
 def projection(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"], scale: ScalePolicy | None = None,

@@ -9,6 +9,10 @@ Defaults (measured on the 7,594 published embeddings, docs/explore.md): the
 so leaves are selected (``selection="leaf"``) with ``min_cluster_size=40`` and
 ``min_samples=10``: about fifty sub-genres, about a third of the trailers as noise,
 genre coherence about 2.6x that of random groups of the same sizes.
+
+``backend`` runs the reduction and HDBSCAN with umap-learn and the hdbscan package (``"cpu"``)
+or with cuML on a GPU (``"cuml"``); ``"auto"`` takes cuML when it imports and torch sees a GPU
+(:mod:`.backends`, which also says what happens when cuML gives no condensed tree).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import pandas as pd
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
+from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, cuml_hdbscan, plan_for_backend, \
+    resolve_backend
 from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors
 from mmx_core.explore.projection import Projector, reduce_vectors
 from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups
@@ -58,6 +64,9 @@ class SubgenreClusterer(Params):
         coherence as 200 on the published set at a quarter of the cost.
     seed : int
         Seed of the reduction.
+    backend : {"auto", "cpu", "cuml"}
+        Where the UMAP reduction and HDBSCAN run: the CPU libraries, or cuML on a GPU; ``"auto"``
+        is cuML when it imports and torch sees a GPU (:mod:`~mmx_core.explore.backends`).
 
     Attributes
     ----------
@@ -78,6 +87,10 @@ class SubgenreClusterer(Params):
         The ``min_cluster_size`` HDBSCAN used (grown with the number of rows above the scale limit).
     plan_ : dict or None
         How a large collection was handled (:func:`~mmx_core.explore.scale.cluster_plan`); None below the limits.
+    backend_ : str
+        The backend that ran: ``"cpu"`` or ``"cuml"``.
+    backends_ : dict
+        The backend of each step: ``reduction`` (None when none ran here) and ``hdbscan``.
 
     Examples
     --------
@@ -88,10 +101,11 @@ class SubgenreClusterer(Params):
 
     SPACES = SPACES
     SELECTIONS = SELECTIONS
+    BACKENDS = BACKENDS
 
     def __init__(self, min_cluster_size: int = 40, min_samples: int | None = 10, selection: str = "leaf",
                  epsilon: float = 0.0, space: str = "umap10", n_components: int = 10, n_neighbors: int = 15,
-                 n_epochs: int = 60, seed: int = 0):
+                 n_epochs: int = 60, seed: int = 0, backend: str = DEFAULT_BACKEND):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.selection = selection
@@ -101,6 +115,7 @@ class SubgenreClusterer(Params):
         self.n_neighbors = n_neighbors
         self.n_epochs = n_epochs
         self.seed = seed
+        self.backend = backend
 
     def validate(self) -> "SubgenreClusterer":
         """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
@@ -113,7 +128,13 @@ class SubgenreClusterer(Params):
         check_int("n_neighbors", self.n_neighbors, 2)
         check_int("n_epochs", self.n_epochs, 1)
         check_int("seed", self.seed, 0)
+        check_choice("backend", self.backend, BACKENDS)
+        check_backend(self.backend)
         return self
+
+    def resolved_backend(self) -> str:
+        """``"cpu"`` or ``"cuml"``: the backend a fit runs on here."""
+        return resolve_backend(self.backend)
 
     def fit(self, X, source=None, reduced: np.ndarray | None = None,
             scale: ScalePolicy | None = None) -> "SubgenreClusterer":
@@ -124,35 +145,38 @@ class SubgenreClusterer(Params):
         None): above them ``min_cluster_size`` grows with the number of rows
         (:attr:`min_cluster_size_`) and the reduction is fitted on a sample (:attr:`plan_`).
         """
-        import hdbscan
-
         self.validate()
         scale = (scale or POLICY).validate()
         need = max(self.min_cluster_size + 1, self.n_neighbors + 1 if self.space == "umap10" else 0)
         X = check_vectors(X, source=source, min_rows=need,
                           needed_for=f"clusters of at least min_cluster_size={self.min_cluster_size} "
                                      "(lower min_cluster_size)")
+        self.backend_ = self.resolved_backend()
+        self.backends_ = {"reduction": None, "hdbscan": self.backend_}
         if reduced is not None:
             reduced = np.asarray(reduced, dtype=np.float32)
             if len(reduced) != len(X):
                 raise MMXError(f"reduced has {len(reduced)} rows but X has {len(X)}")
         elif self.space == "umap10":
             reduced = Projector(method="umap", n_components=self.n_components, n_neighbors=self.n_neighbors,
-                                min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed).fit_transform(X, scale=scale)
+                                min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed,
+                                backend=self.backend_).fit_transform(X, scale=scale)
+            self.backends_["reduction"] = self.backend_
         else:
             reduced, _ = reduce_vectors(X, "cosine", None, self.seed)
         self.reduced_ = reduced
-        self.plan_ = cluster_plan(len(X), self.space, self.min_cluster_size, Projector().exact_knn_max, self.seed,
-                                  scale)
+        self.plan_ = plan_for_backend(cluster_plan(len(X), self.space, self.min_cluster_size,
+                                                   Projector().exact_knn_max, self.seed, scale), self.backend_)
         self.min_cluster_size_ = scale.min_cluster_size(self.min_cluster_size, len(X))
-        model = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size_, min_samples=self.min_samples,
-                                cluster_selection_method=self.selection,
-                                cluster_selection_epsilon=float(self.epsilon), core_dist_n_jobs=1)
-        model.fit(reduced)
-        self.labels_ = model.labels_.astype(np.int64)
-        self.probabilities_ = model.probabilities_.astype(np.float32)
-        tree = model.condensed_tree_.to_pandas()
-        self.condensed_tree_ = tree[["parent", "child", "lambda_val", "child_size"]].reset_index(drop=True)
+        tree = None
+        if self.backend_ == "cuml":  # pragma: no cover - needs cuML and a GPU
+            self.labels_, self.probabilities_, tree = cuml_hdbscan(reduced, self.min_cluster_size_, self.min_samples,
+                                                                   self.selection, self.epsilon)
+        if tree is None:
+            self.backends_["hdbscan"] = "cpu"
+            self.labels_, self.probabilities_, tree = _cpu_hdbscan(reduced, self.min_cluster_size_, self.min_samples,
+                                                                   self.selection, self.epsilon)
+        self.condensed_tree_ = tree
         self.n_clusters_ = int(self.labels_.max() + 1) if len(self.labels_) else 0
         self.hierarchy_ = cluster_hierarchy(self.condensed_tree_, self.labels_)
         log.debug("%d clusters, %.0f%% noise", self.n_clusters_, 100 * np.mean(self.labels_ < 0))
@@ -177,6 +201,20 @@ class SubgenreClusterer(Params):
         """Two-level labels: each cluster's parent in a cut of the condensed tree
         (:func:`~mmx_core.explore.scale.parent_groups`)."""
         return parent_groups(self.hierarchy_, max_parents or POLICY.max_parents)
+
+
+def _cpu_hdbscan(Z: np.ndarray, min_cluster_size: int, min_samples: int | None, selection: str,
+                 epsilon: float) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """The hdbscan package's HDBSCAN of the rows of ``Z``: ``(labels int64, probabilities float32, condensed tree)``."""
+    import hdbscan
+
+    model = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
+                            cluster_selection_method=selection, cluster_selection_epsilon=float(epsilon),
+                            core_dist_n_jobs=1)
+    model.fit(Z)
+    tree = model.condensed_tree_.to_pandas()
+    return (model.labels_.astype(np.int64), model.probabilities_.astype(np.float32),
+            tree[["parent", "child", "lambda_val", "child_size"]].reset_index(drop=True))
 
 
 def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:

@@ -10,8 +10,10 @@ Four index kinds, one builder each, all over float32 rows:
 
 ``metric`` is ``"ip"`` (inner product: cosine on unit rows) or ``"l2"`` (squared Euclidean).
 Indexes are written and read by faiss's own ``write_index`` / ``read_index`` (no pickle).
-When torch sees a GPU and the installed faiss has GPU support, :func:`to_device` moves an
-index there; the CPU index is the default and what is saved.
+When torch sees a GPU and the installed faiss has GPU support (``faiss-gpu-cu12``), :func:`to_device`
+copies an index there for searching; the index is built (and trained) on the CPU, so the same seed
+gives the same index on either device, and the CPU index is what is saved. HNSW has no GPU
+counterpart in faiss and stays on the CPU. :func:`knn_graph` searches on the GPU the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["KINDS", "build", "search", "save", "load", "kind_of", "knn_graph", "to_device", "set_search_params",
-           "estimated_bytes", "pq_subquantizers"]
+           "estimated_bytes", "pq_subquantizers", "gpu_ready"]
 
 log = logging.getLogger(__name__)
 
@@ -146,29 +148,46 @@ def load(path: str | Path):
     return faiss_module().read_index(str(path))
 
 
+def gpu_ready() -> bool:
+    """Whether the installed faiss has GPU support and sees a GPU."""
+    faiss = faiss_module()
+    return hasattr(faiss, "StandardGpuResources") and int(getattr(faiss, "get_num_gpus", lambda: 0)()) > 0
+
+
 def to_device(index, device: str):
     """``index`` on ``device`` ("cpu" or "cuda"): a GPU copy when faiss has GPU support, else unchanged.
 
-    HNSW has no GPU counterpart in faiss and stays on the CPU.
+    HNSW has no GPU counterpart in faiss and stays on the CPU; so does an index faiss cannot copy
+    (e.g. IVF-PQ codes too wide for the GPU's shared memory), with a warning in the log.
     """
-    faiss = faiss_module()
-    if device != "cuda" or not hasattr(faiss, "StandardGpuResources") or kind_of(index) == "hnsw":
+    if device != "cuda" or kind_of(index) == "hnsw" or not gpu_ready():
         return index
-    resources = faiss.StandardGpuResources()  # pragma: no cover - needs a GPU build of faiss
-    gpu = faiss.index_cpu_to_gpu(resources, 0, index)  # pragma: no cover
+    faiss = faiss_module()  # pragma: no cover - needs a GPU build of faiss and a GPU
+    resources = faiss.StandardGpuResources()  # pragma: no cover
+    try:  # pragma: no cover
+        gpu = faiss.index_cpu_to_gpu(resources, 0, index)
+    except RuntimeError as exc:  # pragma: no cover
+        log.warning("faiss could not copy the %s index to the GPU (%s); it searches on the CPU",
+                    kind_of(index), str(exc).strip().splitlines()[0] if str(exc).strip() else "no reason given")
+        return index
     gpu.referenced_resources = resources  # pragma: no cover - keep the resources alive with the index
     return gpu  # pragma: no cover
 
 
 def knn_graph(Z: np.ndarray, k: int, kind: str = "hnsw", seed: int = 0, ef_search: int = 128,
-              n_probe: int = 32) -> tuple[np.ndarray, np.ndarray]:
+              n_probe: int = 32, device: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Approximate Euclidean k-NN of every row of ``Z`` among all rows, in umap-learn's layout.
 
-    Each row comes first at distance 0. Returns ``(indices int32 (n, k), distances float32 (n, k))``.
+    Each row comes first at distance 0. ``device`` ("auto", "cpu", "cuda"): the index searches on
+    the GPU when ``"auto"`` finds one (:func:`to_device`; not HNSW). Returns
+    ``(indices int32 (n, k), distances float32 (n, k))``.
     """
+    from mmx_core.base.devices import resolve_device
+
     Z = np.ascontiguousarray(Z, dtype=np.float32)
     index = build(Z, kind, "l2", seed=seed)
     set_search_params(index, n_probe=n_probe, ef_search=max(ef_search, k))
+    index = to_device(index, resolve_device(device).type)
     idx, sq = search(index, Z, k)
     rows = np.arange(len(Z))
     for r in np.flatnonzero(idx[:, 0] != rows):  # a duplicate ahead of the row, or the row missed

@@ -17,7 +17,9 @@ Backends (faiss indexes, :mod:`.faiss_index`)
     (:meth:`NeighbourIndex.resolved_backend`; docs/scale.md).
 
 Indexes are saved with faiss's own writer (:meth:`NeighbourIndex.save`; no pickle) and run on
-the GPU when torch sees one and the installed faiss has GPU support (``device="auto"``).
+the GPU when torch sees one and the installed faiss has GPU support (``device="auto"``): they are
+built on the CPU and a copy searches on the GPU (HNSW stays on the CPU);
+:attr:`NeighbourIndex.device_` says where the search runs.
 Scores are cosine similarities (higher is nearer).
 """
 
@@ -89,6 +91,8 @@ class NeighbourIndex(Params):
     n_lists_ : int or None
         Lists of the IVF indexes (None for the others).
     build_seconds_ : float
+    device_ : str
+        Where the index searches: ``"cuda"`` (a GPU copy) or ``"cpu"``.
 
     Examples
     --------
@@ -172,6 +176,7 @@ class NeighbourIndex(Params):
             if self.backend_ in ("ivf", "ivfpq") else None
         faiss_index.set_search_params(index, n_probe=self.n_probe, ef_search=self.ef_search)
         self._index = faiss_index.to_device(index, self.resolved_device())
+        self.device_ = "cpu" if self._index is index else "cuda"
 
     def query(self, rows_or_vectors, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Nearest neighbours by cosine.

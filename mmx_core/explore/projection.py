@@ -19,6 +19,10 @@ vectors and the map), so a map read back from disk can take new trailers too
 t-SNE is openTSNE's (FFT-accelerated gradients, multi-threaded, supports
 ``transform``); scikit-learn's Barnes-Hut t-SNE was slower on the published set
 (docs/explore.md).
+
+``backend`` picks umap-learn (``"cpu"``) or cuML's GPU UMAP (``"cuml"``) for UMAP fits;
+``"auto"`` takes cuML when it imports and torch sees a GPU (:mod:`.backends`). t-SNE, PCA, the
+pre-reduction and placement always run on the CPU.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import numpy as np
 
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
+from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, cuml_umap, plan_for_backend, \
+    resolve_backend
 from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors, unit_rows
 from mmx_core.explore.exact_knn import knn_graph
 from mmx_core.explore.placement import place_points
@@ -76,6 +82,10 @@ class Projector(Params):
         dimensions (ignored for ``method="pca"``); None projects the input directly.
     exact_knn_max : int
         Largest set whose UMAP neighbour graph is computed exactly.
+    backend : {"auto", "cpu", "cuml"}
+        Where UMAP runs: umap-learn on the CPU, or cuML on a GPU; ``"auto"`` is cuML when it
+        imports and torch sees a GPU, else the CPU (:mod:`~mmx_core.explore.backends`). Other
+        methods always run on the CPU.
 
     Attributes
     ----------
@@ -86,6 +96,8 @@ class Projector(Params):
     pca_ : sklearn PCA or None
         The pre-reduction (or, for ``method="pca"``, the projection itself).
     n_features_in_ : int
+    backend_ : str
+        The backend that ran: ``"cpu"`` or ``"cuml"``.
 
     Examples
     --------
@@ -97,10 +109,12 @@ class Projector(Params):
     METHODS = METHODS
     METRICS = METRICS
     INITS = INITS
+    BACKENDS = BACKENDS
 
     def __init__(self, method: str = "umap", n_components: int = 2, metric: str = "cosine", seed: int = 0,
                  n_neighbors: int = 15, min_dist: float = 0.1, n_epochs: int | None = 150, init: str = "pca",
-                 perplexity: float = 30.0, pca_dims: int | None = 50, exact_knn_max: int = 200_000):
+                 perplexity: float = 30.0, pca_dims: int | None = 50, exact_knn_max: int = 200_000,
+                 backend: str = DEFAULT_BACKEND):
         self.method = method
         self.n_components = n_components
         self.metric = metric
@@ -112,6 +126,7 @@ class Projector(Params):
         self.perplexity = perplexity
         self.pca_dims = pca_dims
         self.exact_knn_max = exact_knn_max
+        self.backend = backend
 
     def validate(self) -> "Projector":
         """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
@@ -126,7 +141,14 @@ class Projector(Params):
         check_float("perplexity", self.perplexity, 0.0, low_open=True)
         check_int("pca_dims", self.pca_dims, 2, allow_none=True)
         check_int("exact_knn_max", self.exact_knn_max, 1)
+        check_choice("backend", self.backend, BACKENDS)
+        check_backend(self.backend)
         return self
+
+    def resolved_backend(self) -> str:
+        """``"cpu"`` or ``"cuml"``: the backend a fit runs on here (only UMAP has a cuML path)."""
+        used = resolve_backend(self.backend)
+        return used if self.method == "umap" else "cpu"
 
     def _min_rows(self) -> tuple[int, str]:
         if self.method == "tsne":
@@ -154,7 +176,9 @@ class Projector(Params):
         if self.n_components > X.shape[1]:
             raise MMXError(f"n_components={self.n_components} exceeds the {X.shape[1]} input dimensions")
         self.n_features_in_ = X.shape[1]
-        self.plan_ = map_plan(len(X), self.method, self.exact_knn_max, self.seed, scale)
+        self.backend_ = self.resolved_backend()
+        self.plan_ = plan_for_backend(map_plan(len(X), self.method, self.exact_knn_max, self.seed, scale),
+                                      self.backend_)
         if self.method == "pca":
             Z = unit_rows(X) if self.metric == "cosine" else X
             self.pca_ = _fit_pca(Z, self.n_components, self.seed)
@@ -188,6 +212,9 @@ class Projector(Params):
         return Y
 
     def _fit_umap(self, Z: np.ndarray, scale: ScalePolicy = POLICY) -> np.ndarray:
+        if getattr(self, "backend_", "cpu") == "cuml":  # pragma: no cover - needs cuML and a GPU
+            return cuml_umap(Z, self.n_components, self.n_neighbors, self.min_dist, self.n_epochs, self.init,
+                             self.seed)
         import umap
 
         from mmx_core.explore import faiss_index

@@ -85,6 +85,8 @@ def test_long_labels_are_cut_not_parsed():
 
 
 def test_the_shipped_cluster_summaries_are_still_hit_and_read(monkeypatch):
+    from mmx_core.explore.backends import cache_params  # the backend stays out of CPU keys
+
     # assets/cache holds summaries written before they carried short/legend labels; their cache keys
     # must not change (nothing is computed) and reading them fills the fields from default_label.
     def no_fit(*args, **kwargs):
@@ -96,7 +98,7 @@ def test_the_shipped_cluster_summaries_are_still_hit_and_read(monkeypatch):
     assert result.path.parent.parent == shipped_cache_dir()
     inputs = {"embeddings": published.content_hash, "clusters": file_hash(result.path),
               "metadata": pipeline.metadata_hash(published)}
-    key = params_key("cluster_summaries", {**SubgenreClusterer.defaults(),
+    key = params_key("cluster_summaries", {**cache_params(SubgenreClusterer.defaults(), "cpu"),
                                            "label_maker": "mmx_core.explore.labels.default_label"}, inputs)
     stored = read_json(shipped_cache_dir() / "cluster_summaries" / f"{key}.json")
     assert len(stored) == len(result.summaries) > 0
