@@ -6,7 +6,7 @@ import streamlit as st
 from mmx_core.appkit import map_figure, mapview, search
 from mmx_core.base.genres import PAPER_GENRES
 from mmx_core.appkit.viewstate import COLOURS, MCS_RANGE, MCS_STEP, PROJECTIONS
-from ui import explore_panels, widgets
+from ui import explore_map, explore_panels, widgets
 
 view = widgets.setup("Explore")
 st.sidebar.title("MMX Explorer")
@@ -51,7 +51,7 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
     the sidebar's controls rerun the whole page.
     """
     frame = data.frame
-    rows = explore_panels.take_map_click(emb.name, frame)
+    rows = explore_panels.take_map_click(emb.name, frame, explore_map.last_selection(data))
     map_col, side_col = st.columns([3, 1.1])
     names = explore_panels.cluster_names(data)
     with side_col:
@@ -59,14 +59,16 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
     view = st.session_state["view"]
     selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb else None
     focus = map_figure.focus_on(mapview.cluster_members(data, view.cluster)) if view.cluster is not None else None
-    fig = widgets.map_figure_for(emb.name, data, colour, genre, highlight=highlight if highlight.any() else None,
-                                 selected=selected_row, focus=focus)
+    scope = explore_map.scope_of(emb.name, data)
+    fig, base = explore_map.map_figure_for(scope, data, colour, genre, view=explore_map.region(data, scope, focus),
+                                           highlight=highlight if highlight.any() else None, selected=selected_row,
+                                           focus=focus)
     with map_col:
         st.markdown(f"**{emb.name}**: {len(frame):,} trailers · {len(data.summaries)} clusters · "
                     f"{int((frame['cluster'] < 0).sum()):,} noise (grey)"
                     + (f" · {int(highlight.sum())} matches outlined" if highlight.any() else ""))
-        st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map", width="stretch")
-        widgets.hover_card("map", frame["id"].tolist(), emb.name,
+        explore_map.draw(fig, base, scope)
+        widgets.hover_card(explore_map.key_of(data), frame["id"].to_numpy(), emb.name,
                            frame["dataset"].iloc[0] if "dataset" in frame and len(frame) else None)
     with side_col:
         explore_panels.trailer_panel(emb, data, selected_row)

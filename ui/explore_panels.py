@@ -15,10 +15,11 @@ from mmx_core.appkit import export, figures, mapview
 from ui import widgets
 
 
-def take_map_click(name: str, frame) -> np.ndarray:
-    """Rows of the last click, box or lasso on the map (key ``"map"``); a new single click selects its trailer
-    (set ``name``) and leaves the cluster zoom."""
-    rows = mapview.selected_rows(st.session_state.get("map"), len(frame))
+def take_map_click(name: str, frame, event=None) -> np.ndarray:
+    """Rows of the last click, box or lasso on the map (``event``, the selection state of ``st.plotly_chart``;
+    default: that of the chart of key ``"map"``); a new single click selects its trailer (set ``name``) and
+    leaves the cluster zoom."""
+    rows = mapview.selected_rows(event if event is not None else st.session_state.get("map"), len(frame))
     if len(rows) == 1 and st.session_state.get("_map_pick") != (name, int(rows[0])):
         st.session_state["_map_pick"] = (name, int(rows[0]))
         widgets.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)

@@ -12,7 +12,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from mmx_core import workspace
 from mmx_core.appkit import hovercard, mapview, media
-from mmx_core.appkit.map_figure import MapBase, map_base, map_figure
+from mmx_core.appkit.map_figure import map_base
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress_callback
 from mmx_core.appkit.viewstate import ViewState
@@ -164,7 +164,7 @@ def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> m
     return data
 
 
-def _stamp(name: str) -> tuple:
+def set_stamp(name: str) -> tuple:
     """What identifies the current contents of set ``name``'s file (modification time and size)."""
     stat = workspace.set_info(name).path.stat()
     return stat.st_mtime_ns, stat.st_size
@@ -172,32 +172,13 @@ def _stamp(name: str) -> tuple:
 
 def map_for(name: str, projection: str, mcs: int, params: dict | None = None) -> mapview.MapData | None:
     """Projection and clusters of a set (cached in the server process and on disk)."""
-    stamp, key = _stamp(name), tuple(sorted((params or {}).items()))
+    stamp, key = set_stamp(name), tuple(sorted((params or {}).items()))
     try:
         with progress_bar(f"Computing the {projection.upper()} map and clusters of {name}"):
             return _map(name, stamp, projection, mcs, key)
     except MMXError as exc:
         st.error(str(exc))
         return None
-
-
-@st.cache_resource(show_spinner=False, max_entries=24)
-def _map_base(name: str, stamp: tuple, projection: str, mcs: int, params: tuple, colour: str,
-              genre: str | None) -> MapBase:
-    data = _map(name, stamp, projection, mcs, params)
-    base = map_base(data.frame, colour, genre=genre, summaries=data.summaries, encode=True)
-    settle_shared()
-    return base
-
-
-def map_figure_for(name: str, data: mapview.MapData, colour: str, genre: str | None = None, **overlays):
-    """The Explore map of set ``name`` (:func:`map_figure` of ``data``, what :func:`map_for` returned):
-    its colour layers are built once per set, map and colouring and shared by every session; only
-    ``overlays`` (``highlight``, ``selected``, ``focus``) are added per run."""
-    params = data.params
-    key = tuple(sorted((k, v) for k, v in params.items() if k not in ("projection", "min_cluster_size")))
-    base = _map_base(name, _stamp(name), params["projection"], params["min_cluster_size"], key, colour, genre)
-    return map_figure(data.frame, colour, genre=genre, summaries=data.summaries, base=base, **overlays)
 
 
 @st.cache_data(show_spinner=False, max_entries=2000)
@@ -207,7 +188,7 @@ def _neighbours(name: str, stamp: tuple, trailer_id: str, k: int):
 
 def neighbours_for(name: str, trailer_id: str, k: int):
     """:func:`mapview.neighbour_table` of set ``name`` (cached per set contents, trailer and ``k``)."""
-    return _neighbours(name, _stamp(name), trailer_id, k)
+    return _neighbours(name, set_stamp(name), trailer_id, k)
 
 
 def trailer_card(frame_row, container=None, image_width: int = 220, sequence: int | None = None) -> None:

@@ -1,22 +1,20 @@
 """The app's map of a collection as a plotly figure (plotly only; no streamlit here).
 
-Every point trace of a map carries its row in the map frame as the first
-``customdata`` value, so a click, box or lasso selection maps back to trailers
-(:func:`mmx_core.appkit.mapview.selected_rows`).
+Every point trace carries its row in the map frame as its first ``customdata`` value, so a click, box or
+lasso selection maps back to trailers (:func:`mmx_core.appkit.mapview.selected_rows`).
 
-Maps above :data:`MAP_POINT_LIMIT` points draw a density layer of all points and
-a sample of them as markers (plus every highlighted or selected point), which
-keeps the payload and the browser responsive at 100,000 trailers.
+Maps above :data:`MAP_POINT_LIMIT` points are drawn for a region (``view``) as a density layer of all
+points plus at most that many points of the region as markers, and the region's matches up to a cap
+(:mod:`mmx_core.appkit.viewport`): the payload stays a few MB whatever the size of the collection.
 
 A map is built in two parts: :func:`map_base` (the colour layers, legend and labels: the same for every
-click, so the app builds it once per map and colouring and shares it between sessions) and the overlays
-:func:`map_figure` adds to it (search matches, the selected trailer's star, the zoom). Point traces are
-plain dicts whose hover texts are one :class:`Texts` and whose numeric arrays can be sent pre-encoded
-(typed arrays), which keeps sending a figure cheap (:mod:`mmx_core.appkit.figure_payload`).
+click, so the app builds it once per map, colouring and view and shares it between sessions) and the
+overlays :func:`map_figure` adds (search matches, the selected trailer's star, the zoom). Point traces are
+plain dicts with one :class:`Texts` of hover texts and pre-encoded numeric arrays (typed arrays), cheap to
+send (:mod:`mmx_core.appkit.figure_payload`).
 
-Cluster names come as data: the summaries' ``short_label`` (written on the map)
-and ``legend_label`` (legend) columns, made by the clustering's label
-maker (:mod:`mmx_core.explore.labels`); this module only cuts them to width.
+Cluster names come as data: the summaries' ``short_label`` (on the map) and ``legend_label`` (legend)
+columns, made by :mod:`mmx_core.explore.labels`; this module only cuts them to width.
 """
 
 from __future__ import annotations
@@ -29,12 +27,12 @@ import plotly.graph_objects as go
 
 from mmx_core.appkit.figure_payload import Texts, encoded_trace
 from mmx_core.appkit.figures import LEGEND_WIDTH, PALETTE, cut
+from mmx_core.appkit.viewport import capped_matches, density_trace, rows_in_view
 
 __all__ = ["map_figure", "map_base", "MapBase", "focus_on", "hover_texts", "MAP_POINT_LIMIT", "NOISE_COLOUR", "SHORT_WIDTH"]
 
 MAP_POINT_LIMIT = 30_000
-NOISE_COLOUR = "rgba(160,160,160,0.35)"
-HOVER = "%{hovertext}<extra></extra>"
+NOISE_COLOUR, HOVER = "rgba(160,160,160,0.35)", "%{hovertext}<extra></extra>"
 # Explicit colour scales (Streamlit's theme replaces named ones): red = neighbours changed, blue = kept.
 CHANGE_SCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#fddbc7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
 YEAR_SCALE = [[0.0, "#440154"], [0.25, "#3b528b"], [0.5, "#21918c"], [0.75, "#5ec962"], [1.0, "#fde725"]]
@@ -42,8 +40,7 @@ SHORT_WIDTH = 28   # characters of a label drawn on the map
 
 
 def _legend_names(frame: pd.DataFrame, summaries: pd.DataFrame | None) -> dict:
-    """Cluster -> legend entry: the summaries' ``legend_label``, else the frame's ``cluster_legend``,
-    else its ``cluster_label`` (a frame built without summaries)."""
+    """Cluster -> legend entry: summaries' ``legend_label``, else the frame's ``cluster_legend`` or ``cluster_label``."""
     if summaries is not None and "legend_label" in summaries:
         names = dict(zip(summaries["cluster"], summaries["legend_label"]))
     else:
@@ -64,19 +61,22 @@ class _Points:
 
     ``customdata`` is the row in the map frame; ``hovertext`` the hover card text. When every point of
     a trace is in the same cluster, its label is written once in the trace's hover template. Columns
-    are read once; hover texts are made for the rows asked for (all of them with ``all_texts``).
+    are read once; hover texts are made once for ``rows`` (the rows drawn), else for the rows each trace
+    asks for: never for all rows of a large map.
     """
 
-    def __init__(self, frame: pd.DataFrame, encode: bool = False, all_texts: bool = False):
+    def __init__(self, frame: pd.DataFrame, encode: bool = False, rows: np.ndarray | None = None):
         self.frame, self.encode = frame, encode
-        self.x = frame["x"].to_numpy(dtype=np.float32)
-        self.y = frame["y"].to_numpy(dtype=np.float32)
-        self.labels = frame["cluster_label"].astype(str).to_numpy(dtype=object) if all_texts else None
-        self.text = hover_texts(frame) if all_texts else None
+        self.x, self.y = frame["x"].to_numpy(dtype=np.float32), frame["y"].to_numpy(dtype=np.float32)
+        self.rows = None if rows is None else np.sort(rows)
+        part = None if rows is None else frame.iloc[self.rows]
+        self.labels = None if part is None else part["cluster_label"].astype(str).to_numpy(dtype=object)
+        self.text = None if part is None else hover_texts(part)
 
     def _texts(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.text is not None:
-            return self.text[rows], self.labels[rows]
+            at = np.searchsorted(self.rows, rows)
+            return self.text[at], self.labels[at]
         part = self.frame.iloc[rows]
         return hover_texts(part), part["cluster_label"].astype(str).to_numpy(dtype=object)
 
@@ -95,14 +95,6 @@ class _Points:
         return encoded_trace(trace) if self.encode else trace
 
 
-def _visible_rows(frame: pd.DataFrame, keep: np.ndarray, limit: int, seed: int = 0) -> np.ndarray:
-    if len(frame) <= limit:
-        return np.arange(len(frame))
-    rng = np.random.default_rng(seed)
-    sample = rng.choice(len(frame), size=limit, replace=False)
-    return np.union1d(sample, keep)
-
-
 @dataclass(frozen=True)
 class MapBase:
     """A map without what changes from one click to the next (matches, the selected star, zoom).
@@ -117,13 +109,17 @@ class MapBase:
     layout : dict
         Plotly layout (cluster labels, legend, axes hidden).
     rows : ndarray of int
-        Rows of the frame drawn as markers (all of them up to ``limit`` rows, else a sample).
+        Rows of the frame drawn as markers (all of them up to ``limit`` rows, else those of the view).
     size : int
         Marker size of the points.
     n_rows : int
         Rows of the frame it was built from.
     encoded : bool
         Numeric arrays are plotly.js typed-array specs (what plotly sends), not numpy arrays.
+    view : (x0, x1, y0, y1) or None
+        The region its markers and density were chosen for (None: the whole map).
+    sampled : bool
+        Above ``limit`` rows: a density layer plus the markers of the view.
     """
 
     data: tuple
@@ -132,6 +128,8 @@ class MapBase:
     size: int
     n_rows: int
     encoded: bool = False
+    view: tuple | None = None
+    sampled: bool = False
 
     def draws(self, rows: np.ndarray) -> bool:
         """Whether every row of ``rows`` is among the markers drawn."""
@@ -197,26 +195,38 @@ def _base_layout(colour: str, summaries: pd.DataFrame | None, height: int, label
 def map_base(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None = None,
              summaries: pd.DataFrame | None = None, change: np.ndarray | None = None, keep: np.ndarray | None = None,
              limit: int = MAP_POINT_LIMIT, height: int = 640, labels: bool = True, max_labels: int = 20,
-             title: str = "", encode: bool = False) -> MapBase:
+             title: str = "", encode: bool = False, view: tuple | None = None) -> MapBase:
     """The part of :func:`map_figure` that does not depend on matches, the selection or the zoom.
 
-    ``keep`` are rows drawn as markers even when the map is sampled (above ``limit`` rows);
-    ``encode`` writes numeric arrays as typed-array specs, which saves plotly converting them each
-    time the figure is sent. Other parameters as in :func:`map_figure`.
+    Above ``limit`` rows, the density of the points of ``view`` (None: the whole map) and at most ``limit``
+    of its points (:func:`mmx_core.appkit.viewport.rows_in_view`) plus ``keep``; else every row. ``encode``
+    writes numeric arrays as typed-array specs. Other parameters as in :func:`map_figure`.
     """
     n = len(frame)
     keep = np.zeros(0, dtype=np.int64) if keep is None else np.asarray(keep, dtype=np.int64)
-    rows = _visible_rows(frame, keep, limit)
-    size = 5 if len(rows) < 20_000 else 3
+    sampled, view = n > limit, (tuple(float(v) for v in view) if view is not None and n > limit else None)
     traces: list = []
-    points = _Points(frame, encode=encode, all_texts=True)
-    if n > limit:
-        traces.append(go.Histogram2dContour(x=frame["x"], y=frame["y"], name="density (all points)", ncontours=12,
-                                           colorscale="Greys", showscale=False, hoverinfo="skip",
-                                           opacity=0.4).to_plotly_json())
+    rows = np.arange(n)
+    if sampled:
+        x, y = frame["x"].to_numpy(dtype=np.float64), frame["y"].to_numpy(dtype=np.float64)
+        rows = rows_in_view(x, y, view, limit, keep)
+        traces.append(density_trace(x, y, view, name=f"density (all {n:,} points)"))
+    points = _Points(frame, encode=encode, rows=rows)
+    size = 5 if len(rows) < 20_000 else 3
     traces += _colour_traces(frame, points, rows, size, colour, genre, summaries, change)
     return MapBase(tuple(traces), _base_layout(colour, summaries, height, labels, max_labels, title), rows, size, n,
-                   encode)
+                   encode, view, sampled)
+
+
+def _overlay_rows(frame: pd.DataFrame, highlight: np.ndarray | None, selected: int | None, sampled: bool,
+                  view: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the matches drawn (a sampled map: those of ``view``, capped) and rows the base must draw
+    (every match of a map at or below the limit, and the selected row)."""
+    matches = np.flatnonzero(highlight) if highlight is not None else np.zeros(0, dtype=np.int64)
+    if sampled and len(matches):
+        matches = capped_matches(highlight, frame["x"].to_numpy(), frame["y"].to_numpy(), view)
+    keep = matches if not sampled else np.zeros(0, dtype=np.int64)
+    return matches, (np.union1d(keep, [selected]) if selected is not None else keep)
 
 
 def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None = None,
@@ -224,7 +234,7 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
                summaries: pd.DataFrame | None = None, change: np.ndarray | None = None,
                focus: tuple[float, float, float, float] | None = None, limit: int = MAP_POINT_LIMIT,
                height: int = 640, labels: bool = True, max_labels: int = 20, title: str = "",
-               base: MapBase | None = None) -> go.Figure:
+               base: MapBase | None = None, view: tuple[float, float, float, float] | None = None) -> go.Figure:
     """The 2-D map of a collection.
 
     Parameters
@@ -243,29 +253,29 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
     summaries : DataFrame, optional
         Cluster ``cluster, short_label, legend_label, x, y``: ``short_label`` drawn at the cluster
         centres, ``legend_label`` in the legend (``label`` stands in for a missing column).
-    focus : (x0, x1, y0, y1), optional
-        Axis ranges to zoom to.
+    focus, view : (x0, x1, y0, y1), optional
+        Axis ranges to zoom to; the region shown (see ``limit``).
     limit : int
-        Above this many rows, markers are a sample plus a density layer.
+        Above this many rows: a density layer, at most ``limit`` points of ``view`` (the region shown,
+        None: all) and :data:`~mmx_core.appkit.viewport.MATCH_CAP` matches of it; the selection always.
     base : MapBase, optional
-        :func:`map_base` of the same frame with the same ``colour``, ``genre``, ``summaries``,
-        ``change``, ``limit`` and layout arguments, built earlier (e.g. shared between sessions); only
-        the matches, the star and the zoom are added to it. Without it (or when it was sampled without
-        a highlighted or selected row) the base is built here.
+        :func:`map_base` of the same frame and arguments, built earlier (e.g. shared between sessions);
+        only the matches, the star and the zoom are added to it. Without it (or when it was built for
+        another view, or lacks the selected row or, up to ``limit``, a match) it is built here.
     """
-    keep = np.flatnonzero(highlight) if highlight is not None else np.zeros(0, dtype=np.int64)
-    if selected is not None:
-        keep = np.union1d(keep, [selected])
-    if base is None or base.n_rows != len(frame) or not base.draws(keep):
+    sampled = len(frame) > limit
+    view = tuple(float(v) for v in view) if view is not None and sampled else None
+    matches, keep = _overlay_rows(frame, highlight, selected, sampled, view)
+    if base is None or base.n_rows != len(frame) or not base.draws(keep) or (sampled and base.view != view):
         base = map_base(frame, colour, genre=genre, summaries=summaries, change=change, keep=keep, limit=limit,
                         height=height, labels=labels, max_labels=max_labels, title=title,
-                        encode=base.encoded if base is not None else False)
+                        encode=base.encoded if base is not None else False, view=view)
     traces = [dict(trace) for trace in base.data]   # plotly pops and puts back each trace's type: not in the base
     size = base.size
-    if (highlight is not None and highlight.any()) or selected is not None:
+    if len(matches) or selected is not None:
         points = _Points(frame, encode=base.encoded)
-        if highlight is not None and highlight.any():
-            traces.append(points(np.flatnonzero(highlight), "matches", {
+        if len(matches):
+            traces.append(points(matches, "matches", {
                 "color": "rgba(0,0,0,0)", "size": size + 6, "line": {"color": "#111", "width": 1.5}}))
         if selected is not None:
             traces.append(points(np.array([selected]), "selected", {
@@ -274,6 +284,8 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
     if focus is not None:
         layout["xaxis"] = {**layout.get("xaxis", {}), "range": [float(focus[0]), float(focus[1])]}
         layout["yaxis"] = {**layout.get("yaxis", {}), "range": [float(focus[2]), float(focus[3])]}
+        if sampled:  # a new focus replaces the user's zoom (plotly keeps it while uirevision stays)
+            layout["uirevision"] = f"{layout.get('uirevision', '')}|{tuple(round(float(v), 6) for v in focus)}"
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 

@@ -140,7 +140,7 @@ def test_large_maps_send_a_sample_plus_density():
     highlight = np.zeros(5000, dtype=bool)
     highlight[[7, 4999]] = True
     fig = map_figure(frame, "genre", genre="Horror", highlight=highlight, limit=1000)
-    assert fig.data[0].type == "histogram2dcontour"
+    assert fig.data[0].type == "heatmap"
     shown = sum(len(t.customdata) for t in fig.data[1:3])
     assert 1000 <= shown <= 1002
     assert sorted(fig.data[3].customdata) == [7, 4999]
