@@ -163,8 +163,15 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
                                 extra=lambda: backend_record(used, fit().backends_))
     table = read_table(table_path).copy()
     tree = read_table(tree_path).copy()
-    labels = table["cluster"].to_numpy()
-    probabilities = table["probability"].to_numpy()
+    summaries = _summaries(emb_set, table, table_path, key_params, inputs, label_maker)
+    hierarchy = cluster_hierarchy(tree, table["cluster"].to_numpy())
+    return ClusterResult(table, summaries, tree, hierarchy, key_params, table_path)
+
+
+def _summaries(emb_set: EmbeddingSet, table: pd.DataFrame, table_path: Path, key_params: dict, inputs: dict,
+               label_maker: Callable) -> list[ClusterSummary]:
+    """The cached cluster summaries of a clustering (keyed on its table's file and the set's metadata)."""
+    labels, probabilities = table["cluster"].to_numpy(), table["probability"].to_numpy()
 
     def write_summaries(tmp: Path) -> None:
         summaries = summarise_clusters(labels, probabilities, emb_set.normalized(), emb_set.ids,
@@ -177,7 +184,4 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
         {**inputs, "clusters": file_hash(table_path), "metadata": metadata_hash(emb_set)},
         write_summaries, suffix=".json")
     # Summaries cached before they carried short/legend labels get them from the same label maker.
-    summaries = [ClusterSummary.from_dict(r, label_maker) for r in read_json(summary_path)]
-    hierarchy = cluster_hierarchy(tree, labels)
-    return ClusterResult(table, summaries, tree, hierarchy, key_params, table_path)
-
+    return [ClusterSummary.from_dict(r, label_maker) for r in read_json(summary_path)]

@@ -14,7 +14,9 @@ from mmx_core.base.errors import MMXError
 from mmx_core.explore.backends import backend_record, cache_params, plan_for_backend
 from mmx_core.explore.checks import check_vectors, unit_rows
 from mmx_core.explore.cached_tables import read_table, source_of
-from mmx_core.explore.projection import Projector, place_points, reduce_vectors
+from mmx_core.explore.placement import place_points
+from mmx_core.explore.projection import Projector
+from mmx_core.explore.reduction import reduce_vectors
 from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan
 
 __all__ = ["projection_path", "projection", "place", "DEFAULT_PROJECTION", "COORD_NAMES"]

@@ -27,7 +27,8 @@ from mmx_core.base.params import Params
 from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, cuml_hdbscan, plan_for_backend, \
     resolve_backend
 from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors
-from mmx_core.explore.projection import Projector, reduce_vectors
+from mmx_core.explore.projection import Projector
+from mmx_core.explore.reduction import reduce_vectors
 from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups
 
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]

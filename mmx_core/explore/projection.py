@@ -39,9 +39,10 @@ from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, 
 from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors, unit_rows
 from mmx_core.explore.exact_knn import knn_graph
 from mmx_core.explore.placement import place_points
+from mmx_core.explore.reduction import fit_pca, memo, reduce_vectors
 from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan, sample_rows
 
-__all__ = ["Projector", "place_points", "reduce_vectors"]
+__all__ = ["Projector"]
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class Projector(Params):
                                       self.backend_)
         if self.method == "pca":
             Z = unit_rows(X) if self.metric == "cosine" else X
-            self.pca_ = _fit_pca(Z, self.n_components, self.seed)
+            self.pca_ = fit_pca(Z, self.n_components, self.seed)
             self.reduced_ = Z
             self.embedding_ = self.pca_.transform(Z).astype(np.float32)
             return self.embedding_
@@ -220,9 +221,9 @@ class Projector(Params):
         from mmx_core.explore import faiss_index
 
         if len(Z) <= self.exact_knn_max:
-            self.knn_ = _memo(("knn", id(Z), self.n_neighbors), lambda: knn_graph(Z, self.n_neighbors), keep=Z)
+            self.knn_ = memo(("knn", id(Z), self.n_neighbors), lambda: knn_graph(Z, self.n_neighbors), keep=Z)
         else:
-            self.knn_ = _memo(("knn-faiss", id(Z), self.n_neighbors, scale.knn_index),
+            self.knn_ = memo(("knn-faiss", id(Z), self.n_neighbors, scale.knn_index),
                               lambda: faiss_index.knn_graph(Z, self.n_neighbors, kind=scale.knn_index,
                                                             seed=self.seed), keep=Z)
         model = umap.UMAP(n_components=self.n_components, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
@@ -270,51 +271,3 @@ class Projector(Params):
             return np.asarray(self._tsne.transform(Z), dtype=np.float32)
         return place_points(self.reduced_, self.embedding_, Z, n_neighbors=self.n_neighbors,
                             min_dist=self.min_dist, seed=self.seed, knn="auto")
-
-
-_MEMO: dict = {}
-
-
-def _memo(key, compute, keep=None):
-    """Tiny per-process memo (4 entries) so a map and a clustering of the same vectors share
-    their PCA reduction and neighbour graph. ``keep`` holds the object whose id() is in the key."""
-    if key in _MEMO:
-        return _MEMO[key][0]
-    value = compute()
-    if len(_MEMO) >= 4:
-        _MEMO.pop(next(iter(_MEMO)))
-    _MEMO[key] = (value, keep)
-    return value
-
-
-def reduce_vectors(X: np.ndarray, metric: str, pca_dims: int | None, seed: int):
-    """Unit rows (for cosine), then PCA to ``pca_dims`` when there are more dimensions.
-
-    Returns ``(Z, pca)`` with ``pca`` None when no reduction was applied. Memoised per
-    process on the content of ``X`` and the parameters.
-    """
-    from mmx_core.base.artefacts import array_hash
-
-    key = ("reduce", array_hash(X), metric, pca_dims, seed)
-    return _memo(key, lambda: _reduce(X, metric, pca_dims, seed))
-
-
-def _reduce(X: np.ndarray, metric: str, pca_dims: int | None, seed: int):
-    Z = unit_rows(X) if metric == "cosine" else np.ascontiguousarray(X, dtype=np.float32)
-    if pca_dims is None or Z.shape[1] <= pca_dims or len(Z) <= pca_dims:
-        return Z, None
-    pca = _fit_pca(Z, pca_dims, seed)
-    return pca.transform(Z).astype(np.float32), pca
-
-
-def _fit_pca(Z: np.ndarray, n_components: int, seed: int):
-    from sklearn.decomposition import PCA
-
-    sample = Z
-    if len(Z) > 200_000:  # the principal axes are settled long before a million rows
-        sample = Z[np.random.default_rng(seed).choice(len(Z), 200_000, replace=False)]
-    if len(sample) > 2 * sample.shape[1]:
-        solver = "covariance_eigh"  # exact, and the fastest when rows far outnumber dimensions
-    else:
-        solver = "randomized" if min(sample.shape) > 4 * n_components else "full"
-    return PCA(n_components=n_components, svd_solver=solver, random_state=seed).fit(sample)

@@ -1,0 +1,60 @@
+"""The reduction every map and clustering starts from: unit rows (cosine), then PCA, memoised per process.
+
+A map and a clustering of the same vectors in one process share the reduction and the neighbour graph
+(:func:`memo`), which matters above a hundred thousand rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmx_core.explore.checks import unit_rows
+
+__all__ = ["reduce_vectors", "fit_pca", "memo"]
+
+_MEMO: dict = {}
+
+
+def memo(key, compute, keep=None):
+    """Tiny per-process memo (4 entries) so a map and a clustering of the same vectors share
+    their PCA reduction and neighbour graph. ``keep`` holds the object whose id() is in the key."""
+    if key in _MEMO:
+        return _MEMO[key][0]
+    value = compute()
+    if len(_MEMO) >= 4:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[key] = (value, keep)
+    return value
+
+
+def reduce_vectors(X: np.ndarray, metric: str, pca_dims: int | None, seed: int):
+    """Unit rows (for cosine), then PCA to ``pca_dims`` when there are more dimensions.
+
+    Returns ``(Z, pca)`` with ``pca`` None when no reduction was applied. Memoised per
+    process on the content of ``X`` and the parameters.
+    """
+    from mmx_core.base.artefacts import array_hash
+
+    key = ("reduce", array_hash(X), metric, pca_dims, seed)
+    return memo(key, lambda: _reduce(X, metric, pca_dims, seed))
+
+
+def _reduce(X: np.ndarray, metric: str, pca_dims: int | None, seed: int):
+    Z = unit_rows(X) if metric == "cosine" else np.ascontiguousarray(X, dtype=np.float32)
+    if pca_dims is None or Z.shape[1] <= pca_dims or len(Z) <= pca_dims:
+        return Z, None
+    pca = fit_pca(Z, pca_dims, seed)
+    return pca.transform(Z).astype(np.float32), pca
+
+
+def fit_pca(Z: np.ndarray, n_components: int, seed: int):
+    from sklearn.decomposition import PCA
+
+    sample = Z
+    if len(Z) > 200_000:  # the principal axes are settled long before a million rows
+        sample = Z[np.random.default_rng(seed).choice(len(Z), 200_000, replace=False)]
+    if len(sample) > 2 * sample.shape[1]:
+        solver = "covariance_eigh"  # exact, and the fastest when rows far outnumber dimensions
+    else:
+        solver = "randomized" if min(sample.shape) > 4 * n_components else "full"
+    return PCA(n_components=n_components, svd_solver=solver, random_state=seed).fit(sample)
