@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from mmx_core.appkit import map_figure, mapview, search
+from mmx_core.appkit import map_groups, search
 from mmx_core.base.genres import PAPER_GENRES
 from mmx_core.appkit.viewstate import COLOURS, MCS_RANGE, MCS_STEP, PROJECTIONS
 from ui import explore_map, explore_panels, widgets
@@ -58,13 +58,16 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
         explore_panels.cluster_chooser(data, names)
     view = st.session_state["view"]
     selected_row = emb.index_of(view.trailer) if view.trailer and view.trailer in emb else None
-    focus = map_figure.focus_on(mapview.cluster_members(data, view.cluster)) if view.cluster is not None else None
+    group = explore_panels.chosen_group(data)
+    chosen = map_groups.chosen_members(data, view.cluster, group)
+    focus = map_groups.focus_on(chosen) if chosen is not None else None
     scope = explore_map.scope_of(emb.name, data)
     fig, base = explore_map.map_figure_for(scope, data, colour, genre, view=explore_map.region(data, scope, focus),
-                                           highlight=highlight if highlight.any() else None, selected=selected_row,
-                                           focus=focus)
+                                           group=group, highlight=highlight if highlight.any() else None,
+                                           selected=selected_row, focus=focus)
     with map_col:
-        st.markdown(f"**{emb.name}**: {len(frame):,} trailers · {len(data.summaries)} clusters · "
+        groups = f" in {len(data.groups)} groups" if data.groups is not None else ""
+        st.markdown(f"**{emb.name}**: {len(frame):,} trailers · {len(data.summaries)} clusters{groups} · "
                     f"{int((frame['cluster'] < 0).sum()):,} noise (grey)"
                     + (f" · {int(highlight.sum())} matches outlined" if highlight.any() else ""))
         explore_map.draw(fig, base, scope)

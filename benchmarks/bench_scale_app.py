@@ -10,13 +10,12 @@ message starts, without the network and the browser's drawing):
 - click -> panel: the run after a click on a drawn point (the trailer card and its nearest neighbours);
 - payload: the map figure's JSON as the page sends it, for the whole map and for the zoomed region.
 
-Full: the 1,000,000 x 256 generated set ``upload:generated-1000000x256``, which this benchmark expects
-with its map (UMAP) and clusters already in the cache; prepare it once with::
+Full: the 1,000,000 x 256 generated set ``upload:generated-1m`` (the set of the ``scale_pipeline``
+benchmark), which this benchmark expects with its map (UMAP) and clusters already in the cache; prepare
+it once with::
 
-    python -m mmx_core generate-embeddings --n 1000000 --dim 256 --float16 \\
-        --out data/uploads/generated-1000000x256/embeddings.npz \\
-        --metadata-out data/uploads/generated-1000000x256/trailers.parquet
-    python -m mmx_core precompute --set upload:generated-1000000x256 --methods umap
+    python -m mmx_core generate-embeddings --n 1000000 --dim 256 --seed 17 --name generated-1m
+    python -m benchmarks scale_pipeline     # or: python -m mmx_core precompute --set upload:generated-1m --methods umap
 
 Quick (``--quick``): 50,000 x 256 generated here in a temporary folder, PCA map, computed on the way.
 """
@@ -35,7 +34,7 @@ import numpy as np
 from benchmarks.harness import Table, timer
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL_SET, FULL_N = "upload:generated-1000000x256", 1_000_000
+FULL_SET, FULL_N = "upload:generated-1m", 1_000_000
 
 
 def _quick_set(n: int) -> str:

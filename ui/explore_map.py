@@ -22,16 +22,18 @@ HEIGHT = 640
 
 @st.cache_resource(show_spinner=False, max_entries=24)
 def _map_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
-              limit: int) -> MapBase:
-    base = map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit)
+              limit: int, group: int | None) -> MapBase:
+    base = map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit,
+                    groups=_data.groups, group=group)
     widgets.settle_shared()
     return base
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _view_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
-               limit: int, view: tuple) -> MapBase:
-    return map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit, view=view)
+               limit: int, group: int | None, view: tuple) -> MapBase:
+    return map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit, view=view,
+                    groups=_data.groups, group=group)
 
 
 def map_point_limit() -> int:
@@ -72,16 +74,18 @@ def region(data: mapview.MapData, scope: tuple, focus: tuple | None) -> tuple | 
 
 
 def map_figure_for(scope: tuple, data: mapview.MapData, colour: str, genre: str | None = None,
-                   view: tuple | None = None, **overlays) -> tuple:
+                   view: tuple | None = None, group: int | None = None, **overlays) -> tuple:
     """The Explore map (:func:`map_figure` of ``data``, what :func:`widgets.map_for` returned) and its
-    :class:`MapBase`: the colour layers are built once per map (``scope``), colouring and ``view`` and shared
-    by every session; only ``overlays`` (``highlight``, ``selected``, ``focus``) are added per run."""
+    :class:`MapBase`: the colour layers are built once per map (``scope``), colouring, chosen ``group`` (a map
+    with groups coloured by cluster) and ``view`` and shared by every session; only ``overlays``
+    (``highlight``, ``selected``, ``focus``) are added per run."""
     limit = map_point_limit()
-    where = (data, *scope, colour, genre, limit)
+    group = group if colour == "cluster" and data.groups is not None else None
+    where = (data, *scope, colour, genre, limit, group)
     view = tuple(float(v) for v in view) if view is not None and len(data.frame) > limit else None
     base = _map_base(*where) if view is None else _view_base(*where, view)
     fig = map_figure(data.frame, colour, genre=genre, summaries=data.summaries, base=base, limit=limit, view=view,
-                     **overlays)
+                     groups=data.groups, group=group, **overlays)
     return fig, base
 
 

@@ -1,7 +1,7 @@
 """The Explore page's panels that a click on the map changes.
 
-The click itself, the cluster chooser, the trailer card with its neighbours, and the table and histograms
-of the selection.
+The click itself, the cluster chooser (two levels on a map with sub-genre groups: a group, then a cluster
+of it), the trailer card with its neighbours, and the table and histograms of the selection.
 
 Drawn inside the page's map fragment (``app.py``), so a click reruns only them.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mmx_core.appkit import export, figures, mapview
+from mmx_core.appkit import export, figures, map_groups, mapview
 from ui import widgets
 
 
@@ -33,13 +33,44 @@ def cluster_names(data: mapview.MapData) -> dict:
     return dict(zip(summaries["cluster"], summaries["label"] + " (" + summaries["size"].astype(str) + ")"))
 
 
+def chosen_group(data: mapview.MapData) -> int | None:
+    """The view's ``group`` if the map has that group, else None."""
+    group = st.session_state["view"].group
+    return group if data.groups is not None and group in set(data.groups["group"]) else None
+
+
 def cluster_chooser(data: mapview.MapData, names: dict) -> None:
-    """The "Zoom to cluster" box (the view's ``cluster``; a cluster no longer on the map is forgotten)."""
-    options = [None] + data.summaries["cluster"].tolist()
+    """The "Zoom to cluster" box (the view's ``cluster``; a cluster no longer on the map is forgotten); on a map
+    with groups, a "Sub-genre group" box (the view's ``group``) first, then the clusters of the chosen group."""
+    if data.groups is None:
+        _cluster_box(data.summaries["cluster"].tolist(), names, "Zoom to cluster")
+        return
+    view, groups = st.session_state["view"], map_groups.group_names(data)
+    if view.cluster in names and view.group is None:                  # a link naming only a cluster: its group
+        widgets.update(group=int(data.summaries.set_index("cluster").at[view.cluster, "group"]))
+        st.session_state.pop("w_group", None)
+    elif view.group is not None and chosen_group(data) is None:       # a group no longer on the map
+        widgets.update(group=None)
+        st.session_state.pop("w_group", None)
+    options = [None] + data.groups["group"].tolist()
+    if st.session_state.get("w_group") not in options:
+        st.session_state.pop("w_group", None)
+    group = widgets.bound(st.selectbox, "group", "Sub-genre group", options,
+                          format_func=lambda g: f"all {len(groups)} groups" if g is None else groups[g])
+    _cluster_box(map_groups.group_clusters(data, group)["cluster"].tolist() if group is not None else [], names,
+                 "Sub-genre in this group" if group is not None else None)
+
+
+def _cluster_box(clusters: list, names: dict, label: str | None) -> None:
+    """A box of ``clusters`` labelled ``label`` (None: no box) bound to the view's ``cluster``; a cluster no
+    longer offered is forgotten."""
+    options = [None] + clusters
+    if st.session_state["view"].cluster not in options:
+        widgets.update(cluster=None)
     if st.session_state.get("w_cluster") not in options:
         st.session_state.pop("w_cluster", None)
-    widgets.bound(st.selectbox, "cluster", "Zoom to cluster", options,
-                  format_func=lambda c: "all" if c is None else names[c])
+    if label is not None:
+        widgets.bound(st.selectbox, "cluster", label, options, format_func=lambda c: "all" if c is None else names[c])
 
 
 def trailer_panel(emb, data: mapview.MapData, selected_row: int | None) -> None:
@@ -48,7 +79,9 @@ def trailer_panel(emb, data: mapview.MapData, selected_row: int | None) -> None:
     if selected_row is not None:
         view = st.session_state["view"]
         st.subheader("Trailer")
-        widgets.trailer_card(data.frame.iloc[selected_row])
+        row = data.frame.iloc[selected_row].copy()
+        row["cluster_label"] = map_groups.cluster_path(data, selected_row)   # "group > cluster" on a grouped map
+        widgets.trailer_card(row)
         st.markdown("**Nearest neighbours**")
         neighbours = widgets.neighbours_for(emb.name, view.trailer, k=5)
         if (target := widgets.neighbour_list(neighbours, key="side_nb", show_images=False)) is not None:
@@ -58,17 +91,24 @@ def trailer_panel(emb, data: mapview.MapData, selected_row: int | None) -> None:
     else:
         st.info("Click a point for its trailer card and neighbours; box or lasso (tools above the map) to select "
                 "many; click legend entries to hide or show clusters.")
-    st.subheader("Clusters")
-    st.dataframe(data.summaries[["label", "size", "genres", "typical"]], hide_index=True, height=260)
+    group = chosen_group(data)
+    if data.groups is not None and group is None:
+        st.subheader("Sub-genre groups")
+        table = data.groups
+    else:
+        st.subheader("Clusters" if group is None else "Clusters in this group")
+        table = data.summaries if group is None else map_groups.group_clusters(data, group)
+    st.dataframe(table[["label", "size", "genres", "typical"]], hide_index=True, height=260)
 
 
 def selection_panel(data: mapview.MapData, rows: np.ndarray, highlight: np.ndarray, names: dict) -> None:
     """The chosen cluster's members, else the box/lasso selection (``rows``), else the search and filter
     matches: a table (downloadable) beside their genre and year histograms against the collection."""
-    frame, view = data.frame, st.session_state["view"]
-    if view.cluster is not None:
-        rows = mapview.cluster_members(data, view.cluster).index.to_numpy()
-        heading = f"Members of {names.get(view.cluster)}"
+    frame, view, group = data.frame, st.session_state["view"], chosen_group(data)
+    if view.cluster is not None or group is not None:
+        rows = map_groups.chosen_members(data, view.cluster, group).index.to_numpy()
+        heading = (f"Members of {names.get(view.cluster)}" if view.cluster is not None
+                   else f"Members of the group {map_groups.group_names(data)[group]}")
     elif len(rows) > 1:
         heading = f"Selection: {len(rows)} trailers"
     else:

@@ -14,7 +14,8 @@ plain dicts with one :class:`Texts` of hover texts and pre-encoded numeric array
 send (:mod:`mmx_core.appkit.figure_payload`).
 
 Cluster names come as data: the summaries' ``short_label`` (on the map) and ``legend_label`` (legend)
-columns, made by :mod:`mmx_core.explore.labels`; this module only cuts them to width.
+columns, made by :mod:`mmx_core.explore.labels`; this module only cuts them to width (groups of many clusters:
+:mod:`mmx_core.appkit.map_groups`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import plotly.graph_objects as go
 
 from mmx_core.appkit.figure_payload import Texts, encoded_trace
 from mmx_core.appkit.figures import LEGEND_WIDTH, PALETTE, cut
+from mmx_core.appkit.map_groups import cluster_layers, focus_on  # focus_on: the map's zoom, kept importable here
 from mmx_core.appkit.viewport import capped_matches, density_trace, rows_in_view
 
 __all__ = ["map_figure", "map_base", "MapBase", "focus_on", "hover_texts", "MAP_POINT_LIMIT", "NOISE_COLOUR", "SHORT_WIDTH"]
@@ -137,13 +139,13 @@ class MapBase:
 
 
 def _colour_traces(frame: pd.DataFrame, points: _Points, rows: np.ndarray, size: int, colour: str,
-                   genre: str | None, summaries: pd.DataFrame | None, change: np.ndarray | None) -> list:
+                   genre: str | None, layers: tuple, change: np.ndarray | None) -> list:
     """Marker traces of ``rows`` coloured by ``colour`` (see :func:`map_figure`), background layer first."""
     traces = []
-    clusters = frame["cluster"].to_numpy()
+    clusters, summaries, background = layers
     if colour == "cluster":
         noise = rows[clusters[rows] < 0]
-        traces.append(points(noise, "noise", {"color": NOISE_COLOUR, "size": size - 1}))
+        traces.append(points(noise, background, {"color": NOISE_COLOUR, "size": size - 1}))
         order = summaries["cluster"].tolist() if summaries is not None else sorted(set(clusters[clusters >= 0]))
         legend = _legend_names(frame, summaries)
         for i, cluster in enumerate(order):
@@ -195,7 +197,8 @@ def _base_layout(colour: str, summaries: pd.DataFrame | None, height: int, label
 def map_base(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None = None,
              summaries: pd.DataFrame | None = None, change: np.ndarray | None = None, keep: np.ndarray | None = None,
              limit: int = MAP_POINT_LIMIT, height: int = 640, labels: bool = True, max_labels: int = 20,
-             title: str = "", encode: bool = False, view: tuple | None = None) -> MapBase:
+             title: str = "", encode: bool = False, view: tuple | None = None, groups: pd.DataFrame | None = None,
+             group: int | None = None) -> MapBase:
     """The part of :func:`map_figure` that does not depend on matches, the selection or the zoom.
 
     Above ``limit`` rows, the density of the points of ``view`` (None: the whole map) and at most ``limit``
@@ -213,8 +216,9 @@ def map_base(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None 
         traces.append(density_trace(x, y, view, name=f"density (all {n:,} points)"))
     points = _Points(frame, encode=encode, rows=rows)
     size = 5 if len(rows) < 20_000 else 3
-    traces += _colour_traces(frame, points, rows, size, colour, genre, summaries, change)
-    return MapBase(tuple(traces), _base_layout(colour, summaries, height, labels, max_labels, title), rows, size, n,
+    layers = cluster_layers(frame, summaries, groups, group)
+    traces += _colour_traces(frame, points, rows, size, colour, genre, layers, change)
+    return MapBase(tuple(traces), _base_layout(colour, layers[1], height, labels, max_labels, title), rows, size, n,
                    encode, view, sampled)
 
 
@@ -234,7 +238,8 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
                summaries: pd.DataFrame | None = None, change: np.ndarray | None = None,
                focus: tuple[float, float, float, float] | None = None, limit: int = MAP_POINT_LIMIT,
                height: int = 640, labels: bool = True, max_labels: int = 20, title: str = "",
-               base: MapBase | None = None, view: tuple[float, float, float, float] | None = None) -> go.Figure:
+               base: MapBase | None = None, view: tuple[float, float, float, float] | None = None,
+               groups: pd.DataFrame | None = None, group: int | None = None) -> go.Figure:
     """The 2-D map of a collection.
 
     Parameters
@@ -250,9 +255,10 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
         Search/filter matches, drawn on top with an outline.
     selected : int, optional
         Row of the selected trailer, drawn as a star.
-    summaries : DataFrame, optional
-        Cluster ``cluster, short_label, legend_label, x, y``: ``short_label`` drawn at the cluster
-        centres, ``legend_label`` in the legend (``label`` stands in for a missing column).
+    summaries, groups : DataFrame, optional
+        Cluster ``cluster, short_label, legend_label, x, y``: ``short_label`` drawn at the cluster centres,
+        ``legend_label`` in the legend (``label`` stands in for a missing column); sub-genre ``groups`` alike
+        are drawn one layer each, or the clusters of ``group`` (:mod:`~mmx_core.appkit.map_groups`).
     focus, view : (x0, x1, y0, y1), optional
         Axis ranges to zoom to; the region shown (see ``limit``).
     limit : int
@@ -269,7 +275,7 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
     if base is None or base.n_rows != len(frame) or not base.draws(keep) or (sampled and base.view != view):
         base = map_base(frame, colour, genre=genre, summaries=summaries, change=change, keep=keep, limit=limit,
                         height=height, labels=labels, max_labels=max_labels, title=title,
-                        encode=base.encoded if base is not None else False, view=view)
+                        encode=base.encoded if base is not None else False, view=view, groups=groups, group=group)
     traces = [dict(trace) for trace in base.data]   # plotly pops and puts back each trace's type: not in the base
     size = base.size
     if len(matches) or selected is not None:
@@ -288,12 +294,3 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
             layout["uirevision"] = f"{layout.get('uirevision', '')}|{tuple(round(float(v), 6) for v in focus)}"
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
-
-def focus_on(points: pd.DataFrame, pad: float = 0.05) -> tuple[float, float, float, float] | None:
-    """Axis ranges ``(x0, x1, y0, y1)`` around the ``x, y`` of ``points`` (the ``focus`` of :func:`map_figure`),
-    widened on every side by ``pad`` times their larger spread; None when there are no points."""
-    if not len(points):
-        return None
-    margin = pad * max(np.ptp(points["x"]), np.ptp(points["y"]), 1e-3)
-    return (points["x"].min() - margin, points["x"].max() + margin, points["y"].min() - margin,
-            points["y"].max() + margin)

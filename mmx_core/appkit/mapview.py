@@ -19,9 +19,12 @@ from mmx_core.explore import pipeline
 from mmx_core.explore.compare import SpaceComparison
 
 __all__ = ["MapData", "map_data", "base_frame", "neighbour_table", "side_by_side", "selected_rows", "cluster_members",
-           "comparison_table", "comparison_map", "genre_share"]
+           "comparison_table", "comparison_map", "genre_share", "GROUPED_ABOVE"]
 
 NOISE = -1
+GROUPED_ABOVE = 60
+"""A map of more clusters than this also carries sub-genre groups (:attr:`MapData.groups`): the parents of its
+clusters in HDBSCAN's condensed tree (:meth:`~mmx_core.explore.cached_clusters.ClusterResult.parents`)."""
 
 
 @dataclass
@@ -38,12 +41,17 @@ class MapData:
         ``typical`` (titles), ``x, y`` (centre), largest first; noise excluded.
     note : str
         Caveat to show beside the map (empty when there is none).
+    groups : DataFrame or None
+        On a map of more than :data:`GROUPED_ABOVE` clusters, the sub-genre groups (parents of the clusters):
+        ``group, label, short_label, legend_label, size, genres, typical, x, y`` like ``summaries``, largest
+        first; ``frame`` and ``summaries`` then have a ``group`` column (-1 = noise). None on smaller maps.
     """
 
     frame: pd.DataFrame
     summaries: pd.DataFrame
     note: str = ""
     params: dict = field(default_factory=dict)
+    groups: pd.DataFrame | None = None
 
 
 def _genre_text(genres) -> str:
@@ -78,11 +86,14 @@ def map_data(emb: EmbeddingSet, projection: str = pipeline.DEFAULT_PROJECTION["m
     frame = base_frame(emb)
     xy = pipeline.projection(emb, method=projection, **(projection_params or {}))
     frame = frame.merge(xy[["id", "x", "y"]], on="id", how="left")
+    groups = None
     if len(emb) > min_cluster_size:
         clusters = pipeline.clusters(emb, min_cluster_size=min_cluster_size)
         frame = frame.merge(clusters.table[["id", "cluster", "probability"]], on="id", how="left")
         frame["cluster"] = frame["cluster"].fillna(NOISE).astype(int)
         summaries, note = _summaries_from_pipeline(clusters.summaries, frame), ""
+        if len(summaries) > GROUPED_ABOVE:
+            groups = _add_groups(clusters, emb, frame, summaries)
     else:  # a small set (e.g. a few trailers of one's own): the map without sub-genres, and why
         frame["cluster"], frame["probability"] = NOISE, np.nan
         summaries = _summary_frame([])
@@ -91,11 +102,24 @@ def map_data(emb: EmbeddingSet, projection: str = pipeline.DEFAULT_PROJECTION["m
     label_of = dict(zip(summaries["cluster"], summaries["label"]))
     frame["cluster_label"] = [label_of.get(c, "noise") for c in frame["cluster"]]
     return MapData(frame, summaries, note, {"projection": projection, "min_cluster_size": min_cluster_size,
-                                            **(projection_params or {})})
+                                            **(projection_params or {})}, groups)
 
 
-def _summaries_from_pipeline(summaries, frame: pd.DataFrame) -> pd.DataFrame:
-    centre = frame[frame["cluster"] >= 0].groupby("cluster")[["x", "y"]].median()
+def _add_groups(clusters: pipeline.ClusterResult, emb: EmbeddingSet, frame: pd.DataFrame,
+                summaries: pd.DataFrame) -> pd.DataFrame:
+    """The parents of the clusters as a ``group`` column of ``frame`` and ``summaries`` (-1 = noise), and
+    their summaries table (``group``, then the columns of ``summaries``)."""
+    table, parents = clusters.parents(emb)
+    lookup = np.full(int(frame["cluster"].max()) + 2, NOISE, dtype=np.int64)   # cluster + 1 -> its parent
+    lookup[table["cluster"].to_numpy(dtype=np.int64) + 1] = table["parent"].to_numpy(dtype=np.int64)
+    frame["group"] = lookup[frame["cluster"].to_numpy() + 1]
+    summaries["group"] = lookup[summaries["cluster"].to_numpy(dtype=np.int64) + 1]
+    groups = _summaries_from_pipeline(parents, frame, key="group")
+    return groups.rename(columns={"cluster": "group"})
+
+
+def _summaries_from_pipeline(summaries, frame: pd.DataFrame, key: str = "cluster") -> pd.DataFrame:
+    centre = frame[frame[key] >= 0].groupby(key)[["x", "y"]].median()
     title_of = dict(zip(frame["id"], frame["display_title"]))
     rows = []
     for s in summaries:

@@ -50,6 +50,8 @@ class ViewState:
         HDBSCAN minimum cluster size (default: :class:`SubgenreClusterer`'s).
     cluster : int or None
         Cluster chosen in the side list.
+    group : int or None
+        Sub-genre group chosen on a map with groups (:attr:`mmx_core.appkit.mapview.MapData.groups`).
     """
 
     set: str = "published"
@@ -63,6 +65,7 @@ class ViewState:
     years: tuple[int, int] | None = None
     mcs: int = SubgenreClusterer.defaults()["min_cluster_size"]
     cluster: int | None = None
+    group: int | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def to_params(self) -> dict[str, str]:
@@ -124,11 +127,12 @@ class ViewState:
                 values["mcs"] = mcs
             except ValueError:
                 warnings.append(f"mcs={value!r} is not an integer in {MCS_RANGE[0]}..{MCS_RANGE[1]}")
-        if (value := get("cluster")) is not None:
-            try:
-                values["cluster"] = int(value)
-            except ValueError:
-                warnings.append(f"cluster={value!r} is not an integer")
+        for name in ("cluster", "group"):
+            if (value := get(name)) is not None:
+                try:
+                    values[name] = int(value)
+                except ValueError:
+                    warnings.append(f"{name}={value!r} is not an integer")
         return cls(**values, warnings=tuple(warnings))
 
     def with_(self, **changes) -> "ViewState":
