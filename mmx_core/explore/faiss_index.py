@@ -178,7 +178,7 @@ def knn_graph(Z: np.ndarray, k: int, kind: str = "hnsw", seed: int = 0, ef_searc
               n_probe: int = 32, device: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Approximate Euclidean k-NN of every row of ``Z`` among all rows, in umap-learn's layout.
 
-    Each row comes first at distance 0. ``device`` ("auto", "cpu", "cuda"): the index searches on
+    Each row comes first at distance 0. ``device`` (one of ``base.devices.DEVICES``): the index searches on
     the GPU when ``"auto"`` finds one (:func:`to_device`; not HNSW). Returns
     ``(indices int32 (n, k), distances float32 (n, k))``.
     """
