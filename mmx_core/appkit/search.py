@@ -10,6 +10,7 @@ length.
 from __future__ import annotations
 
 import re
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -45,25 +46,49 @@ def search_titles(metadata: pd.DataFrame, query: str, limit: int | None = 50) ->
     words = [w for w in (normalise(part) for part in str(query).split()) if w]
     if not whole:
         return np.zeros(0, dtype=np.int64)
-    columns = [c for c in ("display_title", "title", "id") if c in metadata.columns]
-    keys = [metadata[c].astype(str).map(normalise).to_numpy() for c in columns]
     scores = np.full(len(metadata), np.inf)
-    for key in keys:
-        for row, title in enumerate(key):
-            if title == whole:
-                score = 0.0
-            elif title.startswith(whole):
-                score = 1.0 + len(title) / 1000
-            elif whole in title:
-                score = 2.0 + len(title) / 1000
-            elif len(words) > 1 and all(w in title for w in words):
-                score = 3.0 + len(title) / 1000
-            else:
-                continue
-            scores[row] = min(scores[row], score)
+    for key in _keys(metadata):
+        _score_column(key, whole, words, scores)
     rows = np.flatnonzero(np.isfinite(scores))
     rows = rows[np.argsort(scores[rows], kind="stable")]
     return rows if limit is None else rows[:limit]
+
+
+def _score_column(key: pd.Series, whole: str, words: list[str], scores: np.ndarray) -> None:
+    """Lower ``scores`` where the normalised titles ``key`` match: 0 the whole title, 1 its start, 2 a part,
+    3 every word a part (plus length / 1000 within each rank). Only rows that matched are looked at twice."""
+    def contains(rows: np.ndarray, text: str) -> np.ndarray:
+        return rows[key.iloc[rows].str.contains(text, regex=False).to_numpy(dtype=bool)]
+
+    everything = np.arange(len(key))
+    rows = contains(everything, whole)
+    if len(words) > 1:
+        others = np.setdiff1d(everything, rows, assume_unique=True)
+        for word in words:
+            others = contains(others, word)
+        length = key.iloc[others].str.len().to_numpy(dtype=float) / 1000
+        np.minimum.at(scores, others, 3.0 + length)
+    matched = key.iloc[rows]
+    score = 2.0 + matched.str.len().to_numpy(dtype=float) / 1000
+    score = np.where(matched.str.startswith(whole).to_numpy(dtype=bool), score - 1.0, score)
+    score = np.where((matched == whole).to_numpy(dtype=bool), 0.0, score)
+    np.minimum.at(scores, rows, score)
+
+
+_KEYS: dict[int, tuple] = {}
+
+
+def _keys(metadata: pd.DataFrame) -> list[pd.Series]:
+    """The normalised ``display_title``, ``title`` and ``id`` columns of ``metadata``, made once per frame (a
+    million titles take seconds to normalise) and forgotten with it."""
+    held = _KEYS.get(id(metadata))
+    if held is not None and held[0]() is metadata:
+        return held[1]
+    columns = [c for c in ("display_title", "title", "id") if c in metadata.columns]
+    keys = [metadata[c].astype(str).map(normalise).astype(object) for c in columns]
+    _KEYS[id(metadata)] = (weakref.ref(metadata), keys)
+    weakref.finalize(metadata, _KEYS.pop, id(metadata), None)
+    return keys
 
 
 def filter_mask(metadata: pd.DataFrame, genres: list[str] | tuple[str, ...] = (),

@@ -44,6 +44,36 @@ def test_search_ranks_exact_then_prefix_and_ignores_empty():
     assert len(search.search_titles(table, "  !! ")) == 0
 
 
+def _ranked_by_the_rule(titles: list[str], query: str) -> list[int]:
+    """The search rule written out plainly, title by title (what search_titles computes column-wise)."""
+    whole = search.normalise(query)
+    words = [w for w in (search.normalise(p) for p in query.split()) if w]
+    scores = {}
+    for row, title in enumerate(search.normalise(t) for t in titles):
+        if title == whole:
+            scores[row] = 0.0
+        elif title.startswith(whole):
+            scores[row] = 1.0 + len(title) / 1000
+        elif whole in title:
+            scores[row] = 2.0 + len(title) / 1000
+        elif len(words) > 1 and all(w in title for w in words):
+            scores[row] = 3.0 + len(title) / 1000
+    return sorted(scores, key=lambda r: (scores[r], r))
+
+
+@pytest.mark.parametrize("query", ["the", "night the", "alien", "of the world", "zzz", "a b c", "2"])
+def test_search_ranks_as_the_rule_says_on_the_published_titles(published, query):
+    titles = published.metadata["display_title"].astype(str).tolist()
+    table = pd.DataFrame({"display_title": titles})
+    assert search.search_titles(table, query, limit=None).tolist() == _ranked_by_the_rule(titles, query)
+
+
+def test_search_reads_the_frame_it_is_given_not_a_remembered_one():
+    for title in ("Alien", "Predator", "Alien"):   # new frames, maybe at a freed frame's address
+        table = pd.DataFrame({"id": ["a"], "display_title": [title]})
+        assert len(search.search_titles(table, "alien")) == (title == "Alien")
+
+
 def test_filter_mask_genres_and_years():
     table = pd.DataFrame({"genres": [["Drama"], ["Horror", "Drama"], ["Comedy"]],
                           "year": pd.array([1990, 2005, None], dtype="Int64")})
