@@ -23,13 +23,14 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.harness import Table, timer
+from benchmarks.st_client import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _browser_times(quick: bool) -> tuple[list, str]:
     sys.path.insert(0, str(ROOT / "tests" / "app"))
-    from test_browser import ARGS, CHROMIUM, POINT_JS, free_port, start_server, wait_idle  # noqa: E402
+    from test_browser import ARGS, CHROMIUM, POINT_JS, start_server, wait_idle  # noqa: E402
 
     from playwright.sync_api import sync_playwright
 

@@ -12,7 +12,6 @@ the middle of the map, waits for the re-sampled points, clicks one and saves the
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import urllib.parse
@@ -22,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(HERE.parent), str(ROOT)]
 
-from test_browser import ARGS, CHROMIUM, free_port, start_server, wait_healthy, wait_idle  # noqa: E402
+from test_browser import ARGS, CHROMIUM, served, wait_idle  # noqa: E402
 from test_large_map_browser import DRAWN_JS, ISOLATED_JS  # noqa: E402
 
 SET = "upload:generated-1m"
@@ -32,11 +31,7 @@ OUT = ROOT / "docs" / "screenshots" / "explore-million.png"
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    process = start_server(ROOT, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process, seconds=120)
+    with served(ROOT, seconds=120) as url:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
@@ -67,9 +62,6 @@ def main() -> int:
             page.screenshot(path=str(OUT))
             print(f"saved {OUT.relative_to(ROOT)}", flush=True)
             browser.close()
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
     return 0
 
 

@@ -8,21 +8,23 @@ it fails instead.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
 
+from benchmarks.st_client import free_port, stop_server, wait_healthy
+from benchmarks.st_client import start_server as start_streamlit
 from project_dirs import env_for, project_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,33 +48,22 @@ def _require_browser() -> None:
         pytest.skip(f"Chromium ({CHROMIUM}) or playwright is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def start_server(home: Path, port: int, env: dict | None = None) -> subprocess.Popen:
+    """``streamlit run app.py`` with the project folders under ``home`` (plus ``env``), logging to
+    ``home/server.log``."""
+    return start_streamlit(Path("app.py"), port, ROOT, {**env_for(home), **(env or {})}, home / "server.log")
 
 
-def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not become healthy in {seconds} s")
-
-
-def start_server(home: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, **env_for(home))
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]   # other writers in the tree must not mark the app stale
-    log = open(home / "server.log", "ab")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+@contextlib.contextmanager
+def served(home: Path, env: dict | None = None, seconds: float = 60) -> Iterator[str]:
+    """The app served on a free port for the block (:func:`start_server`): its URL; stopped afterwards."""
+    port = free_port()
+    process = start_server(home, port, env)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process, seconds)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(process)
 
 
 def demo_sets(home: Path) -> None:
@@ -97,15 +88,8 @@ def server(tmp_path_factory):
     _require_browser()
     home = tmp_path_factory.mktemp("browser_home")
     demo_sets(home)
-    port = free_port()
-    process = start_server(home, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
+    with served(home) as url:
         yield url, home
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")

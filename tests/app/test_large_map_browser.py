@@ -5,14 +5,13 @@ its trailer card and neighbours. Saves ``screenshots/explore-large.png``."""
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 
 import numpy as np
 import pytest
 
 from project_dirs import project_dirs
-from test_browser import ARGS, CHROMIUM, _require_browser, free_port, shot, start_server, wait_healthy, wait_idle
+from test_browser import ARGS, CHROMIUM, _require_browser, served, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 N, LIMIT = 20_000, 5_000
@@ -72,23 +71,8 @@ def large_server(tmp_path_factory):
     _require_browser()
     home = tmp_path_factory.mktemp("large_map_home")
     name = large_set(home)
-    port = free_port()
-    previous = os.environ.get("MMX_MAP_POINT_LIMIT")
-    os.environ["MMX_MAP_POINT_LIMIT"] = str(LIMIT)
-    try:
-        process = start_server(home, port)
-    finally:
-        if previous is None:
-            os.environ.pop("MMX_MAP_POINT_LIMIT")
-        else:
-            os.environ["MMX_MAP_POINT_LIMIT"] = previous
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
+    with served(home, {"MMX_MAP_POINT_LIMIT": str(LIMIT)}) as url:
         yield url, name
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=20)
 
 
 def test_zoom_samples_the_new_view_and_a_click_opens_the_trailer(large_server):
