@@ -29,8 +29,7 @@ def take_map_click(name: str, frame, event=None) -> np.ndarray:
 
 def cluster_names(data: mapview.MapData) -> dict:
     """Cluster -> its label and size, as the chooser and the headings show it."""
-    summaries = data.summaries
-    return dict(zip(summaries["cluster"], summaries["label"] + " (" + summaries["size"].astype(str) + ")"))
+    return map_groups.chooser_names(data.summaries, "cluster")
 
 
 def chosen_group(data: mapview.MapData) -> int | None:
@@ -122,6 +121,6 @@ def selection_panel(data: mapview.MapData, rows: np.ndarray, highlight: np.ndarr
     table_col.download_button("Download the selection as CSV", export.spreadsheet_safe_csv(chosen), "selection.csv",
                               "text/csv")
     hist_col.plotly_chart(figures.share_histogram(mapview.genre_share(frame["genre_list"].iloc[rows]),
-                                                  mapview.genre_share(frame["genre_list"])), width="stretch")
+                                                  data.genre_share), width="stretch")
     hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float),
                                                  frame["year"].astype(float)), width="stretch")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["cluster_layers", "group_names", "group_clusters", "group_members", "chosen_members", "cluster_path",
+__all__ = ["cluster_layers", "chooser_names", "group_names", "group_clusters", "group_members", "chosen_members", "cluster_path",
            "focus_on"]
 
 
@@ -40,12 +40,15 @@ def cluster_layers(frame: pd.DataFrame, summaries: pd.DataFrame | None, groups: 
     return key, inside, "noise and other groups"
 
 
+def chooser_names(table: pd.DataFrame, key: str) -> dict:
+    """``table[key]`` -> its label and size, ``"label (size)"``, as the choosers and headings show a cluster
+    or a group."""
+    return dict(zip(table[key], table["label"] + " (" + table["size"].astype(str) + ")"))
+
+
 def group_names(data) -> dict:
     """Group -> its label and size, as the chooser shows it (empty on a map without groups)."""
-    if data.groups is None:
-        return {}
-    groups = data.groups
-    return dict(zip(groups["group"], groups["label"] + " (" + groups["size"].astype(str) + ")"))
+    return {} if data.groups is None else chooser_names(data.groups, "group")
 
 
 def group_clusters(data, group: int) -> pd.DataFrame:
