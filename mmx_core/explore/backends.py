@@ -37,8 +37,8 @@ from mmx_core.base.devices import cuda_available
 from mmx_core.base.errors import MMXError
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "CUML_INSTALL", "cuml_problem", "choose_backend", "check_backend",
-           "resolve_backend", "cache_params", "plan_for_backend", "backend_record", "cuml_umap", "cuml_hdbscan",
-           "pca_layout"]
+           "resolve_backend", "cache_params", "resolve_for_cache", "plan_for_backend", "backend_record", "cuml_umap",
+           "cuml_hdbscan", "pca_layout"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,19 @@ def cache_params(params: dict, used: str) -> dict:
     if used != "cpu":
         out["backend"] = used
     return out
+
+
+def resolve_for_cache(estimator, plan: dict | None) -> tuple[str, dict]:
+    """Resolve ``estimator``'s backend in place (``auto`` becomes what runs here) and return it with the
+    parameters its artefact is keyed on: :func:`cache_params`, plus the scale ``plan`` (as that backend runs
+    it) under ``"scale"`` when there is one."""
+    used = estimator.resolved_backend()
+    estimator.set_params(backend=used)
+    key = cache_params(estimator.get_params(), used)
+    plan = plan_for_backend(plan, used)
+    if plan is not None:
+        key["scale"] = plan
+    return used, key
 
 
 def plan_for_backend(plan: dict | None, used: str) -> dict | None:

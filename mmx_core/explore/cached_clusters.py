@@ -13,7 +13,7 @@ import pandas as pd
 from mmx_core.base.artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
 from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
-from mmx_core.explore.backends import backend_record, cache_params, plan_for_backend
+from mmx_core.explore.backends import backend_record, resolve_for_cache
 from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
@@ -127,13 +127,8 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
     """
     clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params).validate()
     scale = (scale or POLICY).validate()
-    used = clusterer.resolved_backend()
-    clusterer.set_params(backend=used)
-    plan = plan_for_backend(cluster_plan(len(emb_set), clusterer.space, clusterer.min_cluster_size,
-                                         Projector().exact_knn_max, clusterer.seed, scale), used)
-    key_params = cache_params(clusterer.get_params(), used)
-    if plan is not None:
-        key_params["scale"] = plan
+    used, key_params = resolve_for_cache(clusterer, cluster_plan(
+        len(emb_set), clusterer.space, clusterer.min_cluster_size, Projector().exact_knn_max, clusterer.seed, scale))
     inputs = {"embeddings": emb_set.content_hash}
     fitted: dict = {}
 

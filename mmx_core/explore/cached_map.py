@@ -11,7 +11,7 @@ import pandas as pd
 from mmx_core.base.artefacts import cached_artefact
 from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
-from mmx_core.explore.backends import backend_record, cache_params, plan_for_backend
+from mmx_core.explore.backends import backend_record, resolve_for_cache
 from mmx_core.explore.checks import check_vectors, unit_rows
 from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.placement import place_points
@@ -43,13 +43,8 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
     """
     projector = Projector(method=method, **params).validate()
     scale = (scale or POLICY).validate()
-    used = projector.resolved_backend()
-    projector.set_params(backend=used)
-    plan = plan_for_backend(map_plan(len(emb_set), projector.method, projector.exact_knn_max, projector.seed, scale),
-                            used)
-    key_params = cache_params(projector.get_params(), used)
-    if plan is not None:
-        key_params["scale"] = plan
+    used, key_params = resolve_for_cache(projector, map_plan(len(emb_set), projector.method, projector.exact_knn_max,
+                                                             projector.seed, scale))
     timing = {}
 
     def compute(tmp: Path) -> None:
