@@ -39,19 +39,14 @@ FULL_SET, FULL_N = "upload:generated-1m", 1_000_000
 
 def _quick_set(n: int) -> str:
     """A generated n x 256 set as an upload in a temporary project home (the process's folders point there)."""
+    from mmx_core.appkit.uploads import keep_generated
     from mmx_core.base.assets import load_published
-    from mmx_core.base.embeddings import save_embeddings
     from mmx_core.explore.generate import generate_set
 
     home = Path(tempfile.mkdtemp(prefix="mmx_bench_scale_app_"))
     for name in ("cache", "data", "runs"):
         os.environ[f"MMX_{name.upper()}_DIR"] = str(home / name)
-    emb = generate_set(load_published(), n, 256, seed=0)
-    folder = home / "data" / "uploads" / f"generated-{n}x256"
-    folder.mkdir(parents=True)
-    save_embeddings(folder / "embeddings.npz", emb.ids, emb.vectors, generated=True, source="bench scale_app")
-    emb.metadata.to_parquet(folder / "trailers.parquet", index=False)
-    return f"upload:generated-{n}x256"
+    return keep_generated(f"generated-{n}x256", generate_set(load_published(), n, 256, seed=0), "bench scale_app").name
 
 
 def _check_precomputed(name: str) -> None:

@@ -89,15 +89,11 @@ def test_the_map_draws_the_groups_then_the_clusters_of_a_chosen_group(many):
 @pytest.fixture
 def many_set(many) -> str:
     """The set of :func:`many` as an upload the Explore page lists."""
-    from mmx_core.base.embeddings import save_embeddings
+    from mmx_core.appkit.uploads import keep_generated
     from mmx_core.workspace import uploads_dir
 
-    emb = many[0]
-    folder = uploads_dir() / "many-clusters"
-    if not (folder / "embeddings.npz").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        save_embeddings(folder / "embeddings.npz", emb.ids, emb.vectors, generated=True, source="test: groups")
-        emb.metadata.to_parquet(folder / "trailers.parquet", index=False)
+    if not (uploads_dir() / "many-clusters" / "embeddings.npz").exists():
+        keep_generated("many-clusters", many[0], "test: groups")
     return "upload:many-clusters"
 
 

@@ -168,17 +168,13 @@ def test_a_million_point_map_stays_under_10_mb_with_hover_texts_for_drawn_rows_o
 @pytest.fixture
 def large_set(tmp_path_factory, monkeypatch) -> str:
     """A generated set of 3,000 trailers (16-d) as an upload, with the map's point limit lowered to 1,000."""
+    from mmx_core.appkit.uploads import keep_generated
     from mmx_core.base.assets import load_published
-    from mmx_core.base.embeddings import save_embeddings
     from mmx_core.explore.generate import generate_set
     from mmx_core.workspace import uploads_dir
 
-    folder = uploads_dir() / "large-map"
-    if not (folder / "embeddings.npz").exists():
-        emb = generate_set(load_published(), 3000, 16, seed=0)
-        folder.mkdir(parents=True, exist_ok=True)
-        save_embeddings(folder / "embeddings.npz", emb.ids, emb.vectors, generated=True, source="test: large map")
-        emb.metadata.to_parquet(folder / "trailers.parquet", index=False)
+    if not (uploads_dir() / "large-map" / "embeddings.npz").exists():
+        keep_generated("large-map", generate_set(load_published(), 3000, 16, seed=0), "test: large map")
     monkeypatch.setenv("MMX_MAP_POINT_LIMIT", "1000")
     return "upload:large-map"
 

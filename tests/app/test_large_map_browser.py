@@ -53,16 +53,12 @@ ISOLATED_JS = """() => {
 
 
 def large_set(home) -> str:
+    from mmx_core.appkit.uploads import keep_generated
     from mmx_core.base.assets import load_published
-    from mmx_core.base.embeddings import save_embeddings
     from mmx_core.explore.generate import generate_set
 
     with project_dirs(home):
-        emb = generate_set(load_published(), N, 16, seed=0)
-        folder = home / "data" / "uploads" / "large"
-        folder.mkdir(parents=True, exist_ok=True)
-        save_embeddings(folder / "embeddings.npz", emb.ids, emb.vectors, generated=True, source="test: large map")
-        emb.metadata.to_parquet(folder / "trailers.parquet", index=False)
+        keep_generated("large", generate_set(load_published(), N, 16, seed=0), "test: large map")
     return "upload:large"
 
 
