@@ -15,6 +15,7 @@ from mmx_core.base.artefacts import atomic_path, read_json, write_json
 from mmx_core.base.embeddings import (EmbeddingSet, join_metadata, load_metadata, read_members, save_embeddings,
                                       validate_embeddings)
 from mmx_core.base.errors import MMXError
+from mmx_core.base.locks import folder_lock
 from mmx_core.base.safeio import check_npz
 from mmx_core.workspace import NAME_PATTERN, SetInfo, set_info, uploads_dir
 
@@ -70,33 +71,34 @@ def save_upload(name: str, embeddings: bytes, metadata_csv: bytes | None = None,
     if metadata_csv is not None:
         _check_upload_table(name, ids, metadata_csv)
     target = uploads_dir() / name
-    target.mkdir(parents=True, exist_ok=True)
-    if metadata_csv is not None:
-        with atomic_path(target / "trailers.csv") as tmp:
-            tmp.write_bytes(metadata_csv)
-    with atomic_path(target / "embeddings.npz") as tmp:
-        tmp.write_bytes(embeddings)
-    write_json(target / "upload.json", {"name": name, "trailers": int(len(ids)), "dim": int(vectors.shape[1]),
-                                       "metadata": metadata_csv is not None})
+    with folder_lock(target, f"the embedding set {name!r}"):
+        if metadata_csv is not None:
+            with atomic_path(target / "trailers.csv") as tmp:
+                tmp.write_bytes(metadata_csv)
+        with atomic_path(target / "embeddings.npz") as tmp:
+            tmp.write_bytes(embeddings)
+        write_json(target / "upload.json", {"name": name, "trailers": int(len(ids)), "dim": int(vectors.shape[1]),
+                                           "metadata": metadata_csv is not None})
     return set_info(f"upload:{name}")
 
 
 def keep_generated(name: str, emb: EmbeddingSet, source: str, dtype: str = "float32") -> SetInfo:
     """Keep a generated collection as the app set ``upload:<name>`` (embeddings, trailer table, record).
 
-    An existing set of that name is refused (nothing is touched); the files are each written whole.
+    An existing set of that name is refused (nothing is touched), and so is a second writer of the same name
+    while the first writes. The embeddings file, which makes the set appear in the catalogue, is written last.
     """
     if not NAME_PATTERN.match(name or ""):
         raise MMXError(f"set name {name!r} is not allowed; use letters, digits, '_', '-' or '.' (1-64 characters)")
     target = uploads_dir() / name
-    if (target / "embeddings.npz").exists():
-        raise MMXError(f"an embedding set called {name!r} already exists; choose another --name", target)
-    target.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target / "trailers.parquet") as tmp:
-        emb.metadata.to_parquet(tmp, index=False)
-    save_embeddings(target / "embeddings.npz", emb.ids, emb.vectors, generated=True, source=source, dtype=dtype)
-    write_json(target / "upload.json", {"name": name, "trailers": len(emb), "dim": emb.dim, "metadata": True,
-                                       "generated": source})
+    with folder_lock(target, f"the embedding set {name!r}"):
+        if (target / "embeddings.npz").exists():
+            raise MMXError(f"an embedding set called {name!r} already exists; choose another --name", target)
+        with atomic_path(target / "trailers.parquet") as tmp:
+            emb.metadata.to_parquet(tmp, index=False)
+        write_json(target / "upload.json", {"name": name, "trailers": len(emb), "dim": emb.dim, "metadata": True,
+                                           "generated": source})
+        save_embeddings(target / "embeddings.npz", emb.ids, emb.vectors, generated=True, source=source, dtype=dtype)
     return set_info(f"upload:{name}")
 
 

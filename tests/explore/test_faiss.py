@@ -258,3 +258,16 @@ def test_generate_embeddings_keeps_a_named_set_for_the_app(capsys):
     assert main(["generate-embeddings", "--n", "5", "--dim", "32", "--name", "gen-300"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert (workspace.uploads_dir() / "gen-300" / "embeddings.npz").read_bytes() == before
+
+
+def test_a_second_writer_of_a_generated_set_is_refused_and_the_first_set_is_whole(capsys):
+    from mmx_core import workspace
+    from mmx_core.base.locks import folder_lock
+    from mmx_core.cli import main
+
+    with folder_lock(workspace.uploads_dir() / "gen-busy", "test holder"):   # another process writing it
+        assert main(["generate-embeddings", "--n", "50", "--dim", "8", "--name", "gen-busy"]) == 2
+    assert "being written by another process" in capsys.readouterr().err
+    assert "upload:gen-busy" not in [s.name for s in workspace.list_sets()]
+    assert main(["generate-embeddings", "--n", "50", "--dim", "8", "--name", "gen-busy"]) == 0
+    assert len(workspace.load_set("upload:gen-busy")) == 50
