@@ -18,7 +18,7 @@ from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
 from mmx_core.explore.projection import Projector
-from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups
+from mmx_core.explore.scale import POLICY, ScalePolicy, parent_groups
 
 __all__ = ["clusters", "ClusterResult", "metadata_hash", "DEFAULT_CLUSTERS"]
 
@@ -127,8 +127,7 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
     """
     clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params).validate()
     scale = (scale or POLICY).validate()
-    used, key_params = resolve_for_cache(clusterer, cluster_plan(
-        len(emb_set), clusterer.space, clusterer.min_cluster_size, Projector().exact_knn_max, clusterer.seed, scale))
+    used, key_params = resolve_for_cache(clusterer, clusterer.scale_plan(len(emb_set), scale))
     inputs = {"embeddings": emb_set.content_hash}
     fitted: dict = {}
 

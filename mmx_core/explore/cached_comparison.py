@@ -15,8 +15,11 @@ from mmx_core.explore.backends import cache_params
 from mmx_core.explore.checks import check_int
 from mmx_core.explore.cached_clusters import clusters
 from mmx_core.explore.cached_map import projection
+from mmx_core.explore.cached_neighbours import neighbour_index
 from mmx_core.explore.cached_tables import read_table
-from mmx_core.explore.compare import MIN_SHARED_IDS, SpaceComparison, compare_spaces, procrustes_align
+from mmx_core.explore.compare import ALL_ROWS_PROBE, MIN_SHARED_IDS, SpaceComparison, compare_spaces, \
+    procrustes_align
+from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.explore.projection import Projector
 from mmx_core.explore.scale import ScalePolicy
 
@@ -40,21 +43,27 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
     projection_params = dict(projection_params or {})
     common_a, common_b, only_a, only_b = _common_rows(a, b)
     check_int("k", k, 1, len(common_a) - 1)  # before any clustering or map is computed
-    sub_a, sub_b = a.subset(common_a), b.subset(common_b)
+    whole = len(common_a) == len(a) == len(b) and bool((common_b == common_a).all())
+    sub_a, sub_b = (a, b) if whole else (a.subset(common_a), b.subset(common_b))
     res_a, res_b = clusters(sub_a, scale=scale, **cluster_params), clusters(sub_b, scale=scale, **cluster_params)
     map_backend = Projector(**projection_params).resolved_backend()  # keys as before on the CPU
     ma = projection(sub_a, scale=scale, **projection_params)[["x", "y"]].to_numpy()
     mb = projection(sub_b, scale=scale, **projection_params)[["x", "y"]].to_numpy()
     key_params = {"k": k, "n_movers": n_movers, "clusters": res_a.params,
                   "projection": cache_params(Projector(**projection_params).get_params(), map_backend)}
+    if NeighbourIndex().resolved_backend(*sub_a.vectors.shape) != "exact":  # approximate: keyed by its probe
+        key_params["all_rows_probe"] = ALL_ROWS_PROBE
     inputs = {"a": sub_a.content_hash, "b": sub_b.content_hash}
     made: dict = {}
 
     def run() -> SpaceComparison:
         if "result" not in made:
+            # sets compared whole use their cached neighbour indexes (the ones Explore's clicks use)
+            indexes = (neighbour_index(a), neighbour_index(b)) if whole else (None, None)
             made["result"] = compare_spaces(
                 sub_a.vectors, sub_b.vectors, sub_a.ids, k=k, clusters_a=res_a.table["cluster"].to_numpy(),
-                clusters_b=res_b.table["cluster"].to_numpy(), map_a=ma, map_b=mb, n_movers=n_movers)
+                clusters_b=res_b.table["cluster"].to_numpy(), map_a=ma, map_b=mb, n_movers=n_movers,
+                index_a=indexes[0], index_b=indexes[1])
         return made["result"]
 
     def write_table(tmp: Path) -> None:

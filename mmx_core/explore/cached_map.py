@@ -17,7 +17,7 @@ from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.placement import place_points
 from mmx_core.explore.projection import Projector
 from mmx_core.explore.reduction import reduce_vectors
-from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan
+from mmx_core.explore.scale import POLICY, ScalePolicy, transform_epochs
 
 __all__ = ["projection_path", "projection", "place", "DEFAULT_PROJECTION", "COORD_NAMES"]
 
@@ -43,8 +43,7 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
     """
     projector = Projector(method=method, **params).validate()
     scale = (scale or POLICY).validate()
-    used, key_params = resolve_for_cache(projector, map_plan(len(emb_set), projector.method, projector.exact_knn_max,
-                                                             projector.seed, scale))
+    used, key_params = resolve_for_cache(projector, projector.scale_plan(len(emb_set), scale))
     timing = {}
 
     def compute(tmp: Path) -> None:
@@ -90,5 +89,5 @@ def place(emb_set: EmbeddingSet, new_vectors, method: str = DEFAULT_PROJECTION["
     if pca is not None:
         Zn = pca.transform(Zn).astype(np.float32)
     return place_points(Z, train_map, Zn, n_neighbors=projector.n_neighbors, min_dist=projector.min_dist,
-                        seed=projector.seed)
+                        n_epochs=transform_epochs(projector.n_epochs, len(Z)), seed=projector.seed)
 

@@ -29,7 +29,8 @@ from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, 
 from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors
 from mmx_core.explore.projection import Projector
 from mmx_core.explore.reduction import reduce_vectors
-from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups
+from mmx_core.explore.sampled_hdbscan import cpu_hdbscan, sampled_hdbscan
+from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups, sample_rows
 
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]
 
@@ -166,8 +167,7 @@ class SubgenreClusterer(Params):
         else:
             reduced, _ = reduce_vectors(X, "cosine", None, self.seed)
         self.reduced_ = reduced
-        self.plan_ = plan_for_backend(cluster_plan(len(X), self.space, self.min_cluster_size,
-                                                   Projector().exact_knn_max, self.seed, scale), self.backend_)
+        self.plan_ = plan_for_backend(self.scale_plan(len(X), scale), self.backend_)
         self.min_cluster_size_ = scale.min_cluster_size(self.min_cluster_size, len(X))
         tree = None
         if self.backend_ == "cuml":  # pragma: no cover - needs cuML and a GPU
@@ -175,13 +175,25 @@ class SubgenreClusterer(Params):
                                                                    self.selection, self.epsilon)
         if tree is None:
             self.backends_["hdbscan"] = "cpu"
-            self.labels_, self.probabilities_, tree = _cpu_hdbscan(reduced, self.min_cluster_size_, self.min_samples,
-                                                                   self.selection, self.epsilon)
+            self.labels_, self.probabilities_, tree = self._cpu_fit(reduced, scale)
         self.condensed_tree_ = tree
         self.n_clusters_ = int(self.labels_.max() + 1) if len(self.labels_) else 0
         self.hierarchy_ = cluster_hierarchy(self.condensed_tree_, self.labels_)
         log.debug("%d clusters, %.0f%% noise", self.n_clusters_, 100 * np.mean(self.labels_ < 0))
         return self
+
+    def scale_plan(self, n: int, scale: ScalePolicy = POLICY) -> dict | None:
+        """How ``n`` rows are clustered under the size limits ``scale`` (:func:`~mmx_core.explore.scale.cluster_plan`)."""
+        return cluster_plan(n, self.space, self.min_cluster_size, Projector().exact_knn_max, self.seed, scale,
+                            fit_epochs=self.n_epochs)
+
+    def _cpu_fit(self, reduced: np.ndarray, scale: ScalePolicy):
+        sampled = (self.plan_ or {}).get("hdbscan")
+        if sampled is None:
+            return cpu_hdbscan(reduced, self.min_cluster_size_, self.min_samples, self.selection, self.epsilon)
+        rows = sample_rows(len(reduced), sampled["fit_rows"], sampled["sample_seed"])
+        return sampled_hdbscan(reduced, rows, sampled["min_cluster_size"], self.min_samples, self.selection,
+                               self.epsilon)
 
     def fit_predict(self, X, source=None) -> np.ndarray:
         return self.fit(X, source=source).labels_
@@ -202,20 +214,6 @@ class SubgenreClusterer(Params):
         """Two-level labels: each cluster's parent in a cut of the condensed tree
         (:func:`~mmx_core.explore.scale.parent_groups`)."""
         return parent_groups(self.hierarchy_, max_parents or POLICY.max_parents)
-
-
-def _cpu_hdbscan(Z: np.ndarray, min_cluster_size: int, min_samples: int | None, selection: str,
-                 epsilon: float) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """The hdbscan package's HDBSCAN of the rows of ``Z``: ``(labels int64, probabilities float32, condensed tree)``."""
-    import hdbscan
-
-    model = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
-                            cluster_selection_method=selection, cluster_selection_epsilon=float(epsilon),
-                            core_dist_n_jobs=1)
-    model.fit(Z)
-    tree = model.condensed_tree_.to_pandas()
-    return (model.labels_.astype(np.int64), model.probabilities_.astype(np.float32),
-            tree[["parent", "child", "lambda_val", "child_size"]].reset_index(drop=True))
 
 
 def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:

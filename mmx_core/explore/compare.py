@@ -4,7 +4,9 @@ The paper's claim is that fine-tuning breaks coarse genre clusters into finer
 ones. :func:`compare_spaces` measures that per trailer and per cluster:
 
 - Jaccard overlap of each trailer's k-nearest-neighbour sets in both spaces (through a faiss
-  index per space: exact up to ``NeighbourIndex.exact_max`` trailers, approximate above);
+  index per space: exact up to ``NeighbourIndex.exact_max`` trailers, approximate above, where
+  every row is searched scanning :data:`ALL_ROWS_PROBE` lists; the scale benchmark measures the
+  recall of that search);
 - "movers": trailers whose neighbourhood changed most, with both neighbour lists;
 - the cluster transition table (coarse cluster -> fine cluster, counts), ready for
   a Sankey diagram, and so what each coarse cluster splits into;
@@ -29,10 +31,14 @@ from mmx_core.explore.checks import check_int, check_vectors
 from mmx_core.explore.neighbours import NeighbourIndex
 
 __all__ = ["SpaceComparison", "compare_spaces", "knn_jaccard", "procrustes_align", "transition_table",
-           "MIN_SHARED_IDS", "SUMMARY_KEYS"]
+           "MIN_SHARED_IDS", "SUMMARY_KEYS", "ALL_ROWS_PROBE"]
 
 MIN_SHARED_IDS = 10
 """Fewest trailers two spaces must share to be compared."""
+
+ALL_ROWS_PROBE = 8
+"""IVF lists scanned per row when a comparison searches every row of a large space (a quarter of a single
+query's default: the comparison averages over all rows, a click shows one row's neighbours)."""
 
 SUMMARY_KEYS = ("n", "k", "jaccard_mean", "jaccard_median", "n_clusters_a", "n_clusters_b", "ari")
 """The headline figures of a comparison (``compare --json``), in the order they are shown."""
@@ -175,7 +181,8 @@ def transition_table(clusters_a: np.ndarray, clusters_b: np.ndarray) -> pd.DataF
 
 
 def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None, map_a=None, map_b=None,
-                   n_movers: int = 50, backend: str = "auto") -> SpaceComparison:
+                   n_movers: int = 50, backend: str = "auto", index_a: NeighbourIndex | None = None,
+                   index_b: NeighbourIndex | None = None) -> SpaceComparison:
     """Compare two embeddings whose rows are the same trailers in the same order.
 
     Parameters
@@ -188,6 +195,8 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
         Cluster labels in each space (-1 = noise).
     map_a, map_b : ndarray of shape (n, 2), optional
         Maps of each space, for the Procrustes alignment.
+    index_a, index_b : NeighbourIndex, optional
+        Indexes already built over ``X_a`` / ``X_b`` (a set's cached index); built here when None.
     """
     X_a = check_vectors(X_a, source="embeddings A", min_rows=MIN_SHARED_IDS, needed_for="a comparison")
     X_b = check_vectors(X_b, source="embeddings B", min_rows=MIN_SHARED_IDS, needed_for="a comparison")
@@ -196,8 +205,8 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
         raise MMXError(f"A has {len(X_a)} rows, B {len(X_b)} and there are {len(ids)} ids; "
                        "match the trailers by id first (pipeline.comparison does)")
     check_int("k", k, 1, len(X_a) - 1)
-    nn_a = _all_neighbours(X_a, k, backend)
-    nn_b = _all_neighbours(X_b, k, backend)
+    nn_a = _space_index(index_a, X_a, backend, "A").all_neighbours(k, ALL_ROWS_PROBE)
+    nn_b = _space_index(index_b, X_b, backend, "B").all_neighbours(k, ALL_ROWS_PROBE)
     jac = knn_jaccard(nn_a, nn_b)
     ca = np.full(len(ids), -1) if clusters_a is None else np.asarray(clusters_a)
     cb = np.full(len(ids), -1) if clusters_b is None else np.asarray(clusters_b)
@@ -227,13 +236,14 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
     return SpaceComparison(summary, table, movers, transitions, aligned)
 
 
-def _all_neighbours(X: np.ndarray, k: int, backend: str, chunk: int = 65536) -> np.ndarray:
-    """Each row's ``k`` nearest other rows through one faiss index (queried in chunks)."""
-    index = NeighbourIndex(backend=backend).build(X)
-    out = np.empty((len(X), k), dtype=np.int64)
-    for s in range(0, len(X), chunk):
-        out[s:s + chunk] = index.query(np.arange(s, min(s + chunk, len(X))), k)[0]
-    return out
+def _space_index(index: NeighbourIndex | None, X: np.ndarray, backend: str, side: str) -> NeighbourIndex:
+    """The given index of one space (checked to cover its rows), or one built over ``X``."""
+    if index is None:
+        return NeighbourIndex(backend=backend).build(X)
+    if index.n_samples_ != len(X) or index.n_features_in_ != X.shape[1]:
+        raise MMXError(f"the index of {side} covers {index.n_samples_} x {index.n_features_in_} rows, not "
+                       f"{len(X)} x {X.shape[1]}")
+    return index
 
 
 def _lowest(values: np.ndarray, m: int) -> np.ndarray:

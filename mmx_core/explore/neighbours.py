@@ -227,6 +227,26 @@ class NeighbourIndex(Params):
             return idx[:, :k], sc[:, :k]
         return drop_rows(idx, sc, exclude, k)
 
+    def all_neighbours(self, k: int = 10, n_probe: int | None = None, rows: np.ndarray | None = None,
+                       chunk: int = 65536) -> np.ndarray:
+        """The ``k`` nearest other rows of each of ``rows`` (every indexed row when None), ndarray of shape
+        (len(rows), k): the bulk query of a comparison. ``n_probe`` sets the lists an IVF query scans for this
+        call only (on the CPU)."""
+        if not hasattr(self, "backend_"):
+            raise MMXError("this NeighbourIndex is not built yet; call build(X) first")
+        rows = np.arange(self.n_samples_) if rows is None else np.asarray(rows, dtype=np.int64)
+        probe = self.n_probe if n_probe is None else n_probe
+        if self.device_ == "cpu":
+            faiss_index.set_search_params(self._index, n_probe=probe, ef_search=self.ef_search)
+        try:
+            out = np.empty((len(rows), k), dtype=np.int64)
+            for s in range(0, len(rows), chunk):
+                out[s:s + chunk] = self.query(rows[s:s + chunk], k)[0]
+        finally:
+            if self.device_ == "cpu":
+                faiss_index.set_search_params(self._index, n_probe=self.n_probe, ef_search=self.ef_search)
+        return out
+
     def _rerank(self, vectors: np.ndarray, fetch: int, keep: int) -> tuple[np.ndarray, np.ndarray]:
         """IVF-PQ candidates re-scored against the exact vectors, best ``keep`` per query."""
         cand, _ = faiss_index.search(self._index, vectors, fetch)

@@ -38,9 +38,9 @@ from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, 
     resolve_backend
 from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors, unit_rows
 from mmx_core.explore.exact_knn import knn_graph
-from mmx_core.explore.placement import place_points
+from mmx_core.explore.placement import PLACE_CHUNK, place_points
 from mmx_core.explore.reduction import fit_pca, memo, reduce_vectors
-from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan, sample_rows
+from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan, sample_rows, transform_epochs
 
 __all__ = ["Projector"]
 
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 METHODS = ("umap", "tsne", "pca")
 METRICS = ("cosine", "euclidean")
 INITS = ("pca", "spectral", "random")
-PLACE_CHUNK = 200_000
-"""Rows placed by one transform call in a sampled fit (bounds its memory)."""
 
 
 class Projector(Params):
@@ -151,6 +149,10 @@ class Projector(Params):
         used = resolve_backend(self.backend)
         return used if self.method == "umap" else "cpu"
 
+    def scale_plan(self, n: int, scale: ScalePolicy = POLICY) -> dict | None:
+        """How a map of ``n`` rows is made under the size limits ``scale`` (:func:`~mmx_core.explore.scale.map_plan`)."""
+        return map_plan(n, self.method, self.exact_knn_max, self.seed, scale, self.n_epochs)
+
     def _min_rows(self) -> tuple[int, str]:
         if self.method == "tsne":
             return int(3 * self.perplexity) + 1, f"t-SNE with perplexity {self.perplexity:g} (lower perplexity)"
@@ -178,8 +180,7 @@ class Projector(Params):
             raise MMXError(f"n_components={self.n_components} exceeds the {X.shape[1]} input dimensions")
         self.n_features_in_ = X.shape[1]
         self.backend_ = self.resolved_backend()
-        self.plan_ = plan_for_backend(map_plan(len(X), self.method, self.exact_knn_max, self.seed, scale),
-                                      self.backend_)
+        self.plan_ = plan_for_backend(self.scale_plan(len(X), scale), self.backend_)
         if self.method == "pca":
             Z = unit_rows(X) if self.metric == "cosine" else X
             self.pca_ = fit_pca(Z, self.n_components, self.seed)
@@ -203,13 +204,14 @@ class Projector(Params):
         Ys = self._fit_umap(sample, scale) if self.method == "umap" else self._fit_tsne(sample)
         Y = np.empty((len(Z), Ys.shape[1]), dtype=np.float32)
         Y[rows] = Ys
+        if self.method == "umap":
+            Y[rest] = place_points(sample, Ys, Z[rest], n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                                   n_epochs=transform_epochs(self.n_epochs, len(sample)), seed=self.seed,
+                                   knn=scale.knn_index)
+            return Y
         for s in range(0, len(rest), PLACE_CHUNK):
             part = rest[s:s + PLACE_CHUNK]
-            if self.method == "umap":
-                Y[part] = place_points(sample, Ys, Z[part], n_neighbors=self.n_neighbors, min_dist=self.min_dist,
-                                       seed=self.seed, knn=scale.knn_index)
-            else:
-                Y[part] = np.asarray(self._tsne.transform(Z[part]), dtype=np.float32)
+            Y[part] = np.asarray(self._tsne.transform(Z[part]), dtype=np.float32)
         return Y
 
     def _fit_umap(self, Z: np.ndarray, scale: ScalePolicy = POLICY) -> np.ndarray:
@@ -270,4 +272,5 @@ class Projector(Params):
         if self.method == "tsne":
             return np.asarray(self._tsne.transform(Z), dtype=np.float32)
         return place_points(self.reduced_, self.embedding_, Z, n_neighbors=self.n_neighbors,
-                            min_dist=self.min_dist, seed=self.seed, knn="auto")
+                            min_dist=self.min_dist, n_epochs=transform_epochs(self.n_epochs, len(self.reduced_)),
+                            seed=self.seed, knn="auto")

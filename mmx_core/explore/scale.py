@@ -9,7 +9,12 @@ Above them (docs/scale.md):
 - **sample fit + transform**: above ``sample_fit_above`` rows UMAP (or t-SNE) is fitted on
   ``fit_sample`` rows drawn with the projector's seed and the other rows are placed with the
   fitted map's transform (:func:`~mmx_core.explore.projection.place_points`, neighbours from
-  faiss); the 10-d clustering space follows the same path;
+  faiss) in a third of the fit's epochs (:func:`transform_epochs`, umap-learn's rule); the 10-d
+  clustering space follows the same path;
+- **sampled HDBSCAN**: above ``sample_fit_above`` rows HDBSCAN is fitted on the same sample (the rows
+  the 10-d reduction was fitted on) with ``min_cluster_size`` scaled to the sample's share of the rows,
+  and every other row gets its cluster from hdbscan's ``approximate_predict``; the condensed tree is
+  extended with those rows (:mod:`.sampled_hdbscan`), so drilling into it counts every trailer;
 - **min_cluster_size**: above ``mcs_reference`` rows HDBSCAN's ``min_cluster_size`` grows as
   ``round(min_cluster_size * (n / mcs_reference) ** mcs_exponent)`` (square root by default),
   so the number of clusters grows about as sqrt(n) instead of n;
@@ -29,7 +34,8 @@ import pandas as pd
 from mmx_core.base.params import Params
 from mmx_core.explore.checks import check_choice, check_float, check_int
 
-__all__ = ["ScalePolicy", "POLICY", "map_plan", "cluster_plan", "parent_groups"]
+__all__ = ["ScalePolicy", "POLICY", "map_plan", "cluster_plan", "parent_groups", "transform_epochs",
+           "sample_min_cluster_size"]
 
 
 class ScalePolicy(Params):
@@ -80,11 +86,26 @@ POLICY = ScalePolicy()
 """The limits in force (the defaults of :class:`ScalePolicy`)."""
 
 
-def map_plan(n: int, method: str, exact_knn_max: int, seed: int, policy: ScalePolicy = POLICY) -> dict | None:
+def transform_epochs(fit_epochs: int | None, n_train: int) -> int:
+    """Epochs of placing points into a UMAP map fitted with ``fit_epochs`` on ``n_train`` rows: umap-learn's
+    ``transform`` rule (a third of the fit's; 100 under 10,000 rows and 30 above for its default fit)."""
+    if fit_epochs is None:
+        return 100 if n_train < 10_000 else 30
+    return max(1, int(fit_epochs) // 3)
+
+
+def sample_min_cluster_size(min_cluster_size: int, n: int, fit_rows: int) -> int:
+    """HDBSCAN's ``min_cluster_size`` on a sample of ``fit_rows`` out of ``n`` rows: the same share of the rows."""
+    return max(2, int(round(min_cluster_size * fit_rows / n)))
+
+
+def map_plan(n: int, method: str, exact_knn_max: int, seed: int, policy: ScalePolicy = POLICY,
+             fit_epochs: int | None = None) -> dict | None:
     """How a map of ``n`` rows is made, or None when nothing differs from the small-set path.
 
     Keys: ``fit`` ("all" or "sample+transform"), ``fit_rows``, ``knn`` ("exact" or
-    "faiss-<index>", UMAP only), ``sample_seed`` (sampled fits), ``policy`` (the limits).
+    "faiss-<index>", UMAP only), ``sample_seed`` and, for UMAP, ``transform_epochs`` (sampled
+    fits; ``fit_epochs`` are the fit's), ``policy`` (the limits).
     """
     if method == "pca" or (n <= exact_knn_max and n <= policy.sample_fit_above):
         return None
@@ -95,21 +116,33 @@ def map_plan(n: int, method: str, exact_knn_max: int, seed: int, policy: ScalePo
         plan["knn"] = "exact" if fit_rows <= exact_knn_max else f"faiss-{policy.knn_index}"
     if sampled:
         plan["sample_seed"] = int(seed)
+        if method == "umap":
+            plan["transform_epochs"] = transform_epochs(fit_epochs, fit_rows)
     plan["policy"] = policy.get_params()
     return plan
 
 
 def cluster_plan(n: int, space: str, min_cluster_size: int, exact_knn_max: int, seed: int,
-                 policy: ScalePolicy = POLICY) -> dict | None:
-    """How sub-genres of ``n`` rows are found, or None when nothing differs from the small-set path."""
-    reduction = map_plan(n, "umap", exact_knn_max, seed, policy) if space == "umap10" else None
+                 policy: ScalePolicy = POLICY, fit_epochs: int | None = None) -> dict | None:
+    """How sub-genres of ``n`` rows are found, or None when nothing differs from the small-set path.
+
+    ``fit_epochs`` are the 10-d reduction's. Above ``sample_fit_above`` rows the plan has ``hdbscan``:
+    ``fit`` ("sample+approximate_predict"), ``fit_rows``, ``sample_seed`` and the sample's
+    ``min_cluster_size``.
+    """
+    reduction = map_plan(n, "umap", exact_knn_max, seed, policy, fit_epochs) if space == "umap10" else None
     mcs = policy.min_cluster_size(min_cluster_size, n)
     if reduction is None and mcs == min_cluster_size and n <= policy.mcs_reference:
         return None
     rule = f"round(min_cluster_size * (n / {policy.mcs_reference}) ** {policy.mcs_exponent:g}) above " \
            f"{policy.mcs_reference} rows"
-    return {"min_cluster_size": mcs, "min_cluster_size_rule": rule, "reduction": reduction,
+    plan = {"min_cluster_size": mcs, "min_cluster_size_rule": rule, "reduction": reduction,
             "policy": policy.get_params()}
+    if n > policy.sample_fit_above:
+        plan["hdbscan"] = {"fit": "sample+approximate_predict", "fit_rows": int(policy.fit_sample),
+                           "sample_seed": int(seed),
+                           "min_cluster_size": sample_min_cluster_size(mcs, n, policy.fit_sample)}
+    return plan
 
 
 def sample_rows(n: int, size: int, seed: int) -> np.ndarray:

@@ -89,3 +89,23 @@ def test_split_example_is_the_cluster_spread_most_evenly():
     assert result.labels("b", "legend_label")[7] == "B7 (legend)" and result.labels("a", "short_label")[1] == "A1"
     unsplit = SpaceComparison({}, pd.DataFrame(), pd.DataFrame(), transition_table(coarse, np.zeros(24, int)))
     assert unsplit.split_example() == {}
+
+
+def test_a_comparison_searches_every_row_through_given_indexes_with_fewer_probes():
+    from mmx_core.base.errors import MMXError
+    from mmx_core.explore.compare import ALL_ROWS_PROBE, compare_spaces
+    from mmx_core.explore.neighbours import NeighbourIndex
+
+    emb = blob_set(n_per=300, dim=32, seed=3)
+    X_a, X_b = emb.vectors, emb.vectors[:, ::-1].copy()
+    exact = compare_spaces(X_a, X_b, emb.ids, k=5)
+    ivf_a = NeighbourIndex(backend="ivf", n_lists=8, n_probe=8).build(X_a)
+    ivf_b = NeighbourIndex(backend="ivf", n_lists=8, n_probe=8).build(X_b)
+    given = compare_spaces(X_a, X_b, emb.ids, k=5, index_a=ivf_a, index_b=ivf_b)
+    np.testing.assert_allclose(given.table["jaccard"], exact.table["jaccard"])  # all 8 lists probed: exact
+    assert ivf_a.n_probe == 8 and ALL_ROWS_PROBE < NeighbourIndex().n_probe
+    few = NeighbourIndex(backend="ivf", n_lists=16, n_probe=16).build(X_a)
+    assert not np.array_equal(few.all_neighbours(5, n_probe=1), few.all_neighbours(5))  # the probe is used
+    np.testing.assert_array_equal(few.query(np.arange(len(X_a)), 5)[0], few.all_neighbours(5))  # and restored
+    with pytest.raises(MMXError, match=r"the index of B covers 1200 x 32 rows, not 599 x 32"):
+        compare_spaces(X_a[:599], X_b[:599], emb.ids[:599], index_b=ivf_b)
