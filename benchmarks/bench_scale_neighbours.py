@@ -15,6 +15,7 @@ from benchmarks.scale_sets import generated, query_ms
 
 FULL, QUICK = (1_000_000, 1024), (60_000, 256)
 SEED = 19
+RERANKS = (10, 40)  # IVF-PQ candidates re-ranked exactly, as multiples of k (a query-time knob: one build)
 
 
 def neighbours_table(n: int, dim: int) -> Table:
@@ -32,9 +33,14 @@ def neighbours_table(n: int, dim: int) -> Table:
     for backend in kinds:
         gc.collect()
         index, t, m = measure(lambda: NeighbourIndex(backend=backend).build(X))
-        rec = recall_at_k(index.query(queries, 10)[0], truth)
         lists = f", {index.n_lists_} lists, probe {index.n_probe}" if index.n_lists_ else ""
-        rows.append([f"{backend}{lists}", t, m, rec, query_ms(index, queries)])
+        for rerank in RERANKS if backend == "ivfpq" else (None,):
+            note = ""
+            if rerank is not None:
+                index.rerank = rerank
+                note = f", re-rank {rerank} x k{' (default)' if rerank == NeighbourIndex().rerank else ''}"
+            rec = recall_at_k(index.query(queries, 10)[0], truth)
+            rows.append([f"{backend}{lists}{note}", t, m, rec, query_ms(index, queries)])
         del index
     chosen = NeighbourIndex().resolved_backend(n, dim)
     skipped = "" if dim <= hnsw_max else (f" HNSW not built above {hnsw_max} dimensions (auto never chooses it "

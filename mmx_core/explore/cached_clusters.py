@@ -84,11 +84,12 @@ class ClusterResult:
         table = parent_groups(self.hierarchy, max_parents or POLICY.max_parents)
         if emb_set is None:
             return table, []
-        of = dict(zip(table["cluster"], table["parent"]))
-        labels = np.array([of.get(int(c), -1) for c in self.table["cluster"]], dtype=np.int64)
-        summaries = summarise_clusters(labels, self.table["probability"].to_numpy(), emb_set.normalized(),
-                                       emb_set.ids, emb_set.metadata, label_maker=label_maker)
-        return table, summaries
+        lookup = np.full(self.n_clusters + 1, -1, dtype=np.int64)  # cluster + 1 -> its parent (noise stays -1)
+        lookup[table["cluster"].to_numpy(dtype=np.int64) + 1] = table["parent"].to_numpy(dtype=np.int64)
+        labels = lookup[self.table["cluster"].to_numpy(dtype=np.int64) + 1]
+        inputs = {"embeddings": emb_set.content_hash, "parents": array_hash(labels)}  # the cut is in the hash
+        return table, _summaries(emb_set, labels, self.table["probability"].to_numpy(), self.params, inputs,
+                                 label_maker, kind="parent_summaries")
 
     def sub_clusters(self, node: int) -> pd.DataFrame:
         """Drill into a hierarchy node: ``id``, ``node`` (child node, -1 = left before the split).
@@ -157,15 +158,16 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
                                 extra=lambda: backend_record(used, fit().backends_))
     table = read_table(table_path).copy()
     tree = read_table(tree_path).copy()
-    summaries = _summaries(emb_set, table, table_path, key_params, inputs, label_maker)
+    summaries = _summaries(emb_set, table["cluster"].to_numpy(), table["probability"].to_numpy(), key_params,
+                           {**inputs, "clusters": file_hash(table_path)}, label_maker)
     hierarchy = cluster_hierarchy(tree, table["cluster"].to_numpy())
     return ClusterResult(table, summaries, tree, hierarchy, key_params, table_path)
 
 
-def _summaries(emb_set: EmbeddingSet, table: pd.DataFrame, table_path: Path, key_params: dict, inputs: dict,
-               label_maker: Callable) -> list[ClusterSummary]:
-    """The cached cluster summaries of a clustering (keyed on its table's file and the set's metadata)."""
-    labels, probabilities = table["cluster"].to_numpy(), table["probability"].to_numpy()
+def _summaries(emb_set: EmbeddingSet, labels: np.ndarray, probabilities: np.ndarray, key_params: dict, inputs: dict,
+               label_maker: Callable, kind: str = "cluster_summaries") -> list[ClusterSummary]:
+    """The cached summaries of the groups ``labels`` (-1: none) of a clustering: of its clusters, or of their
+    parents (``kind``); keyed on the clustering, the labels' source in ``inputs`` and the set's metadata."""
 
     def write_summaries(tmp: Path) -> None:
         summaries = summarise_clusters(labels, probabilities, emb_set.normalized(), emb_set.ids,
@@ -174,8 +176,7 @@ def _summaries(emb_set: EmbeddingSet, table: pd.DataFrame, table_path: Path, key
 
     maker = getattr(label_maker, "__qualname__", repr(label_maker))
     summary_path = cached_artefact(
-        "cluster_summaries", {**key_params, "label_maker": f"{label_maker.__module__}.{maker}"},
-        {**inputs, "clusters": file_hash(table_path), "metadata": metadata_hash(emb_set)},
-        write_summaries, suffix=".json")
+        kind, {**key_params, "label_maker": f"{label_maker.__module__}.{maker}"},
+        {**inputs, "metadata": metadata_hash(emb_set)}, write_summaries, suffix=".json")
     # Summaries cached before they carried short/legend labels get them from the same label maker.
     return [ClusterSummary.from_dict(r, label_maker) for r in read_json(summary_path)]

@@ -46,13 +46,9 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
     whole = len(common_a) == len(a) == len(b) and bool((common_b == common_a).all())
     sub_a, sub_b = (a, b) if whole else (a.subset(common_a), b.subset(common_b))
     res_a, res_b = clusters(sub_a, scale=scale, **cluster_params), clusters(sub_b, scale=scale, **cluster_params)
-    map_backend = Projector(**projection_params).resolved_backend()  # keys as before on the CPU
     ma = projection(sub_a, scale=scale, **projection_params)[["x", "y"]].to_numpy()
     mb = projection(sub_b, scale=scale, **projection_params)[["x", "y"]].to_numpy()
-    key_params = {"k": k, "n_movers": n_movers, "clusters": res_a.params,
-                  "projection": cache_params(Projector(**projection_params).get_params(), map_backend)}
-    if NeighbourIndex().resolved_backend(*sub_a.vectors.shape) != "exact":  # approximate: keyed by its probe
-        key_params["all_rows_probe"] = ALL_ROWS_PROBE
+    key_params = _key(k, n_movers, res_a.params, projection_params, sub_a.vectors.shape)
     inputs = {"a": sub_a.content_hash, "b": sub_b.content_hash}
     made: dict = {}
 
@@ -92,6 +88,16 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
         log.warning("%d ids only in %s and %d only in %s were left out of the comparison",
                     len(only_a), a.name, len(only_b), b.name)
     return result
+
+
+def _key(k: int, n_movers: int, cluster_key: dict, projection_params: dict, shape: tuple) -> dict:
+    """The cache key of a comparison (the map's backend as its own key has it: omitted on the CPU)."""
+    projector = Projector(**projection_params)
+    key = {"k": k, "n_movers": n_movers, "clusters": cluster_key,
+           "projection": cache_params(projector.get_params(), projector.resolved_backend())}
+    if NeighbourIndex().resolved_backend(*shape) != "exact":  # approximate search: keyed by its probe
+        key["all_rows_probe"] = ALL_ROWS_PROBE
+    return key
 
 
 def _common_rows(a: EmbeddingSet, b: EmbeddingSet):

@@ -34,13 +34,14 @@ def neighbour_index(emb_set: EmbeddingSet, backend: str = DEFAULT_BACKEND, **par
         index = NeighbourIndex(backend="exact", **params).build(emb_set.vectors, source=source_of(emb_set))
     else:
         index_params = {**probe.get_params(), "backend": resolved}
+        key_params = {name: index_params[name] for name in NeighbourIndex.BUILD_PARAMS}
         built: dict = {}
 
         def compute(tmp: Path) -> None:
             built["index"] = NeighbourIndex(**index_params).build(emb_set.vectors, source=source_of(emb_set))
             built["index"].save(tmp)
 
-        path = cached_artefact("neighbour_index", index_params, {"embeddings": emb_set.content_hash}, compute,
+        path = cached_artefact("neighbour_index", key_params, {"embeddings": emb_set.content_hash}, compute,
                                suffix=".faiss", extra=lambda: {"build_seconds": round(built["index"].build_seconds_, 2)})
         index = built.get("index") or NeighbourIndex(**index_params).load(path, emb_set.vectors)
     if len(_INDEXES) >= 8:

@@ -45,8 +45,9 @@ SCALE_BLOCK = "scale-rules"
 
 def render_scale_rules() -> str:
     """Markdown: the size limits of large collections, read from the code that applies them."""
+    from mmx_core.explore.compare import ALL_ROWS_PROBE
     from mmx_core.explore.placement import EXACT_PLACE_MAX
-    from mmx_core.explore.scale import POLICY
+    from mmx_core.explore.scale import POLICY, sample_min_cluster_size, transform_epochs
 
     index, projector, clusterer = NeighbourIndex(), Projector(), SubgenreClusterer()
     mcs = clusterer.min_cluster_size
@@ -62,14 +63,24 @@ def render_scale_rules() -> str:
              f"| map fitted on a sample above | {_value(POLICY.sample_fit_above)} rows | "
              "`ScalePolicy.sample_fit_above` |",
              f"| rows of that sample | {_value(POLICY.fit_sample)} | `ScalePolicy.fit_sample` |",
+             f"| epochs placing the other rows (2-D map, 10-d space) | {transform_epochs(projector.n_epochs, 1)}, "
+             f"{transform_epochs(clusterer.n_epochs, 1)} (a third of the fit's) | `scale.transform_epochs` |",
              f"| exact neighbours when placing points into a map of up to | {_value(EXACT_PLACE_MAX)} rows | "
              "`placement.EXACT_PLACE_MAX` |",
+             f"| HDBSCAN fitted on that sample, the rest by approximate_predict, above | "
+             f"{_value(POLICY.sample_fit_above)} rows | `ScalePolicy.sample_fit_above` |",
              f"| min_cluster_size as given up to | {_value(POLICY.mcs_reference)} rows | "
              "`ScalePolicy.mcs_reference` |",
              f"| min_cluster_size above that | round(min_cluster_size x (n / {_value(POLICY.mcs_reference)})"
              f"^{POLICY.mcs_exponent:g}) | `ScalePolicy.min_cluster_size` |",
              f"| parents of the two-level labels, at most | {POLICY.max_parents} | `ScalePolicy.max_parents` |",
+             f"| IVF lists scanned per row when a comparison searches every row | {ALL_ROWS_PROBE} | "
+             "`compare.ALL_ROWS_PROBE` |",
              "", "min_cluster_size for the default of "
-             f"{mcs} at a few sizes:", "", "| rows | min_cluster_size |", "| --- | --- |"]
-    lines += [f"| {_value(n)} | {POLICY.min_cluster_size(mcs, n)} |" for n in (7_594, 100_000, 1_000_000, 10_000_000)]
+             f"{mcs} at a few sizes, and on the sample of a sampled fit:", "",
+             "| rows | min_cluster_size | on the sample |", "| --- | --- | --- |"]
+    for n in (7_594, 100_000, 1_000_000, 10_000_000):
+        given = POLICY.min_cluster_size(mcs, n)
+        sampled = sample_min_cluster_size(given, n, POLICY.fit_sample) if n > POLICY.sample_fit_above else "-"
+        lines.append(f"| {_value(n)} | {given} | {sampled} |")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ step                    suffix        content
 ``clusters``            .parquet      ``id``, ``cluster``, ``probability``
 ``cluster_tree``        .parquet      HDBSCAN condensed tree (parent, child, lambda_val, child_size)
 ``cluster_summaries``   .json         list of :class:`ClusterSummary` records
+``parent_summaries``    .json         the same for the parents of many clusters (two-level labels)
 ``neighbour_index``     .faiss        approximate faiss index (hnsw / ivf / ivfpq only)
 ``comparison``          .parquet      ``id``, ``jaccard``, ``cluster_a``, ``cluster_b``
 ``comparison_details``  .json         summary, movers, transitions

@@ -18,8 +18,9 @@ Above them (docs/scale.md):
 - **min_cluster_size**: above ``mcs_reference`` rows HDBSCAN's ``min_cluster_size`` grows as
   ``round(min_cluster_size * (n / mcs_reference) ** mcs_exponent)`` (square root by default),
   so the number of clusters grows about as sqrt(n) instead of n;
-- **two levels of labels**: :func:`parent_groups` cuts the condensed tree into at most
-  ``max_parents`` parents, each selected cluster becoming a child of one of them.
+- **two levels of labels**: :func:`parent_groups` splits the clusters, in the order of the condensed
+  tree, into at most ``max_parents`` groups of neighbouring branches, each selected cluster becoming a
+  child of one of them.
 
 The plan actually used is returned by :func:`map_plan` / :func:`cluster_plan`; the pipeline
 adds it to the cache key and the artefact's parameter JSON (only above the limits, so keys of
@@ -151,12 +152,17 @@ def sample_rows(n: int, size: int, seed: int) -> np.ndarray:
 
 
 def parent_groups(hierarchy: pd.DataFrame, max_parents: int = POLICY.max_parents) -> pd.DataFrame:
-    """Two levels of labels: cut the cluster tree into at most ``max_parents`` parents.
+    """Two levels of labels: the selected clusters in at most ``max_parents`` groups of neighbouring branches.
 
-    Starting from the root, the largest node of the cut that has cluster nodes below it and is
-    not itself a selected cluster is replaced by its children, until the cut holds
-    ``max_parents`` nodes or none can be split. Each selected cluster then belongs to the
-    node of the cut above it (or is one).
+    The clusters are ordered as a depth-first walk of the cluster tree meets them, so every subtree is a
+    run of that order. The run of all clusters is then split in two, again and again, the run with most
+    clusters first (ties: most trailers), until there are ``max_parents`` runs. A split leaves each side
+    at least a quarter of the run's clusters; among those places it keeps the ones where the two
+    neighbouring clusters part high in the tree (their lowest common ancestor in the shallower half of
+    the depths on offer) and takes the one closest to equal trailers. On a tree that branches evenly
+    the groups are its top branches; on a tree that peels one small cluster at a time off a chain
+    (common on large generated sets) they are stretches of that chain of similar numbers of clusters,
+    where cutting at the top branches would leave one group holding nearly all clusters.
 
     Parameters
     ----------
@@ -166,46 +172,74 @@ def parent_groups(hierarchy: pd.DataFrame, max_parents: int = POLICY.max_parents
 
     Returns
     -------
-    DataFrame ``cluster``, ``parent`` (0 = the largest parent), ``parent_node``, ``parent_size``,
-    one row per selected cluster.
+    DataFrame ``cluster``, ``parent`` (0 = the parent with most trailers), ``parent_node`` (the lowest node
+    above all its clusters), ``parent_size`` (trailers in its clusters), one row per selected cluster.
     """
     nodes = hierarchy["node"].astype(int).to_numpy()
     parent = dict(zip(nodes, hierarchy["parent"].astype(int)))
     size = dict(zip(nodes, hierarchy["size"].astype(int)))
     selected = {int(v): int(c) for v, c in zip(nodes, hierarchy["cluster"]) if c >= 0}
+    order, gaps = _walk_clusters(hierarchy, selected)
+    rows = np.array([size[v] for v in order], dtype=np.int64)
+    runs = [(0, len(order))] if order else []
+    while runs and len(runs) < max_parents:
+        a, b = max(runs, key=lambda run: (run[1] - run[0], rows[run[0]:run[1]].sum()))
+        if b - a < 2:
+            break
+        cut = _split_point(a, b, gaps, rows)
+        runs = [run for run in runs if run != (a, b)] + [(a, cut), (cut, b)]
+    runs.sort(key=lambda run: (-rows[run[0]:run[1]].sum(), run[0]))
+    out = []
+    for position, (a, b) in enumerate(runs):
+        top = _lowest_common(order[a:b], parent)
+        out += [(selected[v], position, top, int(rows[a:b].sum())) for v in order[a:b]]
+    table = pd.DataFrame(out, columns=["cluster", "parent", "parent_node", "parent_size"])
+    return table.sort_values("cluster").reset_index(drop=True)
+
+
+def _walk_clusters(hierarchy: pd.DataFrame, selected: dict) -> tuple[list[int], np.ndarray]:
+    """Selected cluster nodes in depth-first order, and the depth of the lowest common ancestor of each
+    neighbouring pair (the shallowest node entered between the two, less one)."""
     children: dict[int, list[int]] = {}
-    for v in nodes:
-        if parent[v] != -1:
-            children.setdefault(int(parent[v]), []).append(int(v))
-    holds = _holds_selected(nodes, parent, selected)
-    root = int(nodes[hierarchy["parent"].to_numpy() == -1][0])
-    cut = [root]
-    while len(cut) < max_parents:
-        splittable = [v for v in cut if v not in selected and any(holds[c] for c in children.get(v, []))]
-        if not splittable:
-            break
-        v = max(splittable, key=lambda u: size[u])
-        below = [c for c in children[v] if holds[c]]
-        if len(cut) - 1 + len(below) > max_parents:
-            break
-        cut = [u for u in cut if u != v] + below
-    cut = sorted(cut, key=lambda u: -size[u])
-    position = {v: i for i, v in enumerate(cut)}
-    rows = []
-    for node, cluster in sorted(selected.items(), key=lambda item: item[1]):
-        up = node
-        while up not in position:
-            up = parent[up]
-        rows.append((cluster, position[up], up, size[up]))
-    return pd.DataFrame(rows, columns=["cluster", "parent", "parent_node", "parent_size"])
+    for v, p in zip(hierarchy["node"].astype(int), hierarchy["parent"].astype(int)):
+        if p != -1:
+            children.setdefault(p, []).append(v)
+    root = int(hierarchy.loc[hierarchy["parent"] == -1, "node"].iloc[0])
+    order, gaps, stack, entered = [], [], [(root, 0)], None
+    while stack:
+        v, depth = stack.pop()
+        entered = depth if entered is None else min(entered, depth)
+        if v in selected:
+            if order:
+                gaps.append(entered - 1)
+            order.append(v)
+            entered = None
+            continue
+        stack.extend((c, depth + 1) for c in sorted(children.get(v, []), reverse=True))
+    return order, np.asarray(gaps, dtype=np.int64)
 
 
-def _holds_selected(nodes, parent: dict, selected: dict) -> dict[int, bool]:
-    """Whether each node has a selected cluster at or below it."""
-    holds = {int(v): False for v in nodes}
-    for node in selected:
-        up = node
-        while up != -1 and not holds[up]:
-            holds[up] = True
+def _split_point(a: int, b: int, gaps: np.ndarray, rows: np.ndarray) -> int:
+    """Where the run ``order[a:b]`` splits: the first cluster of its second part (see :func:`parent_groups`)."""
+    margin = max(1, (b - a) // 4)
+    cuts = np.arange(a + margin, b - margin + 1)
+    depth = gaps[cuts - 1]
+    high = cuts[depth <= depth.min() + (depth.max() - depth.min()) / 2]
+    imbalance = np.abs(rows[a:b].sum() - 2 * np.cumsum(rows[a:b])[high - a - 1])
+    return int(high[np.argmin(imbalance)])
+
+
+def _lowest_common(nodes: list[int], parent: dict) -> int:
+    """The lowest node at or above every node of ``nodes``."""
+    common = None
+    for node in nodes:
+        chain, up = [], node
+        while up != -1:
+            chain.append(up)
             up = parent[up]
-    return holds
+        if common is None:
+            common = chain
+        else:
+            on_chain = set(chain)
+            common = [v for v in common if v in on_chain]
+    return common[0]

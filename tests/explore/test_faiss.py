@@ -14,7 +14,7 @@ from mmx_core.explore.exact_knn import knn_graph
 from mmx_core.explore.neighbours import recall_at_k
 from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, map_plan, parent_groups
 
-from .conftest import make_blobs
+from .conftest import blob_set, make_blobs
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -177,12 +177,31 @@ def test_parent_groups_cut_the_tree_into_readable_parents():
     two = parent_groups(nested_tree(), max_parents=2)
     assert dict(zip(two["cluster"], two["parent"])) == {0: 1, 1: 1, 2: 0, 3: 0, 4: 0}  # B is the larger parent
     assert two.loc[two["cluster"] == 2, "parent_size"].item() == 60
-    # Room for four parents: B (the largest) splits into its three children; A would then exceed the limit.
+    # Room for four parents: B (most clusters) splits first, at the split closest to equal trailers, then A.
     four = parent_groups(nested_tree(), max_parents=4)
-    assert four["parent"].nunique() == 4
-    assert four.groupby("parent")["cluster"].apply(list).tolist() == [[0, 1], [2], [3], [4]]  # A (40) first
+    assert four.groupby("parent")["cluster"].apply(list).tolist() == [[3, 4], [2], [0], [1]]  # most trailers first
+    assert four.loc[four["cluster"] == 3, "parent_node"].item() == 102
+    assert four.loc[four["cluster"] == 3, "parent_size"].item() == 35
     everyone = parent_groups(nested_tree(), max_parents=30)
     assert sorted(everyone["parent_node"]) == [103, 104, 105, 106, 107]
+
+
+def chain_tree(n_clusters=60):
+    """A tree that peels one cluster off a chain at each level: node 1000 + 2i is the chain, 1001 + 2i cluster i."""
+    nodes, parents, clusters = [1000], [-1], [-1]
+    for i in range(n_clusters - 1):
+        nodes += [1001 + 2 * i, 1002 + 2 * i]
+        parents += [1000 + 2 * i] * 2
+        clusters += [i, -1 if i < n_clusters - 2 else n_clusters - 1]
+    return pd.DataFrame({"node": nodes, "parent": parents, "size": [50] * len(nodes), "cluster": clusters})
+
+
+def test_parents_of_a_chain_are_stretches_of_similar_numbers_of_clusters():
+    table = parent_groups(chain_tree(60), max_parents=6)
+    counts = table.groupby("parent")["cluster"].count()
+    assert len(counts) == 6 and counts.min() >= 5 and counts.max() <= 15   # cutting at the top gave 1 x 5 + 55
+    for _, run in table.groupby("parent")["cluster"]:
+        assert sorted(run) == list(range(min(run), max(run) + 1))            # each group: a stretch of the chain
 
 
 def test_parents_of_many_clusters_stay_few(rng):
@@ -271,3 +290,18 @@ def test_a_second_writer_of_a_generated_set_is_refused_and_the_first_set_is_whol
     assert "upload:gen-busy" not in [s.name for s in workspace.list_sets()]
     assert main(["generate-embeddings", "--n", "50", "--dim", "8", "--name", "gen-busy"]) == 0
     assert len(workspace.load_set("upload:gen-busy")) == 50
+
+
+def test_a_saved_index_is_keyed_by_what_it_was_built_with_not_how_it_is_searched():
+    from mmx_core.base.paths import cache_dir
+
+    emb = blob_set(n_per=100, dim=16, seed=2)
+    pipeline.clear_indexes()
+    first = pipeline.neighbour_index(emb, backend="ivf", n_lists=4)
+    files = sorted((cache_dir() / "neighbour_index").glob("*.faiss"))
+    pipeline.clear_indexes()
+    searched = pipeline.neighbour_index(emb, backend="ivf", n_lists=4, n_probe=2, rerank=3)
+    assert sorted((cache_dir() / "neighbour_index").glob("*.faiss")) == files and len(files) == 1
+    assert searched.n_probe == 2 and first.n_probe == NeighbourIndex().n_probe
+    pipeline.neighbour_index(emb, backend="ivf", n_lists=5)  # built differently: a second file
+    assert len(list((cache_dir() / "neighbour_index").glob("*.faiss"))) == 2

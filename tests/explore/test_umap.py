@@ -153,3 +153,26 @@ def test_pipeline_records_the_plan_above_the_limits_only():
     assert result.n_clusters == 4
     parents, summaries = result.parents(emb, max_parents=2)
     assert len(parents) == 4 and parents["parent"].nunique() == 2 and len(summaries) == 2
+
+
+def test_parent_summaries_are_computed_once_and_read_back(monkeypatch, tmp_path):
+    from mmx_core.explore.scale import ScalePolicy
+
+    monkeypatch.setenv("MMX_CACHE_DIR", str(tmp_path))
+
+    def saved():  # the summaries' files, not the .json.json records beside them
+        return sorted((tmp_path / "parent_summaries").glob("*[0-9a-f].json"))
+
+    emb = blob_set(n_per=50, dim=64, seed=8)
+    result = pipeline.clusters(emb, min_cluster_size=20, min_samples=5, selection="eom", n_neighbors=10,
+                               scale=ScalePolicy(**SMALL_LIMITS))
+    table, first = result.parents(emb, max_parents=2)
+    files = saved()
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    again = result.parents(emb, max_parents=2)[1]
+    assert [s.to_dict() for s in again] == [s.to_dict() for s in first] and files[0].stat().st_mtime_ns == stamp
+    sizes = table.groupby("parent")["parent_size"].first().sort_index().tolist()
+    assert [s.size for s in first] == sizes       # a parent's summary counts the trailers of its clusters
+    result.parents(emb, max_parents=3)             # another cut: its own summaries
+    assert len(saved()) == 2
