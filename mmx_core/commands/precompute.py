@@ -77,18 +77,7 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
                 log.info("%s not found; skipped", path)
     with _cache_into(out):
         for emb_set in sets:
-            for method in methods:
-                start = time.perf_counter()
-                path = pipeline.projection_path(emb_set, method=method, backend=backend)
-                done.append({"set": emb_set.name, "step": f"projection/{method}", "file": str(path),
-                             "seconds": round(time.perf_counter() - start, 2)})
-                log.info("%s %s map: %s", emb_set.name, method, path)
-            start = time.perf_counter()
-            result = pipeline.clusters(emb_set, backend=backend)
-            done.append({"set": emb_set.name, "step": "clusters", "file": str(result.path),
-                         "n_clusters": result.n_clusters, "noise_share": round(result.noise_share, 3),
-                         "seconds": round(time.perf_counter() - start, 2)})
-            log.info("%s clusters: %d, noise %.0f%%", emb_set.name, result.n_clusters, 100 * result.noise_share)
+            done += _one_set(emb_set, methods, backend)
         names = [s.name for s in sets]
         if "coarse_embeddings" in names and "fine_embeddings" in names:
             coarse, fine = sets[names.index("coarse_embeddings")], sets[names.index("fine_embeddings")]
@@ -99,6 +88,37 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
                          "summary": {k: v for k, v in comparison.summary.items()
                                      if k not in ("only_in_a", "only_in_b")},
                          "seconds": round(time.perf_counter() - start, 2)})
+    return done
+
+
+def _one_set(emb_set, methods, backend: str) -> list[dict]:
+    """The maps of ``methods``, the default sub-genres, the neighbour index and, for a map the app shows in
+    groups, the parents' summaries of one set: what the Explore page reads."""
+    from mmx_core.appkit.mapview import GROUPED_ABOVE
+    from mmx_core.explore import pipeline
+
+    done = []
+    for method in methods:
+        start = time.perf_counter()
+        path = pipeline.projection_path(emb_set, method=method, backend=backend)
+        done.append({"set": emb_set.name, "step": f"projection/{method}", "file": str(path),
+                     "seconds": round(time.perf_counter() - start, 2)})
+        log.info("%s %s map: %s", emb_set.name, method, path)
+    start = time.perf_counter()
+    result = pipeline.clusters(emb_set, backend=backend)
+    done.append({"set": emb_set.name, "step": "clusters", "file": str(result.path),
+                 "n_clusters": result.n_clusters, "noise_share": round(result.noise_share, 3),
+                 "seconds": round(time.perf_counter() - start, 2)})
+    log.info("%s clusters: %d, noise %.0f%%", emb_set.name, result.n_clusters, 100 * result.noise_share)
+    start = time.perf_counter()
+    index = pipeline.neighbour_index(emb_set)
+    done.append({"set": emb_set.name, "step": f"neighbour_index/{index.backend_}",
+                 "seconds": round(time.perf_counter() - start, 2)})
+    if result.n_clusters > GROUPED_ABOVE:
+        start = time.perf_counter()
+        parents = result.parents(emb_set)[1]
+        done.append({"set": emb_set.name, "step": "parents", "n_parents": len(parents),
+                     "seconds": round(time.perf_counter() - start, 2)})
     return done
 
 

@@ -139,3 +139,15 @@ def test_the_explore_page_chooses_a_group_then_a_cluster_of_it(many, many_set):
     linked.run()
     assert_clean(linked)
     assert linked.selectbox(key="w_group").value == group and linked.query_params["group"] == str(group)
+
+
+def test_precompute_writes_the_index_and_the_groups_the_explore_page_reads(tmp_path, monkeypatch):
+    from mmx_core.commands.precompute import precompute
+
+    monkeypatch.setattr(mapview, "GROUPED_ABOVE", 2)   # a small set stands in for a map with many clusters
+    emb = _generated(1500, seed=1)
+    done = precompute(tmp_path / "cache", methods=("pca",), sets=[emb])
+    steps = [d["step"] for d in done]
+    assert steps == ["projection/pca", "clusters", "neighbour_index/exact", "parents"]
+    assert done[1]["n_clusters"] > 2 and 2 <= done[3]["n_parents"] <= POLICY.max_parents
+    assert len(list((tmp_path / "cache" / "parent_summaries").glob("*[0-9a-f].json"))) == 1
