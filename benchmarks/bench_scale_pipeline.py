@@ -66,7 +66,9 @@ def pipeline_table(n: int, dim: int, policy=None) -> Table:
         rows.append(["sub-genres (UMAP-10 + HDBSCAN + summaries)", t, m,
                      f"{result.n_clusters} clusters, {100 * result.noise_share:.0f}% noise"])
         parents, t, m = measure(lambda: result.parents(emb))
-        rows.append(["two-level labels (parents)", t, m, f"{parents[0]['parent'].nunique()} parents"])
+        per_parent = parents[0].groupby("parent")["cluster"].count()
+        rows.append(["two-level labels (parents)", t, m, f"{len(per_parent)} parents of {per_parent.min()} to "
+                                                          f"{per_parent.max()} clusters"])
         total = time.perf_counter() - start
         rows.append(["whole pipeline", total, float("nan"), f"peak RSS {max_rss_mb() / 1e3:.1f} GB"])
         keep_artefacts(run_cache, project_cache)
