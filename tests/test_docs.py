@@ -184,3 +184,13 @@ def test_docs_command_writes_code_defined_blocks_and_check_flags_a_stale_one(tmp
     text = (root / "docs" / "model.md").read_text()
     assert text.startswith("# Model\n") and "| fine |" in text and "old" not in text
     assert cli_main(["docs", "--check", "--root", str(root)]) == 0
+
+
+def test_a_row_selector_takes_prefixes_with_a_star_for_any_text():
+    block = ("| index | ms |\n| --- | --- |\n| ivf, probe 32 | 3 |\n| ivfpq, re-rank 10 | 1 |\n"
+             "| ivfpq, re-rank 40 (default) | 2 |\n")
+    assert docblocks.select_value(block, {"row": "ivf", "col": "ms"}) == "3"              # a prefix: first match
+    assert docblocks.select_value(block, {"row": "ivfpq", "col": "ms"}) == "1"
+    assert docblocks.select_value(block, {"row": "ivfpq*(default)", "col": "ms"}) == "2"
+    with pytest.raises(MMXError, match="no table cell"):
+        docblocks.select_value(block, {"row": "*(none)", "col": "ms"})

@@ -20,7 +20,7 @@ Include
 
     The path is relative to the including file. ``row``/``col`` select a table
     cell: ``col`` is a column header, ``row`` one or more ``|``-separated
-    prefixes of the row's first cells; ``table`` (a prefix of the ``###``
+    prefixes of the row's first cells (``*`` inside a prefix stands for any text); ``table`` (a prefix of the ``###``
     heading above the table) picks among several tables. ``after`` takes the
     first number that follows the quoted text. The first match wins.
 
@@ -37,6 +37,7 @@ the docs (its names are the docs build's one entry point).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 from typing import Callable, Iterable
@@ -125,7 +126,8 @@ def select_value(block: str, attrs: dict) -> str:
             continue
         col = header.index(attrs["col"])
         for row in rows:
-            if len(row) > col and all(i < len(row) and row[i].startswith(p) for i, p in enumerate(prefixes)):
+            if len(row) > col and all(i < len(row) and fnmatch.fnmatchcase(row[i], p + "*")
+                                      for i, p in enumerate(prefixes)):
                 return row[col]
     raise MMXError(f"no table cell with row {attrs['row']!r} and column {attrs['col']!r}")
 
