@@ -80,7 +80,9 @@ def _extend_tree(sample_tree: pd.DataFrame, rows: np.ndarray, rest: np.ndarray, 
     rest_parent = np.where(found, fall[np.maximum(connecting, 0)], s)
     rest_lambda = np.where(found, fall_lambda[np.maximum(connecting, 0)], 0.0)
     assigned = rest_labels >= 0
-    rest_parent[assigned] = [node_of_label[int(c)] for c in rest_labels[assigned]]
+    if assigned.any():
+        node = np.array([node_of_label[c] for c in range(int(rest_labels.max()) + 1)], dtype=np.int64)
+        rest_parent[assigned] = node[rest_labels[assigned]]
     shift = n - s
     new_parent = np.concatenate([parent + shift, rest_parent + shift])
     new_child = np.concatenate([np.where(is_point, rows[np.minimum(child, s - 1)], child + shift), rest])
