@@ -18,6 +18,7 @@ from mmx_core.base.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.explore import pipeline
 from mmx_core.explore.compare import SpaceComparison
+from mmx_core.explore.scale import parent_of
 
 __all__ = ["MapData", "map_data", "base_frame", "neighbour_table", "side_by_side", "selected_rows", "cluster_members",
            "comparison_table", "comparison_map", "genre_share", "GROUPED_ABOVE"]
@@ -117,10 +118,8 @@ def _add_groups(clusters: pipeline.ClusterResult, emb: EmbeddingSet, frame: pd.D
     """The parents of the clusters as a ``group`` column of ``frame`` and ``summaries`` (-1 = noise), and
     their summaries table (``group``, then the columns of ``summaries``)."""
     table, parents = clusters.parents(emb)
-    lookup = np.full(int(frame["cluster"].max()) + 2, NOISE, dtype=np.int64)   # cluster + 1 -> its parent
-    lookup[table["cluster"].to_numpy(dtype=np.int64) + 1] = table["parent"].to_numpy(dtype=np.int64)
-    frame["group"] = lookup[frame["cluster"].to_numpy() + 1]
-    summaries["group"] = lookup[summaries["cluster"].to_numpy(dtype=np.int64) + 1]
+    frame["group"] = parent_of(table, frame["cluster"].to_numpy())
+    summaries["group"] = parent_of(table, summaries["cluster"].to_numpy())
     groups = _summaries_from_pipeline(parents, frame, key="group")
     return groups.rename(columns={"cluster": "group"})
 

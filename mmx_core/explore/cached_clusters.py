@@ -18,7 +18,7 @@ from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
 from mmx_core.explore.projection import Projector
-from mmx_core.explore.scale import POLICY, ScalePolicy, parent_groups
+from mmx_core.explore.scale import POLICY, ScalePolicy, parent_groups, parent_of
 
 __all__ = ["clusters", "ClusterResult", "metadata_hash", "DEFAULT_CLUSTERS"]
 
@@ -84,9 +84,7 @@ class ClusterResult:
         table = parent_groups(self.hierarchy, max_parents or POLICY.max_parents)
         if emb_set is None:
             return table, []
-        lookup = np.full(self.n_clusters + 1, -1, dtype=np.int64)  # cluster + 1 -> its parent (noise stays -1)
-        lookup[table["cluster"].to_numpy(dtype=np.int64) + 1] = table["parent"].to_numpy(dtype=np.int64)
-        labels = lookup[self.table["cluster"].to_numpy(dtype=np.int64) + 1]
+        labels = parent_of(table, self.table["cluster"].to_numpy())
         inputs = {"embeddings": emb_set.content_hash, "parents": array_hash(labels)}  # the cut is in the hash
         return table, _summaries(emb_set, labels, self.table["probability"].to_numpy(), self.params, inputs,
                                  label_maker, kind="parent_summaries")

@@ -14,10 +14,9 @@ from mmx_core.base.errors import MMXError
 from mmx_core.explore.backends import backend_record, resolve_for_cache
 from mmx_core.explore.checks import check_vectors, unit_rows
 from mmx_core.explore.cached_tables import read_table, source_of
-from mmx_core.explore.placement import place_points
 from mmx_core.explore.projection import Projector
 from mmx_core.explore.reduction import reduce_vectors
-from mmx_core.explore.scale import POLICY, ScalePolicy, transform_epochs
+from mmx_core.explore.scale import POLICY, ScalePolicy
 
 __all__ = ["projection_path", "projection", "place", "DEFAULT_PROJECTION", "COORD_NAMES"]
 
@@ -88,6 +87,5 @@ def place(emb_set: EmbeddingSet, new_vectors, method: str = DEFAULT_PROJECTION["
     Zn = unit_rows(new) if projector.metric == "cosine" else new
     if pca is not None:
         Zn = pca.transform(Zn).astype(np.float32)
-    return place_points(Z, train_map, Zn, n_neighbors=projector.n_neighbors, min_dist=projector.min_dist,
-                        n_epochs=transform_epochs(projector.n_epochs, len(Z)), seed=projector.seed)
+    return projector.place(Z, train_map, Zn)
 

@@ -30,7 +30,7 @@ from mmx_core.explore.checks import check_choice, check_float, check_int, check_
 from mmx_core.explore.projection import Projector
 from mmx_core.explore.reduction import reduce_vectors
 from mmx_core.explore.sampled_hdbscan import cpu_hdbscan, sampled_hdbscan
-from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, parent_groups, sample_rows
+from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, common_ancestor, parent_groups, sample_rows
 
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]
 
@@ -175,7 +175,7 @@ class SubgenreClusterer(Params):
                                                                    self.selection, self.epsilon)
         if tree is None:
             self.backends_["hdbscan"] = "cpu"
-            self.labels_, self.probabilities_, tree = self._cpu_fit(reduced, scale)
+            self.labels_, self.probabilities_, tree = self._cpu_fit(reduced)
         self.condensed_tree_ = tree
         self.n_clusters_ = int(self.labels_.max() + 1) if len(self.labels_) else 0
         self.hierarchy_ = cluster_hierarchy(self.condensed_tree_, self.labels_)
@@ -187,7 +187,7 @@ class SubgenreClusterer(Params):
         return cluster_plan(n, self.space, self.min_cluster_size, Projector().exact_knn_max, self.seed, scale,
                             fit_epochs=self.n_epochs)
 
-    def _cpu_fit(self, reduced: np.ndarray, scale: ScalePolicy):
+    def _cpu_fit(self, reduced: np.ndarray):
         sampled = (self.plan_ or {}).get("hdbscan")
         if sampled is None:
             return cpu_hdbscan(reduced, self.min_cluster_size_, self.min_samples, self.selection, self.epsilon)
@@ -233,7 +233,7 @@ def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
     selected = {}
     for c in range(int(labels.max()) + 1 if n else 0):
         rows = np.flatnonzero(labels == c)
-        selected[_common_ancestor({int(fall[r]) for r in rows}, parent)] = c
+        selected[common_ancestor({int(fall[r]) for r in rows}, parent)] = c
     return pd.DataFrame({
         "node": nodes, "parent": [parent[v] for v in nodes], "size": [size[v] for v in nodes],
         "lambda_birth": [birth[v] for v in nodes], "cluster": [selected.get(v, -1) for v in nodes],
@@ -246,22 +246,6 @@ def _fall_nodes(tree: pd.DataFrame, n: int) -> np.ndarray:
     fall = np.full(n, n, dtype=np.int64)
     fall[points["child"].to_numpy(dtype=np.int64)] = points["parent"].to_numpy(dtype=np.int64)
     return fall
-
-
-def _ancestors(node: int, parent: dict) -> list[int]:
-    chain = [node]
-    while parent.get(chain[-1], -1) != -1:
-        chain.append(parent[chain[-1]])
-    return chain
-
-
-def _common_ancestor(nodes: set[int], parent: dict) -> int:
-    nodes = list(nodes)
-    common = _ancestors(nodes[0], parent)
-    for node in nodes[1:]:
-        up = set(_ancestors(node, parent))
-        common = [a for a in common if a in up]
-    return common[0]
 
 
 def node_members(tree: pd.DataFrame, node: int, n: int) -> np.ndarray:

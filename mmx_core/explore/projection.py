@@ -205,9 +205,7 @@ class Projector(Params):
         Y = np.empty((len(Z), Ys.shape[1]), dtype=np.float32)
         Y[rows] = Ys
         if self.method == "umap":
-            Y[rest] = place_points(sample, Ys, Z[rest], n_neighbors=self.n_neighbors, min_dist=self.min_dist,
-                                   n_epochs=transform_epochs(self.n_epochs, len(sample)), seed=self.seed,
-                                   knn=scale.knn_index)
+            Y[rest] = self.place(sample, Ys, Z[rest], knn=scale.knn_index)
             return Y
         for s in range(0, len(rest), PLACE_CHUNK):
             part = rest[s:s + PLACE_CHUNK]
@@ -271,6 +269,11 @@ class Projector(Params):
             Z = self.pca_.transform(Z).astype(np.float32)
         if self.method == "tsne":
             return np.asarray(self._tsne.transform(Z), dtype=np.float32)
-        return place_points(self.reduced_, self.embedding_, Z, n_neighbors=self.n_neighbors,
-                            min_dist=self.min_dist, n_epochs=transform_epochs(self.n_epochs, len(self.reduced_)),
-                            seed=self.seed, knn="auto")
+        return self.place(self.reduced_, self.embedding_, Z)
+
+    def place(self, train: np.ndarray, train_map: np.ndarray, new: np.ndarray, knn: str = "auto") -> np.ndarray:
+        """Put ``new`` (reduced) rows into a UMAP map of ``train`` made with these parameters: umap-learn's
+        transform with this projector's neighbours, ``min_dist`` and seed, in :func:`transform_epochs` of its
+        epochs (:func:`~mmx_core.explore.placement.place_points`; ``knn`` as there)."""
+        return place_points(train, train_map, new, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                            n_epochs=transform_epochs(self.n_epochs, len(train)), seed=self.seed, knn=knn)

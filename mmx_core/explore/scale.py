@@ -35,8 +35,8 @@ import pandas as pd
 from mmx_core.base.params import Params
 from mmx_core.explore.checks import check_choice, check_float, check_int
 
-__all__ = ["ScalePolicy", "POLICY", "map_plan", "cluster_plan", "parent_groups", "transform_epochs",
-           "sample_min_cluster_size"]
+__all__ = ["ScalePolicy", "POLICY", "map_plan", "cluster_plan", "parent_groups", "parent_of", "common_ancestor",
+           "transform_epochs", "sample_min_cluster_size"]
 
 
 class ScalePolicy(Params):
@@ -191,7 +191,7 @@ def parent_groups(hierarchy: pd.DataFrame, max_parents: int = POLICY.max_parents
     runs.sort(key=lambda run: (-rows[run[0]:run[1]].sum(), run[0]))
     out = []
     for position, (a, b) in enumerate(runs):
-        top = _lowest_common(order[a:b], parent)
+        top = common_ancestor(order[a:b], parent)
         out += [(selected[v], position, top, int(rows[a:b].sum())) for v in order[a:b]]
     table = pd.DataFrame(out, columns=["cluster", "parent", "parent_node", "parent_size"])
     return table.sort_values("cluster").reset_index(drop=True)
@@ -229,17 +229,28 @@ def _split_point(a: int, b: int, gaps: np.ndarray, rows: np.ndarray) -> int:
     return int(high[np.argmin(imbalance)])
 
 
-def _lowest_common(nodes: list[int], parent: dict) -> int:
-    """The lowest node at or above every node of ``nodes``."""
+def common_ancestor(nodes, parent: dict) -> int:
+    """The lowest node of a tree at or above every node of ``nodes`` (``parent``: node -> its parent, the
+    root -> -1)."""
     common = None
     for node in nodes:
-        chain, up = [], node
+        chain, up = [], int(node)
         while up != -1:
             chain.append(up)
-            up = parent[up]
+            up = parent.get(up, -1)
         if common is None:
             common = chain
         else:
             on_chain = set(chain)
             common = [v for v in common if v in on_chain]
     return common[0]
+
+
+def parent_of(parents: pd.DataFrame, clusters: np.ndarray) -> np.ndarray:
+    """Each of ``clusters`` (labels, -1 = noise) mapped to its parent in :func:`parent_groups`' table (-1 for
+    noise)."""
+    clusters = np.asarray(clusters, dtype=np.int64)
+    known = parents["cluster"].to_numpy(dtype=np.int64)
+    lookup = np.full(int(max(clusters.max(initial=-1), known.max(initial=-1))) + 2, -1, dtype=np.int64)
+    lookup[known + 1] = parents["parent"].to_numpy(dtype=np.int64)   # cluster + 1 -> its parent
+    return lookup[clusters + 1]
