@@ -4,21 +4,22 @@ Runs the hardening tests (``tests/hardening/``) with pytest's junit report and r
 outcome of every test, the kill points the fault-injection tests recorded (``record_property``:
 ``kill_points``) and its duration. The defect classes and what each test tries come from
 ``benchmarks/reliability_cases.py`` (``CASES``: (defect class, test, what is tried)) and, for serving and
-fault injection, :data:`SERVING_AND_FAULT_CASES` here.
+fault injection, ``SERVING_AND_FAULT_CASES`` there, and the threat model (``THREATS``).
 The load figures are quoted in docs/reliability.md's prose through includes of docs/benchmarks.md's
 ``load`` block (``python -m benchmarks load`` measures them).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from benchmarks import reliability_cases
 from benchmarks.harness import Table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,11 +27,12 @@ DOC = ROOT / "docs" / "reliability.md"          # this benchmark's block goes he
 TESTS = "tests/hardening"
 
 
-def run_hardening_tests(quick: bool = False) -> dict[str, dict]:
-    """Run the hardening tests; ``{test name: {"outcome", "seconds", "file", "properties"}}``."""
+def run_hardening_tests(quick: bool = False, also: list[str] = ()) -> dict[str, dict]:
+    """Run the hardening tests and the files in ``also``; ``{test name: {"outcome", "seconds", "file", "properties"}}``."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        argv = [sys.executable, "-m", "pytest", TESTS, "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
+        extra = [f for f in also if not f.startswith(TESTS + "/")]
+        argv = [sys.executable, "-m", "pytest", TESTS, *extra, "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
                 "-o", "junit_family=legacy"]
         subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         root = ET.parse(report).getroot()
@@ -57,58 +59,37 @@ def _outcome(results: dict, test: str) -> str:
     return f"{len(found) - len(bad)}/{len(found)} passed" if len(found) > 1 else found[0] if not bad else bad[0]
 
 
-_H = TESTS + "/"
-SERVING_AND_FAULT_CASES: list[tuple[str, str, str]] = [
-    ("serving beyond localhost", _H + "test_serving.py::test_beyond_localhost_without_a_password_every_page_refuses",
-     "every page on 0.0.0.0 with no password or OIDC configured: one refusal, no widget, no data"),
-    ("serving beyond localhost", _H + "test_serving.py::test_beyond_localhost_the_password_is_asked_first",
-     "a wrong password, then the right one ([auth] password in secrets)"),
-    ("serving beyond localhost", _H + "test_serving.py::test_the_password_may_come_from_the_environment",
-     "MMX_PASSWORD on a LAN address"),
-    ("serving beyond localhost", _H + "test_serving.py::test_on_loopback_nothing_is_asked",
-     "127.0.0.1: the page renders with no sign-in"),
-    ("serving beyond localhost", _H + "test_serving.py::test_loopback_addresses",
-     "which addresses count as loopback (empty: every interface)"),
-    ("folders outside the roots", _H + "test_serving.py::test_inputs_are_read_only_under_the_allowed_roots",
-     "/etc, '..', a symbolic link out of the data folder: refused by check_folder, import and extraction requests"),
-    ("error details and upload size", _H + "test_serving.py::test_server_settings_hide_errors_and_match_the_upload_limit",
-     "showErrorDetails is 'none'; maxUploadSize equals the library's upload limit"),
-    ("kill -9", _H + "test_faults.py::test_import_killed_anywhere_then_rerun_equals_an_unbroken_import",
-     "import-mmx killed at seeded points, run again: same bytes as an unbroken import"),
-    ("kill -9", _H + "test_faults.py::test_train_killed_anywhere_then_resumed_equals_an_unbroken_run",
-     "train killed at seeded points, resumed: same weights as an unbroken run"),
-    ("kill -9", _H + "test_faults.py::test_precompute_killed_anywhere_then_rerun_equals_an_unbroken_run",
-     "precompute killed, run again: same cache entries, none half-written"),
-    ("kill -9", _H + "test_faults.py::test_extract_killed_anywhere_then_resumed_equals_an_unbroken_run",
-     "extract killed at seeded points, resumed: same features as an unbroken run"),
-    ("full disk", _H + "test_faults.py::test_import_on_a_full_disk_fails_in_one_line_and_keeps_the_previous_set",
-     "import-mmx --overwrite under a file-size limit"),
-    ("full disk", _H + "test_faults.py::test_train_on_a_full_disk_fails_in_one_line_and_keeps_the_checkpoints",
-     "train --resume under a file-size limit"),
-    ("full disk", _H + "test_faults.py::test_precompute_on_a_full_disk_fails_in_one_line_and_keeps_the_cache",
-     "precompute of a larger set into a filled cache under a file-size limit"),
-    ("full disk", _H + "test_faults.py::test_extract_on_a_full_disk_fails_in_one_line_and_keeps_the_previous_set",
-     "extract --overwrite under a file-size limit"),
-    ("damaged cache", _H + "test_faults.py::test_a_truncated_or_unrecorded_cache_entry_is_computed_again",
-     "a cache entry cut in half, one byte changed, its JSON missing: computed again"),
-    ("damaged cache", _H + "test_faults.py::test_two_writers_of_one_cache_entry_compute_it_once",
-     "three writers of one cache entry at once: computed once"),
-]
+def _all_passed(outcome: str) -> bool:
+    """True for ``passed`` and ``N/N passed`` (every parametrised case)."""
+    counted = re.fullmatch(r"(\d+)/(\d+) passed", outcome)
+    return outcome == "passed" or bool(counted and counted[1] == counted[2])
+
+
 
 
 def _cases() -> list[tuple[str, str, str]]:
     """The hostile-input cases (benchmarks/reliability_cases.py), then the serving and fault-injection ones."""
-    try:
-        module = importlib.import_module("benchmarks.reliability_cases")
-    except ModuleNotFoundError:
-        module = None
-    return list(getattr(module, "CASES", [])) + SERVING_AND_FAULT_CASES
+    return list(reliability_cases.CASES) + reliability_cases.SERVING_AND_FAULT_CASES
+
+
+def _threat_model(results: dict) -> Table:
+    """Each surface, what can go wrong, what stops it, and this run's outcome of the tests that show it."""
+    table = Table("Threat model", ["surface", "what can go wrong", "what stops it", "tests", "outcome"],
+                  note="From benchmarks/reliability_cases.py (THREATS). A surface with no test is open: its "
+                       "'what stops it' names the issue that takes it.")
+    for threat in reliability_cases.THREATS:
+        outcomes = [_outcome(results, test) for test in threat.tests]
+        passed = sum(_all_passed(o) for o in outcomes)
+        outcome = f"{passed}/{len(outcomes)} tests passed" if outcomes else "open"
+        tests = "<br>".join(f"`{t.split('::')[-1]}`" for t in threat.tests) or "none yet"
+        table.rows.append([threat.surface, threat.risk, threat.guard, tests, outcome])
+    return table
 
 
 def run(quick: bool = False) -> list[Table]:
-    results = run_hardening_tests(quick)
-    tables = []
+    results = run_hardening_tests(quick, reliability_cases.test_files())
     cases = _cases()
+    tables = [_threat_model(results)]
     defects = Table("Defect classes", ["defect class", "test", "what is tried", "outcome"],
                     note="Cases from benchmarks/reliability_cases.py (hostile input) and this module (serving, "
                          "faults); the outcome is this run's.")

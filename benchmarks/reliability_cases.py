@@ -9,8 +9,9 @@ it, so the counts here are the counts that run. docs/reliability.md builds its g
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-__all__ = ["CASES", "FUZZ_EXAMPLES", "FUZZ_DEADLINE_SECONDS", "cases"]
+__all__ = ["CASES", "FUZZ_EXAMPLES", "FUZZ_DEADLINE_SECONDS", "THREATS", "Threat", "cases", "test_files"]
 
 FUZZ_DEADLINE_SECONDS = 3.0
 """Longest one fuzz example may take (hypothesis' per-example deadline)."""
@@ -23,6 +24,7 @@ FUZZ_EXAMPLES: dict[str, int] = {
     "uploads": 60,
     "meta.pkl": 150,
     "checkpoints": 40,
+    "video containers": 60,
 }
 """Loader -> examples per fuzz test (arbitrary bytes and mutations of a valid file, half each)."""
 
@@ -101,9 +103,192 @@ CASES += [("loader fuzzing", _H + f"test_fuzz_loaders.py::test_fuzz_{key}",
                          ("checkpoints", FUZZ_EXAMPLES["checkpoints"]))]
 
 
+
+SERVING_AND_FAULT_CASES: list[tuple[str, str, str]] = [
+    ("serving beyond localhost", _H + "test_serving.py::test_beyond_localhost_without_a_password_every_page_refuses",
+     "every page on 0.0.0.0 with no password or OIDC configured: one refusal, no widget, no data"),
+    ("serving beyond localhost", _H + "test_serving.py::test_beyond_localhost_the_password_is_asked_first",
+     "a wrong password, then the right one ([auth] password in secrets)"),
+    ("serving beyond localhost", _H + "test_serving.py::test_the_password_may_come_from_the_environment",
+     "MMX_PASSWORD on a LAN address"),
+    ("serving beyond localhost", _H + "test_serving.py::test_on_loopback_nothing_is_asked",
+     "127.0.0.1: the page renders with no sign-in"),
+    ("serving beyond localhost", _H + "test_serving.py::test_loopback_addresses",
+     "which addresses count as loopback (empty: every interface)"),
+    ("folders outside the roots", _H + "test_serving.py::test_inputs_are_read_only_under_the_allowed_roots",
+     "/etc, '..', a symbolic link out of the data folder: refused by check_folder, import and extraction requests"),
+    ("error details and upload size", _H + "test_serving.py::test_server_settings_hide_errors_and_match_the_upload_limit",
+     "showErrorDetails is 'none'; maxUploadSize equals the library's upload limit"),
+    ("kill -9", _H + "test_faults.py::test_import_killed_anywhere_then_rerun_equals_an_unbroken_import",
+     "import-mmx killed at seeded points, run again: same bytes as an unbroken import"),
+    ("kill -9", _H + "test_faults.py::test_train_killed_anywhere_then_resumed_equals_an_unbroken_run",
+     "train killed at seeded points, resumed: same weights as an unbroken run"),
+    ("kill -9", _H + "test_faults.py::test_precompute_killed_anywhere_then_rerun_equals_an_unbroken_run",
+     "precompute killed, run again: same cache entries, none half-written"),
+    ("kill -9", _H + "test_faults.py::test_extract_killed_anywhere_then_resumed_equals_an_unbroken_run",
+     "extract killed at seeded points, resumed: same features as an unbroken run"),
+    ("full disk", _H + "test_faults.py::test_import_on_a_full_disk_fails_in_one_line_and_keeps_the_previous_set",
+     "import-mmx --overwrite under a file-size limit"),
+    ("full disk", _H + "test_faults.py::test_train_on_a_full_disk_fails_in_one_line_and_keeps_the_checkpoints",
+     "train --resume under a file-size limit"),
+    ("full disk", _H + "test_faults.py::test_precompute_on_a_full_disk_fails_in_one_line_and_keeps_the_cache",
+     "precompute of a larger set into a filled cache under a file-size limit"),
+    ("full disk", _H + "test_faults.py::test_extract_on_a_full_disk_fails_in_one_line_and_keeps_the_previous_set",
+     "extract --overwrite under a file-size limit"),
+    ("damaged cache", _H + "test_faults.py::test_a_truncated_or_unrecorded_cache_entry_is_computed_again",
+     "a cache entry cut in half, one byte changed, its JSON missing: computed again"),
+    ("damaged cache", _H + "test_faults.py::test_two_writers_of_one_cache_entry_compute_it_once",
+     "three writers of one cache entry at once: computed once"),
+]
+
+
+@dataclass(frozen=True)
+class Threat:
+    """One surface of the threat model: what can go wrong there, the rule that stops it, the tests that show it.
+
+    ``tests`` empty means the surface is open (``guard`` then says which issue takes it).
+    """
+
+    surface: str
+    risk: str
+    guard: str
+    tests: tuple[str, ...] = ()
+
+
+_T = "tests/"
+_E = "tests/extract/test_media_budget.py::"
+_O = _H + "test_outputs.py::"
+_J = _H + "test_job_queue.py::"
+THREATS: list[Threat] = [
+    Threat("terminal output of every command",
+           "a file name, title or library message holding an ANSI escape, a carriage return or a newline redraws "
+           "the terminal or forges a line (an `error:` or `extracted 12 of 12`)",
+           "`mmx_core.base.console.escaped_output`, installed by the CLI around every command: stdout, stderr and "
+           "every log record escaped whole, one final line break kept",
+           (_T + "test_console.py::test_printed_names_and_log_records_are_escaped_whole",
+            _T + "test_console.py::test_a_command_run_as_a_process_prints_a_hostile_out_name_on_one_line",
+            _E + "test_case7_names_with_escapes_and_newlines_are_escaped_in_every_line",
+            _E + "test_case7_the_report_escapes_file_names_and_reasons")),
+    Threat("every command that writes (--out, --name, --work, --save-predictions, make-models' folders) and "
+           "the app's uploads",
+           "an unset shell variable (`--out \"\"`), a root folder, the input itself or a folder holding it is "
+           "replaced with `--overwrite`; a foreign file or folder is deleted; two runs into one target delete each "
+           "other's work; a failed run leaves its work folder behind",
+           "`mmx_core.base.outputs`: every output option is tagged with its kind and checked before any work "
+           "(resolved; refused when empty, a root, an input or related to one, or not written by the project, "
+           "which a marker of the kind shows); `--overwrite` writes beside and swaps when complete; one writer "
+           "lock per target held for the whole run",
+           tuple(_O + name for name in (
+               "test_every_command_refuses_every_dangerous_target_and_touches_nothing",
+               "test_walk_knows_every_output_option",
+               "test_case1_synth_into_an_empty_out_with_overwrite_keeps_the_data_folder",
+               "test_case1_extract_into_its_own_video_folder_keeps_the_videos",
+               "test_overwrite_replaces_only_what_the_project_wrote",
+               "test_a_kind_may_own_a_root_and_a_sidecar_is_checked_too",
+               "test_overwrite_of_a_set_keeps_the_old_one_until_the_new_is_complete",
+               "test_case2_a_second_extract_into_one_out_is_refused_naming_the_first",
+               "test_a_second_synth_into_one_out_is_refused_naming_the_first",
+               "test_a_second_train_into_one_run_is_refused_naming_the_first",
+               "test_case8_every_video_failing_exits_1_and_leaves_no_work_folder",
+               "test_refusal_messages_are_one_line_and_name_the_option")) +
+           tuple(t for c, t, _ in CASES if c == "concurrent writers")),
+    Threat("video files given to extract",
+           "a tiny file declaring hours (or one frame at 10 h) plans thousands of clips and holds the worker; a "
+           "truncated or damaged file is stored as a shorter video without a word; a symbolic link reads a file "
+           "outside the folder",
+           "`mmx_core.extract.budget.MediaBudget` inside decoding (duration, timestamp jumps, frame size, frames, "
+           "clips; checked on the header, on every frame of the first pass and before planning); truncation and "
+           "decode errors are failures unless `--allow-partial`, which the manifest records; links leaving their "
+           "folder are refused",
+           (_E + "test_case4_a_frame_at_ten_hours_is_refused_before_planning_in_bounded_time",
+            _E + "test_case4_each_limit_refuses_before_any_clip_is_planned",
+            _E + "test_case4_a_budget_is_validated_once_in_one_line",
+            _E + "test_case4_the_defaults_are_shown_by_help_and_in_the_docs",
+            _E + "test_case5_truncated_mkv_and_faststart_mp4_are_failures",
+            _E + "test_case5_allow_partial_keeps_what_decoded_and_says_so",
+            _E + "test_case5_a_stream_that_stops_on_an_error_is_a_failure_unless_partial",
+            _E + "test_case9_a_link_out_of_the_folder_is_refused_not_followed",
+            _E + "test_case9_links_given_directly_are_checked_against_their_own_folder",
+            _H + "test_fuzz_video.py::test_random_containers_give_a_bounded_plan_or_one_reported_line")),
+    Threat("metadata tables given to extract (--meta)",
+           "a year of `2001.5`, `1e30` or 20 digits ends in a pandas traceback; rows that match no video, or two "
+           "differently written keys for one video, pass in silence",
+           "`mmx_core.extract.meta`: one parser per column, a bad value is one line naming file, row, column and "
+           "value; unmatched and doubly matched rows warn, and `--strict` refuses them before anything is written",
+           (_E + "test_case6_a_bad_year_is_one_line_naming_file_row_column_and_value",
+            _E + "test_case6_whole_years_lists_and_parquet_values_are_read",
+            _E + "test_case6_unmatched_and_doubly_matched_rows_warn_and_strict_refuses",
+            _E + "test_case6_strict_cli_refuses_before_writing")),
+    Threat("job files of the background queue",
+           "one job.json with wrong types, or a queued job whose data set was deleted, makes every dispatch and "
+           "listing raise, so no job runs and the pages show an error; ten thousand jobs make every page run read "
+           "them all",
+           "`mmx_core.jobs.records`: job files read through one schema (a malformed one is listed as broken with a "
+           "Remove button); inputs checked again at dispatch (a vanished one fails that job with the reason); "
+           "dispatch and the supervisor handle each job on its own and never raise; the list is paged, filtered "
+           "and cached by folder time; removal deletes only a job's own files",
+           tuple(_J + name for name in (
+               "test_a_malformed_job_is_listed_broken_removable_and_the_next_job_runs",
+               "test_malformed_status_and_hostile_job_files_are_broken_too",
+               "test_a_queued_job_whose_input_vanished_fails_with_the_reason_and_the_next_runs",
+               "test_dispatch_never_raises_and_records_the_failure_on_the_job",
+               "test_the_supervisor_starts_the_next_job_when_its_own_job_file_is_ruined",
+               "test_remove_keeps_results_and_refuses_links_and_live_jobs",
+               "test_clear_ended_removes_only_folders_without_results",
+               "test_the_list_is_paged_newest_first_and_filtered",
+               "test_the_listing_reads_only_changed_folders")) +
+           ("tests/app/test_jobs.py::test_a_broken_job_is_shown_with_its_reason_and_a_remove_button",
+            "tests/app/test_jobs.py::test_the_train_page_shows_one_page_newest_first_and_filters",
+            "tests/app/test_jobs.py::test_clear_ended_on_the_train_page_keeps_runs_with_checkpoints") +
+           tuple(t for c, t, _ in CASES if c == "runs and the job queue")),
+    Threat("exit codes of every command",
+           "a command that skipped or refused inputs exits 0 and a script takes a partial result as whole",
+           "`mmx_core.base.errors.ExitCode` (one table, docs/interfaces.md); the CLI maps errors onto it and "
+           "refuses a code outside it",
+           (_T + "test_console.py::test_errors_map_onto_the_exit_code_table_in_one_line",
+            _T + "test_console.py::test_a_command_returning_a_code_outside_the_table_is_a_bug_not_a_silent_exit")),
+    Threat("data files the loaders read (manifests, tables, arrays, archives, pickles, checkpoints, uploads)",
+           "a crafted header or archive claims petabytes, a pickle bomb or a FIFO hangs or exhausts the server, "
+           "an object array runs code",
+           "`mmx_core.base.safeio` (regular files only, headers checked against the file and a byte limit before "
+           "any allocation, no pickle), node budgets on the authors' meta.pkl",
+           tuple(t for c, t, _ in CASES if c in ("pickle bombs", "archive bombs", "crafted headers", "special files",
+                                                "loader fuzzing"))),
+    Threat("kills and a full disk during any writer",
+           "a writer killed with SIGKILL or stopped by a full disk leaves a half-written set, checkpoint or cache "
+           "entry that is later read as whole",
+           "write beside, rename last (`mmx_core.base.artefacts`, `mmx_core.data.staging`); writers resume from "
+           "their last committed point; cache entries carry their size and hash",
+           tuple(t for c, t, _ in SERVING_AND_FAULT_CASES if c in ("kill -9", "full disk", "damaged cache"))),
+    Threat("the served app: its pages",
+           "a visitor from another machine uses the app without a password, or reads a folder of the server",
+           "sign-in in every page beyond loopback (`mmx_core.appkit.access`); inputs only under the allowed roots "
+           "(`mmx_core.base.paths.check_under_roots`); no error details",
+           tuple(t for c, t, _ in SERVING_AND_FAULT_CASES
+                 if c in ("serving beyond localhost", "folders outside the roots", "error details and upload size"))),
+    Threat("the served app: Streamlit's own endpoints",
+           "before sign-in, a stranger uploads to `/_stcore/upload_file`, reads `/_stcore/metrics` or a `/media` "
+           "URL, or tries passwords without limit",
+           "open: the sign-in lives in the page script, which cannot guard these; issue 18 moves it to a proxy "
+           "in front of the app"),
+    Threat("spreadsheet export",
+           "a title starting with `=` runs as a formula in the scholar's spreadsheet",
+           "`mmx_core.appkit.export`: formula-like cells get an apostrophe",
+           tuple(t for c, t, _ in CASES if c == "spreadsheet export")),
+]
+
+
+def test_files() -> list[str]:
+    """Every test file a case or a threat names (the reliability benchmark runs them all)."""
+    named = [t for _, t, _ in CASES] + [t for threat in THREATS for t in threat.tests]
+    return sorted({t.split("::")[0] for t in named})
+
+
 def cases() -> dict:
     """Everything above as one JSON-ready object."""
     return {"cases": [{"class": c, "test": t, "tried": w} for c, t, w in CASES],
+            "threats": [{"surface": x.surface, "risk": x.risk, "guard": x.guard, "tests": list(x.tests)}
+                        for x in THREATS],
             "fuzz_examples": dict(FUZZ_EXAMPLES), "fuzz_deadline_seconds": FUZZ_DEADLINE_SECONDS}
 
 

@@ -2,7 +2,7 @@
 
 Each command module defines ``register(subparsers)``, which adds its parser and
 sets ``func`` to a callable taking the parsed arguments and returning an exit
-code. :class:`MMXError` is printed as one line without a traceback. Every
+code (:class:`~mmx_core.base.errors.ExitCode`). :class:`MMXError` is printed as one line without a traceback. Every
 command's ``--help`` shows each option's default (:class:`DefaultsFormatter`).
 """
 
@@ -16,7 +16,8 @@ import pkgutil
 import sys
 
 from mmx_core import commands
-from mmx_core.base.errors import MMXError
+from mmx_core.base.console import escaped_output
+from mmx_core.base.errors import ExitCode, MMXError
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -70,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code follows :class:`~mmx_core.base.errors.ExitCode`.
+
+    Everything the command prints (stdout, stderr, log records) has its control characters escaped
+    (:func:`~mmx_core.base.console.escaped_output`).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -77,17 +83,23 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    with escaped_output():
+        return int(run_command(args))
+
+
+def run_command(args) -> ExitCode:
+    """``args.func(args)`` with the project's errors mapped onto the exit-code table, each in one line."""
     try:
-        return int(args.func(args) or 0)
+        return ExitCode(int(args.func(args) or 0))
     except MMXError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.REFUSED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except OSError as exc:  # the disk, not the input: one line, what was saved before stays as it was
         print(f"error: {os_error_message(exc)}", file=sys.stderr)
-        return 1
+        return ExitCode.FAILED_INPUTS
 
 
 FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)

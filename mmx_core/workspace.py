@@ -31,7 +31,9 @@ per process while its file and its table keep their modification time and size.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,10 +80,16 @@ def data_sets() -> list[str]:
 def checkpoints() -> dict[str, Path]:
     """Starting checkpoints: ``run:<name>`` (its best, else last) and ``models:<file>`` (shipped)."""
     found: dict[str, Path] = {}
-    if runs_dir().is_dir():
-        for run in sorted(p for p in runs_dir().iterdir() if p.is_dir()):
-            if (path := run_checkpoint(run)).exists():
-                found[f"run:{run.name}"] = path
+    root = runs_dir()
+    with contextlib.suppress(OSError), os.scandir(root) as entries:
+        runs = sorted(entry.name for entry in entries if entry.is_dir())
+        for name in runs:  # one listing per run: the catalogue stays quick with thousands of runs and jobs
+            try:
+                present = set(os.listdir(root / name / "checkpoints"))
+            except OSError:
+                continue
+            if (path := run_checkpoint(root / name, present)).name in present:
+                found[f"run:{name}"] = path
     if MODELS_DIR.is_dir():
         for path in sorted(MODELS_DIR.glob("*.pt")):
             found[f"models:{path.name}"] = path

@@ -46,10 +46,14 @@ with st.form("extract_form"):
     experts = right.multiselect("Experts", expert_names(), default=list(DEFAULT_EXPERTS), key="w_experts")
     device = right.selectbox("Device", DEVICES, key="w_extract_device", format_func=DEVICE_LABELS.get)
     untrained = left.checkbox("Untrained backbones (random weights: only to try the pipeline)", key="w_untrained")
+    allow_partial = left.checkbox("Keep what decodes of truncated or damaged files (recorded in the data set)",
+                                  key="w_allow_partial")
+    strict = right.checkbox("Refuse metadata rows that match no video or the same video twice", key="w_strict")
     extract = st.form_submit_button("Extract")
 if extract:
     job_panels.submit(jobs.ExtractRequest(videos=videos.strip(), dataset=dataset.strip(), meta=meta.strip(),
-                                          experts=",".join(experts), device=device, untrained=untrained),
+                                          experts=",".join(experts), device=device, untrained=untrained,
+                                          allow_partial=allow_partial, strict=strict),
                       "Extraction")
 left, right = st.columns(2)
 if left.button("Generate a demo data set (planted sub-genres)", key="generate_demo"):

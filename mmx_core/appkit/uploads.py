@@ -8,6 +8,7 @@ Nothing is written unless the input is valid, and each file is written whole.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 
@@ -16,10 +17,11 @@ from mmx_core.base.embeddings import (EmbeddingSet, join_metadata, load_metadata
                                       validate_embeddings)
 from mmx_core.base.errors import MMXError
 from mmx_core.base.locks import folder_lock
+from mmx_core.base.outputs import UPLOAD, check_output
 from mmx_core.base.safeio import check_npz
 from mmx_core.workspace import NAME_PATTERN, SetInfo, set_info, uploads_dir
 
-__all__ = ["MAX_UPLOAD_BYTES", "save_upload", "keep_generated", "upload_record"]
+__all__ = ["MAX_UPLOAD_BYTES", "check_set_name", "save_upload", "keep_generated", "upload_record"]
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 """Largest uploaded embeddings file (bytes), compressed and expanded (the sum of its arrays' sizes);
@@ -53,6 +55,21 @@ def _check_upload_table(name: str, ids: np.ndarray, metadata_csv: bytes) -> None
         folder.rmdir()
 
 
+def check_set_name(name: str, *, option: str = "--name", overwrite: bool = False) -> Path:
+    """The folder of the embedding set ``upload:<name>``, checked by the output contract before any work.
+
+    Raises
+    ------
+    MMXError
+        A name that is not allowed, a folder there the project did not write (no ``upload.json``), or (without
+        ``overwrite``) an existing set of that name.
+    """
+    if not NAME_PATTERN.match(name or ""):
+        raise MMXError(f"{option} {name!r} is not allowed; use letters, digits, '_', '-' or '.' (1-64 characters, "
+                       "starting with a letter or digit)")
+    return check_output(uploads_dir() / name, UPLOAD, option=option, overwrite=overwrite, overwrite_option=False)
+
+
 def save_upload(name: str, embeddings: bytes, metadata_csv: bytes | None = None,
                 max_bytes: int = MAX_UPLOAD_BYTES) -> SetInfo:
     """Validate an uploaded ``.npz`` (and optional trailer CSV) and keep it under ``data/uploads/<name>``.
@@ -60,8 +77,7 @@ def save_upload(name: str, embeddings: bytes, metadata_csv: bytes | None = None,
     Nothing is written unless both files are valid; an existing upload of the
     same name is replaced only then.
     """
-    if not NAME_PATTERN.match(name or ""):
-        raise MMXError(f"upload name {name!r} is not allowed; use letters, digits, '_', '-' or '.' (1-64 characters)")
+    check_set_name(name, option="upload name", overwrite=True)
     if len(embeddings) > max_bytes:
         raise MMXError(f"the embeddings file is {len(embeddings) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     if metadata_csv is not None and len(metadata_csv) > max_bytes // 10:
@@ -72,6 +88,7 @@ def save_upload(name: str, embeddings: bytes, metadata_csv: bytes | None = None,
         _check_upload_table(name, ids, metadata_csv)
     target = uploads_dir() / name
     with folder_lock(target, f"the embedding set {name!r}"):
+        check_set_name(name, option="upload name", overwrite=True)   # again, under the lock
         if metadata_csv is not None:
             with atomic_path(target / "trailers.csv") as tmp:
                 tmp.write_bytes(metadata_csv)
@@ -88,12 +105,9 @@ def keep_generated(name: str, emb: EmbeddingSet, source: str, dtype: str = "floa
     An existing set of that name is refused (nothing is touched), and so is a second writer of the same name
     while the first writes. The embeddings file, which makes the set appear in the catalogue, is written last.
     """
-    if not NAME_PATTERN.match(name or ""):
-        raise MMXError(f"set name {name!r} is not allowed; use letters, digits, '_', '-' or '.' (1-64 characters)")
-    target = uploads_dir() / name
+    target = check_set_name(name)
     with folder_lock(target, f"the embedding set {name!r}"):
-        if (target / "embeddings.npz").exists():
-            raise MMXError(f"an embedding set called {name!r} already exists; choose another --name", target)
+        check_set_name(name)   # again, under the lock: another writer may have finished meanwhile
         with atomic_path(target / "trailers.parquet") as tmp:
             emb.metadata.to_parquet(tmp, index=False)
         write_json(target / "upload.json", {"name": name, "trailers": len(emb), "dim": emb.dim, "metadata": True,

@@ -18,6 +18,7 @@ import pandas as pd
 from mmx_core.base.artefacts import atomic_path, file_hash, write_json
 from mmx_core.base.embeddings import EmbeddingSet, load_embeddings, load_metadata, save_embeddings
 from mmx_core.base.errors import MMXError
+from mmx_core.base.outputs import PUBLISHED, check_output
 from mmx_core.base.paths import ASSETS_DIR, display_path
 
 PUBLISHED_DIR = ASSETS_DIR / "published"
@@ -78,6 +79,7 @@ def bundle_published(source: str | Path, out: str | Path = PUBLISHED_DIR) -> dic
     and ``genres`` as lists) and ``thumbnails.zip``, each atomically, plus
     ``bundle.json`` with the source files' hashes.
     """
+    check_output(out, PUBLISHED, inputs=(source,))  # the output contract (mmx_core.base.outputs), before any work
     source, out = Path(source), Path(out)
     for name in ("embeddings.npz", "trailers.csv", "thumbnails.zip"):
         if not (source / name).exists():

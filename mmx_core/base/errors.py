@@ -2,10 +2,47 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from pathlib import Path
 
-__all__ = ["MMXError", "escape_control"]
+__all__ = ["ExitCode", "MMXError", "escape_control", "render_exit_codes"]
+
+
+class ExitCode(enum.IntEnum):
+    """The one table of exit codes every command applies (``python -m mmx_core ...`` and the jobs it runs).
+
+    A command that skipped or refused any input never exits 0 (:attr:`meaning` says what each code means).
+    """
+
+    OK = 0
+    FAILED_INPUTS = 1
+    REFUSED = 2
+    INTERRUPTED = 130
+
+    @property
+    def meaning(self) -> str:
+        """What the code tells the caller, in one line (docs/interfaces.md shows the table)."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    ExitCode.OK: "every input used, every output written",
+    ExitCode.FAILED_INPUTS: "some inputs (or writes) failed and were reported, one line each; what completed "
+                            "is kept (a resumable command can go on)",
+    ExitCode.REFUSED: "refused before any work: a usage error, a bad parameter, an unsafe output target, a "
+                      "folder held by another writer; nothing was touched",
+    ExitCode.INTERRUPTED: "stopped by Ctrl-C; what completed is kept",
+}
+
+EXIT_CODES_DOC, EXIT_CODES_BLOCK = "docs/interfaces.md", "exit-codes"
+
+
+def render_exit_codes() -> str:
+    """The exit-code table as the generated block of docs/interfaces.md."""
+    rows = "\n".join(f"| {int(code)} | `{code.name}` | {code.meaning} |" for code in ExitCode)
+    return "| code | name | meaning |\n| --- | --- | --- |\n" + rows
+
 
 # C0 controls (tab included), DEL, C1 controls, and the bidirectional overrides that reorder text
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")

@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
+
+from mmx_core.base.console import raw_stream
 
 T = TypeVar("T")
 ProgressCallback = Callable[[str, int, int | None], None]
@@ -81,7 +84,8 @@ def progress(iterable: Iterable[T], description: str = "", total: int | None = N
     from tqdm.auto import tqdm
 
     job = _JobStatus(os.environ["MMX_JOB_STATUS"]) if os.environ.get("MMX_JOB_STATUS") else None
-    for done, item in enumerate(tqdm(iterable, desc=description, total=total, disable=disable, leave=False), 1):
+    bar = tqdm(iterable, desc=description, total=total, disable=disable, leave=False, file=raw_stream(sys.stderr))
+    for done, item in enumerate(bar, 1):
         yield item
         if job is not None:
             job(description, done, total)

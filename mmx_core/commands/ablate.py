@@ -6,8 +6,10 @@ import json
 import shlex
 from pathlib import Path
 
+from mmx_core.base.console import print_block
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import ExitCode, MMXError
+from mmx_core.base.outputs import DOC, WORK, check_output, tag_output
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 from mmx_core.commands.argtypes import SEED, float_in, int_in
 
@@ -23,8 +25,9 @@ def register(subparsers) -> None:
     add_training_options(parser)
     parser.add_argument("--variants", help="comma-separated subset of rows (names or slugs, e.g. 'random,full-model')")
     parser.add_argument("--no-probes", action="store_true", help="skip the linear probes (and the fine stage)")
-    parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
-                        help="Markdown file whose 'ablation' block is (re)written (default docs/results.md); '-' to write none")
+    tag_output(parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
+                                   help="Markdown file whose 'ablation' block is (re)written (default "
+                                        "docs/results.md); '-' to write none"), DOC)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(func=run)
 
@@ -32,7 +35,8 @@ def register(subparsers) -> None:
 def add_training_options(parser) -> None:
     """Options shared by ``ablate`` and ``subgenre-eval`` for the runs they train."""
     parser.add_argument("--data", required=True, help="trailer data set folder (train/val/test splits)")
-    parser.add_argument("--work", help="folder for the runs and the JSON results (default runs/ablate-<data name>)")
+    tag_output(parser.add_argument("--work", help="folder for the runs and the JSON results (default "
+                                                  "runs/<command>-<data name>)"), WORK)
     parser.add_argument("--epochs", type=int_in(1), default=5, help="epochs of every coarse run (default 5)")
     parser.add_argument("--fine-epochs", type=int_in(1), help="epochs of the fine stage (default: --epochs)")
     parser.add_argument("--batch-size", type=int_in(1), help="batch size of every run (default: the trainer's)")
@@ -71,6 +75,14 @@ def command_line(args, keys: list[str], name: str) -> str:
     return shlex.join(parts)
 
 
+def check_outputs(args, work: Path) -> None:
+    """The output contract of ``ablate`` and ``subgenre-eval`` (``--work``, ``--out``), before any work."""
+    reads = [getattr(args, key, None) for key in ("model_config", "coarse", "fine")]
+    check_output(work, WORK, option="--work", inputs=(args.data,), reads=reads)
+    if args.out != "-":
+        check_output(args.out, DOC, inputs=(args.data,), reads=[*reads, work])
+
+
 def check_epochs(args) -> None:
     for key in ("epochs", "fine_epochs", "batch_size", "patience", "fine_patience"):
         value, lowest = getattr(args, key), 0 if key.endswith("patience") else 1
@@ -83,12 +95,13 @@ def check_epochs(args) -> None:
 
 
 def run(args) -> int:
+    work = Path(args.work) if args.work is not None else runs_dir() / f"ablate-{Path(args.data).resolve().name}"
+    check_outputs(args, work)  # before torch and the data load
     from mmx_core.studies.ablate import ablation_markdown, default_variants, run_ablation
     from mmx_core.evaluate.results_doc import update_block
 
     check_epochs(args)
     data = Path(args.data)
-    work = Path(args.work) if args.work else runs_dir() / f"ablate-{data.resolve().name}"
     variants = None
     if args.variants or args.no_probes:
         from mmx_core.data import TrailerStore
@@ -111,10 +124,10 @@ def run(args) -> int:
                           patience=args.patience, fine_patience=args.fine_patience)
     out = update_block(args.out, "ablation", ablation_markdown(result)) if args.out != "-" else None
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print_block(json.dumps(result.to_dict(), indent=2))
     else:
         for r in result.results:
             print(f"{r.variant.name:24s} AU(PRC)w {r.fixed.auprc_weighted:.3f}  F1w {r.fixed.f1_weighted:.3f}  "
                   f"F1w tuned {r.tuned.f1_weighted:.3f}")
         print(f"wrote {work / 'ablation.json'}" + (f" and {out}" if out else ""))
-    return 0
+    return ExitCode.OK

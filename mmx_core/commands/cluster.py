@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import ARTEFACT, check_output, tag_output
 from mmx_core.commands.argtypes import SEED, float_in, int_in
 from mmx_core.commands.explore_io import add_backend_arg, add_embeddings_args, copy_artefact
 from mmx_core.explore.clustering import SubgenreClusterer
@@ -23,14 +25,16 @@ def register(subparsers) -> None:
                         help="cluster a 10-d UMAP reduction or the unit vectors")
     parser.add_argument("--seed", type=SEED, default=d["seed"], help="seed of the reduction")
     add_backend_arg(parser)
-    parser.add_argument("--out", required=True, metavar="FILE.parquet",
-                        help="columns id, cluster, probability; labels and summaries in FILE.parquet.json")
+    tag_output(parser.add_argument("--out", required=True, metavar="FILE.parquet",
+                                   help="columns id, cluster, probability; labels and summaries in FILE.parquet.json"),
+               ARTEFACT)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from mmx_core.explore import pipeline
 
+    check_output(args.out, ARTEFACT, reads=(args.embeddings, args.metadata), overwrite=True)  # before any work
     emb_set = load_set(args.embeddings, args.metadata)
     result = pipeline.clusters(emb_set, min_cluster_size=args.min_cluster_size, space=args.space,
                                min_samples=args.min_samples or None, selection=args.selection,
@@ -42,4 +46,4 @@ def run(args) -> int:
     print(f"{out}: {result.n_clusters} clusters, {100 * result.noise_share:.0f}% noise")
     for s in result.summaries:
         print(f"  {s.cluster:>3}  {s.size:>5}  {s.label}")
-    return 0
+    return ExitCode.OK

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import ARTEFACT, check_output, tag_output
 from mmx_core.commands.argtypes import int_in
 from mmx_core.commands.explore_io import METADATA_HELP, SET_HELP, add_backend_arg
 from mmx_core.explore.clustering import SubgenreClusterer
@@ -31,13 +33,16 @@ def register(subparsers) -> None:
                         help="map of both spaces, aligned for the procrustes error (default: %(default)s)")
     add_backend_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    parser.add_argument("--out", default=None, metavar="FILE.parquet",
-                        help="write the per-trailer table (id, jaccard, cluster_a, cluster_b)")
+    tag_output(parser.add_argument("--out", default=None, metavar="FILE.parquet",
+                                   help="write the per-trailer table (id, jaccard, cluster_a, cluster_b) and its "
+                                        "parameter record FILE.parquet.json"), ARTEFACT)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from mmx_core.base.artefacts import atomic_path
+    if args.out is not None:  # the output contract, before any work
+        check_output(args.out, ARTEFACT, reads=(args.a, args.b, args.metadata), overwrite=True)
+    from mmx_core.base.artefacts import atomic_path, write_params_json
     from mmx_core.explore import pipeline
 
     a, b = load_set(args.a, args.metadata), load_set(args.b, args.metadata)
@@ -48,6 +53,9 @@ def run(args) -> int:
     if args.out:
         with atomic_path(args.out) as tmp:
             result.table.to_parquet(tmp, index=False)
+        write_params_json(args.out, "compare", {"k": args.k, "min_cluster_size": args.min_cluster_size,
+                                                "projection": args.projection, "backend": args.backend},
+                          {"a": a.content_hash, "b": b.content_hash})
     if args.json:
         print(json.dumps(summary))
     else:
@@ -58,4 +66,4 @@ def run(args) -> int:
     if only_a or only_b:
         print(f"left out: {len(only_a)} ids only in {args.a}, {len(only_b)} only in {args.b} "
               f"(e.g. {(only_a or only_b)[:3]})", file=sys.stderr)
-    return 0
+    return ExitCode.OK

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import ARTEFACT, EMBEDDINGS, check_output, tag_output
 from mmx_core.commands.argtypes import int_in
 
 
@@ -13,7 +15,7 @@ def register(subparsers) -> None:
         "the project's embeddings file (embeddings, ids, generated from the data manifest, source).")
     parser.add_argument("--data", required=True, help="trailer data set folder")
     parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best.pt)")
-    parser.add_argument("--out", required=True, help="output .npz")
+    tag_output(parser.add_argument("--out", required=True, help="output .npz"), EMBEDDINGS)
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
     parser.add_argument("--batch-size", type=int_in(1), default=16)
     parser.add_argument("--with-metadata", action="store_true",
@@ -24,6 +26,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    check_output(args.out, EMBEDDINGS, inputs=(args.data,), reads=(args.model,), overwrite=True)  # before any work
+    if args.with_metadata:
+        check_output(Path(args.out).with_suffix(".parquet"), ARTEFACT, option="--with-metadata", inputs=(args.data,),
+                     reads=(args.model,), overwrite=True)
     from mmx_core.data import TrailerStore
     from mmx_core.train import embed_store, load_checkpoint
     from mmx_core.train.inference import write_embeddings
@@ -33,11 +41,13 @@ def run(args) -> int:
     ids, vectors = embed_store(store, checkpoint, device=args.device, batch_size=args.batch_size)
     path = write_embeddings(args.out, ids, vectors, store, checkpoint)
     if args.with_metadata:
-        from mmx_core.base.artefacts import atomic_path
+        from mmx_core.base.artefacts import atomic_path, write_params_json
 
         table = store.trailers.copy()
         table["dataset"] = str(store.path.resolve())  # where thumbnails and source videos of the set are found
         with atomic_path(path.with_suffix(".parquet")) as tmp:
             table.to_parquet(tmp, index=False)
+        write_params_json(path.with_suffix(".parquet"), "embed-metadata", {"embeddings": path.name},
+                          {"data": store.fingerprint})
     print(path)
-    return 0
+    return ExitCode.OK

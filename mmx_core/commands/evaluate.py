@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+from mmx_core.base.console import print_block
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import ExitCode, MMXError
+from mmx_core.base.outputs import PREDICTIONS, check_output, tag_output
 
 
 def register(subparsers) -> None:
@@ -21,13 +23,17 @@ def register(subparsers) -> None:
     parser.add_argument("--tune-split", default="val", choices=("train", "val", "test"),
                         help="split the per-genre thresholds are tuned on (default val)")
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--save-predictions", metavar="FILE.npz",
-                        help="also write the split's scores and labels (readable by the 'score' command)")
+    tag_output(parser.add_argument("--save-predictions", metavar="FILE.npz",
+                                   help="also write the split's scores and labels (readable by the 'score' command)"),
+               PREDICTIONS)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.save_predictions is not None:  # the output contract, before any work
+        check_output(args.save_predictions, PREDICTIONS, option="--save-predictions", inputs=(args.data,),
+                     reads=(args.model,), overwrite=True)
     from mmx_core.data import TrailerStore
     from mmx_core.base.metrics import genre_metrics
     from mmx_core.evaluate.predictions import save_predictions
@@ -54,9 +60,9 @@ def run(args) -> int:
     if args.save_predictions:
         save_predictions(args.save_predictions, scores, labels, genres)
     if args.json:
-        print(json.dumps(report_json(fixed, tuned, split=args.split, tune_split=args.tune_split,
+        print_block(json.dumps(report_json(fixed, tuned, split=args.split, tune_split=args.tune_split,
                                      model=str(args.model), data=str(args.data)), indent=2))
     else:
         title = f"{args.model} on {args.data} ({args.split} split; thresholds tuned on {args.tune_split})"
-        print(format_text([("t=0.5", fixed), (f"tuned on {args.tune_split}", tuned)], title=title), end="")
-    return 0
+        print_block(format_text([("t=0.5", fixed), (f"tuned on {args.tune_split}", tuned)], title=title))
+    return ExitCode.OK

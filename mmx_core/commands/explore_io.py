@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from mmx_core.base.artefacts import atomic_path, read_json, write_json
+from mmx_core.base.outputs import ARTEFACT, check_output
 from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND
 
 SET_HELP = ("embeddings .npz (ids + embeddings), or a set of the catalogue: published, coarse, fine, "
@@ -30,7 +31,11 @@ def add_backend_arg(parser) -> None:
 
 
 def copy_artefact(cached: Path, out: str, extra: dict | None = None) -> Path:
-    """Copy a cached artefact to ``out`` (atomically) with its parameter JSON beside it."""
+    """Copy a cached artefact to ``out`` (atomically) with its parameter JSON beside it.
+
+    ``out`` passes the output contract (:func:`mmx_core.base.outputs.check_output`): a file this project
+    wrote before (it has its parameter JSON) is replaced, anything else there is refused."""
+    check_output(out, ARTEFACT, overwrite=True)
     out_path = Path(out)
     with atomic_path(out_path) as tmp:
         shutil.copyfile(cached, tmp)

@@ -7,7 +7,9 @@ import sys
 
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 from mmx_core.commands.argtypes import THREADS, float_in, int_in
-from mmx_core.commands.synth import command_line, resolve_out
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import DATASET, tag_output
+from mmx_core.commands.synth import OUT_HELP, command_line, resolve_out
 
 
 
@@ -17,7 +19,7 @@ def register(subparsers) -> None:
         description="Decode videos (PyAV), find shots (PySceneDetect), cut them into clips and run the experts. "
                     "Under torchrun the videos are shared across ranks. See docs/extract.md.")
     parser.add_argument("videos", metavar="VIDEOS", nargs="+", help="a folder of videos (recursive) or video files")
-    parser.add_argument("--out", required=True, help="destination folder (a bare name goes under $MMX_DATA_DIR)")
+    tag_output(parser.add_argument("--out", required=True, help=OUT_HELP), DATASET)
     parser.add_argument("--meta", default=None, help="metadata table (CSV or parquet): id or file, title, year, "
                                                      "genres (list or 'A|B'), optional split")
     parser.add_argument("--experts", default="image,scene,motion,audio", help="comma-separated experts")
@@ -42,29 +44,49 @@ def register(subparsers) -> None:
     parser.add_argument("--clip-seconds", type=float_in(0, low_open=True), default=2.0, help="shortest clip (default 2 s)")
     parser.add_argument("--no-thumbnails", action="store_true", help="do not save keyframe thumbnails")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
+    _add_budget_arguments(parser)
     parser.set_defaults(func=run)
 
 
+def _add_budget_arguments(parser) -> None:
+    """The media budget's options, their defaults read from :class:`~mmx_core.extract.budget.MediaBudget`."""
+    from mmx_core.extract.budget import MEANINGS, OPTIONS, MediaBudget
+
+    defaults = MediaBudget()
+    group = parser.add_argument_group("media budget", "a video over a limit is reported as failed and never "
+                                      "planned (docs/extract.md, 'Media budget')")
+    for name, flag in OPTIONS.items():
+        default = getattr(defaults, name)
+        kind = int_in(1) if isinstance(default, int) else float_in(0, low_open=True)
+        group.add_argument(flag, type=kind, default=default, help=MEANINGS[name])
+    group.add_argument("--allow-partial", action="store_true",
+                       help="keep what decodes of a truncated or damaged video (said in the report and the "
+                            "manifest) instead of failing it")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse (exit 2, nothing written) when metadata rows match no video or one video "
+                             "matches several rows, instead of warning")
+
+
 def run(args) -> int:
+    out = resolve_out(args.out, inputs=args.videos, reads=(args.meta,), overwrite=args.overwrite)  # before torch loads
+    from mmx_core.extract.budget import OPTIONS, MediaBudget
     from mmx_core.extract.pipeline import extract_videos
 
     options = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "videos"})
     command = command_line("extract", options).replace(
         "python -m mmx_core extract", "python -m mmx_core extract " + " ".join(args.videos), 1)
     report = extract_videos(
-        args.videos, resolve_out(args.out), meta=args.meta, experts=args.experts, device=args.device,
+        args.videos, out, meta=args.meta, experts=args.experts, device=args.device,
         batch_size=args.batch_size, workers=args.workers, threads=args.threads, weights_dir=args.weights_dir, resume=args.resume,
         untrained=args.untrained, download=not args.no_download, detector=args.detector, threshold=args.threshold,
         min_shot_seconds=args.min_shot_seconds, clip_seconds=args.clip_seconds,
-        thumbnails=not args.no_thumbnails, overwrite=args.overwrite, command=command)
+        thumbnails=not args.no_thumbnails, overwrite=args.overwrite, command=command,
+        budget=MediaBudget(**{name: getattr(args, name) for name in OPTIONS}), allow_partial=args.allow_partial,
+        strict=args.strict)
     if report.out is not None:
-        resumed = f", {report.resumed} done by an earlier run" if report.resumed else ""
-        marker = " (untrained backbones)" if report.untrained else ""
-        print(f"extracted {report.videos - len(report.failed)} of {report.videos} videos ({report.clips} clips) "
-              f"into {report.out}{marker} in {report.seconds:.1f} s{resumed}")
+        print(report.summary())
+    for line in report.problem_lines():
+        print(line, file=sys.stderr)
     if report.failed:
-        print(f"{len(report.failed)} video(s) failed:", file=sys.stderr)
-        for file, reason in report.failed:
-            print(f"  {file}: {reason}", file=sys.stderr)
-        return 1
-    return 0
+        return ExitCode.FAILED_INPUTS
+    return ExitCode.OK

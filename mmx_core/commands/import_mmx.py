@@ -11,7 +11,9 @@ import sys
 
 from mmx_core.base.safeio import escape_control
 from mmx_core.commands.argtypes import int_in
-from mmx_core.commands.synth import command_line, parse_dims, resolve_out
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import DATASET, tag_output
+from mmx_core.commands.synth import OUT_HELP, command_line, parse_dims, resolve_out
 from mmx_core.data.importer import import_mmx
 
 
@@ -21,7 +23,7 @@ def register(subparsers) -> None:
         description="Import MMX-Trailer-20 features from the authors' layout. Resumes an interrupted import of the "
                     "same --out unless --restart is given.")
     parser.add_argument("src", metavar="SRC", help="root of the tree (holds one folder per genre)")
-    parser.add_argument("--out", required=True, help="destination folder (a bare name goes under $MMX_DATA_DIR)")
+    tag_output(parser.add_argument("--out", required=True, help=OUT_HELP), DATASET)
     parser.add_argument("--dims", default=None, help="expected dims, e.g. image=2048,scene=2048,motion=512,audio=128")
     parser.add_argument("--test-sampling", action="store_true", help="read the test-prefixed expert folders")
     parser.add_argument("--restart", action="store_true", help="discard an interrupted import instead of resuming")
@@ -37,7 +39,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     command = command_line("import-mmx", args, positional=("src",))
-    result = import_mmx(args.src, resolve_out(args.out), dims=parse_dims(args.dims), test_sampling=args.test_sampling,
+    out = resolve_out(args.out, inputs=(args.src,), overwrite=args.overwrite)
+    result = import_mmx(args.src, out, dims=parse_dims(args.dims), test_sampling=args.test_sampling,
                         restart=args.restart, overwrite=args.overwrite, command=command)
     resumed = f", {result.resumed} done by an earlier run" if result.resumed else ""
     where = escape_control(result.path)
@@ -51,5 +54,5 @@ def run(args) -> int:
         print(f"error: {len(result.problems)} problem(s) while importing ({result.skipped} trailer(s) skipped); the "
               f"{result.trailers} imported trailers are kept in {where}; see import_report.json, or pass "
               "--allow-skips to accept partial results", file=sys.stderr)
-        return 1
-    return 0
+        return ExitCode.FAILED_INPUTS
+    return ExitCode.OK

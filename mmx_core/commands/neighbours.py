@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from mmx_core.base.console import print_block
 from mmx_core.commands.argtypes import int_in
 from mmx_core.commands.explore_io import add_embeddings_args
 from mmx_core.explore.neighbours import NeighbourIndex
@@ -29,7 +30,7 @@ def run(args) -> int:
     emb_set = load_set(args.embeddings, args.metadata)
     table = pipeline.neighbours(emb_set, args.id, k=args.k, backend=args.backend)
     if args.json:
-        print(json.dumps([{"id": r.id, "score": round(float(r.score), 6), "shared_genres": list(r.shared_genres)}
+        print_block(json.dumps([{"id": r.id, "score": round(float(r.score), 6), "shared_genres": list(r.shared_genres)}
                           for r in table.itertuples()], indent=2))
         return 0
     for rank, r in enumerate(table.itertuples(), start=1):

@@ -17,6 +17,10 @@ import os
 import time
 from pathlib import Path
 
+from mmx_core.base.console import print_block
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import CACHE, check_output, tag_output
+from mmx_core.base.paths import shipped_cache_dir
 from mmx_core.commands.explore_io import add_backend_arg
 from mmx_core.explore.backends import DEFAULT_BACKEND, check_backend
 from mmx_core.explore.projection import Projector
@@ -27,7 +31,7 @@ log = logging.getLogger(__name__)
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "precompute", help="write the default maps and clusters of the bundled embeddings into assets/cache")
-    parser.add_argument("--out", default=None, help="cache folder to fill (default: assets/cache)")
+    tag_output(parser.add_argument("--out", default=None, help="cache folder to fill (default: assets/cache)"), CACHE)
     parser.add_argument("--methods", default=",".join(Projector.METHODS), help="comma-separated projection methods")
     parser.add_argument("--skip-models", action="store_true",
                         help="only the published set, not models/coarse|fine_embeddings.npz")
@@ -133,11 +137,14 @@ def run(args) -> int:
     chosen = None
     if args.sets:
         from mmx_core.base.paths import cache_dir
+
+        args.out = str(cache_dir()) if args.out is None else args.out
+    check_output(shipped_cache_dir() if args.out is None else args.out, CACHE, reads=args.sets or ())  # before work
+    if args.sets:
         from mmx_core.workspace import load_set
 
         chosen = [load_set(source) for source in args.sets]
-        args.out = args.out or str(cache_dir())
     done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models, sets=chosen,
                       backend=args.backend)
-    print(json.dumps(done, indent=2))
-    return 0
+    print_block(json.dumps(done, indent=2))
+    return ExitCode.OK

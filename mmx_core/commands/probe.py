@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from mmx_core.base.console import print_block
 from mmx_core.commands.argtypes import SEED, float_in, int_in
 
 
@@ -46,5 +47,5 @@ def run(args) -> int:
         print(json.dumps({"set": emb.name, "predictions": str(path), "f1_weighted": report.f1_weighted,
                           "auprc_weighted": report.auprc_weighted, "trailers_scored": report.n_trailers}))
     else:
-        print(format_text([("probe", report)], title=f"Linear probe of {emb.name} ({path})"), end="")
+        print_block(format_text([("probe", report)], title=f"Linear probe of {emb.name} ({path})"))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import ARTEFACT, check_output, tag_output
 from mmx_core.commands.argtypes import SEED, float_in, int_in
 from mmx_core.commands.explore_io import add_backend_arg, add_embeddings_args, copy_artefact
 from mmx_core.explore.projection import Projector
@@ -20,13 +22,14 @@ def register(subparsers) -> None:
     parser.add_argument("--perplexity", type=float_in(0, low_open=True), default=d["perplexity"], help="t-SNE perplexity")
     parser.add_argument("--pca-dims", type=int_in(0), default=d["pca_dims"], help="PCA pre-reduction (0: none)")
     add_backend_arg(parser)
-    parser.add_argument("--out", required=True, metavar="FILE.parquet", help="columns id, x, y")
+    tag_output(parser.add_argument("--out", required=True, metavar="FILE.parquet", help="columns id, x, y"), ARTEFACT)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from mmx_core.explore import pipeline
 
+    check_output(args.out, ARTEFACT, reads=(args.embeddings, args.metadata), overwrite=True)  # before any work
     emb_set = load_set(args.embeddings, args.metadata)
     path = pipeline.projection_path(emb_set, method=args.method, n_components=args.dims, seed=args.seed,
                                     n_neighbors=args.n_neighbors, min_dist=args.min_dist,
@@ -34,4 +37,4 @@ def run(args) -> int:
                                     backend=args.backend)
     out = copy_artefact(path, args.out)
     print(f"{out} ({len(emb_set)} trailers, {args.method}, {args.dims}-D)")
-    return 0
+    return ExitCode.OK

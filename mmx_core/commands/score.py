@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from mmx_core.base.console import print_block
 from mmx_core.base.metrics import genre_metrics
 from mmx_core.commands.argtypes import float_in
 from mmx_core.evaluate.predictions import load_predictions
@@ -40,8 +41,8 @@ def run(args) -> int:
         thresholds = tune_thresholds(val.scores, val.labels, val.genres)
         tuned = genre_metrics(predictions.scores, predictions.labels, predictions.genres, threshold=thresholds)
     if args.json:
-        print(json.dumps(report_json(report, tuned), indent=2))
+        print_block(json.dumps(report_json(report, tuned), indent=2))
     else:
         rows = [(f"t={args.threshold:g}", report)] + ([("tuned on val", tuned)] if tuned is not None else [])
-        print(format_text(rows, title=f"Scores of {args.predictions}"), end="")
+        print_block(format_text(rows, title=f"Scores of {args.predictions}"))
     return 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.console import print_block
+from mmx_core.base.errors import ExitCode, MMXError
+from mmx_core.base.outputs import DOC, tag_output
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 from mmx_core.commands.argtypes import int_in
-from mmx_core.commands.ablate import add_training_options, check_epochs, command_line, model_overrides
+from mmx_core.commands.ablate import add_training_options, check_epochs, check_outputs, command_line, model_overrides
 
 
 def register(subparsers) -> None:
@@ -29,8 +31,8 @@ def register(subparsers) -> None:
     parser.add_argument("--k", type=int_in(1), default=10, help="neighbours for precision@k (default 10)")
     parser.add_argument("--min-cluster-size", type=int_in(2), default=15, help="HDBSCAN min_cluster_size (default 15)")
     parser.add_argument("--space", default="umap10", choices=("umap10", "raw"), help="space HDBSCAN clusters in")
-    parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
-                        help="Markdown file whose 'subgenre' block is (re)written; '-' to write none")
+    tag_output(parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "results.md"),
+                                   help="Markdown file whose 'subgenre' block is (re)written; '-' to write none"), DOC)
     parser.add_argument("--no-probe", action="store_true", help="skip the sub-genre probe accuracy diagnostic")
     parser.add_argument("--block", help="name of the generated block in --out (default subgenre-<split>)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -38,6 +40,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    work = Path(args.work) if args.work is not None else runs_dir() / f"subgenre-{Path(args.data).resolve().name}"
+    check_outputs(args, work)  # before torch and the data load
     from mmx_core.base.artefacts import write_json
     from mmx_core.data import TrailerStore
     from mmx_core.studies.ablate import train_variant
@@ -48,7 +52,6 @@ def run(args) -> int:
     if args.k < 1 or args.min_cluster_size < 2:
         raise MMXError(f"--k must be >= 1 and --min-cluster-size >= 2, got {args.k} and {args.min_cluster_size}")
     data = Path(args.data)
-    work = Path(args.work) if args.work else runs_dir() / f"subgenre-{data.resolve().name}"
     coarse, fine = args.coarse, args.fine
     if coarse is None or fine is None:
         store = TrailerStore.open(data)
@@ -79,10 +82,10 @@ def run(args) -> int:
     if args.out != "-":
         update_block(args.out, args.block or f"subgenre-{args.split}", subgenre_markdown([experiment]))
     if args.json:
-        print(json.dumps(experiment.to_dict(), indent=2))
+        print_block(json.dumps(experiment.to_dict(), indent=2))
     else:
         for name, r in experiment.rows.items():
             print(f"{name:8s} ARI {r.ari:.3f}  NMI {r.nmi:.3f}  precision@{r.k} {r.precision_at_k:.3f}  "
                   f"clusters {r.n_clusters}  noise {r.noise_fraction:.2f}  probe accuracy {r.probe_accuracy:.3f}")
         print(f"chance precision@{args.k} {experiment.chance_precision:.3f}; wrote {result_file}")
-    return 0
+    return ExitCode.OK

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from pathlib import Path
 
 from mmx_core.commands.argtypes import SEED, float_in, int_in
 from mmx_core.data.synth import SynthConfig, estimate_size_bytes, synthesize
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import ExitCode, MMXError
+from mmx_core.base.outputs import DATASET, check_output, tag_output
 from mmx_core.base.paths import data_dir
 
+OUT_HELP = "destination folder (a bare name goes under $MMX_DATA_DIR)"
 _DEFAULTS = SynthConfig()
 _FLOAT_KNOBS = {
     "genre_strength": "scale of the genre part of a trailer latent (published: of the latents)",
@@ -33,7 +36,7 @@ def register(subparsers) -> None:
         "synth", help="generate a trailer data set (planted sub-genres or published latents)",
         description="Generate a trailer data set in the project format. See docs/data-format.md for the "
                     "generative model and its knobs.")
-    parser.add_argument("--out", required=True, help="destination folder (a bare name goes under $MMX_DATA_DIR)")
+    tag_output(parser.add_argument("--out", required=True, help=OUT_HELP), DATASET)
     parser.add_argument("--trailers", type=int_in(1), default=None,
                         help="number of trailers (required for planted; published default: all 7,594)")
     parser.add_argument("--seed", type=SEED, default=0, help="same seed and knobs give identical files")
@@ -89,15 +92,19 @@ def command_line(name: str, args, positional: tuple[str, ...] = ()) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def resolve_out(out: str):
-    from pathlib import Path
-
-    path = Path(out)
-    return path if path.is_absolute() or len(path.parts) > 1 or out.startswith(".") else data_dir() / path
+def resolve_out(out: str, *, inputs=(), reads=(), overwrite: bool = False) -> Path:
+    """The data set folder ``--out`` names (a bare name goes under the data folder), checked by the output
+    contract (:func:`mmx_core.base.outputs.check_output`): an empty or unsafe ``--out`` is refused here."""
+    text = (out or "").strip()
+    path = Path(text)
+    if text and not (path.is_absolute() or len(path.parts) > 1 or text.startswith(".")):
+        path = data_dir() / path
+    check_output(path if text else "", DATASET, inputs=inputs, reads=reads, overwrite=overwrite)
+    return path
 
 
 def run(args) -> int:
-    out = resolve_out(args.out)
+    out = resolve_out(args.out, overwrite=args.overwrite)
     knobs = dict(
         latent=args.latent, dims=parse_dims(args.dims), subgenres_per_genre=args.subgenres,
         latent_dim=args.latent_dim, visibility=args.visibility, style_dim=args.style_dim,
@@ -118,4 +125,4 @@ def run(args) -> int:
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     print(f"wrote {path}: {counts['trailers']} trailers, {counts['sequences']} sequences, {counts['clips']} clips, "
           f"{len(manifest['genres'])} genres, {size / 1e6:.1f} MB (generated features)")
-    return 0
+    return ExitCode.OK

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
+from mmx_core.base.errors import ExitCode
+from mmx_core.base.outputs import RUN, check_output, tag_output
 from mmx_core.commands.argtypes import SEED, THREADS, float_in, int_in
 from mmx_core.model.config import FUSIONS, GEM_SCALES, SEQUENCE_ENCODERS
 
@@ -27,7 +29,7 @@ def register(subparsers) -> None:
         "trains with DistributedDataParallel.")
     parser.add_argument("--stage", choices=("coarse", "fine"), required=True)
     parser.add_argument("--data", required=True, help="trailer data set folder")
-    parser.add_argument("--out", required=True, help="run folder")
+    tag_output(parser.add_argument("--out", required=True, help="run folder"), RUN)
     parser.add_argument("--init", help="checkpoint file or run folder (its best.pt) to start from; required by fine")
     parser.add_argument("--epochs", type=int_in(1), default=None, help=f"maximum epochs (default: {_recipe('epochs')})")
     parser.add_argument("--batch-size", type=int_in(1), default=None,
@@ -65,6 +67,7 @@ def model_overrides(args) -> dict:
 
 
 def run(args) -> int:
+    check_output(args.out, RUN, inputs=(args.data,), reads=(args.init,))  # before torch and the data load
     from mmx_core.data import read_manifest
     from mmx_core.model import ModelConfig
     from mmx_core.train import TrainConfig, train
@@ -81,4 +84,4 @@ def run(args) -> int:
                                 patience=args.patience, temperature=args.temperature)
     out = train(config)
     logging.getLogger(__name__).info("run finished: %s (best checkpoint %s)", out, out / "checkpoints" / "best.pt")
-    return 0
+    return ExitCode.OK

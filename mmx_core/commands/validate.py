@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mmx_core.base.console import print_block
 from mmx_core.commands.argtypes import int_in
 from mmx_core.data.validate import format_report, validate_dataset
 from mmx_core.base.paths import data_dir
@@ -24,5 +25,5 @@ def run(args) -> int:
     if not path.exists() and len(path.parts) == 1 and (data_dir() / path).exists():
         path = data_dir() / path  # a bare name, as `synth --out NAME` writes it
     report = validate_dataset(path, deep=not args.quick, max_rows=args.max_rows)
-    print(json.dumps(report.to_dict()) if args.json else format_report(report))
+    print_block(json.dumps(report.to_dict()) if args.json else format_report(report))
     return 0 if report.ok else 1

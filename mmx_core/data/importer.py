@@ -24,7 +24,7 @@ missing expert being stored as missing. The import commits every few seconds
 and can be interrupted and restarted without redoing finished trailers.
 
 One writer per destination: the import holds the writer lock of its staging
-folder (:func:`mmx_core.base.locks.folder_lock`) from start to rename, so a
+folder (:func:`mmx_core.base.outputs.output_lock`) from start to rename, so a
 second import into the same ``out`` is refused at once, naming the holder, and
 touches nothing. Control characters in the problems (file names, messages) are
 escaped when they are recorded (:class:`~mmx_core.data.import_tree.ImportProblems`).
@@ -38,14 +38,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mmx_core.base.errors import MMXError
-from mmx_core.base.locks import LOCK_NAME, folder_lock
+from mmx_core.base.outputs import DATASET, check_output, output_lock
 from mmx_core.base.progress import progress
 from mmx_core.base.safeio import escape_control
 from mmx_core.data.import_meta import MetaUnpickler, parse_meta, read_meta
@@ -133,26 +132,11 @@ def import_mmx(src: str | Path, out: str | Path, *, dims: dict[str, int] | None 
     if not root.is_dir():
         raise MMXError("source folder not found", src)
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise MMXError("already exists; choose another --out or pass --overwrite to replace it", out)
-    stage = staging_dir(out)
-    with folder_lock(stage, "the import's staging folder"):
-        try:
-            return _import_locked(root, out, dims=dims, test_sampling=test_sampling,
-                                  clips_per_sequence=clips_per_sequence, restart=restart, overwrite=overwrite,
-                                  commit_seconds=commit_seconds, stop_after=stop_after, command=command)
-        finally:
-            _drop_empty_stage(stage)
-
-
-def _drop_empty_stage(stage: Path) -> None:
-    """Remove a staging folder that holds nothing but its lock (an import refused before writing)."""
-    try:
-        if stage.is_dir() and set(os.listdir(stage)) <= {LOCK_NAME}:
-            (stage / LOCK_NAME).unlink(missing_ok=True)
-            stage.rmdir()
-    except OSError:
-        pass
+    check_output(out, DATASET, inputs=(root,), overwrite=overwrite)
+    with output_lock(out, "the import's staging folder"):
+        return _import_locked(root, out, dims=dims, test_sampling=test_sampling,
+                              clips_per_sequence=clips_per_sequence, restart=restart, overwrite=overwrite,
+                              commit_seconds=commit_seconds, stop_after=stop_after, command=command)
 
 
 def _import_locked(root: Path, out: Path, *, dims, test_sampling, clips_per_sequence, restart, overwrite,
@@ -177,7 +161,6 @@ def _import_locked(root: Path, out: Path, *, dims, test_sampling, clips_per_sequ
             extra={"problems": len(all_problems), "skipped_trailers": skipped},
             extra_files={"import_report.json": {"source": escape_control(root), "problems": all_problems}},
         )
-        (path / LOCK_NAME).unlink(missing_ok=True)  # the staging folder's lock moved with the rename
     finally:
         writer.close()
     return ImportResult(path=path, trailers=writer.n_trailers, clips=writer.n_clips, skipped=skipped,

@@ -1,16 +1,15 @@
 """Files of a data set being built: the staging folder, its scratch files, the .npy header, the finished files.
 
-A set is built in ``.<name>.partial`` beside its destination. Features are
+A set is built in ``.<name>.partial`` beside its destination (:func:`mmx_core.base.outputs.stage_dir`). Features are
 appended to ``features.npy`` files whose fixed-size header is rewritten with the
 final shape at the end; counts and trailer rows go to scratch files that
 :func:`finish_stage` turns into the offsets arrays and the trailer table
-before :func:`replace_dir` renames the folder onto the destination.
+before :func:`replace_dir` (:func:`mmx_core.base.outputs.swap_in`) renames the folder onto the destination.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,6 +20,8 @@ import pandas as pd
 from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
 from mmx_core.base.locks import LOCK_NAME as _LOCK_NAME
+from mmx_core.base.outputs import stage_dir as staging_dir
+from mmx_core.base.outputs import swap_in as replace_dir
 from mmx_core.data.manifest import ExpertSpec
 
 __all__ = ["NPY_HEADER_BYTES", "PROGRESS", "ROWS", "SEQ_COUNTS", "CLIP_COUNTS", "staging_dir", "write_npy_header",
@@ -32,12 +33,6 @@ PROGRESS = "progress.json"
 ROWS = "rows.jsonl"
 SEQ_COUNTS = "index/sequence_counts.bin"
 CLIP_COUNTS = "index/clip_counts.bin"
-
-
-def staging_dir(out: str | Path) -> Path:
-    """The folder a data set for ``out`` is built in before it is renamed onto ``out``."""
-    out = Path(out)
-    return out.parent / f".{out.name}.partial"
 
 
 def write_npy_header(handle, dtype: np.dtype, shape: tuple[int, ...]) -> None:
@@ -167,14 +162,3 @@ def counts_to_offsets(counts_path: Path, offsets_path: Path) -> None:
     np.cumsum(counts, out=offsets[1:])
     with atomic_path(offsets_path) as tmp:
         np.save(tmp, offsets)
-
-
-def replace_dir(stage: Path, out: Path) -> None:
-    """Rename ``stage`` onto ``out``; an existing ``out`` is moved aside first, then deleted."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(stage, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from mmx_core.base.errors import MMXError
+from mmx_core.base.outputs import DATASET, check_output, output_lock
 from mmx_core.base.progress import progress
 from mmx_core.data.synth_config import SynthConfig
 from mmx_core.data.synth_latents import LABEL_CARDINALITY, planted_label_sets, planted_trailers, published_trailers
@@ -96,6 +97,8 @@ def synthesize(out: str | Path, n_trailers: int | None = 1000, seed: int = 0, *,
     Path
         ``out``.
     """
+    out = Path(out)
+    check_output(out, DATASET, overwrite=overwrite)   # before any work: an unsafe --out touches nothing
     try:
         cfg = SynthConfig(**knobs)
     except TypeError as exc:
@@ -115,15 +118,16 @@ def synthesize(out: str | Path, n_trailers: int | None = 1000, seed: int = 0, *,
     experts = cfg.experts()
     renderer = FeatureRenderer(cfg, experts, z.shape[1], np.random.default_rng([seed, 1]))
     params = {"command": command or "synth", "step": "synth", "trailers": len(rows), "seed": seed, **cfg.to_params()}
-    writer = DatasetWriter(out, genres, experts, cfg.clips_per_sequence, generated=True, generator=params,
-                           source=source, overwrite=overwrite)
-    try:
-        starts = range(0, len(rows), _BATCH)
-        for b, start in enumerate(progress(starts, "generating trailers")):
-            stop = min(start + _BATCH, len(rows))
-            n_seq, clip_counts, features = renderer.render(z[start:stop], np.random.default_rng([seed, 2, b]))
-            writer.add_trailers(rows[start:stop], n_seq, clip_counts, features)
-        return writer.finish()
-    except BaseException:
-        writer.abort()  # a generated set is cheap to redo: leave nothing behind
-        raise
+    with output_lock(out, "the data set"):     # one writer of ``out`` (and its staging folder) at a time
+        writer = DatasetWriter(out, genres, experts, cfg.clips_per_sequence, generated=True, generator=params,
+                               source=source, overwrite=overwrite)
+        try:
+            starts = range(0, len(rows), _BATCH)
+            for b, start in enumerate(progress(starts, "generating trailers")):
+                stop = min(start + _BATCH, len(rows))
+                n_seq, clip_counts, features = renderer.render(z[start:stop], np.random.default_rng([seed, 2, b]))
+                writer.add_trailers(rows[start:stop], n_seq, clip_counts, features)
+            return writer.finish()
+        except BaseException:
+            writer.abort()  # a generated set is cheap to redo: leave nothing behind
+            raise

@@ -72,8 +72,9 @@ class ValidationReport:
 
 
 def format_report(report: ValidationReport) -> str:
-    """A short human summary: status, counts, genre counts, label cardinality, problems."""
-    lines = [f"{report.path}: {'OK' if report.ok else f'{len(report.problems)} problem(s)'}"]
+    """A short human summary: status, counts, genre counts, label cardinality, problems (names escaped: one
+    line each)."""
+    lines = [f"{escape_control(report.path)}: {'OK' if report.ok else f'{len(report.problems)} problem(s)'}"]
     kind = {True: ", generated features", False: "", None: ""}[report.generated]
     lines.append(f"  trailers {report.trailers}, sequences {report.sequences}, clips {report.clips}{kind}")
     if report.splits:
@@ -81,8 +82,8 @@ def format_report(report: ValidationReport) -> str:
     if report.genre_counts:
         lines.append(f"  labels per trailer: mean {report.mean_labels:.2f}, max {report.max_labels}")
         top = sorted(report.genre_counts.items(), key=lambda kv: -kv[1])
-        lines.append("  genres " + ", ".join(f"{g} {n}" for g, n in top))
+        lines.append("  genres " + ", ".join(f"{escape_control(g)} {n}" for g, n in top))
     for p in report.problems:
         where = p["file"] + (f" row {p['row']}" if p["row"] is not None else "")
-        lines.append(f"  {where}: {p['message']}")
+        lines.append(f"  {escape_control(where)}: {escape_control(p['message'])}")
     return "\n".join(lines)

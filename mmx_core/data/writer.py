@@ -30,6 +30,7 @@ import numpy as np
 
 from mmx_core.base.artefacts import write_json
 from mmx_core.base.errors import MMXError
+from mmx_core.base.outputs import DATASET, check_output
 from mmx_core.data.batch_checks import check_batch
 from mmx_core.data.manifest import DTYPES, ExpertSpec, Manifest, write_manifest
 from mmx_core.data.staging import (
@@ -97,8 +98,7 @@ class DatasetWriter:
         self.out = Path(out)
         if dtype not in DTYPES:
             raise MMXError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
-        if self.out.exists() and not overwrite:
-            raise MMXError("already exists; choose another --out or pass --overwrite to replace it", self.out)
+        check_output(self.out, DATASET, overwrite=overwrite)
         self.genres = list(genres)
         self.experts = dict(experts)
         self.clips_per_sequence = int(clips_per_sequence)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
+from mmx_core.base.errors import escape_control
 from mmx_core.base.genres import TABLE2_COLUMNS
 from mmx_core.base.metrics import GenreReport
 
@@ -74,7 +75,7 @@ def format_text(rows: Sequence[tuple[str, GenreReport]], title: str | None = Non
         Typically ``[("t=0.5", report), ("tuned", tuned_report)]``; the support
         and per-genre AU(PRC) (threshold-free) are taken from the first row.
     title : str, optional
-        First line of the report.
+        First line of the report (control characters escaped: it may hold a path).
     """
     if not rows:
         return ""
@@ -82,7 +83,7 @@ def format_text(rows: Sequence[tuple[str, GenreReport]], title: str | None = Non
     first = rows[0][1]
     name_width = max(10, *(len(name) for name, _ in rows)) + 2
     width = max(6, *(len(abbreviation(g)) for g in genres)) + 1
-    lines = [title] if title else []
+    lines = [escape_control(title)] if title else []
     lines.append(f"Per-genre F1 ({first.n_trailers} trailers; support = positives)")
     lines.append(" " * name_width + "".join(abbreviation(g).rjust(width) for g in genres))
     support = [first.per_genre[g]["support"] if g in first.per_genre else 0 for g in genres]

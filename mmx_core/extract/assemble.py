@@ -7,9 +7,9 @@ is removed.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from mmx_core.base.errors import MMXError
 from mmx_core.data.manifest import ExpertSpec
 from mmx_core.data.writer import DatasetWriter
 from mmx_core.extract.decode import DecodeSpec
@@ -21,21 +21,24 @@ from mmx_core.extract.workdir import WorkFolder
 
 __all__ = ["assemble_dataset"]
 
+log = logging.getLogger(__name__)
+
 
 def assemble_dataset(items, rows, experts, resolved, spec: DecodeSpec, folder: WorkFolder, out: Path, overwrite: bool,
                      command, batch_size, report: ExtractReport) -> tuple[Path | None, int]:
     """Write the data set ``out`` from the videos ``folder`` finished; returns ``(out, clips)``.
 
-    Raises
-    ------
-    MMXError
-        No video was extracted.
+    When no video was extracted, nothing is written and ``(None, 0)`` is returned (the command exits 1,
+    :attr:`~mmx_core.base.errors.ExitCode.FAILED_INPUTS`); the work folder is removed then too, as it holds
+    no finished video a resume could keep (the failures are in ``report.failed``).
     """
     from mmx_core.extract.weights import extraction_record
 
     done = [(item, row) for item, row in zip(items, rows) if folder.is_done(item.id)]
     if not done:
-        raise MMXError(f"no video could be extracted ({len(report.failed)} failed); see the reasons above", out)
+        folder.remove()
+        log.error("%s: no video could be extracted (%d failed); nothing was written", out, len(report.failed))
+        return None, 0
     kept_rows = [row for _, row in done]
     genres = genre_vocabulary(kept_rows)
     extraction = extraction_record(experts, resolved)
@@ -46,6 +49,8 @@ def assemble_dataset(items, rows, experts, resolved, spec: DecodeSpec, folder: W
         "batch_size": int(batch_size),
         "videos": len(items),
         "failed": [{"file": f, "reason": r} for f, r in report.failed],
+        "partial": [{"file": f, "reason": r} for f, r in report.partial],
+        "media_budget": {**spec.budget.describe(), "allow_partial": spec.allow_partial},
         "thumbnails": THUMBNAILS_NAME if spec.thumbnails else None,
     })
     writer = DatasetWriter(

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from mmx_core.extract.audio_track import AudioWindows
+from mmx_core.extract.budget import MediaBudget
 from mmx_core.extract.clip_frames import THUMB_SIDE, ClipAssembler
 from mmx_core.extract.plan import plan_trailer
 from mmx_core.extract.shots import ShotDetector, scan_shots
@@ -55,13 +56,19 @@ class ExpertInput:
 
 @dataclass(frozen=True)
 class DecodeSpec:
-    """Everything a decoding worker needs besides the file."""
+    """Everything a decoding worker needs besides the file.
+
+    ``budget`` bounds what one file may cost (:class:`~mmx_core.extract.budget.MediaBudget`);
+    ``allow_partial`` keeps the part of a truncated or damaged file that decodes instead of failing it.
+    """
 
     experts: tuple[ExpertInput, ...]
     detector: ShotDetector
     clip_seconds: float
     clips_per_sequence: int
     thumbnails: bool = True
+    budget: MediaBudget = field(default_factory=MediaBudget)
+    allow_partial: bool = False
 
 
 def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]]:
@@ -70,7 +77,8 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
     Yields
     ------
     ("plan", dict)
-        First: ``clip_counts``, ``duration``, ``cuts``, ``has_audio``, ``frames`` (header estimate).
+        First: ``clip_counts``, ``duration``, ``cuts``, ``has_audio``, ``frames`` (first pass), ``partial``
+        (why only part of the file decoded, kept under ``allow_partial``; None for a whole file).
     ("clip", (k, {expert: ndarray or None}))
         Clip ``k``'s inputs in clip order: video experts (T, size, size, 3) uint8,
         audio experts (n,) float32; None when that expert has no input for the clip
@@ -78,28 +86,42 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
     ("thumb", (sequence, jpeg bytes))
         One per sequence (when thumbnails are on).
     ("done", dict)
-        Last: ``frames`` decoded over both passes, ``seconds`` spent, ``notes``.
+        Last: ``frames`` decoded over both passes, ``seconds`` spent, ``notes``, ``partial``
+        (every reason only part of the file was used; empty for a whole file).
 
     Raises
     ------
     DecodeError
-        The file cannot be decoded at all (the caller reports it and goes on).
+        The file cannot be decoded at all, or is truncated or damaged without ``spec.allow_partial``
+        (the caller reports it and goes on).
+    OverBudget
+        The file goes over ``spec.budget``: refused during the first pass, before any clip is planned.
     """
     started = time.perf_counter()
-    info = probe(path)
-    scan = scan_shots(path, spec.detector, info.fps)
+    budget = spec.budget
+    info = probe(path, budget)
+    guard = budget.guard(path)
+    scan = scan_shots(path, spec.detector, info.fps, guard=guard)
+    partial = [reason for reason in (guard.stopped, budget.truncation(
+        declared_duration=info.duration, declared_frames=info.declared_frames, end=scan.duration, frames=scan.frames,
+        fps=info.fps)) if reason]
+    _refuse_partial(path, partial, spec.allow_partial)
+    budget.check_clips(path, scan.duration, spec.clip_seconds)
     plan = plan_trailer(scan.cuts, scan.duration, clip_seconds=spec.clip_seconds,
                         clips_per_sequence=spec.clips_per_sequence)
     notes: list[str] = []
     yield "plan", {"clip_counts": plan.clip_counts.tolist(), "duration": plan.duration, "cuts": scan.cuts,
                    "sequences": [[round(a, 4), round(b, 4)] for a, b in plan.sequence_bounds()],
                    "has_audio": info.has_audio, "frames": scan.frames, "width": info.width, "height": info.height,
-                   "rotation": info.rotation}
+                   "rotation": info.rotation, "partial": "; ".join(partial) or None}
     windows = _audio_windows(path, spec.experts, info.has_audio, notes)
     clips = ClipAssembler(plan, spec, windows)
     frames = scan.frames
     previous = None
-    for t, frame, rot in iter_raw_frames(path):
+    second = budget.guard(path)
+    for t, frame, rot in iter_raw_frames(path, guard=second):
+        if second.frames > scan.frames:  # a second pass never needs more frames than the first planned with
+            break
         frames += 1
         if previous is not None:
             yield from clips.fill(previous[0], previous[1], t)
@@ -113,8 +135,20 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
         if reader is not None:
             if reader.failed:
                 notes.append(f"audio decoding stopped: {reader.failed}")
+                partial.append(f"audio decoding stopped ({reader.failed})")
             reader.close()
-    yield "done", {"frames": frames, "seconds": time.perf_counter() - started, "notes": notes}
+    if second.stopped and not guard.stopped:
+        partial.append(second.stopped)
+    _refuse_partial(path, partial, spec.allow_partial)
+    yield "done", {"frames": frames, "seconds": time.perf_counter() - started, "notes": notes,
+                   "partial": list(dict.fromkeys(partial))}
+
+
+def _refuse_partial(path: str | Path, partial: list[str], allow_partial: bool) -> None:
+    """Fail a truncated or damaged file (one line, every reason) unless ``allow_partial`` keeps what decoded."""
+    if partial and not allow_partial:
+        raise DecodeError("truncated or damaged: " + "; ".join(dict.fromkeys(partial)) +
+                          " (--allow-partial keeps what decodes)", path)
 
 
 def _audio_windows(path: str | Path, experts, has_audio: bool, notes: list[str]) -> dict[int, AudioWindows | None]:

@@ -4,7 +4,7 @@ Videos are found recursively under a folder (or given as files) and get an
 id: their path relative to the folder, without the extension (with it when
 two files differ only by extension). The optional metadata table (CSV or
 parquet) is keyed by ``id`` or ``file`` (a file name, a relative path or an
-id) and gives ``title``, ``year``, ``genres`` (a list, or one string split on
+id, matched exactly or ignoring case) and gives ``title``, ``year``, ``genres`` (a list, or one string split on
 ``|`` or ``;``) and optionally ``split``. A video without a row gets its
 file name as title, no genres (:data:`UNLABELLED` in the data set, whose
 format needs one) and a split drawn from a hash of its id.
@@ -12,6 +12,7 @@ format needs one) and a split drawn from a hash of its id.
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from dataclasses import dataclass
@@ -21,28 +22,56 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import MMXError, escape_control
 
-__all__ = ["VIDEO_SUFFIXES", "UNLABELLED", "VideoItem", "list_videos", "read_metadata", "trailer_rows",
-           "split_of", "genre_vocabulary"]
+__all__ = ["VIDEO_SUFFIXES", "UNLABELLED", "YEAR_RANGE", "FIRST_ROW", "VideoItem", "list_videos", "read_metadata",
+           "match_metadata", "trailer_rows", "split_of", "genre_vocabulary"]
+
+log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
 UNLABELLED = "Unlabelled"
+YEAR_RANGE = (1870, 2100)
+"""Years a metadata ``year`` may hold (inclusive)."""
+FIRST_ROW = 2
+"""Row number of a metadata table's first data row, as a spreadsheet shows it (the header is row 1)."""
 _SPLITS = ("train", "val", "test")
 _SPLIT_FRACTIONS = (0.7, 0.1)
 
 
 @dataclass(frozen=True)
 class VideoItem:
-    """One input video: its file, its id and its path relative to the input folder."""
+    """One input video: its file, its id and its path relative to the input folder.
+
+    ``refused`` says why the file must not be opened (a symbolic link whose target leaves the folder it
+    was found in); such an item is reported as failed, never decoded.
+    """
 
     path: Path
     id: str
     relative: str
+    refused: str | None = None
+
+
+def _link_refusal(path: Path, folder: Path) -> str | None:
+    """Why ``path`` (found in ``folder``) is refused: a symbolic link whose target resolves outside ``folder``."""
+    try:
+        target = path.resolve(strict=True)
+        inside = target.is_relative_to(folder.resolve(strict=True))
+    except (OSError, RuntimeError):  # a dangling or looping link
+        return "a symbolic link to nothing readable; not followed"
+    if not inside:
+        return "a symbolic link that points out of its folder; not followed (copy the file in instead)"
+    return None
 
 
 def list_videos(videos: str | Path | Sequence[str | Path]) -> list[VideoItem]:
     """Video files under a folder (recursive) or from a list, in a fixed order.
+
+    A file that is a symbolic link is kept only when its target resolves inside the folder it was found
+    in: the folder walked, or for a file given directly, the folder holding it. Any other link is
+    listed with :attr:`VideoItem.refused` set (reported as failed, never opened). Links to folders are
+    not walked into.
 
     Raises
     ------
@@ -55,19 +84,22 @@ def list_videos(videos: str | Path | Sequence[str | Path]) -> list[VideoItem]:
         item = Path(item).expanduser()
         if item.is_dir():
             for path in sorted(item.rglob("*")):
-                if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES and not path.name.startswith("."):
-                    found.append((path, path.relative_to(item).as_posix()))
-        elif item.exists():
-            found.append((item, item.name))
+                if (path.is_file() or path.is_symlink()) and path.suffix.lower() in VIDEO_SUFFIXES \
+                        and not path.name.startswith("."):
+                    found.append((path, path.relative_to(item).as_posix(),
+                                  _link_refusal(path, item) if path.is_symlink() else None))
+        elif item.exists() or item.is_symlink():
+            found.append((item, item.name, _link_refusal(item, item.parent) if item.is_symlink() else None))
         else:
             raise MMXError("no such file or folder; give a folder of videos or video files", item)
     if not found:
         raise MMXError(f"no video files ({', '.join(VIDEO_SUFFIXES[:5])}, ...) found", inputs[0] if inputs else None)
-    stems = [rel.rsplit(".", 1)[0] if "." in Path(rel).name else rel for _, rel in found]
+    stems = [rel.rsplit(".", 1)[0] if "." in Path(rel).name else rel for _, rel, _ in found]
     counts: dict[str, int] = {}
     for stem in stems:
         counts[stem] = counts.get(stem, 0) + 1
-    items = [VideoItem(path, stem if counts[stem] == 1 else rel, rel) for (path, rel), stem in zip(found, stems)]
+    items = [VideoItem(path, stem if counts[stem] == 1 else rel, rel, refused)
+             for (path, rel, refused), stem in zip(found, stems)]
     items.sort(key=lambda v: v.id)
     if len({v.id for v in items}) != len(items):
         raise MMXError("two inputs give the same id; rename one of them", items[0].path)
@@ -80,15 +112,57 @@ def split_of(trailer_id: str) -> str:
     return "train" if u < _SPLIT_FRACTIONS[0] else "val" if u < sum(_SPLIT_FRACTIONS) else "test"
 
 
-def _genres(value: Any) -> list[str]:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return []
-    if isinstance(value, str):
-        parts = re.split(r"[|;]", value)
-    elif isinstance(value, (list, tuple, np.ndarray)):
-        parts = [str(v) for v in value]
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and np.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+class _Bad(ValueError):
+    """A cell a column's parser refuses; the message says what the value is not ("is not a whole year")."""
+
+
+def _text(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    if isinstance(value, (list, tuple, dict, np.ndarray, bytes)):
+        raise _Bad("is not text")
+    return str(value).strip()
+
+
+def _year(value: Any) -> int | None:
+    """An integer year in :data:`YEAR_RANGE`; ``2001.0`` is 2001, ``2001.5``, ``1e30`` or 20 digits are refused."""
+    if _missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise _Bad("is not a year")
+    if isinstance(value, (int, np.integer)):
+        year = int(value)
+    elif isinstance(value, (float, np.floating)):
+        if not np.isfinite(value) or float(value) != int(value):
+            raise _Bad("is not a whole year")
+        year = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,6}(\.0*)?", value.strip()):
+        year = int(value.strip().split(".")[0])
     else:
+        raise _Bad("is not a whole year such as 2001")
+    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+        raise _Bad(f"is not a year from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
+    return year
+
+
+def _genres(value: Any) -> list[str]:
+    """A list of names, or one string split on ``|`` or ``;``; repeats dropped, order kept."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        parts = [str(v) for v in value if not _missing(v)]
+    elif _missing(value):
         return []
+    elif isinstance(value, str):
+        parts = re.split(r"[|;]", value)
+    else:
+        raise _Bad("is not a list of genres or one string such as 'Drama|Horror'")
     out: list[str] = []
     for part in parts:
         name = part.strip()
@@ -97,72 +171,152 @@ def _genres(value: Any) -> list[str]:
     return out
 
 
+def _split(value: Any) -> str | None:
+    if _missing(value):
+        return None
+    split = str(value).strip().lower() if isinstance(value, str) else None
+    if split not in _SPLITS:
+        raise _Bad(f"is not one of {list(_SPLITS)}")
+    return split
+
+
+_PARSERS = {"title": _text, "year": _year, "genres": _genres, "split": _split}
+"""The one parser of each metadata column (the key column is read by :func:`_text`)."""
+
+
+def _cell(value: Any) -> str:
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return escape_control(text if len(text) <= 60 else text[:57] + "...")
+
+
 def read_metadata(path: str | Path) -> pd.DataFrame:
-    """The metadata table, one row per key, with ``key``, ``title``, ``year``, ``genres``, ``split``.
+    """The metadata table, one row per key, with ``key``, ``title``, ``year``, ``genres``, ``split`` and ``row``.
+
+    Each column has one parser (``year``: an integer from ``YEAR_RANGE``, ``2001.0`` accepted; ``genres``: a
+    list or ``'A|B'``; ``split``: train, val or test). ``row`` is the row as a spreadsheet shows it: the
+    header is row 1, the first data row is row 2 (for parquet too).
 
     Raises
     ------
     MMXError
-        Unreadable file, no ``id``/``file`` column, repeated keys, or bad split values.
+        Unreadable file, no ``id``/``file`` column, an empty or repeated key, or a bad value: one line naming the
+        file, the row, the column and the value.
     """
     path = Path(path)
     if not path.is_file():
         raise MMXError("metadata file not found; give a CSV or parquet table", path)
     try:
-        table = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+        table = (pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq")
+                 else pd.read_csv(path, dtype=str, keep_default_na=False))
     except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad table
         raise MMXError(f"cannot read the metadata table ({type(exc).__name__}: {str(exc)[:100]})", path) from None
+    table.columns = [str(c).strip() for c in table.columns]
     key_column = next((c for c in ("id", "file", "filename", "path") if c in table.columns), None)
     if key_column is None:
         raise MMXError(f"the metadata table needs an 'id' or 'file' column; it has {list(table.columns)[:8]}", path)
-    keys = table[key_column].astype(str).str.strip()
-    if keys.duplicated().any():
-        raise MMXError(f"{key_column} {keys[keys.duplicated()].iloc[0]!r} appears twice in the metadata table", path)
-    out = pd.DataFrame({"key": keys})
-    out["title"] = table["title"].astype("string") if "title" in table.columns else pd.NA
-    out["year"] = pd.to_numeric(table["year"], errors="coerce").astype("Int64") if "year" in table.columns else pd.NA
-    out["genres"] = [_genres(v) for v in table["genres"]] if "genres" in table.columns else [[] for _ in keys]
-    if "split" in table.columns:
-        splits = table["split"].astype("string").str.strip().str.lower()
-        bad = splits[splits.notna() & ~splits.isin(_SPLITS)]
-        if len(bad):
-            raise MMXError(f"split {bad.iloc[0]!r} is not one of {list(_SPLITS)}", path)
-        out["split"] = splits
-    else:
-        out["split"] = pd.NA
+    columns = {"key": (key_column, _text), **{c: (c, _PARSERS[c]) for c in _PARSERS if c in table.columns}}
+    records: dict[str, list[Any]] = {name: [] for name in columns}
+    for name, (column, parse) in columns.items():
+        for i, value in enumerate(table[column].tolist()):
+            try:
+                parsed = parse(value)
+            except _Bad as exc:
+                raise MMXError(f"row {i + FIRST_ROW}: {column} {_cell(value)} {exc}", path) from None
+            if name == "key" and parsed is None:
+                raise MMXError(f"row {i + FIRST_ROW}: {column} is empty", path)
+            records[name].append(parsed)
+    first: dict[str, int] = {}
+    for i, key in enumerate(records["key"]):
+        if key in first:
+            raise MMXError(f"{key_column} {_cell(key)} appears twice in the metadata table (rows {first[key]} and "
+                           f"{i + FIRST_ROW})", path)
+        first[key] = i + FIRST_ROW
+    n = len(records["key"])
+    out = pd.DataFrame({"key": pd.Series(records["key"], dtype=object)})
+    for name in ("title", "year", "split"):
+        out[name] = pd.Series(records[name] if name in records else [None] * n, dtype=object)
+    out["genres"] = pd.Series(records["genres"] if "genres" in records else [[] for _ in range(n)], dtype=object)
+    out["row"] = np.arange(n, dtype=np.int64) + FIRST_ROW
+    out.attrs["path"] = str(path)
     return out
 
 
-def _lookup(table: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+def match_metadata(items: Sequence[VideoItem], table: pd.DataFrame | None
+                   ) -> tuple[list[dict[str, Any] | None], list[str]]:
+    """The metadata row of each video (None: no row), and a warning per doubtful match.
+
+    A row matches a video when its key equals the video's id, relative path, file name or file stem, or
+    equals one of them ignoring case. The exact match comes first, in that order. Warnings: a video that
+    several rows match (differently written keys), a row that matches several videos, rows that match no
+    video.
+    """
     if table is None:
-        return {}
-    return {str(r["key"]): r for r in table.to_dict("records")}
+        return [None] * len(items), []
+    records = table.to_dict("records")
+    exact = {str(r["key"]): j for j, r in enumerate(records)}
+    folded: dict[str, list[int]] = {}
+    for j, r in enumerate(records):
+        folded.setdefault(str(r["key"]).casefold(), []).append(j)
+    chosen: list[dict[str, Any] | None] = []
+    warnings: list[str] = []
+    videos_of: dict[int, list[str]] = {}
+    for item in items:
+        names = (item.id, item.relative, item.path.name, item.path.stem)
+        order = [exact[k] for k in names if k in exact] + [j for k in names for j in folded.get(k.casefold(), [])]
+        matched = list(dict.fromkeys(order))
+        for j in matched:
+            videos_of.setdefault(j, []).append(item.relative)
+        if len(matched) > 1:
+            warnings.append(f"video {escape_control(item.relative)!s} matches "
+                            + ", ".join(f"row {records[j]['row']} ({_cell(records[j]['key'])})" for j in matched)
+                            + f"; row {records[matched[0]]['row']} is used")
+        chosen.append(records[matched[0]] if matched else None)
+    for j, videos in videos_of.items():
+        if len(videos) > 1:
+            warnings.append(f"row {records[j]['row']} ({_cell(records[j]['key'])}) matches {len(videos)} videos: "
+                            + ", ".join(escape_control(v) for v in videos[:3]) + (", ..." if len(videos) > 3 else ""))
+    unmatched = [j for j in range(len(records)) if j not in videos_of]
+    if unmatched and len(unmatched) == len(records):
+        warnings.append(f"no metadata row matches any of the {len(items)} videos (keys such as "
+                        f"{_cell(records[0]['key'])}; match ids, relative paths, file names or stems)")
+    elif unmatched:
+        warnings.append(f"{len(unmatched)} metadata row(s) match no video: " + ", ".join(
+            f"row {records[j]['row']} ({_cell(records[j]['key'])})" for j in unmatched[:5])
+            + (", ..." if len(unmatched) > 5 else ""))
+    return chosen, warnings
 
 
-def trailer_rows(items: Iterable[VideoItem], table: pd.DataFrame | None) -> list[dict[str, Any]]:
+def trailer_rows(items: Iterable[VideoItem], table: pd.DataFrame | None, *,
+                 strict: bool = False) -> list[dict[str, Any]]:
     """One data set row per video (id, title, year, genres, split), metadata where it has a row.
 
-    A row matches a video by id, relative path, file name or file stem, in that order.
+    Matching as in :func:`match_metadata`; its warnings are logged, or with ``strict`` refused.
+
+    Raises
+    ------
+    MMXError
+        ``strict`` and a doubtful match (every warning in one line).
     """
-    lookup = _lookup(table)
+    items = list(items)
+    matches, warnings = match_metadata(items, table)
+    where = None if table is None else table.attrs.get("path")
+    if warnings and strict:
+        raise MMXError("; ".join(warnings) + " (--strict refuses doubtful metadata matches)", where)
+    for warning in warnings:
+        log.warning("%s: %s", escape_control(where or "metadata"), warning)
     rows = []
-    for item in items:
-        meta = None
-        for key in (item.id, item.relative, item.path.name, item.path.stem):
-            if key in lookup:
-                meta = lookup[key]
-                break
+    for item, meta in zip(items, matches):
         title = item.path.stem
         year = None
         genres: list[str] = []
         split = split_of(item.id)
         if meta is not None:
-            if meta.get("title") is not None and not pd.isna(meta["title"]) and str(meta["title"]).strip():
-                title = str(meta["title"]).strip()
-            if meta.get("year") is not None and not pd.isna(meta["year"]):
+            if meta.get("title"):
+                title = str(meta["title"])
+            if meta.get("year") is not None:
                 year = int(meta["year"])
             genres = list(meta["genres"])
-            if meta.get("split") is not None and not pd.isna(meta["split"]):
+            if meta.get("split"):
                 split = str(meta["split"])
         rows.append({"id": item.id, "title": title, "year": year, "genres": genres or [UNLABELLED],
                      "split": split, "labelled": bool(genres)})

@@ -21,6 +21,7 @@ rank 0 assembles (:mod:`mmx_core.extract.assemble`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -31,8 +32,10 @@ import torch
 
 from mmx_core.base.devices import resolve_device
 from mmx_core.base.errors import MMXError
+from mmx_core.base.outputs import DATASET, check_output, output_lock
 from mmx_core.base.processgroup import join_process_group, leave_process_group
 from mmx_core.extract.assemble import assemble_dataset
+from mmx_core.extract.budget import MediaBudget
 from mmx_core.extract.decode import DecodeSpec, ExpertInput
 from mmx_core.extract.layout import SOURCES_NAME
 from mmx_core.extract.meta import list_videos, read_metadata, trailer_rows
@@ -70,7 +73,8 @@ def extract_videos(
     threads: int | None = None, weights_dir: str | Path | None = None, resume: bool = False, untrained: bool = False,
     download: bool = True, detector: str = "content", threshold: float | None = None, min_shot_seconds: float = 0.5,
     clip_seconds: float = DEFAULT_CLIP_SECONDS, thumbnails: bool = True, overwrite: bool = False,
-    command: str | None = None, progress: Callable[[dict[str, Any]], None] | None = None) -> ExtractReport:
+    command: str | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
+    budget: MediaBudget | None = None, allow_partial: bool = False, strict: bool = False) -> ExtractReport:
     """Extract expert features from video files into a trailer data set at ``out``; returns an :class:`ExtractReport`.
 
     Parameters
@@ -101,24 +105,32 @@ def extract_videos(
     progress : callable(dict), optional
         Called after each video with ``video``, ``file``, ``done``, ``total``, ``frames_per_second``,
         ``eta_seconds``, ``failed`` (for background jobs).
+    budget : MediaBudget, optional
+        What one video may cost (default :class:`~mmx_core.extract.budget.MediaBudget`): a file over it is
+        reported as failed, never planned.
+    allow_partial, strict : bool
+        Keep what decodes of a truncated or damaged file (reported, in ``report.partial`` and the manifest)
+        instead of failing it; refuse doubtful metadata matches instead of warning.
 
     Raises
     ------
     MMXError
-        Bad parameters, missing weights (before any decoding), an existing ``out`` without ``overwrite``, or no
-        video extracted at all.
+        Bad parameters, an ``out`` the output contract refuses (:func:`mmx_core.base.outputs.check_output`), missing
+        weights (before any decoding), or another writer of ``out``. When no video could be extracted, nothing is
+        written and ``report.out`` is None.
     """
     from mmx_core.extract.weights import resolve_weights
 
     started, out = time.perf_counter(), Path(out)
-    shot_detector = _checked(out, overwrite, batch_size, workers, threads, clip_seconds, detector, threshold,
-                             min_shot_seconds)
+    shot_detector = _checked(batch_size, workers, threads, clip_seconds, detector, threshold, min_shot_seconds)
+    check_output(out, DATASET, inputs=[videos] if isinstance(videos, (str, Path)) else list(videos), reads=(meta,),
+                 overwrite=overwrite)  # the output contract, before any work (docs/interfaces.md)
     expert_list = _expert_list(experts)
     items = list_videos(videos)
-    rows = trailer_rows(items, read_metadata(meta) if meta is not None else None)
+    rows = trailer_rows(items, read_metadata(meta) if meta is not None else None, strict=strict)
     resolved = resolve_weights(expert_list, weights_dir=weights_dir, untrained=untrained, download=download)
     spec = DecodeSpec(tuple(ExpertInput.of(e) for e in expert_list), shot_detector, float(clip_seconds),
-                      CLIPS_PER_SEQUENCE, thumbnails)
+                      CLIPS_PER_SEQUENCE, thumbnails, budget or MediaBudget(), bool(allow_partial))
     report = _extract_in_group(items, rows, expert_list, resolved, spec, out, untrained, device=device,
                                threads=threads, batch_size=batch_size, workers=workers, weights_dir=weights_dir,
                                resume=resume, overwrite=overwrite, command=command, progress=progress)
@@ -126,8 +138,8 @@ def extract_videos(
     return report
 
 
-def _checked(out: Path, overwrite: bool, batch_size: int, workers: int, threads: int | None, clip_seconds: float,
-             detector: str, threshold: float | None, min_shot_seconds: float) -> ShotDetector:
+def _checked(batch_size: int, workers: int, threads: int | None, clip_seconds: float, detector: str,
+             threshold: float | None, min_shot_seconds: float) -> ShotDetector:
     """Refuse bad parameters (one line each) before any work; returns the validated shot detector."""
     if batch_size < 1:
         raise MMXError(f"--batch-size must be >= 1, got {batch_size}")
@@ -138,8 +150,6 @@ def _checked(out: Path, overwrite: bool, batch_size: int, workers: int, threads:
     if not clip_seconds > 0:
         raise MMXError(f"--clip-seconds must be > 0, got {clip_seconds}")
     shot_detector = ShotDetector(detector, threshold, min_shot_seconds).validate()
-    if out.exists() and not overwrite:
-        raise MMXError("already exists; choose another --out or pass --overwrite to replace it", out)
     return shot_detector
 
 
@@ -160,12 +170,14 @@ def _extract_in_group(items, rows, expert_list, resolved, spec: DecodeSpec, out:
     report = ExtractReport(videos=len(items), untrained=bool(untrained))
     shard = join_process_group(device, timeout=EXTRACTION_TIMEOUT)
     previous_threads = torch.get_num_threads()
+    lock = contextlib.ExitStack()
     if threads is not None:
         torch.set_num_threads(int(threads))
     try:
         torch_device = resolve_device(device, shard.gpu_index)
         folder = WorkFolder(out)
-        if shard.is_main:
+        if shard.is_main:  # one writer of ``out``, its work folder and its staging folder, for the whole run
+            lock.enter_context(output_lock(out, "the extraction's data set"))
             folder.prepare(_identity(expert_list, resolved, spec, batch_size), resume)
         shard.barrier()
         mine = shard.mine(len(items))
@@ -178,10 +190,12 @@ def _extract_in_group(items, rows, expert_list, resolved, spec: DecodeSpec, out:
         shard.barrier()
         if shard.is_main:
             report.failed = folder.failures(item.id for item in items)
+            report.partial = folder.partials(item.id for item in items)
             report.out, report.clips = assemble_dataset(
                 items, rows, expert_list, resolved, spec, folder, out, overwrite, command, batch_size, report)
         shard.barrier()
     finally:
+        lock.close()
         torch.set_num_threads(previous_threads)
         leave_process_group(shard)
     return report

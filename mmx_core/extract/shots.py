@@ -93,7 +93,7 @@ class ShotScan:
     frame_times: list[float] = field(default_factory=list)
 
 
-def scan_shots(path: str | Path, detector: ShotDetector, fps: float, on_frame=None) -> ShotScan:
+def scan_shots(path: str | Path, detector: ShotDetector, fps: float, on_frame=None, guard=None) -> ShotScan:
     """Decode the video once at low resolution and find its cuts.
 
     Parameters
@@ -103,13 +103,16 @@ def scan_shots(path: str | Path, detector: ShotDetector, fps: float, on_frame=No
         the last frame's duration when timestamps do not give it).
     on_frame : callable, optional
         Called with the number of frames decoded so far (for progress).
+    guard : FrameGuard, optional
+        Checks each frame against a media budget (:mod:`mmx_core.extract.budget`).
     """
     from mmx_core.extract.video import iter_frames
 
     det = detector.make(fps)
     times: list[float] = []
     cut_frames: list[int] = []
-    for index, (t, image) in enumerate(iter_frames(path, width=DETECT_WIDTH, pixel_format="bgr24", rotate=False)):
+    for index, (t, image) in enumerate(iter_frames(path, width=DETECT_WIDTH, pixel_format="bgr24", rotate=False,
+                                                  guard=guard)):
         times.append(t)
         cut_frames.extend(det.process_frame(index, image))
         if on_frame is not None and index % 64 == 63:

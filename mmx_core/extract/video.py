@@ -17,7 +17,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from mmx_core.base.errors import escape_control
 from mmx_core.extract.audio_track import AudioWindows
+from mmx_core.extract.budget import FrameGuard, MediaBudget
 from mmx_core.extract.media import DecodeError, ffmpeg_reason, open_media
 
 __all__ = ["VideoInfo", "DecodeError", "probe", "iter_raw_frames", "frame_array", "iter_frames", "AudioWindows", "display_size", "resized_size"]
@@ -43,6 +45,8 @@ class VideoInfo:
         Frame count from the header (0 when unknown; an estimate for progress).
     has_audio : bool
         Whether the file has an audio stream.
+    declared_frames : int
+        Frame count the header declares (0 when it declares none; not an estimate).
     """
 
     width: int
@@ -52,6 +56,7 @@ class VideoInfo:
     duration: float
     frames: int
     has_audio: bool
+    declared_frames: int = 0
 
 
 def _rotation(stream) -> int:
@@ -66,13 +71,15 @@ def _rotation(stream) -> int:
     return int(round(angle / 90.0)) % 4 * 90
 
 
-def probe(path: str | Path) -> VideoInfo:
-    """Header facts of a video file.
+def probe(path: str | Path, budget: MediaBudget | None = None) -> VideoInfo:
+    """Header facts of a video file; with ``budget``, a header declaring more than it is refused before decoding.
 
     Raises
     ------
     DecodeError
         The file is empty, unreadable, not media, or has no video stream.
+    OverBudget
+        The header declares a frame size, duration or frame count over ``budget``.
     """
     with open_media(path) as container:
         if not container.streams.video:
@@ -88,6 +95,10 @@ def probe(path: str | Path) -> VideoInfo:
         else:
             duration = 0.0
         rotation = _rotation(stream)
+        declared_frames = max(0, int(stream.frames or 0))
+        if budget is not None:
+            budget.check_header(path, width=int(ctx.width or 0), height=int(ctx.height or 0), duration=duration,
+                                frames=declared_frames)
         try:  # the first frame carries the display rotation and proves the stream decodes
             first = next(container.decode(stream), None)
         except Exception as exc:  # noqa: BLE001 - any FFmpeg failure here means the stream is unusable
@@ -101,7 +112,8 @@ def probe(path: str | Path) -> VideoInfo:
         if rotation in (90, 270):
             width, height = height, width
         return VideoInfo(width=width, height=height, rotation=rotation, fps=fps, duration=duration,
-                         frames=int(stream.frames or round(duration * fps)), has_audio=bool(container.streams.audio))
+                         frames=int(declared_frames or round(duration * fps)), has_audio=bool(container.streams.audio),
+                         declared_frames=declared_frames)
 
 
 def display_size(width: int, height: int, rotation: int) -> tuple[int, int]:
@@ -115,16 +127,22 @@ def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(short_side, int(round(width * scale))), max(short_side, int(round(height * scale)))
 
 
-def iter_raw_frames(path: str | Path, *, threads: int = 1) -> Iterator[tuple[float, Any, int]]:
+def iter_raw_frames(path: str | Path, *, threads: int = 1,
+                    guard: FrameGuard | None = None) -> Iterator[tuple[float, Any, int]]:
     """Decode the first video stream: ``(time in s, av.VideoFrame, rotation)`` per frame.
 
     Times are presentation timestamps (kept strictly increasing); ``rotation``
     is the frame's counter-clockwise display rotation (0, 90, 180, 270).
+    ``guard`` (:meth:`MediaBudget.guard <mmx_core.extract.budget.MediaBudget.guard>`) checks each
+    frame before it is yielded and notes a decoding error after the first frame (``guard.stopped``);
+    without it such an error is logged and the frames before it are kept.
 
     Raises
     ------
     DecodeError
         When the file cannot be opened or no frame at all can be decoded.
+    OverBudget
+        A frame goes over ``guard``'s budget (time, jump between frames, size, count).
     """
     import av
 
@@ -148,13 +166,19 @@ def iter_raw_frames(path: str | Path, *, threads: int = 1) -> Iterator[tuple[flo
                     t = 0.0 if last_time is None else last_time + 1.0 / fps
                 if last_time is not None and t <= last_time:
                     t = last_time + 1e-6  # out-of-order or repeated timestamps: keep time increasing
+                if guard is not None:
+                    guard.frame(float(t), int(frame.width), int(frame.height))
                 last_time = t
                 n += 1
                 yield float(t), frame, rot
         except av.error.FFmpegError as exc:
             if n == 0:
                 raise DecodeError(f"no frame could be decoded ({ffmpeg_reason(exc)})", path) from None
-            log.warning("%s: decoding stopped after %d frames (%s); the rest is ignored", path, n, ffmpeg_reason(exc))
+            if guard is not None:
+                guard.stop(ffmpeg_reason(exc))
+            else:
+                    log.warning("%s: decoding stopped after %d frames (%s); the rest is ignored", escape_control(path), n,
+                            ffmpeg_reason(exc))
         if n == 0:
             raise DecodeError("no frame could be decoded (empty or truncated video stream)", path)
     finally:
@@ -190,12 +214,13 @@ def iter_frames(
     pixel_format: str = "rgb24",
     rotate: bool = True,
     threads: int = 1,
+    guard: FrameGuard | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Decode the first video stream as arrays: ``(time in s, (H, W, 3) uint8)`` per frame.
 
     See :func:`frame_array` for ``short_side``, ``width`` and ``pixel_format``;
-    ``rotate=False`` ignores the display rotation.
+    ``rotate=False`` ignores the display rotation; ``guard`` as in :func:`iter_raw_frames`.
     """
-    for t, frame, rot in iter_raw_frames(path, threads=threads):
+    for t, frame, rot in iter_raw_frames(path, threads=threads, guard=guard):
         yield t, frame_array(frame, rot if rotate else 0, short_side=short_side, width=width,
                              pixel_format=pixel_format)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from mmx_core.base.errors import escape_control
 from mmx_core.base.progress import progress as progress_bar
 from mmx_core.extract.decode import DecodeSpec
 from mmx_core.extract.infer import ExpertRunner
@@ -53,6 +54,11 @@ def run_videos(items: list[VideoItem], todo: list[int], experts, resolved, spec:
     if not todo:
         return
     run = VideoRun(items, experts, resolved, device, batch_size, weights_dir, folder, report)
+    for i in [i for i in todo if items[i].refused]:  # refused when listed (a link out of its folder): never opened
+        run.record_failure(items[i], items[i].refused)
+    todo = [i for i in todo if not items[i].refused]
+    if not todo:
+        return
     decoders = DecoderPool([(i, items[i].path) for i in todo], spec, workers)
     clock = time.perf_counter()
     try:
@@ -100,7 +106,7 @@ class VideoRun:
             self.finished.append(index)
 
     def record_failure(self, item: VideoItem, reason: str) -> None:
-        log.warning("%s: %s", item.relative, reason)
+        log.warning("%s: %s", escape_control(item.relative), escape_control(reason))
         self.folder.record_failure(item.id, item.relative, reason)
         self.report.failed.append((item.relative, reason))
 
@@ -110,7 +116,8 @@ class VideoRun:
         report = self.report
         try:
             report.clips += self.folder.save_video(video.item.id, video.item.relative, video.plan, video.features,
-                                                   video.thumbs, self.experts)
+                                                   video.thumbs, self.experts,
+                                                   partial="; ".join(video.info.get("partial") or []) or None)
         except DecodeError as exc:
             self.record_failure(video.item, exc.message)
             yield index
@@ -118,8 +125,9 @@ class VideoRun:
         report.extracted += 1
         self.frames_done += int(video.info.get("frames", 0))
         report.frames_decoded += int(video.info.get("frames", 0))
-        log.info("%s: %d clips, %d frames in %.1f s", video.item.relative, sum(video.plan["clip_counts"]),
-                 video.info.get("frames", 0), video.info.get("seconds", 0.0))
+        log.info("%s: %d clips, %d frames in %.1f s%s", escape_control(video.item.relative), sum(video.plan["clip_counts"]),
+                 video.info.get("frames", 0), video.info.get("seconds", 0.0),
+                 " (partial: " + escape_control("; ".join(video.info["partial"])) + ")" if video.info.get("partial") else "")
         yield index
 
     def _flush_and_drain(self) -> Iterator[int]:

@@ -8,6 +8,11 @@ that could not be extracted, and ``thumbs/<key>/<s>.jpg`` per sequence. Every
 file is written atomically, so a ``kill -9`` leaves only whole files, and a
 resumed run skips the videos that have their ``.npz``. ``<key>`` is a hash of
 the video's id. Under torchrun every rank writes into the same folder.
+
+Only the writer of the data set touches its work folder: the extraction holds the
+writer lock of the set (:func:`mmx_core.base.outputs.output_lock`) from before
+:meth:`WorkFolder.prepare` until the set is renamed into place, so a second
+extraction into the same ``out`` is refused instead of emptying this folder.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ class WorkFolder:
 
     def save_video(self, video_id: str, relative: str, plan: Mapping[str, Any],
                    features: Mapping[str, Sequence[np.ndarray | None]], thumbs: Mapping[int, bytes],
-                   experts: Iterable[Any]) -> int:
+                   experts: Iterable[Any], partial: str | None = None) -> int:
         """Write a finished video; returns the number of clips kept.
 
         Parameters
@@ -81,6 +86,9 @@ class WorkFolder:
             Per expert, per clip: the feature rows, or None when missing.
         thumbs : mapping of int to bytes
             Sequence -> JPEG.
+        partial : str, optional
+            Why only part of the file decoded (kept under ``--allow-partial``); :meth:`partials` reads it back,
+            so a resumed or another rank's video is reported too.
 
         Clips no expert has features for are left out (the format wants at least
         one expert a clip), and so are sequences left without a clip.
@@ -119,7 +127,8 @@ class WorkFolder:
         record = {"id": video_id, "file": relative, "missing_clips": missing, "dropped_clips": int((~has_any).sum()),
                   "sequences": [bounds[int(q)] for q in kept_sequences if int(q) < len(bounds)],
                   **{k: v for k, v in plan.items() if k in ("duration", "cuts", "has_audio", "width", "height",
-                                                            "rotation")}}
+                                                            "rotation")},
+                  "partial": partial}
         with atomic_path(self._npz(video_id)) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, meta=np.frombuffer(json.dumps(record).encode(), dtype=np.uint8), **arrays)
         (self.path / "failed" / f"{self.key(video_id)}.json").unlink(missing_ok=True)
@@ -146,6 +155,17 @@ class WorkFolder:
             if path.exists() and not self.is_done(video_id):
                 record = json.loads(path.read_text())
                 out.append((record["file"], record["reason"]))
+        return out
+
+    def partials(self, video_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """(file, reason) of the finished videos that decoded only in part (``--allow-partial``)."""
+        out = []
+        for video_id in video_ids:
+            if self.is_done(video_id):
+                with np.load(self._npz(video_id), allow_pickle=False) as data:
+                    record = json.loads(data["meta"].tobytes().decode())
+                if record.get("partial"):
+                    out.append((record["file"], record["partial"]))
         return out
 
     def thumbnail_entries(self, video_id: str, clip_counts: np.ndarray) -> list[tuple[str, bytes]]:

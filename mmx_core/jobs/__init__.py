@@ -2,16 +2,19 @@
 
 Training, embedding, import of the authors' layout, the demo data set generator, the Evaluate
 page's probe, precompute and video extraction all run as supervised jobs with a status, progress,
-cancel and a listing (:mod:`.queue`); each kind is a validated request that runs a documented CLI
-command (:mod:`.kinds`); :mod:`.process` identifies and stops the processes it started;
-:mod:`.supervisor` runs one job.
+cancel and a paged listing (:mod:`.queue`); each kind is a validated request that runs a documented CLI
+command (:mod:`.kinds`); job files are read through one schema (:mod:`.records`), so a malformed one is
+listed as broken and never stops the queue; :mod:`.cleanup` removes broken or ended jobs without losing
+results; :mod:`.process` identifies and stops the processes it started; :mod:`.supervisor` runs one job.
 """
 
+from mmx_core.jobs.cleanup import clear_ended, remove
 from mmx_core.jobs.kinds import (KINDS, STAGES, EmbedRequest, ExtractRequest, GenerateRequest, ImportRequest,
                                  JobRequest, PrecomputeRequest, ProbeRequest, TrainRequest)
-from mmx_core.jobs.queue import (ACTIVE, JobInfo, build_command, cancel, dispatch, find_job, list_jobs, read_events,
-                                 resume, submit, tail_log)
+from mmx_core.jobs.queue import (ACTIVE, BROKEN, ENDED, PAGE_SIZE, STATES, JobInfo, JobPage, build_command, cancel,
+                                 dispatch, find_job, list_jobs, page_jobs, read_events, resume, submit, tail_log)
 
-__all__ = ["KINDS", "STAGES", "ACTIVE", "JobRequest", "TrainRequest", "EmbedRequest", "ImportRequest",
-           "GenerateRequest", "ProbeRequest", "PrecomputeRequest", "ExtractRequest", "JobInfo", "submit", "dispatch",
-           "cancel", "resume", "list_jobs", "find_job", "read_events", "tail_log", "build_command"]
+__all__ = ["KINDS", "STAGES", "ACTIVE", "ENDED", "STATES", "BROKEN", "PAGE_SIZE", "JobRequest", "TrainRequest",
+           "EmbedRequest", "ImportRequest", "GenerateRequest", "ProbeRequest", "PrecomputeRequest", "ExtractRequest",
+           "JobInfo", "JobPage", "submit", "dispatch", "cancel", "resume", "remove", "clear_ended", "list_jobs",
+           "page_jobs", "find_job", "read_events", "tail_log", "build_command"]

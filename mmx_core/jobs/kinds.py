@@ -31,9 +31,30 @@ class JobRequest:
 
     kind: ClassVar[str] = ""
     device_field: ClassVar[str | None] = None  # the field holding the device choice, if the job uses one
+    name_label: ClassVar[str] = "job name"  # what the name is called in messages
 
     def validated(self) -> "JobRequest":
         raise NotImplementedError
+
+    def checked(self) -> "JobRequest":
+        """The request itself, once every field has its default's type (no disk access; a stored
+        ``job.json`` is read through this). Raises :class:`MMXError` naming the field and the value."""
+        for f in fields(self):
+            value, want = getattr(self, f.name), type(f.default)
+            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+                raise MMXError(f"{f.name} must be {want.__name__}, got {value!r}")
+        self.check_values()
+        return self
+
+    def check_values(self) -> None:
+        """Checks of the fields' values that need no disk access (the kinds add their own)."""
+        if self.device_field and getattr(self, self.device_field) not in DEVICES:
+            raise MMXError(f"device {getattr(self, self.device_field)!r} is not one of {DEVICES}")
+        if self.name:
+            check_name(self.name, self.name_label)
+
+    def check_inputs(self) -> None:
+        """Checks that the inputs the command reads still exist (called again when a queued job starts)."""
 
     def command(self, job_dir: Path) -> list[str]:
         raise NotImplementedError
@@ -62,6 +83,7 @@ class TrainRequest(JobRequest):
 
     kind: ClassVar[str] = "train"
     device_field: ClassVar[str] = "device"
+    name_label: ClassVar[str] = "run name"
     stage: str = "coarse"
     data: str = ""
     epochs: int = 10
@@ -71,18 +93,25 @@ class TrainRequest(JobRequest):
     init: str = ""
     name: str = ""
 
-    def validated(self) -> "TrainRequest":
+    def check_values(self) -> None:
         if self.stage not in STAGES:
             raise MMXError(f"stage {self.stage!r} is not one of {STAGES}")
         if self.device not in DEVICES:
             raise MMXError(f"device {self.device!r} is not one of {DEVICES}")
         for name, low, high in (("epochs", 1, 1000), ("batch_size", 1, 4096), ("seed", 0, 2**31 - 1)):
             check_int(self, name, low, high)
+        super().check_values()
+
+    def check_inputs(self) -> None:
         dataset_folder(self.data)
-        self._checked_device()
         if self.init:
             init_path(self.init)
-        name = check_name(self.name or f"{self.stage}-{self.data}-{stamp()}", "run name")
+
+    def validated(self) -> "TrainRequest":
+        self.check_values()
+        self.check_inputs()
+        self._checked_device()
+        name = check_name(self.name or f"{self.stage}-{self.data}-{stamp()}", self.name_label)
         return self._with(name=name)
 
     def command(self, job_dir: Path) -> list[str]:
@@ -105,11 +134,19 @@ class EmbedRequest(JobRequest):
     device: str = "auto"
     name: str = ""
 
-    def validated(self) -> "EmbedRequest":
+    def check_values(self) -> None:
         check_name(self.run, "run")
+        check_name(self.data, "data set")
+        super().check_values()
+
+    def check_inputs(self) -> None:
         if not (runs_dir() / self.run / "checkpoints").is_dir():
             raise MMXError(f"run {self.run!r} has no checkpoints under {runs_dir()}")
         dataset_folder(self.data)
+
+    def validated(self) -> "EmbedRequest":
+        self.check_values()
+        self.check_inputs()
         self._checked_device()
         return self._with(name=check_name(self.name or f"embed-{self.run}-{self.data}-{stamp()}", "job name"))
 
@@ -131,10 +168,18 @@ class ImportRequest(JobRequest):
     dataset: str = ""
     name: str = ""
 
-    def validated(self) -> "ImportRequest":
-        folder = check_under_roots(self.folder, "import folder")
-        if not folder.is_dir():
+    def check_values(self) -> None:
+        check_name(self.dataset, "data set name")
+        super().check_values()
+
+    def check_inputs(self) -> None:
+        if not check_under_roots(self.folder, "import folder").is_dir():
             raise MMXError(f"{self.folder!r} is not a folder on the server")
+
+    def validated(self) -> "ImportRequest":
+        self.check_values()
+        self.check_inputs()
+        folder = check_under_roots(self.folder, "import folder")
         new_dataset(self.dataset)
         return self._with(folder=str(folder),
                           name=check_name(self.name or f"import-{self.dataset}", "job name"))
@@ -154,10 +199,15 @@ class GenerateRequest(JobRequest):
     seed: int = 0
     name: str = ""
 
-    def validated(self) -> "GenerateRequest":
-        new_dataset(self.dataset)
+    def check_values(self) -> None:
+        check_name(self.dataset, "data set name")
         check_int(self, "trailers", 20, 100_000)
         check_int(self, "seed", 0, 2**31 - 1)
+        super().check_values()
+
+    def validated(self) -> "GenerateRequest":
+        self.check_values()
+        new_dataset(self.dataset)
         return self._with(name=check_name(self.name or f"generate-{self.dataset}", "job name"))
 
     def command(self, job_dir: Path) -> list[str]:
@@ -172,9 +222,13 @@ class SetJobRequest(JobRequest):
     embedding_set: str = ""
     name: str = ""
 
-    def validated(self) -> "SetJobRequest":
+    def check_values(self) -> None:
         if not isinstance(self.embedding_set, str) or not self.embedding_set.strip():
             raise MMXError(f"choose an embedding set for the {self.kind} job")
+        super().check_values()
+
+    def validated(self) -> "SetJobRequest":
+        self.check_values()
         stem = re.sub(r"[^A-Za-z0-9_.-]", "-", self.embedding_set)[:40].strip("-.") or "set"
         return self._with(name=check_name(self.name or f"{self.kind}-{stem}-{stamp()}", "job name"))
 
@@ -211,17 +265,26 @@ class ExtractRequest(JobRequest):
     experts: str = "image,scene,motion,audio"
     device: str = "auto"
     untrained: bool = False
+    allow_partial: bool = False
+    strict: bool = False
     resume: bool = False
     name: str = ""
 
-    def validated(self) -> "ExtractRequest":
-        videos = check_under_roots(self.videos, "video folder")
-        if not videos.is_dir():
-            raise MMXError(f"{self.videos!r} is not a folder on the server")
-        meta = check_under_roots(self.meta, "metadata file") if self.meta else None
-        if meta is not None and not meta.is_file():
-            raise MMXError(f"metadata file {self.meta!r} does not exist")
+    def check_values(self) -> None:
         check_name(self.dataset, "data set name")
+        super().check_values()
+
+    def check_inputs(self) -> None:
+        if not check_under_roots(self.videos, "video folder").is_dir():
+            raise MMXError(f"video folder {self.videos!r} is not a folder on the server")
+        if self.meta and not check_under_roots(self.meta, "metadata file").is_file():
+            raise MMXError(f"metadata file {self.meta!r} does not exist")
+
+    def validated(self) -> "ExtractRequest":
+        self.check_values()
+        self.check_inputs()
+        videos = check_under_roots(self.videos, "video folder")
+        meta = check_under_roots(self.meta, "metadata file") if self.meta else None
         if not self.resume:
             new_dataset(self.dataset)
         self._checked_device()
@@ -233,11 +296,9 @@ class ExtractRequest(JobRequest):
                 "--device", self.device]
         if self.meta:
             argv += ["--meta", self.meta]
-        if self.untrained:
-            argv.append("--untrained")
-        if self.resume:
-            argv.append("--resume")
-        return argv
+        flags = {"--untrained": self.untrained, "--allow-partial": self.allow_partial, "--strict": self.strict,
+                 "--resume": self.resume}
+        return argv + [flag for flag, on in flags.items() if on]
 
 
 KINDS: dict[str, type[JobRequest]] = {cls.kind: cls for cls in (

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
+import math
 import os
 import sys
 import time
@@ -30,20 +32,19 @@ from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 from mmx_core.jobs import process
 from mmx_core.jobs.checks import NAME_PATTERN
 from mmx_core.jobs.kinds import JobRequest, TrainRequest, request_from_record
+from mmx_core.jobs.records import ACTIVE, BROKEN, ENDED, STATES, JobRecord, jobs_dir, read_record, scan
 
-__all__ = ["COMMAND_PREFIX", "ACTIVE", "JobInfo", "jobs_dir", "job_dir", "submit", "dispatch", "cancel", "resume",
-           "list_jobs", "find_job", "read_events", "tail_log", "build_command"]
+__all__ = ["COMMAND_PREFIX", "ACTIVE", "ENDED", "STATES", "BROKEN", "PAGE_SIZE", "JobInfo", "JobPage", "jobs_dir",
+           "job_dir", "submit", "dispatch", "cancel", "resume", "list_jobs", "page_jobs", "find_job", "read_events",
+           "tail_log", "build_command"]
+
+logger = logging.getLogger(__name__)
 
 COMMAND_PREFIX: list[str] = [sys.executable, "-m", "mmx_core"]
 """Command prefix of every job (the tests point it at a fake trainer)."""
 
-ACTIVE = ("queued", "running")
-ENDED = ("finished", "failed", "cancelled")
-
-
-def jobs_dir() -> Path:
-    """Folders of the jobs other than training (``runs/.jobs``)."""
-    return runs_dir() / ".jobs"
+PAGE_SIZE = 20
+"""Jobs on one page of a job list."""
 
 
 def job_dir(request: JobRequest) -> Path:
@@ -89,65 +90,77 @@ def submit(request: JobRequest) -> Path:
     """
     request = request.validated()
     folder = job_dir(request)
-    if folder.exists():
-        raise MMXError(f"a {request.kind} job called {request.name!r} exists already; choose another name", folder)
-    folder.mkdir(parents=True)
-    write_json(folder / "job.json", {"kind": request.kind, "request": asdict(request), "device": request.device,
-                                     "queued": time.time(), "resume": False})
-    extra = {"stage": request.stage, "epochs": request.epochs} if isinstance(request, TrainRequest) else {}
-    write_status(folder, "queued", "waiting for the device", progress=0.0, kind=request.kind, **extra)
+    with queue_lock():
+        if folder.exists() or folder.is_symlink():
+            raise MMXError(f"a {request.kind} job called {request.name!r} exists already; choose another name",
+                           folder)
+        folder.mkdir(parents=True)
+        write_json(folder / "job.json", {"kind": request.kind, "request": asdict(request), "device": request.device,
+                                         "queued": time.time(), "resume": False})
+        extra = {"stage": request.stage, "epochs": request.epochs} if isinstance(request, TrainRequest) else {}
+        write_status(folder, "queued", "waiting for the device", progress=0.0, kind=request.kind, **extra)
     dispatch()
     return folder
 
 
-def _job_folders() -> list[Path]:
-    found = []
-    for root in (runs_dir(), jobs_dir()):
-        if root.is_dir():
-            found += [p for p in sorted(root.iterdir()) if p.is_dir() and NAME_PATTERN.match(p.name)
-                      and ((p / "job.json").exists() or (p / "status.json").exists())]
-    return found
-
-
-def _read_job(folder: Path) -> dict | None:
-    """``job.json`` of a folder; None when it is malformed (the job is shown as broken, the queue goes on)."""
-    if not (folder / "job.json").exists():
-        return {}
-    try:
-        job = read_json(folder / "job.json")
-        if not isinstance(job, dict) or not isinstance(job.get("queued", 0), (int, float)):
-            return None
-        request_from_record(job)
-        return job
-    except (MMXError, TypeError, ValueError):
-        return None
-
-
 def _job_alive(job: dict) -> bool:
-    return process.alive(job.get("pid"), job.get("pid_started"))
+    return bool(job.get("pid")) and not job.get("ended") and process.alive(job.get("pid"), job.get("pid_started"))
+
+
+def _waiting(record: JobRecord) -> bool:
+    """A queued job that has not been started since it was (last) queued."""
+    job = record.job
+    return (not record.problem and record.state == "queued" and not _job_alive(job)
+            and (job.get("started") or 0) < job.get("queued", 0))
 
 
 def dispatch() -> list[Path]:
-    """Start every queued job whose device has no live job; returns the started job folders."""
+    """Start every queued job whose device has no live job; returns the started job folders.
+
+    Never raises: a job that cannot start (an input gone, a command that cannot be built) is marked
+    ``failed`` with the reason and the next one is tried; anything unexpected is logged.
+    """
     started = []
-    with queue_lock():
-        jobs = {p: j for p in _job_folders() if (j := _read_job(p))}
-        busy = {j.get("device") for j in jobs.values() if j.get("pid") and not j.get("ended") and _job_alive(j)}
-        waiting = sorted((j["queued"], str(p), p) for p, j in jobs.items()
-                         if read_status(p).get("state") == "queued" and not (j.get("pid") and _job_alive(j))
-                         and j.get("started", 0) < j["queued"])
-        for _, _, folder in waiting:
-            job = jobs[folder]
-            if job.get("device") in busy:
-                continue
-            _start(folder, job)
-            busy.add(job.get("device"))
-            started.append(folder)
+    try:
+        with queue_lock():
+            records = [r for r in scan() if r.job and not r.problem]
+            busy = {r.job.get("device") for r in records if _job_alive(r.job)}
+            for record in sorted((r for r in records if _waiting(r)), key=lambda r: (r.job["queued"], r.name)):
+                if record.job.get("device") in busy:
+                    continue
+                fresh = read_record(record.path)  # the cache may lag a write made by another process
+                if fresh is None or not _waiting(fresh) or not _start_or_fail(fresh):
+                    continue
+                busy.add(fresh.job.get("device"))
+                started.append(fresh.path)
+    except Exception:  # noqa: BLE001 - the pages and the supervisor call this: log, never raise into them
+        logger.exception("dispatching the job queue failed")
     return started
 
 
+def _start_or_fail(record: JobRecord) -> bool:
+    """Start ``record``'s job; when it cannot start, record why on the job (state failed) and return False."""
+    try:
+        _start(record.path, dict(record.job))
+        return True
+    except MMXError as exc:
+        reason = f"not started: {exc.message}"
+        logger.info("job %s %s", record.name, reason)
+    except Exception as exc:  # noqa: BLE001 - unexpected: logged, and recorded on this job only
+        logger.exception("job %s could not start", record.name)
+        reason = f"not started: {type(exc).__name__}: {exc}"
+    try:
+        job = dict(record.job, ended=time.time(), pid=None, pid_started=None)
+        write_json(record.path / "job.json", job)
+        write_status(record.path, "failed", reason[:300].replace("\n", " "))
+    except Exception:  # noqa: BLE001
+        logger.exception("job %s: could not record that it failed to start", record.name)
+    return False
+
+
 def _start(folder: Path, job: dict) -> None:
-    request = request_from_record(job)
+    request = request_from_record(job).checked()
+    request.check_inputs()
     argv = build_command(request, folder)
     if job.get("resume"):
         argv.append("--resume")
@@ -165,7 +178,7 @@ def _start(folder: Path, job: dict) -> None:
 
 @dataclass
 class JobInfo:
-    """A job folder as the pages show it."""
+    """A job folder as the pages show it (``problem`` says why a ``broken`` one is malformed)."""
 
     name: str
     kind: str
@@ -173,10 +186,11 @@ class JobInfo:
     status: dict
     job: dict
     alive: bool
+    problem: str = ""
 
     @property
     def state(self) -> str:
-        return self.status.get("state", "unknown")
+        return BROKEN if self.problem else self.status.get("state", "unknown")
 
     @property
     def progress(self) -> float:
@@ -188,34 +202,87 @@ class JobInfo:
         return request_from_record(self.job) if self.job else None
 
 
-def _info(folder: Path) -> JobInfo:
-    job = _read_job(folder)
-    if job is None:
-        return JobInfo(folder.name, "unknown", folder, {"state": "broken", "message": "job.json is malformed"}, {},
-                       False)
-    status = read_status(folder)
+def _state(record: JobRecord) -> tuple[str, bool]:
+    """The job's state as shown (an active job whose process is gone has failed) and whether it runs."""
+    if record.problem:
+        return BROKEN, False
+    job, state = record.job, record.state
+    if state not in ACTIVE:
+        return state, False
     live = _job_alive(job)
-    if status.get("state") in ACTIVE and job.get("started") and not live and not job.get("ended") \
-            and job.get("started", 0) >= job.get("queued", 0):
-        status = dict(status, state="failed", message="the process is gone; see log.txt")
-    return JobInfo(folder.name, job.get("kind", "train"), folder, status, job, live)
+    if job.get("started") and not live and not job.get("ended") and job["started"] >= job.get("queued", 0):
+        return "failed", False
+    return state, live
+
+
+def _info(record: JobRecord) -> JobInfo:
+    state, live = _state(record)
+    status = record.status
+    if state != record.state:
+        status = dict(status, state=state, message="the process is gone; see log.txt")
+    return JobInfo(record.name, record.kind, record.path, status, record.job, live, record.problem)
+
+
+def _newest_first(records: list[JobRecord]) -> list[JobRecord]:
+    return sorted(records, key=lambda r: (r.newest, r.name), reverse=True)
 
 
 def list_jobs(kind: str | None = None) -> list[JobInfo]:
     """Every job (of ``kind``, if given), newest first; malformed ones appear with state ``broken``."""
-    jobs = [_info(p) for p in _job_folders()]
-    if kind is not None:
-        jobs = [j for j in jobs if j.kind == kind]
-    return sorted(jobs, key=lambda j: j.job.get("queued") or j.path.stat().st_mtime, reverse=True)
+    records = [r for r in scan() if kind is None or r.kind == kind]
+    return [_info(r) for r in _newest_first(records)]
+
+
+@dataclass
+class JobPage:
+    """One page of a job list.
+
+    Attributes
+    ----------
+    jobs : list of JobInfo
+        This page's jobs, newest first, read afresh.
+    total : int
+        Jobs matching the filter.
+    page, pages : int
+        This page's number (from 0) and how many pages the filter gives (at least 1).
+    counts : dict of str to int
+        Jobs of the kinds asked for, per state (before the state filter).
+    """
+
+    jobs: list[JobInfo]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]
+
+
+def page_jobs(kinds: tuple[str, ...] | None = None, states: tuple[str, ...] | None = None, page: int = 0,
+              size: int = PAGE_SIZE) -> JobPage:
+    """Page ``page`` of the jobs of ``kinds`` in ``states`` (None: all), newest first.
+
+    Broken jobs whose kind cannot be read are in every kind's list. Only the page's job files are read
+    (the others come from :func:`mmx_core.jobs.records.scan`'s cache).
+    """
+    if not isinstance(size, int) or size < 1:
+        raise MMXError(f"page size must be a positive integer, got {size!r}")
+    shown = [(_state(r)[0], r) for r in scan() if kinds is None or r.kind in kinds or r.kind == "unknown"]
+    counts = {state: 0 for state in (*STATES, BROKEN)}
+    for state, _ in shown:
+        counts[state] = counts.get(state, 0) + 1
+    chosen = _newest_first([r for state, r in shown if states is None or state in states])
+    pages = max(1, math.ceil(len(chosen) / size))
+    page = min(max(0, int(page)), pages - 1)
+    fresh = [read_record(r.path) for r in chosen[page * size:(page + 1) * size]]
+    return JobPage([_info(r) for r in fresh if r is not None], len(chosen), page, pages, counts)
 
 
 def find_job(name: str) -> JobInfo:
-    """The job called ``name`` (a training run or another job)."""
+    """The job called ``name`` (a training run or another job), read afresh."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise MMXError(f"job name {name!r} is not allowed")
     for root in (runs_dir(), jobs_dir()):
-        if (root / name / "job.json").exists() or (root / name / "status.json").exists():
-            return _info(root / name)
+        if (root / name).is_dir() and not (root / name).is_symlink() and (record := read_record(root / name)):
+            return _info(record)
     raise MMXError(f"no job called {name!r}", runs_dir())
 
 
@@ -235,16 +302,19 @@ def cancel(name: str) -> None:
 def resume(name: str) -> None:
     """Queue a stopped job again with ``--resume`` (training continues from its last checkpoint)."""
     info = find_job(name)
-    if info.state in ACTIVE or info.state == "broken":
+    if info.state in ACTIVE or info.state == BROKEN:
         raise MMXError(f"job {name!r} is {info.state}; " + ("cancel it before resuming" if info.state in ACTIVE
                                                            else "it cannot be resumed"))
     if info.kind not in ("train", "extract", "import"):
         raise MMXError(f"a {info.kind} job cannot be resumed; start it again")
+    if not info.job:
+        raise MMXError(f"run {name!r} was not started by the job queue; resume it with the CLI's --resume")
     if info.kind == "train" and not (info.path / "checkpoints" / "last.pt").is_file():
         raise MMXError(f"run {name!r} has no checkpoint to resume from", info.path / "checkpoints" / "last.pt")
-    job = dict(info.job, resume=True, queued=time.time(), pid=None, pid_started=None)
-    write_json(info.path / "job.json", job)
-    write_status(info.path, "queued", "waiting for the device (resume)")
+    with queue_lock():
+        job = dict(info.job, resume=True, queued=time.time(), pid=None, pid_started=None)
+        write_json(info.path / "job.json", job)
+        write_status(info.path, "queued", "waiting for the device (resume)")
     dispatch()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from mmx_core.base import docblocks, module_map
+from mmx_core.base import docblocks, errors, module_map
 from mmx_core.data import synth_doc
 from mmx_core.evaluate import paper_doc
 from mmx_core.explore import defaults_doc
@@ -26,6 +26,7 @@ GENERATORS: tuple[tuple[str, str, Callable[[], str]], ...] = (
     (defaults_doc.SCALE_DOC, defaults_doc.SCALE_BLOCK, defaults_doc.render_scale_rules),
     (paper_doc.DOC, paper_doc.BLOCK, paper_doc.render_paper_block),
     (module_map.DOC, module_map.BLOCK, module_map.render_module_map),
+    (errors.EXIT_CODES_DOC, errors.EXIT_CODES_BLOCK, errors.render_exit_codes),
 )
 
 

@@ -12,7 +12,7 @@ import io
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 
@@ -87,13 +87,22 @@ def resolve_checkpoint_path(path_or_run: str | Path) -> Path:
     return path
 
 
-def run_checkpoint(run_dir: str | Path) -> Path:
+RUN_CHECKPOINTS = ("best.pt", "last.pt")
+"""A run's starting checkpoint, in order of preference: its best, else its last (no best written yet)."""
+
+
+def run_checkpoint(run_dir: str | Path, present: Iterable[str] | None = None) -> Path:
     """A run folder's best checkpoint, else its last one (a run that has not written a best yet).
 
-    Unlike :func:`resolve_checkpoint_path` this does not check that the file exists.
+    Unlike :func:`resolve_checkpoint_path` this does not check that the file exists. ``present``: the
+    names in the run's ``checkpoints/`` folder when the caller has listed it (one listing instead of a
+    look-up per name, for the catalogue of many runs).
     """
-    best = Path(run_dir) / "checkpoints" / "best.pt"
-    return best if best.exists() else Path(run_dir) / "checkpoints" / "last.pt"
+    folder = Path(run_dir) / "checkpoints"
+    for name in RUN_CHECKPOINTS[:-1]:
+        if (name in present) if present is not None else (folder / name).exists():
+            return folder / name
+    return folder / RUN_CHECKPOINTS[-1]
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

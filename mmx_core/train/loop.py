@@ -26,6 +26,7 @@ from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.base.errors import MMXError
 from mmx_core.base.processgroup import ProcessGroup
 from mmx_core.base.locks import folder_lock
+from mmx_core.base.outputs import RUN, check_output
 from mmx_core.model import MMXModel
 from mmx_core.train import distributed
 from mmx_core.train.inference import read_dtype, to_device
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 def train(config: TrainConfig) -> Path:
     """Train one stage; returns the run folder (see docs/interfaces.md for its contents)."""
     config.validate()
+    check_output(config.out, RUN, inputs=(config.data,), reads=(config.init,))  # before any work
     info = distributed.setup(config.device)
     try:
         return _Trainer(config, info).run()

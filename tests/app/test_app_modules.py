@@ -256,8 +256,13 @@ def test_catalogue_lists_data_sets_checkpoints_and_prediction_files():
     save_predictions(runs_dir() / "cat-run" / "eval" / "predictions_test.npz", labels * 0.9, labels,
                      ["Action", "Comedy", "Drama", "Horror"])
     assert "cat-data" in workspace.data_sets() and "not-a-data-set" not in workspace.data_sets()
+    only_last = runs_dir() / "cat-run-last" / "checkpoints"
+    only_last.mkdir(parents=True, exist_ok=True)
+    (only_last / "last.pt").write_bytes(b"")
+    (runs_dir() / "cat-run-empty" / "checkpoints").mkdir(parents=True, exist_ok=True)
     found = workspace.checkpoints()
     assert found["run:cat-run"] == checkpoints / "best.pt"
+    assert found["run:cat-run-last"] == only_last / "last.pt" and "run:cat-run-empty" not in found
     assert {"models:coarse.pt", "models:fine.pt"} <= set(found)
     assert workspace.prediction_files()["cat-run/eval/predictions_test.npz"].exists()
     pred = workspace.load_prediction_file("cat-run/eval/predictions_test.npz")
