@@ -91,8 +91,8 @@ def run(quick: bool = False) -> list[Table]:
     cases = _cases()
     tables = [_threat_model(results)]
     defects = Table("Defect classes", ["defect class", "test", "what is tried", "outcome"],
-                    note="Cases from benchmarks/reliability_cases.py (hostile input) and this module (serving, "
-                         "faults); the outcome is this run's.")
+                    note="Cases from benchmarks/reliability_cases.py (hostile input, serving, faults); the "
+                         "outcome is this run's.")
     for defect, test, tried in cases:
         defects.rows.append([defect, f"`{test}`", tried, _outcome(results, test)])
     tables.append(defects)

@@ -18,20 +18,23 @@ import pandas as pd
 
 from mmx_core.base.assets import PUBLISHED_THUMBNAILS, thumbnail_archive
 from mmx_core.base.errors import MMXError
+from mmx_core.base.paths import under_served_roots
 from mmx_core.extract.layout import SOURCES_NAME, THUMBNAILS_NAME
 
 __all__ = ["TrailerVideo", "dataset_folder", "thumbnail_bytes", "trailer_video"]
 
 
 def dataset_folder(metadata_row: pd.Series | dict | None) -> Path | None:
-    """The data set folder a trailer row came from (its ``dataset`` column), when it still exists."""
+    """The data set folder a trailer row came from (its ``dataset`` column), when it still exists and lies under
+    the folders the app may serve from (:func:`~mmx_core.base.paths.served_roots`): an uploaded table cannot
+    point the app at any other folder of the server."""
     if metadata_row is None or not hasattr(metadata_row, "get"):
         return None
     value = metadata_row.get("dataset")
     if not isinstance(value, str) or not value:
         return None
-    folder = Path(value)
-    return folder if (folder / "manifest.json").is_file() else None
+    folder = under_served_roots(value)
+    return folder if folder is not None and (folder / "manifest.json").is_file() else None
 
 
 def thumbnail_bytes(trailer_id: str, metadata_row: pd.Series | dict | None = None,
@@ -79,12 +82,14 @@ def _sources(path: Path, mtime_ns: int) -> dict[str, dict]:
 
 
 def trailer_video(trailer_id: str, metadata_row: pd.Series | dict | None) -> TrailerVideo | None:
-    """The reachable source video of a trailer from an extracted set, or None."""
+    """The reachable source video of a trailer from an extracted set, or None (also when the file does not lie
+    under the folders the app may serve from: move the videos under ``MMX_DATA_ROOTS``)."""
     folder = dataset_folder(metadata_row)
     if folder is None or not (folder / SOURCES_NAME).is_file():
         return None
     record = _sources(folder / SOURCES_NAME, (folder / SOURCES_NAME).stat().st_mtime_ns).get(str(trailer_id))
-    if not record or not Path(str(record.get("file", ""))).is_file():
+    video = under_served_roots(str(record.get("file", ""))) if record else None
+    if video is None or not video.is_file():  # gone, or outside the folders the app may serve from
         return None
     starts = tuple(float(s[0]) for s in record.get("sequences", []) if isinstance(s, (list, tuple)) and s)
-    return TrailerVideo(Path(record["file"]), starts)
+    return TrailerVideo(video, starts)

@@ -50,6 +50,26 @@ def allowed_roots() -> list[Path]:
     return [root.resolve() for root in roots] or [data_dir().resolve()]
 
 
+def served_roots() -> list[Path]:
+    """Folders the app may serve files from (thumbnails, source videos): the allowed roots and the data folder.
+
+    Whatever a trailer table or a data set's ``sources.json`` names, a file the app sends to a browser
+    resolves under one of these (:func:`under_served_roots`).
+    """
+    roots = allowed_roots()
+    data = data_dir().resolve()
+    return roots if any(data.is_relative_to(root) for root in roots) else [*roots, data]
+
+
+def under_served_roots(path: str | Path) -> Path | None:
+    """``path`` resolved (links and ``..`` followed) when it lies under :func:`served_roots`, else None."""
+    text = str(path).strip()
+    if not text:
+        return None
+    resolved = Path(text).expanduser().resolve()
+    return resolved if any(resolved.is_relative_to(root) for root in served_roots()) else None
+
+
 def check_under_roots(path: str | Path, what: str) -> Path:
     """``path`` resolved (symbolic links and ``..`` followed); :class:`MMXError` unless it lies under an allowed root."""
     from mmx_core.base.errors import MMXError

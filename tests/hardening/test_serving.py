@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -134,3 +137,39 @@ def test_inputs_are_read_only_under_the_allowed_roots(tmp_path, monkeypatch, tin
     assert allowed_roots() == [(tmp_path / "none").resolve(), outside.resolve()]
     assert check_under_roots(outside / "Horror", "folder") == (outside / "Horror").resolve()
     assert jobs.ImportRequest(folder=str(outside), dataset="x").validated().folder == str(outside.resolve())
+
+
+def _extracted_set(folder: Path, video: Path) -> dict:
+    """A data set folder as extract leaves it (manifest, sources.json naming ``video``) and a trailer row naming it."""
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text("{}")
+    (folder / "sources.json").write_text(json.dumps({"videos": [{"id": "t1", "file": str(video),
+                                                                 "sequences": [[0.0, 2.0]]}]}))
+    return {"id": "t1", "dataset": str(folder)}
+
+
+def test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names(tmp_path, monkeypatch):
+    """An uploaded table whose ``dataset`` column names a folder outside the roots got its video served."""
+    from mmx_core.appkit import media
+
+    monkeypatch.setenv("MMX_DATA_ROOTS", str(tmp_path / "roots"))
+    outside = Path(tempfile.mkdtemp(prefix="mmx-outside-"))
+    try:
+        (outside / "secret.mp4").write_bytes(b"\x00" * 16)
+        (tmp_path / "roots" / "videos").mkdir(parents=True)
+        (tmp_path / "roots" / "videos" / "t1.mp4").write_bytes(b"\x00" * 16)
+        inside = _extracted_set(tmp_path / "roots" / "set", tmp_path / "roots" / "videos" / "t1.mp4")
+        assert media.trailer_video("t1", inside).path == (tmp_path / "roots" / "videos" / "t1.mp4").resolve()
+
+        hostile_rows = [
+            _extracted_set(outside / "set", outside / "secret.mp4"),                  # a set outside the roots
+            _extracted_set(tmp_path / "roots" / "set2", outside / "secret.mp4"),      # a video outside the roots
+            {"id": "t1", "dataset": str(tmp_path / "roots" / ".." / ".." / outside.name)},
+        ]
+        (tmp_path / "roots" / "link").symlink_to(outside / "set", target_is_directory=True)
+        hostile_rows.append({"id": "t1", "dataset": str(tmp_path / "roots" / "link")})  # a link out of the roots
+        for row in hostile_rows:
+            assert media.trailer_video("t1", row) is None, row
+        assert media.dataset_folder(hostile_rows[0]) is None and media.dataset_folder(hostile_rows[3]) is None
+    finally:
+        shutil.rmtree(outside)
