@@ -159,6 +159,7 @@ _T = "tests/"
 _E = "tests/extract/test_media_budget.py::"
 _O = _H + "test_outputs.py::"
 _J = _H + "test_job_queue.py::"
+_P = "tests/serving/test_proxy.py::"
 THREATS: list[Threat] = [
     Threat("terminal output of every command",
            "a file name, title or library message holding an ANSI escape, a carriage return or a newline redraws "
@@ -266,11 +267,28 @@ THREATS: list[Threat] = [
            "(`mmx_core.base.paths.check_under_roots`); no error details",
            tuple(t for c, t, _ in SERVING_AND_FAULT_CASES
                  if c in ("serving beyond localhost", "folders outside the roots", "error details and upload size"))),
-    Threat("the served app: Streamlit's own endpoints",
-           "before sign-in, a stranger uploads to `/_stcore/upload_file`, reads `/_stcore/metrics` or a `/media` "
-           "URL, or tries passwords without limit",
-           "open: the sign-in lives in the page script, which cannot guard these; issue 18 moves it to a proxy "
-           "in front of the app"),
+    Threat("the served app: Streamlit's own endpoints and the sign-in",
+           "before sign-in, a stranger uploads to `/_stcore/upload_file`, opens the websocket, reads "
+           "`/_stcore/metrics` or a `/media` URL, or tries passwords without limit; a table names a folder outside "
+           "the roots and its video is served",
+           "`make serve` (`mmx_core.serving`): nginx asks the sign-in service (`auth_request`) before every path "
+           "but the sign-in itself; signed, expiring, HttpOnly cookie; growing delays per address after a few "
+           "wrong passwords; metrics answer no one; the upload limit at the proxy; `make run` refuses any address "
+           "but this machine's; files served only from under the roots (`paths.served_roots`)",
+           tuple(_P + name for name in (
+               "test_before_sign_in_nothing_of_the_app_answers",
+               "test_signed_in_the_app_answers",
+               "test_a_body_over_the_upload_limit_is_refused_before_it_is_sent",
+               "test_wrong_passwords_meet_the_limit_then_the_right_one_waits_its_turn",
+               "test_a_killed_worker_is_started_again_and_the_proxy_keeps_answering",
+               "test_https_with_a_certificate_and_the_redirect_from_http",
+               "test_the_stack_refuses_beyond_loopback_without_a_password")) +
+           ("tests/serving/test_edge_auth.py::test_a_tampered_or_foreign_cookie_is_refused",
+            "tests/serving/test_edge_auth.py::test_next_is_only_a_path_on_this_site",
+            "tests/serving/test_edge_auth.py::test_the_table_of_addresses_is_bounded_and_forgets",
+            "tests/serving/test_proxy_browser.py::"
+            "test_two_browsers_sign_in_at_the_edge_then_see_neighbours_and_play_a_video",
+            _H + "test_serving.py::test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names")),
     Threat("spreadsheet export",
            "a title starting with `=` runs as a formula in the scholar's spreadsheet",
            "`mmx_core.appkit.export`: formula-like cells get an apostrophe",

@@ -11,7 +11,8 @@ the first successful (or compile-error) finish. :class:`Session` does exactly th
 widget states it set (and drops those whose widget is gone, as the browser's widget manager
 does) and the cacheable messages it received, so reruns get references, as a browser's do.
 
-Also here: starting ``streamlit run`` on a free loopback port, and the server's RSS / CPU time.
+Also here: the server's RSS / CPU time; starting ``streamlit run`` on a free loopback port comes from
+:mod:`mmx_core.serving.workers` (re-exported for the benchmarks and tests).
 """
 
 from __future__ import annotations
@@ -19,19 +20,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
+
+from mmx_core.serving.workers import free_port, start_server, stop_server, wait_healthy
 
 __all__ = ["Element", "Run", "Session", "ProtocolError", "free_port", "start_server", "stop_server",
            "wait_healthy", "server_rss_mb", "server_cpu_seconds", "plotly_click"]
@@ -110,12 +107,17 @@ class Session:
         self.closed = False
 
     @classmethod
-    async def open(cls, url: str, timeout: float = 120.0) -> "Session":
-        """Connect to the server at ``url`` (``http://127.0.0.1:PORT``) as a browser tab does."""
-        ws_url = url.replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
+    async def open(cls, url: str, timeout: float = 120.0, cookie: str | None = None) -> "Session":
+        """Connect to the server at ``url`` (``http://127.0.0.1:PORT``, or ``https://``) as a browser tab does.
+
+        ``cookie`` is sent as the handshake's ``Cookie`` header (``"mmx_session=..."`` from
+        :func:`mmx_core.serving.serve.sign_in`, for a server behind the signed-in proxy); None sends none.
+        """
+        ws_url = url.replace("https://", "wss://", 1).replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
+        headers = {"Cookie": cookie} if cookie else None
         websocket = await asyncio.wait_for(
             connect(ws_url, subprotocols=["streamlit", "PLACEHOLDER_AUTH_TOKEN"], max_size=None,
-                    open_timeout=timeout, ping_interval=None), timeout)
+                    open_timeout=timeout, ping_interval=None, additional_headers=headers), timeout)
         return cls(websocket, timeout)
 
     async def close(self) -> None:
@@ -248,55 +250,6 @@ def plotly_click(row: int, x: float = 0.0, y: float = 0.0) -> str:
 
 
 # -- the server ------------------------------------------------------------------------------
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(script: Path, port: int, cwd: Path, env: dict | None = None, log: Path | None = None,
-                 extra: tuple[str, ...] = ()) -> subprocess.Popen:
-    """``streamlit run SCRIPT`` on 127.0.0.1:PORT, headless, in its own process group."""
-    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", *extra]
-    out = open(log, "ab") if log else subprocess.DEVNULL
-    try:
-        return subprocess.Popen(command, cwd=cwd, env=dict(os.environ, **(env or {})), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    finally:
-        if log:
-            out.close()
-
-
-def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60.0) -> float:
-    """Wait until ``/_stcore/health`` answers 200; returns the seconds waited."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode} before it was healthy")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - start
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} was not healthy after {seconds:.0f} s")
-
-
-def stop_server(process: subprocess.Popen, seconds: float = 20.0) -> None:
-    """SIGTERM the server's process group (the one :func:`start_server` made), then SIGKILL if needed."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=seconds)
-
-
 def server_rss_mb(pid: int) -> float:
     """Resident set size of process ``pid`` (VmRSS in /proc/<pid>/status), MB."""
     with open(f"/proc/{pid}/status") as handle:

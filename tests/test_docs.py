@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,25 @@ def test_a_row_selector_takes_prefixes_with_a_star_for_any_text():
     assert docblocks.select_value(block, {"row": "ivfpq*(default)", "col": "ms"}) == "2"
     with pytest.raises(MMXError, match="no table cell"):
         docblocks.select_value(block, {"row": "*(none)", "col": "ms"})
+
+
+# Paths the docs name that are not in the repository by design: the user's own secrets file, a pattern.
+NAMED_NOT_SHIPPED = {".streamlit/secrets.toml", "benchmarks/bench_NAME.py"}
+PATH_IN_TEXT = re.compile(r"(?<![\w./-])((?:mmx_core|ui|pages|tests|benchmarks|docs|\.streamlit|\.ci|assets|models)"
+                          r"/[\w./*<>{}-]*)")
+
+
+def test_every_project_path_the_docs_and_configs_name_exists():
+    """A doc or config naming a moved or deleted file (a stale ``mmx_core/static/...``) fails here."""
+    files = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "models" / "README.md",
+             PROJECT_ROOT / ".streamlit" / "config.toml", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    missing = []
+    for path in files:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for match in PATH_IN_TEXT.finditer(line):
+                named = match.group(1).split("::")[0].split("#")[0].rstrip(".,;:)")
+                if any(c in named for c in "*<>{}") or named in NAMED_NOT_SHIPPED:
+                    continue
+                if not (PROJECT_ROOT / named).exists():
+                    missing.append(f"{path.relative_to(PROJECT_ROOT)}:{number}: {named}")
+    assert not missing

@@ -20,7 +20,7 @@ from mmx_core.explore import pipeline
 from mmx_core.explore.compare import SpaceComparison
 from mmx_core.explore.scale import parent_of
 
-__all__ = ["MapData", "map_data", "base_frame", "neighbour_table", "side_by_side", "selected_rows", "cluster_members",
+__all__ = ["MapData", "map_data", "base_frame", "neighbour_table", "side_by_side", "selected_rows",
            "comparison_table", "comparison_map", "genre_share", "GROUPED_ABOVE"]
 
 NOISE = -1
@@ -152,12 +152,6 @@ def genre_share(genre_lists) -> pd.Series:
     """Share of trailers tagged with each genre (a trailer counts once per genre)."""
     counts = pd.Series([g for genres in genre_lists for g in genres], dtype=object).value_counts()
     return (counts / max(1, len(genre_lists))).sort_values(ascending=False)
-
-
-def cluster_members(data: MapData, cluster: int) -> pd.DataFrame:
-    """Rows of the map in ``cluster`` (most confident first)."""
-    members = data.frame[data.frame["cluster"] == cluster]
-    return members.sort_values("probability", ascending=False)
 
 
 def selected_rows(event, n_rows: int) -> np.ndarray:

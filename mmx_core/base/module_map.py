@@ -26,7 +26,8 @@ LAYERS: dict[str, int] = {
     "jobs": 7,
     "workspace": 8,
     "appkit": 9,
-    "commands": 10, "cli": 11, "__main__": 12,
+    "serving": 10,
+    "commands": 11, "cli": 12, "__main__": 13,
     "__init__": 1,  # the package's face: only the error type from base
 }
 """Layer of each top-level part of mmx_core; imports go only to lower layers (or within a part)."""
@@ -34,8 +35,8 @@ LAYERS: dict[str, int] = {
 LAYER_NAMES: dict[int, str] = {
     0: "foundations", 1: "data sets and the model", 2: "feature extraction from videos", 3: "training and inference",
     4: "evaluation", 5: "exploration", 6: "studies that chain stages", 7: "background jobs",
-    8: "the catalogue of what is on disk", 9: "app support (no streamlit)", 10: "CLI commands", 11: "the CLI",
-    12: "entry point",
+    8: "the catalogue of what is on disk", 9: "app support (no streamlit)",
+    10: "serving to many people (nginx, workers, sign-in)", 11: "CLI commands", 12: "the CLI", 13: "entry point",
 }
 
 DOC, BLOCK = "docs/architecture.md", "module-map"

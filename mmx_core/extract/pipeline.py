@@ -176,9 +176,16 @@ def _extract_in_group(items, rows, expert_list, resolved, spec: DecodeSpec, out:
     try:
         torch_device = resolve_device(device, shard.gpu_index)
         folder = WorkFolder(out)
+        refused = None
         if shard.is_main:  # one writer of ``out``, its work folder and its staging folder, for the whole run
-            lock.enter_context(output_lock(out, "the extraction's data set"))
-            folder.prepare(_identity(expert_list, resolved, spec, batch_size), resume)
+            try:
+                lock.enter_context(output_lock(out, "the extraction's data set"))
+                folder.prepare(_identity(expert_list, resolved, spec, batch_size), resume)
+            except MMXError as exc:
+                refused = exc
+        if shard.any_failed(refused is not None):  # every rank stops, instead of waiting at a barrier
+            raise refused or MMXError("refused by rank 0 (another writer, or an unfinished run with other "
+                                      "parameters); see its message", out)
         shard.barrier()
         mine = shard.mine(len(items))
         todo = [i for i in mine if not folder.is_done(items[i].id)]

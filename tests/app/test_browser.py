@@ -88,7 +88,7 @@ def server(tmp_path_factory):
     _require_browser()
     home = tmp_path_factory.mktemp("browser_home")
     demo_sets(home)
-    with served(home) as url:
+    with served(home, env={"MMX_DATA_ROOTS": str(home)}) as url:   # the own videos lie under home, not its data/
         yield url, home
 
 

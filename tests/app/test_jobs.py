@@ -89,6 +89,19 @@ def test_runs_queue_per_device_and_cancel_kills_the_process_group(fake):
     assert first.exists()
 
 
+def test_a_job_started_by_one_app_process_is_seen_and_cancelled_by_another(fake):
+    """Behind the proxy each worker is its own process: the queue is the files and their lock, not a process."""
+    import subprocess
+
+    jobs.submit(jobs.TrainRequest("coarse", fake, epochs=200, device="cpu", name="other-process"))
+    pid = wait_for_job("other-process", ("running",)).job["pid"]
+    other = subprocess.run([sys.executable, "-c", (
+        "from mmx_core import jobs; seen = [j.name for j in jobs.list_jobs() if j.state == 'running']; "
+        "jobs.cancel('other-process'); print(seen)")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert other.returncode == 0 and "other-process" in other.stdout, other.stderr
+    assert wait_for_job("other-process", ("cancelled",)).alive is False and not process.group_alive(pid)
+
+
 def test_resume_relaunches_with_resume_flag(fake):
     jobs.submit(jobs.TrainRequest("coarse", fake, epochs=100, device="cpu", name="r-run"))
     wait_for_job("r-run", ("running",))
