@@ -40,7 +40,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check a benchmark runs")
     parser.add_argument("--soak-minutes", type=float, default=None,
                         help="load: length of the soak of sessions opening and closing (default 30, 1 with --quick)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="load: Streamlit workers behind the proxy for the goals (default 2; 1 worker is "
+                             "measured beside)")
     args = parser.parse_args()
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
     names = args.names or available()
     unknown = set(names) - set(available())
     if unknown:
@@ -50,7 +55,10 @@ def main() -> int:
         print(f"== bench {name}", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
         start = time.perf_counter()
-        options = {"soak_minutes": args.soak_minutes} if args.soak_minutes is not None and name == "load" else {}
+        options = {}
+        if name == "load":
+            options = {key: value for key, value in (("soak_minutes", args.soak_minutes), ("workers", args.workers))
+                       if value is not None}
         tables = module.run(quick=args.quick, **options)
         elapsed = time.perf_counter() - start
         stamp = (f"_{time.strftime('%Y-%m-%d %H:%M')} UTC, {platform.node() or 'this machine'}, {machine()}, "

@@ -287,7 +287,7 @@ THREATS: list[Threat] = [
             "tests/serving/test_edge_auth.py::test_next_is_only_a_path_on_this_site",
             "tests/serving/test_edge_auth.py::test_the_table_of_addresses_is_bounded_and_forgets",
             "tests/serving/test_proxy_browser.py::"
-            "test_two_browsers_sign_in_at_the_edge_then_see_neighbours_and_play_a_video",
+            "test_two_browsers_sign_in_at_the_edge_then_click_a_trailer_see_neighbours_and_play_a_video",
             _H + "test_serving.py::test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names")),
     Threat("spreadsheet export",
            "a title starting with `=` runs as a formula in the scholar's spreadsheet",

@@ -4,7 +4,8 @@ A tiny two-page app (written to a temporary folder) is enough to check what the 
 a session opens the main page and gets its elements (sidebar and main area, widget keys), a click on
 a plotly point sent as the chart's widget state reaches the script, ``st.rerun`` is followed to the
 final run, the query string the script sets comes back, another page opens by its url pathname, and
-an exception on a page is reported as an error of that run.
+an exception on a page is reported as an error of that run. A session opened with a cookie sends it on the
+websocket handshake (what the signed-in proxy needs), one opened without sends none.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ st.markdown("the other page")
 BROKEN = '''
 raise ValueError("broken on purpose")
 '''
+COOKIE = '''
+import streamlit as st
+
+st.markdown(f"cookie {st.context.cookies.get('mmx_session', 'none')}")
+'''
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +56,7 @@ def server(tmp_path_factory):
     (home / "main.py").write_text(textwrap.dedent(MAIN))
     (home / "pages" / "1_Other.py").write_text(textwrap.dedent(OTHER))
     (home / "pages" / "2_Broken.py").write_text(textwrap.dedent(BROKEN))
+    (home / "pages" / "3_Cookie.py").write_text(textwrap.dedent(COOKIE))
     port = sc.free_port()
     process = sc.start_server(Path("main.py"), port, home, log=home / "server.log")
     url = f"http://127.0.0.1:{port}"
@@ -95,3 +102,16 @@ def test_session_opens_pages_clicks_and_sees_errors(server):
     first, clicked = asyncio.run(scenario())
     assert clicked.seconds > 0 and first.bytes > 0
     assert sc.server_rss_mb(process.pid) > 10 and sc.server_cpu_seconds(process.pid) > 0
+
+
+def test_a_session_sends_its_cookie_on_the_handshake_and_none_without(server):
+    url, _ = server
+
+    async def cookie_seen(cookie):
+        async with await sc.Session.open(url, timeout=30, cookie=cookie) as session:
+            run = await session.run(page="Cookie")
+            assert run.ok, run.exceptions
+            return run.texts("markdown")
+
+    assert asyncio.run(cookie_seen("mmx_session=abc.123")) == ["cookie abc.123"]
+    assert asyncio.run(cookie_seen(None)) == ["cookie none"]

@@ -47,7 +47,7 @@ def stack(tmp_path_factory):
             yield running, name
 
 
-def test_two_browsers_sign_in_at_the_edge_then_see_neighbours_and_play_a_video(stack):
+def test_two_browsers_sign_in_at_the_edge_then_click_a_trailer_see_neighbours_and_play_a_video(stack):
     from playwright.sync_api import sync_playwright
 
     running, name = stack
@@ -69,9 +69,13 @@ def test_two_browsers_sign_in_at_the_edge_then_see_neighbours_and_play_a_video(s
                 page.fill("#p", PASSWORD)
                 page.click("input[type=submit]")
                 page.get_by_text("Nearest neighbours").first.wait_for(timeout=180_000)
-                page.locator("video").first.wait_for(timeout=120_000)
                 steps.wait_idle(page)
                 assert "trailer=beta" in page.url                            # back where the visitor was going
+                page.get_by_role("button", name="gamma").first.click()       # a neighbour, clicked
+                page.wait_for_url("**trailer=gamma**", timeout=60_000)
+                page.get_by_text("Nearest neighbours").first.wait_for(timeout=60_000)
+                page.locator("video").first.wait_for(timeout=120_000)
+                steps.wait_idle(page)
                 played = page.evaluate(steps.PLAY_JS)
                 assert played and not played["error"] and played["width"] == 160 and played["time"] > 0.5, played
                 assert not page.locator('[data-testid="stException"]').count()
