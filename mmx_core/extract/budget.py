@@ -8,7 +8,8 @@ keeps what decoded (said in the report and the manifest). The checks run per fra
 file costs at most the budget's frames, whatever its header or timestamps claim.
 
 The defaults live here once; ``extract --help`` and the generated block ``media-budget`` of
-docs/extract.md are written from them (``python -m mmx_core.extract.budget`` rewrites the block).
+docs/extract.md are written from them (the block through ``python -m mmx_core docs``, like every block
+the code defines).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pathlib import Path
 from mmx_core.base.errors import MMXError
 from mmx_core.extract.media import DecodeError
 
-__all__ = ["MediaBudget", "FrameGuard", "OverBudget", "OPTIONS", "MEANINGS", "BLOCK", "budget_markdown", "write_budget_block"]
+__all__ = ["MediaBudget", "FrameGuard", "OverBudget", "OPTIONS", "MEANINGS", "DOC", "BLOCK", "budget_markdown"]
 
-BLOCK = "media-budget"
+DOC, BLOCK = "docs/extract.md", "media-budget"
 OPTIONS = {"max_duration": "--max-duration", "max_frame_gap": "--max-frame-gap", "max_frames": "--max-frames",
           "max_pixels": "--max-pixels", "max_clips": "--max-clips"}
 """The command-line option of each limit a user may tune (``extract --help``)."""
@@ -192,15 +193,3 @@ def budget_markdown(budget: MediaBudget | None = None) -> str:
         shown = str(value) if isinstance(value, int) else f"{value:g}"
         lines.append(f"| `{name}` | {f'`{flag}`' if flag else '-'} | `{shown}` | {meaning} |")
     return "\n".join(lines)
-
-
-def write_budget_block(path: str | Path | None = None) -> Path:
-    """Rewrite the ``media-budget`` block of docs/extract.md from :class:`MediaBudget`'s defaults."""
-    from mmx_core.base import docblocks
-    from mmx_core.base.paths import PROJECT_ROOT
-
-    return docblocks.update_block(path or PROJECT_ROOT / "docs" / "extract.md", BLOCK, budget_markdown())
-
-
-if __name__ == "__main__":
-    print(write_budget_block())

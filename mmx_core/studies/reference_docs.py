@@ -15,6 +15,7 @@ from mmx_core.base import docblocks, errors, module_map
 from mmx_core.data import synth_doc
 from mmx_core.evaluate import paper_doc
 from mmx_core.explore import defaults_doc
+from mmx_core.extract import budget
 from mmx_core.train import recipe_doc
 
 __all__ = ["GENERATORS", "stale_blocks", "write_blocks"]
@@ -27,6 +28,7 @@ GENERATORS: tuple[tuple[str, str, Callable[[], str]], ...] = (
     (paper_doc.DOC, paper_doc.BLOCK, paper_doc.render_paper_block),
     (module_map.DOC, module_map.BLOCK, module_map.render_module_map),
     (errors.EXIT_CODES_DOC, errors.EXIT_CODES_BLOCK, errors.render_exit_codes),
+    (budget.DOC, budget.BLOCK, budget.budget_markdown),
 )
 
 

@@ -116,7 +116,7 @@ def test_case4_the_defaults_are_shown_by_help_and_in_the_docs():
     from mmx_core.extract.budget import BLOCK
 
     blocks = docblocks.parse_blocks((ROOT / "docs" / "extract.md").read_text())
-    assert blocks[BLOCK].strip() == budget_markdown().strip()  # python -m mmx_core.extract.budget rewrites it
+    assert blocks[BLOCK].strip() == budget_markdown().strip()  # python -m mmx_core docs rewrites it
 
 
 def test_case5_truncated_mkv_and_faststart_mp4_are_failures(hostile):
