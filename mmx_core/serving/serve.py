@@ -92,18 +92,13 @@ def _probe_context(tls: bool) -> ssl.SSLContext | None:
 
 
 def _wait_proxy(url: str, nginx: subprocess.Popen, context, seconds: float, run_dir: Path) -> None:
-    """Wait until nginx answers anything at ``url`` (the sign-in form)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if nginx.poll() is not None:
-            raise MMXError(f"nginx exited with code {nginx.returncode}: {first_error(run_dir)}")
-        try:
-            with urllib.request.urlopen(url + "/signin", timeout=2, context=context) as response:
-                if response.status == 200:
-                    return
-        except (OSError, ssl.SSLError):
-            time.sleep(0.2)
-    raise MMXError(f"nginx did not answer at {url} within {seconds:.0f} s")
+    """Wait until nginx answers at ``url`` (the sign-in form); one line naming nginx's error when it exits."""
+    try:
+        wait_healthy(url, nginx, seconds, path="/signin", context=context)
+    except RuntimeError:
+        raise MMXError(f"nginx exited with code {nginx.returncode}: {first_error(run_dir)}") from None
+    except TimeoutError:
+        raise MMXError(f"nginx did not answer at {url} within {seconds:.0f} s") from None
 
 
 def _watch(stack: Stack, script: Path, cwd: Path, env: Mapping[str, str]) -> None:
@@ -119,20 +114,6 @@ def _watch(stack: Stack, script: Path, cwd: Path, env: Mapping[str, str]) -> Non
                                               log=stack.run_dir / f"worker-{worker.port}.log")
                 worker.restarts += 1
                 worker.started = time.monotonic()
-
-
-def _stop_nginx(process: subprocess.Popen) -> None:
-    """SIGQUIT nginx (graceful: what is in flight finishes), SIGKILL after a while; then its process group, so
-    no worker process outlives a master that was killed."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGQUIT)
-        try:
-            process.wait(timeout=NGINX_STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=NGINX_STOP_SECONDS)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -205,7 +186,7 @@ def served(workers: int = 2, password: str | None = None, *, host: str = "127.0.
         with open(run_dir / "error.log", "ab") as errors:      # what nginx says before it opens its own log
             nginx = subprocess.Popen(nginx_command(run_dir), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=errors, start_new_session=True)
-        cleanup.callback(_stop_nginx, nginx)
+        cleanup.callback(stop_server, nginx, NGINX_STOP_SECONDS, signal.SIGQUIT)
         url = _local_url(host, port, tls=cert is not None)
         _wait_proxy(url, nginx, _probe_context(cert is not None), ready_seconds, run_dir)
         stack = Stack(url=url, run_dir=run_dir, workers=procs, nginx=nginx, auth=auth)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -41,27 +42,37 @@ def start_server(script: Path, port: int, cwd: Path, env: dict | None = None, lo
             out.close()
 
 
-def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60.0) -> float:
-    """Wait until ``URL/_stcore/health`` answers 200; returns the seconds waited."""
+def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60.0, *, path: str = HEALTH_PATH,
+                 context: ssl.SSLContext | None = None) -> float:
+    """Wait until ``URL + path`` answers 200 (``process`` still running); returns the seconds waited.
+
+    Raises
+    ------
+    RuntimeError
+        ``process`` exited first.
+    TimeoutError
+        No answer within ``seconds``.
+    """
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {process.returncode} before it was healthy")
+            raise RuntimeError(f"the server process exited with code {process.returncode} before it answered")
         try:
-            with urllib.request.urlopen(url + HEALTH_PATH, timeout=2) as response:
+            with urllib.request.urlopen(url + path, timeout=2, context=context) as response:
                 if response.status == 200:
                     return time.perf_counter() - start
-        except OSError:
+        except OSError:  # not listening yet (ssl.SSLError is one too)
             time.sleep(0.2)
     raise TimeoutError(f"{url} was not healthy after {seconds:.0f} s")
 
 
-def stop_server(process: subprocess.Popen, seconds: float = 20.0) -> None:
-    """SIGTERM the server's process group (the one :func:`start_server` made), then SIGKILL if needed."""
+def stop_server(process: subprocess.Popen, seconds: float = 20.0, first: int = signal.SIGTERM) -> None:
+    """Send ``first`` (SIGTERM; nginx takes SIGQUIT, its graceful stop) to the process group that
+    :func:`start_server` (or any ``start_new_session`` start) made, then SIGKILL if needed; no child is left."""
     if process.poll() is not None:
         _kill_group(process.pid, signal.SIGKILL)   # the leader is gone; leave no child behind
         return
-    _kill_group(process.pid, signal.SIGTERM)
+    _kill_group(process.pid, first)
     try:
         process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
