@@ -51,7 +51,7 @@ from mmx_core.data.import_meta import MetaUnpickler, parse_meta, read_meta
 from mmx_core.data.import_tensors import read_trailer
 from mmx_core.data.import_tree import EXPERT_FOLDERS, ImportProblems, TreeTrailer, scan_tree
 from mmx_core.data.manifest import PAPER_EXPERTS, ExpertSpec
-from mmx_core.data.writer import DatasetWriter, staging_dir
+from mmx_core.data.writer import DatasetWriter
 
 __all__ = ["MetaUnpickler", "read_meta", "parse_meta", "import_mmx", "ImportResult", "EXPERT_FOLDERS"]
 
@@ -150,7 +150,7 @@ def _import_locked(root: Path, out: Path, *, dims, test_sampling, clips_per_sequ
         raise MMXError("no trailer folders found under the genre folders", root)
     writer = _open_writer(out, root, vocab, experts, command=command, test_sampling=test_sampling,
                           clips_per_sequence=clips_per_sequence, restart=restart, overwrite=overwrite)
-    log_file = _ProblemLog(staging_dir(out) / _PROBLEMS, set(writer.done_ids), list(problems.items))
+    log_file = _ProblemLog(writer.stage / _PROBLEMS, set(writer.done_ids), list(problems.items))
     try:
         skipped = _add_trailers(trailers, writer, log_file, problems, experts=experts, stop_after=stop_after,
                                 clips_per_sequence=clips_per_sequence, test_sampling=test_sampling,

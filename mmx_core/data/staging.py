@@ -4,7 +4,7 @@ A set is built in ``.<name>.partial`` beside its destination (:func:`mmx_core.ba
 appended to ``features.npy`` files whose fixed-size header is rewritten with the
 final shape at the end; counts and trailer rows go to scratch files that
 :func:`finish_stage` turns into the offsets arrays and the trailer table
-before :func:`replace_dir` (:func:`mmx_core.base.outputs.swap_in`) renames the folder onto the destination.
+before :func:`mmx_core.base.outputs.swap_in` renames the folder onto the destination.
 """
 
 from __future__ import annotations
@@ -20,13 +20,10 @@ import pandas as pd
 from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
 from mmx_core.base.locks import LOCK_NAME as _LOCK_NAME
-from mmx_core.base.outputs import stage_dir as staging_dir
-from mmx_core.base.outputs import swap_in as replace_dir
 from mmx_core.data.manifest import ExpertSpec
 
-__all__ = ["NPY_HEADER_BYTES", "PROGRESS", "ROWS", "SEQ_COUNTS", "CLIP_COUNTS", "staging_dir", "write_npy_header",
-           "stage_paths", "open_stage", "finish_stage", "plain_row", "rows_table", "counts_to_offsets",
-           "replace_dir"]
+__all__ = ["NPY_HEADER_BYTES", "PROGRESS", "ROWS", "SEQ_COUNTS", "CLIP_COUNTS", "write_npy_header",
+           "stage_paths", "open_stage", "finish_stage", "plain_row", "rows_table", "counts_to_offsets"]
 
 NPY_HEADER_BYTES = 128
 PROGRESS = "progress.json"

@@ -30,14 +30,14 @@ import numpy as np
 
 from mmx_core.base.artefacts import write_json
 from mmx_core.base.errors import MMXError
-from mmx_core.base.outputs import DATASET, check_output
+from mmx_core.base.outputs import DATASET, check_output, stage_dir, swap_in
 from mmx_core.data.batch_checks import check_batch
 from mmx_core.data.manifest import DTYPES, ExpertSpec, Manifest, write_manifest
 from mmx_core.data.staging import (
-    NPY_HEADER_BYTES, PROGRESS, finish_stage, open_stage, plain_row, replace_dir, staging_dir, write_npy_header,
+    NPY_HEADER_BYTES, PROGRESS, finish_stage, open_stage, plain_row, write_npy_header,
 )
 
-__all__ = ["DatasetWriter", "staging_dir", "write_npy_header", "NPY_HEADER_BYTES"]
+__all__ = ["DatasetWriter", "write_npy_header", "NPY_HEADER_BYTES"]
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class DatasetWriter:
         self.source = source
         self.overwrite = overwrite
         self.extraction = None if extraction is None else json.loads(json.dumps(extraction, default=str))
-        self.stage = staging_dir(self.out)
+        self.stage = stage_dir(self.out)
         self._genre_set = set(self.genres)
         self._files, progress = open_stage(self.stage, self.experts, self.dtype, self._identity(), resume)
         if progress["trailers"]:
@@ -263,7 +263,7 @@ class DatasetWriter:
         for name, obj in (extra_files or {}).items():
             write_json(self.stage / name, obj)
         write_manifest(self.stage, manifest)
-        replace_dir(self.stage, self.out)
+        swap_in(self.stage, self.out)
         log.info("wrote %s: %d trailers, %d clips", self.out, self.n_trailers, self.n_clips)
         return self.out
 

@@ -32,7 +32,7 @@ from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 from mmx_core.jobs import process
 from mmx_core.jobs.checks import NAME_PATTERN
 from mmx_core.jobs.kinds import JobRequest, TrainRequest, request_from_record
-from mmx_core.jobs.records import ACTIVE, BROKEN, ENDED, STATES, JobRecord, jobs_dir, read_record, scan
+from mmx_core.jobs.records import ACTIVE, BROKEN, ENDED, STATES, JobRecord, job_roots, jobs_dir, read_record, scan
 
 __all__ = ["COMMAND_PREFIX", "ACTIVE", "ENDED", "STATES", "BROKEN", "PAGE_SIZE", "JobInfo", "JobPage", "jobs_dir",
            "job_dir", "submit", "dispatch", "cancel", "resume", "list_jobs", "page_jobs", "find_job", "read_events",
@@ -280,7 +280,7 @@ def find_job(name: str) -> JobInfo:
     """The job called ``name`` (a training run or another job), read afresh."""
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise MMXError(f"job name {name!r} is not allowed")
-    for root in (runs_dir(), jobs_dir()):
+    for root in job_roots():
         if (root / name).is_dir() and not (root / name).is_symlink() and (record := read_record(root / name)):
             return _info(record)
     raise MMXError(f"no job called {name!r}", runs_dir())

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmx_core.data import DatasetWriter, ExpertSpec, TrailerStore, collate_clips
-from mmx_core.data.writer import staging_dir
+from mmx_core.base.outputs import stage_dir
 from mmx_core.base.errors import MMXError
 
 EXPERTS = {"image": ExpertSpec(3, "pooled"), "audio": ExpertSpec(2, "frames")}
@@ -129,7 +129,7 @@ def test_nothing_visible_until_finish_and_failed_build_leaves_no_set(tmp_path, r
     w = DatasetWriter(out, GENRES, EXPERTS, clips_per_sequence=3)
     w.add_trailer(*_trailer(rng, "a", [3], [1, 1, 1]))
     w.commit()
-    assert not out.exists() and staging_dir(out).exists()
+    assert not out.exists() and stage_dir(out).exists()
     with pytest.raises(MMXError, match="not in the vocabulary"):
         w.add_trailer(*_trailer(rng, "b", [3], [1, 1, 1], genres=("Western",)))
     w.close()
@@ -175,7 +175,7 @@ def test_resume_cuts_back_to_last_commit(tmp_path, rng):
     store = TrailerStore.open(out)
     assert store.trailers["id"].tolist() == ["a", "b"] and store.n_clips == 6
     np.testing.assert_array_equal(store.read(1).features["image"][1, :2, 0], t1[2]["image"][0][1:].astype(np.float32))
-    assert not staging_dir(out).exists()
+    assert not stage_dir(out).exists()
 
 
 def test_overwrite_replaces_existing_set(tmp_path, rng):

@@ -31,7 +31,7 @@ from mmx_core.base.artefacts import cached_artefact, file_hash, read_json
 from mmx_core.base.assets import load_published
 from mmx_core.base.embeddings import save_embeddings
 from mmx_core.base.paths import cache_dir, data_dir, runs_dir
-from mmx_core.data.staging import staging_dir
+from mmx_core.base.outputs import stage_dir
 from mmx_core.data.validate import validate_dataset
 from mmx_core.extract.pipeline import work_dir
 from mmx_core.train.checkpoint import read_checkpoint
@@ -188,11 +188,11 @@ def test_import_killed_anywhere_then_rerun_equals_an_unbroken_import(forker, aut
     for i, delay in enumerate(kill_points("import", span)):
         out = data_dir() / f"import-kill{i}"
         points.append(forker.kill_during(import_argv(authors_tree, out),
-                                         lambda: staging_dir(out).exists() or out.exists(), delay))
+                                         lambda: stage_dir(out).exists() or out.exists(), delay))
         rerun = finish_after_kill(forker, import_argv(authors_tree, out), out)
         points[-1]["after"] = rerun
         same_data_set(out, ref)
-        assert not staging_dir(out).exists()
+        assert not stage_dir(out).exists()
     record_property("kill_points", json.dumps(points))
     assert any(p["killed"] for p in points)
 

@@ -18,7 +18,7 @@ from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir
 from mmx_core.cli import main
 from mmx_core.data import importer, validate_dataset
-from mmx_core.data.staging import staging_dir
+from mmx_core.base.outputs import stage_dir
 from mmx_core.jobs import queue
 
 DIMS_ARG = ",".join(f"{k}={v}" for k, v in DIMS.items())
@@ -55,7 +55,7 @@ def test_a_second_import_into_the_same_out_is_refused_naming_the_holder(tmp_path
     assert first["result"].trailers == 8
     report = validate_dataset(out)
     assert report.ok and report.trailers == 8, report.problems
-    assert not staging_dir(out).exists(), "the refused import left a .partial folder"
+    assert not stage_dir(out).exists(), "the refused import left a .partial folder"
     assert not (out / ".writer.lock").exists()
 
 
@@ -64,7 +64,7 @@ def test_an_import_into_an_existing_set_touches_nothing(tmp_path):
     importer.import_mmx(src, out, dims=DIMS)
     with pytest.raises(MMXError, match="already exists"):
         importer.import_mmx(src, out, dims=DIMS)
-    assert not staging_dir(out).exists()
+    assert not stage_dir(out).exists()
     assert validate_dataset(out).ok
 
 
