@@ -61,6 +61,8 @@ def main() -> int:
                        if value is not None}
         tables = module.run(quick=args.quick, **options)
         elapsed = time.perf_counter() - start
+        if not tables:             # nothing measured here (gpu without a GPU): the previous block stays
+            continue
         stamp = (f"_{time.strftime('%Y-%m-%d %H:%M')} UTC, {platform.node() or 'this machine'}, {machine()}, "
                  f"{elapsed:.0f} s{' (quick)' if args.quick else ''}_\n\n")
         content = f"## {name}\n\n" + stamp + "\n".join(t.to_markdown() for t in tables) + "\n"

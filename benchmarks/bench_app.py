@@ -40,7 +40,7 @@ def _browser_times(quick: bool) -> tuple[list, str]:
     start = time.perf_counter()
     process = start_server(home, port)
     url = f"http://127.0.0.1:{port}"
-    ready = "() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd._fullData && gd._fullData.length > 2; }"
+    ready = "() => { const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot'); return gd && gd._fullData && gd._fullData.length > 2; }"
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)

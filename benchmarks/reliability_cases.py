@@ -289,9 +289,45 @@ THREATS: list[Threat] = [
             "tests/serving/test_proxy_browser.py::"
             "test_two_browsers_sign_in_at_the_edge_then_click_a_trailer_see_neighbours_and_play_a_video",
             _H + "test_serving.py::test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names")),
+    Threat("the annotation store of a set (names, tags, notes, saved views), shared by a lab",
+           "two people writing at once lose a change; a process killed mid-write leaves half a change; one person "
+           "undoes another's work; a name, tag or note with control characters or of a megabyte breaks pages and "
+           "terminals; a file put in the store's place is overwritten or followed",
+           "`mmx_core.annotations.store`: SQLite, one transaction per change (`BEGIN IMMEDIATE`, WAL, "
+           "`synchronous=FULL`) with the state before it recorded for undo; the app undoes only the visitor's own "
+           "latest change; names, tags and notes checked (length, no control characters); a file that is not a "
+           "store or is a link is refused, never rewritten",
+           tuple("tests/annotations/test_store.py::" + name for name in (
+               "test_two_writers_at_once_lose_nothing",
+               "test_kill_9_mid_write_leaves_every_change_whole",
+               "test_merge_split_and_undo_walk_back_every_step",
+               "test_undo_of_someone_elses_change_is_refused_when_asked",
+               "test_names_tags_notes_and_views_round_trip",
+               "test_a_file_that_is_not_a_store_is_refused_and_kept",
+               "test_store_file_names_are_safe_for_every_set_name"))),
+    Threat("annotation CSVs (imported in the app or by `annotations --import`, read by `train --tags`)",
+           "a file of NUL bytes, another encoding, broken quoting or a million rows; rows naming trailers the set "
+           "lacks; formula cells; a half-imported file",
+           "`mmx_core.annotations.table`: a bad file is refused whole (one line, nothing changed); bad rows are "
+           "reported one line each and skipped (exit 1), the rest imported as one change; cells written "
+           "spreadsheet-safe and read back as typed; `train --tags` refuses a file with any bad row or unknown "
+           "trailer before training",
+           tuple("tests/annotations/test_annotations_cli.py::" + name for name in (
+               "test_a_hostile_file_is_refused_whole_and_changes_nothing",
+               "test_bad_rows_are_reported_one_line_each_and_skipped_with_exit_1",
+               "test_an_import_of_nothing_usable_is_refused",
+               "test_export_never_replaces_a_file_people_wrote",
+               "test_export_then_import_elsewhere_carries_everything",
+               "test_read_tags_refuses_a_file_with_any_bad_row"))),
+    Threat("who made a change",
+           "a visitor sends their own `X-MMX-User` header and writes under someone else's name",
+           "`mmx_core.appkit.access.author_of`: the header is taken only on a server bound to this machine "
+           "(behind the proxy of `make serve`, which replaces any visitor's header); OIDC gives the e-mail; a "
+           "shared password names no one",
+           (_H + "test_serving.py::test_the_author_of_a_change_is_trusted_only_from_the_sign_in_that_made_it",)),
     Threat("spreadsheet export",
            "a title starting with `=` runs as a formula in the scholar's spreadsheet",
-           "`mmx_core.appkit.export`: formula-like cells get an apostrophe",
+           "`mmx_core.base.sheets`: formula-like cells get an apostrophe",
            tuple(t for c, t, _ in CASES if c == "spreadsheet export")),
 ]
 

@@ -5,9 +5,10 @@ import streamlit as st
 
 from mmx_core import workspace
 from mmx_core.appkit import figures, mapview
+from mmx_core.appkit.annotated import named_in_two_spaces
 from mmx_core.appkit.map_figure import map_figure
 from mmx_core.base.errors import MMXError
-from ui import widgets
+from ui import annotation_panels as notes, widgets
 
 view = widgets.setup("Compare")
 st.sidebar.title("MMX Explorer")
@@ -81,6 +82,13 @@ movers = table.set_index("id").loc[result.movers["id"]]            # the compari
 movers_col.dataframe(movers[["display_title", "year", "jaccard", "label_a", "label_b"]].rename(
                      columns={"label_a": f"cluster in {first}", "label_b": f"cluster in {second}"}),
                      hide_index=True, height=260)
+named = notes.named_of(first, second)
+if named:
+    st.markdown(f"**Named sub-genres in the two spaces**: how far each one's members keep their neighbours, and how "
+                "many clusters they spread over in each space (match: Jaccard of the best-matching cluster)")
+    st.dataframe(named_in_two_spaces(table, named).rename(columns={
+        "clusters_a": f"clusters in {first}", "match_a": f"match in {first}", "clusters_b": f"clusters in {second}",
+        "match_b": f"match in {second}"}), hide_index=True)
 sankey = figures.sankey_figure(result.transitions, result.labels("a", "legend_label"), result.labels("b", "legend_label"))
 st.plotly_chart(sankey, width="stretch")
 widgets.sync_url()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from mmx_core import jobs, workspace
 from mmx_core.appkit import sets, uploads
-from mmx_core.base.devices import DEVICE_LABELS, DEVICES
+from mmx_core.base.devices import DEVICE_LABELS, DEVICES, PRECISION_LABELS, PRECISIONS
 from mmx_core.base.errors import MMXError
 from mmx_core.extract.experts import DEFAULT_EXPERTS, expert_names
 from ui import job_panels, widgets
@@ -45,6 +45,8 @@ with st.form("extract_form"):
     dataset = right.text_input("Data set name", key="w_extract_name")
     experts = right.multiselect("Experts", expert_names(), default=list(DEFAULT_EXPERTS), key="w_experts")
     device = right.selectbox("Device", DEVICES, key="w_extract_device", format_func=DEVICE_LABELS.get)
+    precision = right.selectbox("Precision", PRECISIONS, key="w_extract_precision", format_func=PRECISION_LABELS.get,
+                                help="recorded in the data set's manifest; features are stored in float16 either way")
     untrained = left.checkbox("Untrained backbones (random weights: only to try the pipeline)", key="w_untrained")
     allow_partial = left.checkbox("Keep what decodes of truncated or damaged files (recorded in the data set)",
                                   key="w_allow_partial")
@@ -52,7 +54,8 @@ with st.form("extract_form"):
     extract = st.form_submit_button("Extract")
 if extract:
     job_panels.submit(jobs.ExtractRequest(videos=videos.strip(), dataset=dataset.strip(), meta=meta.strip(),
-                                          experts=",".join(experts), device=device, untrained=untrained,
+                                          experts=",".join(experts), device=device, precision=precision,
+                                          untrained=untrained,
                                           allow_partial=allow_partial, strict=strict),
                       "Extraction")
 left, right = st.columns(2)

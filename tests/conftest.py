@@ -37,3 +37,12 @@ def tiny_data() -> str:
         synthesize(data_dir() / "tiny", 24, 0, dims={"image": 16, "scene": 16, "motion": 8, "audio": 4},
                    sequences=(1, 2))
     return "tiny"
+
+
+@pytest.fixture
+def published_store(tmp_path, monkeypatch):
+    """The annotation store of the published set, empty at the start of the test, in a folder of the test's own."""
+    from mmx_core.annotations.store import AnnotationStore
+
+    monkeypatch.setenv("MMX_ANNOTATIONS_DIR", str(tmp_path / "annotations"))
+    return AnnotationStore.for_set("published")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mmx_core.appkit import export, figures, map_groups, mapview
+from mmx_core.appkit import figures, map_groups, mapview
+from mmx_core.base.sheets import spreadsheet_safe_csv
 from ui import widgets
 
 
@@ -72,24 +73,30 @@ def _cluster_box(clusters: list, names: dict, label: str | None) -> None:
         widgets.bound(st.selectbox, "cluster", label, options, format_func=lambda c: "all" if c is None else names[c])
 
 
-def trailer_panel(emb, data: mapview.MapData, selected_row: int | None) -> None:
-    """The selected trailer's card and nearest neighbours (a click on one selects it), or a hint; then the
-    table of clusters."""
+def trailer_panel(emb, data: mapview.MapData, selected_row: int | None, annotate_trailer=None) -> None:
+    """The selected trailer's card (then ``annotate_trailer(row)``: its names, tags and note) and nearest
+    neighbours with thumbnails (a click on one selects it), or a hint."""
     if selected_row is not None:
         view = st.session_state["view"]
         st.subheader("Trailer")
         row = data.frame.iloc[selected_row].copy()
         row["cluster_label"] = map_groups.cluster_path(data, selected_row)   # "group > cluster" on a grouped map
         widgets.trailer_card(row)
+        if annotate_trailer is not None:
+            annotate_trailer(selected_row)
         st.markdown("**Nearest neighbours**")
         neighbours = widgets.neighbours_for(emb.name, view.trailer, k=5)
-        if (target := widgets.neighbour_list(neighbours, key="side_nb", show_images=False)) is not None:
+        if (target := widgets.neighbour_list(neighbours, key="side_nb")) is not None:
             widgets.update(trailer=target)
             st.rerun()
         st.page_link("pages/1_Trailer.py", label="Open the trailer page →")
     else:
         st.info("Click a point for its trailer card and neighbours; box or lasso (tools above the map) to select "
                 "many; click legend entries to hide or show clusters.")
+
+
+def clusters_table(data: mapview.MapData) -> None:
+    """The table of the map's clusters (of the chosen group; of the groups on a grouped map)."""
     group = chosen_group(data)
     if data.groups is not None and group is None:
         st.subheader("Sub-genre groups")
@@ -100,27 +107,34 @@ def trailer_panel(emb, data: mapview.MapData, selected_row: int | None) -> None:
     st.dataframe(table[["label", "size", "genres", "typical"]], hide_index=True, height=260)
 
 
-def selection_panel(data: mapview.MapData, rows: np.ndarray, highlight: np.ndarray, names: dict) -> None:
-    """The chosen cluster's members, else the box/lasso selection (``rows``), else the search and filter
-    matches: a table (downloadable) beside their genre and year histograms against the collection."""
+def selection_panel(data: mapview.MapData, rows: np.ndarray, highlight: np.ndarray, names: dict,
+                    named_rows: np.ndarray | None = None) -> list[str]:
+    """The chosen cluster's members, else the chosen named sub-genre's (``named_rows``), else the box/lasso
+    selection (``rows``), else the search and filter matches: a table (downloadable, with the trailers' names
+    and tags on an annotated map) beside their genre and year histograms against the collection. Returns the
+    ids shown."""
     frame, view, group = data.frame, st.session_state["view"], chosen_group(data)
     if view.cluster is not None or group is not None:
         rows = map_groups.chosen_members(data, view.cluster, group).index.to_numpy()
         heading = (f"Members of {names.get(view.cluster)}" if view.cluster is not None
                    else f"Members of the group {map_groups.group_names(data)[group]}")
+    elif named_rows is not None:
+        rows, heading = named_rows, f"Members of ★ {view.named}: {len(named_rows)} trailers on this map"
     elif len(rows) > 1:
         heading = f"Selection: {len(rows)} trailers"
     else:
         rows, heading = np.flatnonzero(highlight), f"Matches: {int(highlight.sum())} trailers"
     if not len(rows):
-        return
+        return []
     st.subheader(heading)
-    chosen = frame.iloc[rows][["id", "display_title", "year", "genres", "cluster_label"]]
+    columns = ["id", "display_title", "year", "genres", "cluster_label"] + [c for c in ("subgenres", "tags") if c in frame]
+    chosen = frame.iloc[rows][columns]
     table_col, hist_col = st.columns([1, 1])
     table_col.dataframe(chosen, hide_index=True, height=300, key="selection_table")
-    table_col.download_button("Download the selection as CSV", export.spreadsheet_safe_csv(chosen), "selection.csv",
+    table_col.download_button("Download the selection as CSV", spreadsheet_safe_csv(chosen), "selection.csv",
                               "text/csv")
     hist_col.plotly_chart(figures.share_histogram(mapview.genre_share(frame["genre_list"].iloc[rows]),
                                                   data.genre_share), width="stretch")
     hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float),
                                                  frame["year"].astype(float)), width="stretch")
+    return chosen["id"].tolist()

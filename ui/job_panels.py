@@ -28,6 +28,9 @@ def submit(request: jobs.JobRequest, what: str) -> bool:
 def _header(job: jobs.JobInfo) -> str:
     status = job.status
     parts = [job.name, job.kind, job.state]
+    precision = (job.job.get("request") or {}).get("precision") if isinstance(job.job, dict) else None
+    if isinstance(precision, str):
+        parts.append(f"precision {precision}")
     if job.kind == "train":
         parts.append(f"epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}")
     eta = status.get("eta_s")

@@ -50,3 +50,10 @@ def require() -> None:
             st.rerun()
         st.error("Wrong password.")
     st.stop()
+
+
+def author() -> str:
+    """Who the visitor is, for the annotation history (:func:`mmx_core.appkit.access.author_of`)."""
+    decision = access.decide(st.get_option("server.address"), _auth_section(), os.environ)
+    user = st.user.to_dict() if decision.mode == "oidc" and st.user.is_logged_in else None
+    return access.author_of(decision.mode, dict(st.context.headers or {}), user)

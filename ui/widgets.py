@@ -15,9 +15,8 @@ from mmx_core.appkit import hovercard, mapview, media
 from mmx_core.appkit.map_figure import map_base
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress_callback
-from mmx_core.appkit.viewstate import ViewState
+from mmx_core.appkit.viewstate import PROJECTION_KNOBS, ViewState
 from mmx_core.explore import pipeline
-from mmx_core.explore.projection import Projector
 from ui import signin
 
 
@@ -104,26 +103,23 @@ def load_set(name: str):
         return None
 
 
-_DEFAULT = Projector.defaults()
-PROJECTION_KNOBS = {  # method -> (parameter, label, low, high, default, step); defaults are the Projector's
-    "umap": [("n_neighbors", "UMAP neighbours", 5, 100, _DEFAULT["n_neighbors"], 5),
-             ("min_dist", "UMAP minimum distance", 0.0, 0.95, _DEFAULT["min_dist"], 0.05)],
-    "tsne": [("perplexity", "t-SNE perplexity", 5.0, 100.0, _DEFAULT["perplexity"], 5.0)],
-    "pca": [],
-}
-
-
 def projection_params(projection: str) -> dict:
-    """Sliders for the projection's main parameters (sidebar expander); returns those changed from the defaults."""
+    """Sliders for the projection's main parameters (sidebar expander), bound to the view's ``pp``; returns
+    those changed from the defaults."""
     knobs = PROJECTION_KNOBS.get(projection, [])
     if not knobs:
         return {}
-    changed = {}
+    view, changed = st.session_state["view"], {}
     with st.sidebar.expander("Projection parameters (recomputes the map)"):
         for name, label, low, high, default, step in knobs:
-            value = st.slider(label, low, high, default, step, key=f"w_{projection}_{name}")
+            key = f"w_{projection}_{name}"
+            if key not in st.session_state:
+                st.session_state[key] = type(default)(view.projection_params.get(name, default))
+            value = st.slider(label, low, high, step=step, key=key)
             if value != default:
                 changed[name] = value
+    if tuple(sorted(changed.items())) != view.pp:
+        update(pp=tuple(sorted(changed.items())))
     return changed
 
 

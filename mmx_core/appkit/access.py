@@ -92,3 +92,26 @@ def decide(address: str | None, auth: Mapping | None, environ: Mapping[str, str]
     if isinstance(password, str) and password:
         return Access("password", password=password)
     return Access("refused", message=REFUSAL.format(address=shown))
+
+
+PROXY_USER_HEADER = "X-MMX-User"
+"""Who the proxy of ``python -m mmx_core serve`` signed in (it replaces any visitor's own header, and the
+workers listen on this machine only)."""
+SHARED_PASSWORD_AUTHOR = "password"
+
+
+def author_of(mode: str, headers: Mapping[str, str], oidc_user: Mapping | None = None) -> str:
+    """Who is making a change, as the annotation history records it: the OIDC user's e-mail or name, else the
+    user the proxy signed in (:data:`PROXY_USER_HEADER`, trusted on a loopback server only), else
+    ``"password"`` (a shared password names no one) or ``"local"``."""
+    if mode == "oidc" and oidc_user:
+        for key in ("email", "name", "sub"):
+            if str(oidc_user.get(key) or "").strip():
+                return str(oidc_user[key]).strip()[:100]
+    if mode == "open":
+        lowered = {str(k).lower(): v for k, v in headers.items()}
+        user = str(lowered.get(PROXY_USER_HEADER.lower()) or "").strip()
+        if user and user.isprintable():
+            return user[:100]
+        return "local"
+    return SHARED_PASSWORD_AUTHOR

@@ -20,6 +20,7 @@ columns, made by :mod:`mmx_core.explore.labels`; this module only cuts them to w
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,10 +53,13 @@ def _legend_names(frame: pd.DataFrame, summaries: pd.DataFrame | None) -> dict:
 
 
 def hover_texts(frame: pd.DataFrame) -> np.ndarray:
-    """Per-row hover card text: title (year) and genres (the cluster is added per trace)."""
+    """Per-row hover card text: title (year), genres and, on an annotated map, the trailer's names and tags
+    (its ``annotations`` column); the cluster is added per trace."""
     years = frame["year"].astype("string").fillna("?").to_numpy(dtype=object)
-    return np.array([f"<b>{t}</b> ({y})<br>{g}" for t, y, g in zip(frame["display_title"], years, frame["genres"])],
-                    dtype=object)
+    texts = [f"<b>{t}</b> ({y})<br>{g}" for t, y, g in zip(frame["display_title"], years, frame["genres"])]
+    if "annotations" in frame:
+        texts = [f"{text}<br>{html.escape(a)}" if a else text for text, a in zip(texts, frame["annotations"])]
+    return np.array(texts, dtype=object)
 
 
 class _Points:

@@ -13,10 +13,19 @@ from typing import Mapping
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.explore.projection import Projector
 
-__all__ = ["ViewState", "PROJECTIONS", "COLOURS", "MCS_RANGE", "MCS_STEP"]
+__all__ = ["ViewState", "PROJECTIONS", "COLOURS", "MCS_RANGE", "MCS_STEP", "PROJECTION_KNOBS"]
 
 PROJECTIONS = Projector.METHODS
-COLOURS = ("cluster", "genre", "year", "change")
+COLOURS = ("cluster", "named", "tag", "genre", "year", "change")
+"""Colourings of a map: sub-genre cluster, named sub-genre, tag, one genre, year, neighbourhood change (Compare)."""
+_DEFAULT = Projector.defaults()
+PROJECTION_KNOBS = {  # method -> (parameter, label, low, high, default, step); defaults are the Projector's
+    "umap": [("n_neighbors", "UMAP neighbours", 5, 100, _DEFAULT["n_neighbors"], 5),
+             ("min_dist", "UMAP minimum distance", 0.0, 0.95, _DEFAULT["min_dist"], 0.05)],
+    "tsne": [("perplexity", "t-SNE perplexity", 5.0, 100.0, _DEFAULT["perplexity"], 5.0)],
+    "pca": [],
+}
+"""The projection parameters the Explore page offers (its sliders) and a link may carry (``pp``)."""
 MCS_RANGE = (5, 200)
 """The HDBSCAN minimum cluster sizes the Explore page offers (its slider, and what a link may ask for)."""
 MCS_STEP = 5
@@ -52,6 +61,13 @@ class ViewState:
         Cluster chosen in the side list.
     group : int or None
         Sub-genre group chosen on a map with groups (:attr:`mmx_core.appkit.mapview.MapData.groups`).
+    pp : tuple of (str, float)
+        Projection parameters changed from their defaults (:data:`PROJECTION_KNOBS`), in the URL as
+        ``pp=n_neighbors:30,min_dist:0.2``.
+    tags : tuple of str
+        Tag filter (any of).
+    named : str
+        Named sub-genre chosen ("" = none).
     """
 
     set: str = "published"
@@ -66,6 +82,9 @@ class ViewState:
     mcs: int = SubgenreClusterer.defaults()["min_cluster_size"]
     cluster: int | None = None
     group: int | None = None
+    pp: tuple[tuple[str, float], ...] = ()
+    tags: tuple[str, ...] = ()
+    named: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def to_params(self) -> dict[str, str]:
@@ -78,8 +97,10 @@ class ViewState:
             value = getattr(self, f.name)
             if value == getattr(default, f.name):
                 continue
-            if f.name == "genres":
+            if f.name in ("genres", "tags"):
                 params[f.name] = ",".join(value)
+            elif f.name == "pp":
+                params[f.name] = ",".join(f"{k}:{v:g}" for k, v in value)
             elif f.name == "years":
                 params[f.name] = f"{value[0]}-{value[1]}"
             else:
@@ -98,7 +119,7 @@ class ViewState:
                 value = value[-1] if value else None
             return None if value is None else str(value)
 
-        for name in ("set", "compare", "genre", "trailer", "q"):
+        for name in ("set", "compare", "genre", "trailer", "q", "named"):
             if (value := get(name)) is not None:
                 values[name] = value[:200]
         if (value := get("projection")) is not None:
@@ -111,8 +132,13 @@ class ViewState:
                 values["colour"] = value
             else:
                 warnings.append(f"colour={value!r} is not one of {COLOURS}")
-        if (value := get("genres")) is not None:
-            values["genres"] = tuple(g for g in value.split(",") if g)
+        for name in ("genres", "tags"):
+            if (value := get(name)) is not None:
+                values[name] = tuple(g for g in value.split(",") if g)[:50]
+        if (value := get("pp")) is not None:
+            values["pp"], problem = _projection_params(value, values.get("projection", cls.projection))
+            if problem:
+                warnings.append(problem)
         if (value := get("years")) is not None:
             try:
                 low, high = (int(v) for v in value.split("-"))
@@ -135,6 +161,29 @@ class ViewState:
                     warnings.append(f"{name}={value!r} is not an integer")
         return cls(**values, warnings=tuple(warnings))
 
+    @property
+    def projection_params(self) -> dict[str, float]:
+        """:attr:`pp` as the projector's keyword arguments."""
+        return dict(self.pp)
+
     def with_(self, **changes) -> "ViewState":
         """A copy with ``changes`` applied."""
         return replace(self, **changes)
+
+
+def _projection_params(text: str, projection: str) -> tuple[tuple[tuple[str, float], ...], str]:
+    """``pp`` of a link: the known parameters of ``projection`` within their ranges, and what was ignored."""
+    knobs = {name: (low, high) for name, _, low, high, _, _ in PROJECTION_KNOBS.get(projection, [])}
+    found, ignored = {}, []
+    for part in filter(None, text.split(",")):
+        name, _, number = part.partition(":")
+        try:
+            value = float(number)
+        except ValueError:
+            value = None
+        if name in knobs and value is not None and knobs[name][0] <= value <= knobs[name][1]:
+            found[name] = int(value) if isinstance(knobs[name][0], int) else value
+        else:
+            ignored.append(part[:40])
+    return tuple(sorted(found.items())), (f"pp: {', '.join(ignored)} not a {projection} parameter in range"
+                                          if ignored else "")

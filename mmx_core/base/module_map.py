@@ -17,7 +17,7 @@ __all__ = ["LAYERS", "LAYER_NAMES", "module_summaries", "render_module_map", "DO
 
 LAYERS: dict[str, int] = {
     "base": 0,
-    "data": 1, "model": 1,
+    "data": 1, "model": 1, "annotations": 1,
     "extract": 2,
     "train": 3,
     "evaluate": 4,
@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
 """Layer of each top-level part of mmx_core; imports go only to lower layers (or within a part)."""
 
 LAYER_NAMES: dict[int, str] = {
-    0: "foundations", 1: "data sets and the model", 2: "feature extraction from videos", 3: "training and inference",
+    0: "foundations", 1: "data sets, the model and annotations", 2: "feature extraction from videos", 3: "training and inference",
     4: "evaluation", 5: "exploration", 6: "studies that chain stages", 7: "background jobs",
     8: "the catalogue of what is on disk", 9: "app support (no streamlit)",
     10: "serving to many people (nginx, workers, sign-in)", 11: "CLI commands", 12: "the CLI", 13: "entry point",

@@ -43,7 +43,7 @@ from mmx_core.base.locks import LOCK_NAME, folder_lock
 from mmx_core.base.paths import ASSETS_DIR, MODELS_DIR, PROJECT_ROOT, cache_dir, data_dir, runs_dir
 
 __all__ = ["OutputKind", "KINDS", "DATASET", "RUN", "WORK", "EMBEDDINGS", "PREDICTIONS", "ARTEFACT", "CACHE",
-           "MODELS", "PUBLISHED", "DOC", "UPLOAD", "check_output", "protected_roots", "stage_dir", "output_lock",
+           "MODELS", "PUBLISHED", "DOC", "UPLOAD", "ANNOTATIONS", "check_output", "protected_roots", "stage_dir", "output_lock",
            "swap_in", "tag_output", "OUTPUT_KIND_ATTR"]
 
 STAGE_SUFFIX = ".partial"
@@ -130,6 +130,19 @@ def _generated_doc(path: Path) -> bool:
     return bool(parse_blocks(text))
 
 
+ANNOTATIONS_HEADER = '"id","tag","kind","note","colour","title"'
+"""The first line of an annotations CSV as ``mmx_core.annotations.table`` writes it (a file people typed has
+no quoted header of every column)."""
+
+
+def _annotations_file(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.readline(4096).rstrip("\r\n") == ANNOTATIONS_HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 DATASET = OutputKind("data set", True, _has_file("manifest.json"), "manifest.json")
 RUN = OutputKind("run folder", True, _run_folder, "config.json, status.json or checkpoints/", in_place=True)
 WORK = OutputKind("work folder", True, _work_folder, "run folders or result .json files", in_place=True)
@@ -146,9 +159,10 @@ PUBLISHED = OutputKind("published bundle", True, _has_file("bundle.json"), "bund
 DOC = OutputKind("Markdown file", False, _generated_doc, "generated-block markers (<!-- BEGIN GENERATED: ... -->)",
                  in_place=True)
 UPLOAD = OutputKind("embedding set", True, _has_file("upload.json"), "upload.json")
+ANNOTATIONS = OutputKind("annotations file", False, _annotations_file, f"the first line {ANNOTATIONS_HEADER}")
 
 KINDS = {kind.name: kind for kind in (DATASET, RUN, WORK, EMBEDDINGS, PREDICTIONS, ARTEFACT, CACHE, MODELS,
-                                      PUBLISHED, DOC, UPLOAD)}
+                                      PUBLISHED, DOC, UPLOAD, ANNOTATIONS)}
 """Every kind of output, by name."""
 
 

@@ -34,6 +34,12 @@ def runs_dir() -> Path:
     return _folder("MMX_RUNS_DIR", "runs")
 
 
+def annotations_dir() -> Path:
+    """Annotation stores, one per embedding set (``$MMX_ANNOTATIONS_DIR``, default ``<data folder>/annotations``)."""
+    value = os.environ.get("MMX_ANNOTATIONS_DIR")
+    return Path(value) if value else data_dir() / "annotations"
+
+
 def shipped_cache_dir() -> Path:
     """Read-only precomputed artefacts in the repository (same layout as :func:`cache_dir`)."""
     return ASSETS_DIR / "cache"

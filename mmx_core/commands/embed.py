@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
+from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import ARTEFACT, EMBEDDINGS, check_output, tag_output
 from mmx_core.commands.argtypes import int_in
@@ -17,6 +17,7 @@ def register(subparsers) -> None:
     parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best.pt)")
     tag_output(parser.add_argument("--out", required=True, help="output .npz"), EMBEDDINGS)
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION, help=PRECISION_HELP)
     parser.add_argument("--batch-size", type=int_in(1), default=16)
     parser.add_argument("--with-metadata", action="store_true",
                         help="write the data set's trailer table beside the output (OUT with .parquet) with a "
@@ -32,14 +33,17 @@ def run(args) -> int:
     if args.with_metadata:
         check_output(Path(args.out).with_suffix(".parquet"), ARTEFACT, option="--with-metadata", inputs=(args.data,),
                      reads=(args.model,), overwrite=True)
+    from mmx_core.base.devices import resolve_precision
     from mmx_core.data import TrailerStore
     from mmx_core.train import embed_store, load_checkpoint
     from mmx_core.train.inference import write_embeddings
 
+    precision = resolve_precision(args.precision, args.device).record(args.precision)  # refused before any work
     store = TrailerStore.open(args.data)
     checkpoint = load_checkpoint(args.model)
-    ids, vectors = embed_store(store, checkpoint, device=args.device, batch_size=args.batch_size)
-    path = write_embeddings(args.out, ids, vectors, store, checkpoint)
+    ids, vectors = embed_store(store, checkpoint, device=args.device, batch_size=args.batch_size,
+                               precision=args.precision)
+    path = write_embeddings(args.out, ids, vectors, store, checkpoint, precision=precision)
     if args.with_metadata:
         from mmx_core.base.artefacts import atomic_path, write_params_json
 

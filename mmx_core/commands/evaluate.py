@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mmx_core.base.console import print_block
-from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
+from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import PREDICTIONS, check_output, tag_output
 
@@ -23,6 +23,7 @@ def register(subparsers) -> None:
     parser.add_argument("--tune-split", default="val", choices=("train", "val", "test"),
                         help="split the per-genre thresholds are tuned on (default val)")
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION, help=PRECISION_HELP)
     tag_output(parser.add_argument("--save-predictions", metavar="FILE.npz",
                                    help="also write the split's scores and labels (readable by the 'score' command)"),
                PREDICTIONS)
@@ -34,6 +35,7 @@ def run(args) -> int:
     if args.save_predictions is not None:  # the output contract, before any work
         check_output(args.save_predictions, PREDICTIONS, option="--save-predictions", inputs=(args.data,),
                      reads=(args.model,), overwrite=True)
+    from mmx_core.base.devices import resolve_precision
     from mmx_core.data import TrailerStore
     from mmx_core.base.metrics import genre_metrics
     from mmx_core.evaluate.predictions import save_predictions
@@ -43,6 +45,7 @@ def run(args) -> int:
 
     if args.split == args.tune_split:
         raise MMXError(f"--tune-split {args.tune_split} equals --split: tune the thresholds on another split")
+    precision = resolve_precision(args.precision, args.device).record(args.precision)  # refused before any work
     store = TrailerStore.open(args.data)
     checkpoint = load_checkpoint(args.model)
     genres = list(store.manifest.genres)
@@ -52,17 +55,20 @@ def run(args) -> int:
     for split in (args.split, args.tune_split):
         if len(store.split_indices(split)) == 0:
             raise MMXError(f"the {split} split is empty", args.data)
-    scores, labels = predict_scores(store, checkpoint, args.split)
-    tune_scores, tune_labels = predict_scores(store, checkpoint, args.tune_split)
+    scores, labels = predict_scores(store, checkpoint, args.split, device=args.device, precision=args.precision)
+    tune_scores, tune_labels = predict_scores(store, checkpoint, args.tune_split, device=args.device,
+                                              precision=args.precision)
     thresholds = tune_thresholds(tune_scores, tune_labels, genres)
     fixed = genre_metrics(scores, labels, genres, threshold=0.5)
     tuned = genre_metrics(scores, labels, genres, threshold=thresholds)
     if args.save_predictions:
-        save_predictions(args.save_predictions, scores, labels, genres)
+        save_predictions(args.save_predictions, scores, labels, genres, compute_precision=precision["precision"])
     if args.json:
         print_block(json.dumps(report_json(fixed, tuned, split=args.split, tune_split=args.tune_split,
-                                     model=str(args.model), data=str(args.data)), indent=2))
+                                     model=str(args.model), data=str(args.data), compute_precision=precision),
+                                indent=2))
     else:
-        title = f"{args.model} on {args.data} ({args.split} split; thresholds tuned on {args.tune_split})"
+        title = (f"{args.model} on {args.data} ({args.split} split; thresholds tuned on {args.tune_split}; "
+                 f"computed in {precision['precision']})")
         print_block(format_text([("t=0.5", fixed), (f"tuned on {args.tune_split}", tuned)], title=title))
     return ExitCode.OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
+from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
 from mmx_core.commands.argtypes import THREADS, float_in, int_in
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DATASET, tag_output
@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     parser.add_argument("--experts", default="image,scene,motion,audio", help="comma-separated experts")
     parser.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES,
                         help="auto: a CUDA GPU when torch sees one (one per torchrun rank), else the CPU")
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+                        help=PRECISION_HELP + " (recorded in the manifest; stored features are float16 either way)")
     parser.add_argument("--batch-size", type=int_in(1), default=8,
                         help="clips (audio: 0.96 s examples) per forward pass (default 8)")
     parser.add_argument("--workers", type=int_in(0, 256), default=1, help="decoding processes (0: decode in this process)")
@@ -82,7 +84,7 @@ def run(args) -> int:
         min_shot_seconds=args.min_shot_seconds, clip_seconds=args.clip_seconds,
         thumbnails=not args.no_thumbnails, overwrite=args.overwrite, command=command,
         budget=MediaBudget(**{name: getattr(args, name) for name in OPTIONS}), allow_partial=args.allow_partial,
-        strict=args.strict)
+        strict=args.strict, precision=args.precision)
     if report.out is not None:
         print(report.summary())
     for line in report.problem_lines():

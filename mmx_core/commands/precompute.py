@@ -2,7 +2,9 @@
 
 Writes, for the bundled published embeddings and for ``models/coarse_embeddings.npz`` /
 ``models/fine_embeddings.npz`` when they exist: the default UMAP map, the PCA and
-t-SNE maps (cheap), and the default sub-genre clusters with their summaries; for the
+t-SNE maps (cheap), the default sub-genre clusters with their summaries and the minimum-cluster-size
+sweep (the clusterings a cluster card compares with are computed where the card is first opened: computed
+together on one machine, they measure the clusters, not two machines' UMAP runs); for the
 coarse/fine pair also their comparison. The app then opens without waiting for
 UMAP's first-call compilation. Re-run after the embeddings or the defaults change
 (``make assets``).
@@ -98,6 +100,7 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
 def _one_set(emb_set, methods, backend: str) -> list[dict]:
     """The maps of ``methods``, the default sub-genres, the neighbour index and, for a map the app shows in
     groups, the parents' summaries of one set: what the Explore page reads."""
+    from mmx_core.appkit import cardview
     from mmx_core.appkit.mapview import GROUPED_ABOVE
     from mmx_core.explore import pipeline
 
@@ -123,6 +126,10 @@ def _one_set(emb_set, methods, backend: str) -> list[dict]:
         parents = result.parents(emb_set)[1]
         done.append({"set": emb_set.name, "step": "parents", "n_parents": len(parents),
                      "seconds": round(time.perf_counter() - start, 2)})
+    start = time.perf_counter()
+    sweep = cardview.sweep(emb_set)
+    done.append({"set": emb_set.name, "step": "mcs sweep", "values": len(sweep),
+                 "seconds": round(time.perf_counter() - start, 2)})
     return done
 
 

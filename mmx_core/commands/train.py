@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
+from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import RUN, check_output, tag_output
 from mmx_core.commands.argtypes import SEED, THREADS, float_in, int_in
@@ -21,6 +21,13 @@ def _recipe(option: str) -> str:
     return ", ".join(f"{stage} {recipe[option]:g}" for stage, recipe in STAGE_RECIPES.items())
 
 
+def _default(field: str):
+    """The default of :class:`~mmx_core.train.config.TrainConfig`'s ``field``, as --help shows it."""
+    from mmx_core.train.config import TrainConfig
+
+    return TrainConfig.__dataclass_fields__[field].default
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train", help="train the coarse or fine stage of the encoder",
@@ -35,6 +42,8 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int_in(1), default=None,
                         help=f"trailers per step, global under DDP (default: {_recipe('batch_size')})")
     parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+                        help=PRECISION_HELP + " (recorded in RUN_DIR/config.json)")
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoints/last.pt")
     parser.add_argument("--lr", type=float_in(0, low_open=True), default=None, help=f"learning rate (default: {_recipe('lr')})")
@@ -43,6 +52,16 @@ def register(subparsers) -> None:
                         help="early stopping patience in epochs, 0: no early stopping, keep the last epoch "
                              f"(default: {_recipe('patience')})")
     parser.add_argument("--temperature", type=float_in(0, low_open=True), default=0.5, help="NT-Xent temperature (fine)")
+    parser.add_argument("--tags", metavar="FILE.csv", default=None,
+                        help="fine stage: an annotations CSV (columns id,tag); training trailers sharing a tag are "
+                             "pulled together by a supervised contrastive term beside NT-Xent (default: none, the "
+                             "plain fine stage)")
+    parser.add_argument("--tag-weight", type=float_in(0, low_open=True), default=None,
+                        help=f"weight of that term, loss = NT-Xent + W * SupCon + P * prototype "
+                             f"(default: {_default('tag_weight'):g})")
+    parser.add_argument("--tag-prototype-weight", type=float_in(0), default=None,
+                        help="P: weight of the term pulling each tagged trailer to its tags' mean direction over "
+                             f"all tagged trailers, 0: off (default: {_default('tag_prototype_weight'):g})")
     parser.add_argument("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice; "
                         "1 is faster when other jobs share the cores)")
     group = parser.add_argument_group("model size (coarse runs without --init; default: ModelConfig)")
@@ -67,7 +86,7 @@ def model_overrides(args) -> dict:
 
 
 def run(args) -> int:
-    check_output(args.out, RUN, inputs=(args.data,), reads=(args.init,))  # before torch and the data load
+    check_output(args.out, RUN, inputs=(args.data,), reads=(args.init, args.tags))  # before torch and the data load
     from mmx_core.data import read_manifest
     from mmx_core.model import ModelConfig
     from mmx_core.train import TrainConfig, train
@@ -81,7 +100,9 @@ def run(args) -> int:
     config = TrainConfig.recipe(args.stage, data=args.data, out=args.out, init=args.init, epochs=args.epochs,
                                 batch_size=args.batch_size, device=args.device, seed=args.seed, model=model,
                                 resume=args.resume, lr=args.lr, weight_decay=args.weight_decay,
-                                patience=args.patience, temperature=args.temperature)
+                                patience=args.patience, temperature=args.temperature, tags=args.tags,
+                                precision=args.precision,
+                                tag_weight=args.tag_weight, tag_prototype_weight=args.tag_prototype_weight)
     out = train(config)
     logging.getLogger(__name__).info("run finished: %s (best checkpoint %s)", out, out / "checkpoints" / "best.pt")
     return ExitCode.OK

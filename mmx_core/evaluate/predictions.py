@@ -1,8 +1,9 @@
 """The predictions file scored by ``python -m mmx_core score``.
 
 An ``.npz`` (no pickle) with ``scores`` (N x G floats), ``labels`` (N x G, 0/1)
-and optionally ``genres`` (G strings). Any model's output can be scored the
-same way as ours.
+and optionally ``genres`` (G strings) and ``compute_precision`` (what the
+model ran in: ``fp32``, ``bf16`` or ``fp16``; read by nobody, kept for the
+record). Any model's output can be scored the same way as ours.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def load_predictions(path: str | Path) -> Predictions:
     return Predictions(scores=scores.astype(np.float64), labels=labels.astype(np.int64), genres=genres)
 
 
-def save_predictions(path: str | Path, scores: np.ndarray, labels: np.ndarray, genres: list[str]) -> Path:
-    """Write a predictions file atomically."""
+def save_predictions(path: str | Path, scores: np.ndarray, labels: np.ndarray, genres: list[str],
+                     compute_precision: str | None = None) -> Path:
+    """Write a predictions file atomically (``compute_precision``: what the scores were computed in)."""
     check_scores_labels(scores, labels, genres, source=path)
+    extra = {} if compute_precision is None else {"compute_precision": np.str_(compute_precision)}
     with atomic_path(path) as tmp:
         np.savez(tmp, scores=np.asarray(scores, dtype=np.float32), labels=np.asarray(labels, dtype=np.int8),
-                 genres=np.asarray(genres, dtype=str))
+                 genres=np.asarray(genres, dtype=str), **extra)
     return Path(path)

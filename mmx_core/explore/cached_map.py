@@ -17,6 +17,7 @@ from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.projection import Projector
 from mmx_core.explore.reduction import reduce_vectors
 from mmx_core.explore.scale import POLICY, ScalePolicy
+from mmx_core.explore.warm_map import WarmStart
 
 __all__ = ["projection_path", "projection", "place", "DEFAULT_PROJECTION", "COORD_NAMES"]
 
@@ -29,11 +30,12 @@ def _coord_columns(n: int) -> list[str]:
 
 
 def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"],
-                    scale: ScalePolicy | None = None, **params) -> Path:
+                    scale: ScalePolicy | None = None, warm: WarmStart | None = None, **params) -> Path:
     """Path of the cached map (computing it when absent).
 
     Above the size limits of ``scale`` (:data:`~mmx_core.explore.scale.POLICY` when None) the
-    plan (sampled fit, faiss kNN graph) joins the cache key and the parameter JSON; below them
+    plan (sampled fit, faiss kNN graph; above ``warm``'s limit a warm-started 2-D map,
+    :mod:`~mmx_core.explore.warm_map`) joins the cache key and the parameter JSON; below them
     the key is the projector's parameters alone, as it always was.
 
     ``backend`` (a :class:`Projector` parameter) is resolved first: a map made on the CPU is keyed
@@ -42,12 +44,12 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
     """
     projector = Projector(method=method, **params).validate()
     scale = (scale or POLICY).validate()
-    used, key_params = resolve_for_cache(projector, projector.scale_plan(len(emb_set), scale))
+    used, key_params = resolve_for_cache(projector, projector.scale_plan(len(emb_set), scale, warm))
     timing = {}
 
     def compute(tmp: Path) -> None:
         start = time.perf_counter()
-        Y = projector.fit_transform(emb_set.vectors, source=source_of(emb_set), scale=scale)
+        Y = projector.fit_transform(emb_set.vectors, source=source_of(emb_set), scale=scale, warm=warm)
         timing["seconds"] = round(time.perf_counter() - start, 3)
         table = pd.DataFrame(Y, columns=_coord_columns(Y.shape[1]))
         table.insert(0, "id", emb_set.ids.astype(str))
@@ -59,13 +61,13 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
 
 
 def projection(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"], scale: ScalePolicy | None = None,
-               **params) -> pd.DataFrame:
+               warm: WarmStart | None = None, **params) -> pd.DataFrame:
     """The map of ``emb_set``: DataFrame ``id``, ``x``, ``y`` (rows in the set's order).
 
     ``params`` are :class:`Projector` parameters (``n_components``, ``seed``,
     ``n_neighbors``, ``min_dist``, ``perplexity``, ``pca_dims``, ...).
     """
-    return read_table(projection_path(emb_set, method, scale=scale, **params)).copy()
+    return read_table(projection_path(emb_set, method, scale=scale, warm=warm, **params)).copy()
 
 
 def place(emb_set: EmbeddingSet, new_vectors, method: str = DEFAULT_PROJECTION["method"], **params) -> np.ndarray:

@@ -31,6 +31,7 @@ from mmx_core.explore.projection import Projector
 from mmx_core.explore.reduction import reduce_vectors
 from mmx_core.explore.sampled_hdbscan import cpu_hdbscan, sampled_hdbscan
 from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, common_ancestor, parent_groups, sample_rows
+from mmx_core.explore.warm_map import NO_WARM_START
 
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]
 
@@ -162,7 +163,7 @@ class SubgenreClusterer(Params):
         elif self.space == "umap10":
             reduced = Projector(method="umap", n_components=self.n_components, n_neighbors=self.n_neighbors,
                                 min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed,
-                                backend=self.backend_).fit_transform(X, scale=scale)
+                                backend=self.backend_).fit_transform(X, scale=scale, warm=NO_WARM_START)
             self.backends_["reduction"] = self.backend_
         else:
             reduced, _ = reduce_vectors(X, "cosine", None, self.seed)

@@ -48,6 +48,7 @@ def render_scale_rules() -> str:
     from mmx_core.explore.compare import ALL_ROWS_PROBE
     from mmx_core.explore.placement import EXACT_PLACE_MAX
     from mmx_core.explore.scale import POLICY, sample_min_cluster_size, transform_epochs
+    from mmx_core.explore.warm_map import REFINE_LEARNING_RATE, WARM, refine_epochs
 
     index, projector, clusterer = NeighbourIndex(), Projector(), SubgenreClusterer()
     mcs = clusterer.min_cluster_size
@@ -60,6 +61,13 @@ def render_scale_rules() -> str:
              f"| IVF-PQ candidates re-ranked exactly | {index.rerank} x k | `NeighbourIndex.rerank` |",
              f"| exact UMAP kNN graph up to | {_value(projector.exact_knn_max)} rows (faiss "
              f"{POLICY.knn_index} above) | `Projector.exact_knn_max`, `ScalePolicy.knn_index` |",
+             f"| 2-D map warm-started (sample fit, the rest interpolated, every row refined) above | "
+             f"{_value(WARM.above)} rows (up to the sample-fit limit) | `WarmStart.above` |",
+             f"| rows of its sample; nearest sample rows each other row starts from | {_value(WARM.sample)}; "
+             f"{WARM.place_neighbors} | `WarmStart.sample`, `WarmStart.place_neighbors` |",
+             f"| its refinement of every row | {refine_epochs(projector.n_epochs)} epochs at learning rate "
+             f"{REFINE_LEARNING_RATE:g}, faiss {WARM.knn_index} graph | `warm_map.REFINE_EPOCHS`, "
+             "`warm_map.REFINE_LEARNING_RATE`, `WarmStart.knn_index` |",
              f"| map fitted on a sample above | {_value(POLICY.sample_fit_above)} rows | "
              "`ScalePolicy.sample_fit_above` |",
              f"| rows of that sample | {_value(POLICY.fit_sample)} | `ScalePolicy.fit_sample` |",

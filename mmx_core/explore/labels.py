@@ -22,7 +22,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["ClusterSummary", "ClusterLabels", "apply_labels", "summarise_clusters", "default_label", "genre_matrix"]
+__all__ = ["ClusterSummary", "ClusterLabels", "apply_labels", "summarise_clusters", "default_label", "genre_matrix",
+           "title_tokens", "typical_order"]
 
 STOPWORDS = frozenset(
     "the a an of and in on to for with at by from is it its my your our his her their me you we us he she they "
@@ -170,7 +171,8 @@ def genre_matrix(metadata: pd.DataFrame | None, n: int) -> tuple[list[str], np.n
     return vocab, M
 
 
-def _title_tokens(title: str) -> set[str]:
+def title_tokens(title: str) -> set[str]:
+    """The words of a title that summaries count: lower case, three letters or more, no :data:`STOPWORDS`."""
     return {w for w in re.findall(r"[a-z][a-z']+", str(title).lower()) if len(w) >= 3 and w not in STOPWORDS}
 
 
@@ -208,7 +210,7 @@ def summarise_clusters(
     titles = display = None
     if metadata is not None and "display_title" in metadata.columns:
         display = [str(t) for t in metadata["display_title"]]
-        titles = [_title_tokens(t) for t in display]
+        titles = [title_tokens(t) for t in display]
     doc_freq = Counter(w for ws in titles for w in ws) if titles is not None else Counter()
     summaries = []
     for c in range(int(labels.max()) + 1 if n else 0):
@@ -216,15 +218,21 @@ def summarise_clusters(
         if not len(rows):
             continue
         lifts = _genre_lifts(G[rows], vocab, base_share, n_genres)
-        centroid = unit_vectors[rows].mean(axis=0)
-        closeness = unit_vectors[rows] @ centroid
-        order = np.lexsort((-closeness, -probabilities[rows]))
+        order = typical_order(rows, probabilities, unit_vectors)
         typical = [str(ids[rows[i]]) for i in order[:n_typical]]
         words = _title_words(titles, rows, doc_freq, n, n_words) if titles is not None else []
         shown = [display[rows[i]] for i in order[:n_typical]] if display is not None else typical
         summary = ClusterSummary(c, "", int(len(rows)), lifts, _year_span(years, rows), typical, words, shown)
         summaries.append(apply_labels(summary, label_maker))
     return summaries
+
+
+def typical_order(rows: np.ndarray, probabilities: np.ndarray, unit_vectors: np.ndarray) -> np.ndarray:
+    """Positions into ``rows`` (a cluster's members), most typical first: highest membership probability, then
+    closest (cosine) to the members' centroid."""
+    centroid = unit_vectors[rows].mean(axis=0)
+    closeness = unit_vectors[rows] @ centroid
+    return np.lexsort((-closeness, -probabilities[rows]))
 
 
 def _genre_lifts(member_genres: np.ndarray, vocab: list[str], base_share: np.ndarray, n_genres: int) -> list:

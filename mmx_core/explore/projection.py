@@ -9,7 +9,8 @@ neighbour graph several times cheaper.
 UMAP gets its neighbour graph from an exact blockwise torch search up to
 ``exact_knn_max`` rows (umap-learn's own NN-descent above), starts from a PCA
 layout and runs 150 epochs by default; a map and a clustering of the same vectors
-in one process share the PCA reduction and the neighbour graph.
+in one process share the PCA reduction and the neighbour graph. A 2-D map of more than
+``WarmStart.above`` rows is warm-started from a fit on a sample (:mod:`.warm_map`).
 
 New points are placed into a fitted UMAP map by :meth:`Projector.transform`
 with UMAP's transform procedure computed from plain arrays (the reduced training
@@ -28,7 +29,6 @@ pre-reduction and placement always run on the CPU.
 from __future__ import annotations
 
 import logging
-import warnings
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from mmx_core.explore.exact_knn import knn_graph
 from mmx_core.explore.placement import PLACE_CHUNK, place_points
 from mmx_core.explore.reduction import fit_pca, memo, reduce_vectors
 from mmx_core.explore.scale import POLICY, ScalePolicy, map_plan, sample_rows, transform_epochs
+from mmx_core.explore.warm_map import WARM, WarmStart, umap_fit, warm_layout, warm_plan
 
 __all__ = ["Projector"]
 
@@ -149,8 +150,14 @@ class Projector(Params):
         used = resolve_backend(self.backend)
         return used if self.method == "umap" else "cpu"
 
-    def scale_plan(self, n: int, scale: ScalePolicy = POLICY) -> dict | None:
-        """How a map of ``n`` rows is made under the size limits ``scale`` (:func:`~mmx_core.explore.scale.map_plan`)."""
+    def scale_plan(self, n: int, scale: ScalePolicy = POLICY, warm: WarmStart | None = None) -> dict | None:
+        """How a map of ``n`` rows is made under the size limits ``scale`` (:func:`~mmx_core.explore.scale.map_plan`);
+        a 2-D CPU UMAP map up to ``scale.sample_fit_above`` rows may be warm-started (:func:`.warm_plan`)."""
+        if self.method == "umap" and self.n_components == 2 and n <= scale.sample_fit_above \
+                and self.resolved_backend() == "cpu":
+            plan = warm_plan(n, self.seed, self.n_epochs, (warm or WARM).validate())
+            if plan is not None:
+                return plan
         return map_plan(n, self.method, self.exact_knn_max, self.seed, scale, self.n_epochs)
 
     def _min_rows(self) -> tuple[int, str]:
@@ -161,15 +168,17 @@ class Projector(Params):
                 f"UMAP with n_neighbors={self.n_neighbors} (lower n_neighbors)"
         return self.n_components, f"PCA to {self.n_components} components"
 
-    def fit(self, X, source=None, scale: ScalePolicy | None = None) -> "Projector":
+    def fit(self, X, source=None, scale: ScalePolicy | None = None, warm: WarmStart | None = None) -> "Projector":
         """Fit on ``X`` (array-like of shape (n_samples, n_features)); returns self."""
-        self.fit_transform(X, source=source, scale=scale)
+        self.fit_transform(X, source=source, scale=scale, warm=warm)
         return self
 
-    def fit_transform(self, X, source=None, scale: ScalePolicy | None = None) -> np.ndarray:
+    def fit_transform(self, X, source=None, scale: ScalePolicy | None = None,
+                      warm: WarmStart | None = None) -> np.ndarray:
         """Fit and return the map, ndarray of shape (n_samples, n_components).
 
         ``scale`` holds the size limits of large collections (:data:`~mmx_core.explore.scale.POLICY`
+        when None), ``warm`` those of warm-started 2-D maps (:data:`~mmx_core.explore.warm_map.WARM`
         when None); :attr:`plan_` says which path was taken.
         """
         self.validate()
@@ -180,7 +189,7 @@ class Projector(Params):
             raise MMXError(f"n_components={self.n_components} exceeds the {X.shape[1]} input dimensions")
         self.n_features_in_ = X.shape[1]
         self.backend_ = self.resolved_backend()
-        self.plan_ = plan_for_backend(self.scale_plan(len(X), scale), self.backend_)
+        self.plan_ = plan_for_backend(self.scale_plan(len(X), scale, warm), self.backend_)
         if self.method == "pca":
             Z = unit_rows(X) if self.metric == "cosine" else X
             self.pca_ = fit_pca(Z, self.n_components, self.seed)
@@ -188,8 +197,11 @@ class Projector(Params):
             self.embedding_ = self.pca_.transform(Z).astype(np.float32)
             return self.embedding_
         self.reduced_, self.pca_ = reduce_vectors(X, self.metric, self.pca_dims, self.seed)
-        if self.plan_ is not None and self.plan_["fit"] == "sample+transform":
+        fit = (self.plan_ or {}).get("fit")
+        if fit == "sample+transform":
             self.embedding_ = self._fit_sample(self.reduced_, scale)
+        elif fit == "warm-start":
+            self.embedding_ = self._fit_warm(self.reduced_, (warm or WARM).validate())
         elif self.method == "umap":
             self.embedding_ = self._fit_umap(self.reduced_, scale)
         else:
@@ -212,12 +224,20 @@ class Projector(Params):
             Y[part] = np.asarray(self._tsne.transform(Z[part]), dtype=np.float32)
         return Y
 
+    def _fit_warm(self, Z: np.ndarray, warm: WarmStart) -> np.ndarray:
+        """UMAP on a seeded sample, the other rows interpolated, then every row refined (:mod:`.warm_map`)."""
+        from mmx_core.explore import faiss_index
+
+        rows = sample_rows(len(Z), self.plan_["fit_rows"], self.seed)
+        sample_map = self._fit_umap(np.ascontiguousarray(Z[rows]))
+        knn = faiss_index.knn_graph(Z, self.n_neighbors, kind=warm.knn_index, seed=self.seed)
+        return warm_layout(Z, rows, sample_map, knn, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                           epochs=self.plan_["refine_epochs"], seed=self.seed, place_neighbors=warm.place_neighbors)
+
     def _fit_umap(self, Z: np.ndarray, scale: ScalePolicy = POLICY) -> np.ndarray:
         if getattr(self, "backend_", "cpu") == "cuml":  # pragma: no cover - needs cuML and a GPU
             return cuml_umap(Z, self.n_components, self.n_neighbors, self.min_dist, self.n_epochs, self.init,
                              self.seed)
-        import umap
-
         from mmx_core.explore import faiss_index
 
         if len(Z) <= self.exact_knn_max:
@@ -226,14 +246,8 @@ class Projector(Params):
             self.knn_ = memo(("knn-faiss", id(Z), self.n_neighbors, scale.knn_index),
                               lambda: faiss_index.knn_graph(Z, self.n_neighbors, kind=scale.knn_index,
                                                             seed=self.seed), keep=Z)
-        model = umap.UMAP(n_components=self.n_components, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
-                          metric="euclidean", n_epochs=self.n_epochs, init=self.init, random_state=self.seed,
-                          precomputed_knn=(*self.knn_, None))
-        with warnings.catch_warnings():
-            quiet = ".*(knn_search_index|n_jobs|force_all_finite|ensure_all_finite).*"
-            warnings.filterwarnings("ignore", message=quiet)
-            Y = model.fit_transform(Z)
-        return np.asarray(Y, dtype=np.float32)
+        return umap_fit(Z, self.knn_, n_components=self.n_components, n_neighbors=self.n_neighbors,
+                        min_dist=self.min_dist, n_epochs=self.n_epochs, init=self.init, seed=self.seed)
 
     def _fit_tsne(self, Z: np.ndarray) -> np.ndarray:
         from openTSNE import TSNE

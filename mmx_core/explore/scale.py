@@ -6,6 +6,8 @@ Above them (docs/scale.md):
 - **kNN graph**: above ``Projector.exact_knn_max`` rows the UMAP neighbour graph is built once
   with a faiss index (``knn_index``, HNSW by default: the vectors are PCA-reduced to 50
   dimensions by then) and handed to umap-learn as ``precomputed_knn``;
+- **warm-started 2-D map**: between ``WarmStart.above`` and ``sample_fit_above`` rows the 2-D map is fitted
+  on a sample, the other rows interpolated and every row refined (:mod:`.warm_map`, its own limits);
 - **sample fit + transform**: above ``sample_fit_above`` rows UMAP (or t-SNE) is fitted on
   ``fit_sample`` rows drawn with the projector's seed and the other rows are placed with the
   fitted map's transform (:func:`~mmx_core.explore.projection.place_points`, neighbours from

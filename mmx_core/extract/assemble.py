@@ -52,6 +52,7 @@ def assemble_dataset(items, rows, experts, resolved, spec: DecodeSpec, folder: W
         "partial": [{"file": f, "reason": r} for f, r in report.partial],
         "media_budget": {**spec.budget.describe(), "allow_partial": spec.allow_partial},
         "thumbnails": THUMBNAILS_NAME if spec.thumbnails else None,
+        "precision": dict(report.precision),
     })
     writer = DatasetWriter(
         out, genres, {e.name: ExpertSpec(int(e.dim), e.temporal) for e in experts}, spec.clips_per_sequence,

@@ -17,6 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from mmx_core.base.devices import autocast_for
+
 __all__ = ["ExpertRunner", "Item"]
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,9 @@ class ExpertRunner:
     device : torch.device
     batch_size : int
     deliver : callable(video, clip, name, ndarray of shape (rows, dim) or None)
-        Receives each item's features (None when the expert failed on it).
+        Receives each item's features (None when the expert failed on it), float32.
+    dtype : torch.dtype, optional
+        Autocast dtype of the forward passes (:func:`~mmx_core.base.devices.autocast_for`); None: float32.
     """
 
     expert: Any
@@ -51,6 +55,7 @@ class ExpertRunner:
     device: torch.device
     batch_size: int
     deliver: Callable[[int, int, str, np.ndarray | None], None]
+    dtype: torch.dtype | None = None
     pending: list[Item] = field(default_factory=list)
     pending_rows: int = 0
     items_done: int = 0
@@ -112,7 +117,7 @@ class ExpertRunner:
             inputs = torch.cat([inputs, inputs.new_zeros((padded - n, *inputs.shape[1:]))])
         try:
             outs = []
-            with torch.inference_mode():
+            with torch.inference_mode(), autocast_for(self.device, self.dtype):
                 for start in range(0, padded, self.batch_size):
                     chunk = inputs[start:start + self.batch_size].to(self.device, non_blocking=True)
                     outs.append(self.expert.forward_batch(self.module, chunk).float().cpu())

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from mmx_core.base.devices import resolve_device
+from mmx_core.base.devices import DEFAULT_PRECISION, check_precision, resolve_device, resolve_precision
 from mmx_core.base.errors import MMXError
 from mmx_core.base.outputs import DATASET, check_output, output_lock
 from mmx_core.base.processgroup import join_process_group, leave_process_group
@@ -55,8 +55,9 @@ DEFAULT_CLIP_SECONDS = 2.0
 CLIPS_PER_SEQUENCE = 9
 
 
-def _identity(experts, resolved, spec: DecodeSpec, batch_size: int) -> dict[str, Any]:
+def _identity(experts, resolved, spec: DecodeSpec, batch_size: int, precision: str) -> dict[str, Any]:
     return {
+        "precision": precision,
         "experts": {e.name: {**e.describe(), "sha256": resolved[e.name].sha256,
                              "untrained": resolved[e.name].untrained} for e in experts},
         "detector": spec.detector.to_dict(),
@@ -74,7 +75,8 @@ def extract_videos(
     download: bool = True, detector: str = "content", threshold: float | None = None, min_shot_seconds: float = 0.5,
     clip_seconds: float = DEFAULT_CLIP_SECONDS, thumbnails: bool = True, overwrite: bool = False,
     command: str | None = None, progress: Callable[[dict[str, Any]], None] | None = None,
-    budget: MediaBudget | None = None, allow_partial: bool = False, strict: bool = False) -> ExtractReport:
+    budget: MediaBudget | None = None, allow_partial: bool = False, strict: bool = False,
+    precision: str = DEFAULT_PRECISION) -> ExtractReport:
     """Extract expert features from video files into a trailer data set at ``out``; returns an :class:`ExtractReport`.
 
     Parameters
@@ -111,6 +113,10 @@ def extract_videos(
     allow_partial, strict : bool
         Keep what decodes of a truncated or damaged file (reported, in ``report.partial`` and the manifest)
         instead of failing it; refuse doubtful metadata matches instead of warning.
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        The experts' autocast (:func:`~mmx_core.base.devices.resolve_precision`; ``"auto"``: bfloat16 on a CPU
+        with matrix units). What ran, and why, is in the manifest's ``extraction.precision``; ``"fp32"`` gives
+        the float32 features bit for bit. Stored features are float16 whatever the precision.
 
     Raises
     ------
@@ -123,6 +129,7 @@ def extract_videos(
 
     started, out = time.perf_counter(), Path(out)
     shot_detector = _checked(batch_size, workers, threads, clip_seconds, detector, threshold, min_shot_seconds)
+    check_precision(precision, device, "--precision")
     check_output(out, DATASET, inputs=[videos] if isinstance(videos, (str, Path)) else list(videos), reads=(meta,),
                  overwrite=overwrite)  # the output contract, before any work (docs/interfaces.md)
     expert_list = _expert_list(experts)
@@ -133,7 +140,8 @@ def extract_videos(
                       CLIPS_PER_SEQUENCE, thumbnails, budget or MediaBudget(), bool(allow_partial))
     report = _extract_in_group(items, rows, expert_list, resolved, spec, out, untrained, device=device,
                                threads=threads, batch_size=batch_size, workers=workers, weights_dir=weights_dir,
-                               resume=resume, overwrite=overwrite, command=command, progress=progress)
+                               resume=resume, overwrite=overwrite, command=command, progress=progress,
+                               precision=precision)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -165,7 +173,7 @@ def _expert_list(experts: str | Sequence[Any] | None) -> list:
 
 def _extract_in_group(items, rows, expert_list, resolved, spec: DecodeSpec, out: Path, untrained: bool, *,
                       device: str, threads: int | None, batch_size: int, workers: int, weights_dir, resume: bool,
-                      overwrite: bool, command: str | None, progress) -> ExtractReport:
+                      overwrite: bool, command: str | None, progress, precision: str) -> ExtractReport:
     """Steps 2-4 in the process group (one process without torchrun): each rank its share, rank 0 assembles."""
     report = ExtractReport(videos=len(items), untrained=bool(untrained))
     shard = join_process_group(device, timeout=EXTRACTION_TIMEOUT)
@@ -175,12 +183,15 @@ def _extract_in_group(items, rows, expert_list, resolved, spec: DecodeSpec, out:
         torch.set_num_threads(int(threads))
     try:
         torch_device = resolve_device(device, shard.gpu_index)
+        autocast = resolve_precision(precision, torch_device)
+        report.precision = autocast.record(precision)
+        log.info("experts in %s", autocast.reason)
         folder = WorkFolder(out)
         refused = None
         if shard.is_main:  # one writer of ``out``, its work folder and its staging folder, for the whole run
             try:
                 lock.enter_context(output_lock(out, "the extraction's data set"))
-                folder.prepare(_identity(expert_list, resolved, spec, batch_size), resume)
+                folder.prepare(_identity(expert_list, resolved, spec, batch_size, autocast.name), resume)
             except MMXError as exc:
                 refused = exc
         if shard.any_failed(refused is not None):  # every rank stops, instead of waiting at a barrier
@@ -193,7 +204,7 @@ def _extract_in_group(items, rows, expert_list, resolved, spec: DecodeSpec, out:
         if report.resumed:
             log.info("resuming: %d of %d videos were finished by an earlier run", report.resumed, len(mine))
         run_videos(items, todo, expert_list, resolved, spec, torch_device, batch_size, workers, weights_dir, folder,
-                   report, progress, resume_base=report.resumed, total=len(mine))
+                   report, progress, resume_base=report.resumed, total=len(mine), dtype=autocast.dtype)
         shard.barrier()
         if shard.is_main:
             report.failed = folder.failures(item.id for item in items)

@@ -40,6 +40,8 @@ class ExtractReport:
         Items (clips, audio examples) each expert processed.
     untrained : bool
         The experts ran with random weights.
+    precision : dict
+        The precision the experts ran in (``precision``, ``requested``, ``reason``), as the manifest records it.
     """
 
     out: Path | None = None
@@ -54,6 +56,7 @@ class ExtractReport:
     expert_seconds: dict[str, float] = field(default_factory=dict)
     expert_items: dict[str, int] = field(default_factory=dict)
     untrained: bool = False
+    precision: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -63,6 +66,7 @@ class ExtractReport:
         """The one-line summary the command prints (file names escaped, as every line here)."""
         resumed = f", {self.resumed} done by an earlier run" if self.resumed else ""
         marker = " (untrained backbones)" if self.untrained else ""
+        marker += f" in {self.precision['precision']}" if self.precision else ""
         kept = f", {len(self.partial)} kept in part (--allow-partial)" if self.partial else ""
         return (f"extracted {self.videos - len(self.failed)} of {self.videos} videos ({self.clips} clips) "
                 f"into {escape_control(self.out)}{marker} in {self.seconds:.1f} s{resumed}{kept}")

@@ -46,14 +46,16 @@ class _Video:
 
 def run_videos(items: list[VideoItem], todo: list[int], experts, resolved, spec: DecodeSpec, device: torch.device,
                batch_size: int, workers: int, weights_dir, folder: WorkFolder, report: ExtractReport,
-               progress: Callable[[dict[str, Any]], None] | None, resume_base: int, total: int) -> None:
+               progress: Callable[[dict[str, Any]], None] | None, resume_base: int, total: int,
+               dtype: torch.dtype | None = None) -> None:
     """Extract the videos ``items[i]`` for ``i`` in ``todo`` into ``folder``, counting into ``report``.
 
-    ``progress`` gets one record per video (``done`` counts from ``resume_base`` up to ``total``).
+    ``progress`` gets one record per video (``done`` counts from ``resume_base`` up to ``total``); the experts
+    run under autocast to ``dtype`` (None: float32; :func:`~mmx_core.base.devices.resolve_precision`).
     """
     if not todo:
         return
-    run = VideoRun(items, experts, resolved, device, batch_size, weights_dir, folder, report)
+    run = VideoRun(items, experts, resolved, device, batch_size, weights_dir, folder, report, dtype=dtype)
     for i in [i for i in todo if items[i].refused]:  # refused when listed (a link out of its folder): never opened
         run.record_failure(items[i], items[i].refused)
     todo = [i for i in todo if not items[i].refused]
@@ -81,7 +83,7 @@ class VideoRun:
     """The videos in flight: decoder messages in, the index of each finished (or failed) video out."""
 
     def __init__(self, items: list[VideoItem], experts, resolved, device: torch.device, batch_size: int, weights_dir,
-                 folder: WorkFolder, report: ExtractReport):
+                 folder: WorkFolder, report: ExtractReport, dtype: torch.dtype | None = None):
         self.items, self.experts, self.folder, self.report = items, experts, folder, report
         self.videos: dict[int, _Video] = {}
         self.finished: list[int] = []
@@ -93,7 +95,7 @@ class VideoRun:
                 torch.manual_seed(zlib.crc32(expert.name.encode()))
                 module = expert.build(weights=resolved[expert.name], weights_dir=weights_dir, device=device,
                                       untrained=resolved[expert.name].untrained)
-            self.runners[expert.name] = ExpertRunner(expert, module, device, int(batch_size), self.deliver)
+            self.runners[expert.name] = ExpertRunner(expert, module, device, int(batch_size), self.deliver, dtype)
 
     def deliver(self, index: int, clip: int, name: str, features) -> None:
         """An expert's features of one clip (called by the runners)."""

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from mmx_core.base.errors import MMXError
-from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
+from mmx_core.base.paths import MODELS_DIR, annotations_dir, check_under_roots, data_dir, runs_dir
 from mmx_core.train.checkpoint import run_checkpoint
 
 __all__ = ["NAME_PATTERN", "inside", "check_name", "check_int", "dataset_folder", "new_dataset", "stamp", "init_path"]
@@ -70,3 +70,11 @@ def init_path(value: str) -> Path:
     if not resolved.is_file():
         raise MMXError(f"starting checkpoint {value!r} does not exist")
     return resolved
+
+
+def tags_file(path: str) -> Path:
+    """A tags file for ``train --tags``: under the annotations folder (the app's exports) or the allowed roots."""
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(annotations_dir().resolve()):
+        return resolved
+    return check_under_roots(path, "tags file")

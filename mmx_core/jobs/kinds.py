@@ -2,7 +2,7 @@
 
 Every request is a frozen dataclass whose fields are the only values that reach the command line;
 ``validated()`` checks them (names, ranges, folders inside the project's folders, inputs under the
-allowed roots of :func:`mmx_core.base.paths.allowed_roots`, the device) and
+allowed roots of :func:`mmx_core.base.paths.allowed_roots`, the device and the precision) and
 returns the request with its defaults filled in. ``command()`` gives the argument list after the
 ``python -m mmx_core`` prefix: every job runs a documented CLI command, so anything the app starts
 can be run by hand with the same result.
@@ -15,11 +15,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar
 
-from mmx_core.base.devices import DEVICES, check_device, resolve_device
+from mmx_core.base.devices import DEFAULT_PRECISION, DEVICES, PRECISIONS, check_device, check_precision, resolve_device
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import cache_dir, check_under_roots, data_dir, runs_dir
 from mmx_core.train.config import STAGES
-from mmx_core.jobs.checks import (check_int, check_name, dataset_folder, init_path, inside, new_dataset,
+from mmx_core.jobs.checks import (check_int, check_name, dataset_folder, init_path, inside, new_dataset, tags_file,
                                   stamp)
 
 __all__ = ["STAGES", "JobRequest", "TrainRequest", "EmbedRequest", "ImportRequest",
@@ -31,6 +31,7 @@ class JobRequest:
 
     kind: ClassVar[str] = ""
     device_field: ClassVar[str | None] = None  # the field holding the device choice, if the job uses one
+    precision_field: ClassVar[str | None] = None  # the field holding the precision choice (--precision), if any
     name_label: ClassVar[str] = "job name"  # what the name is called in messages
 
     def validated(self) -> "JobRequest":
@@ -50,6 +51,8 @@ class JobRequest:
         """Checks of the fields' values that need no disk access (the kinds add their own)."""
         if self.device_field and getattr(self, self.device_field) not in DEVICES:
             raise MMXError(f"device {getattr(self, self.device_field)!r} is not one of {DEVICES}")
+        if self.precision_field and getattr(self, self.precision_field) not in PRECISIONS:
+            raise MMXError(f"precision {getattr(self, self.precision_field)!r} is not one of {PRECISIONS}")
         if self.name:
             check_name(self.name, self.name_label)
 
@@ -70,56 +73,82 @@ class JobRequest:
         return type(self)(**values)
 
     def _checked_device(self) -> None:
+        """The device (and the precision on it) can run here; refused when the job is submitted."""
         if self.device_field:
             check_device(getattr(self, self.device_field))
+        if self.precision_field:
+            check_precision(getattr(self, self.precision_field),
+                            getattr(self, self.device_field) if self.device_field else "cpu", "precision")
+
+    def _precision_args(self) -> list[str]:
+        """``["--precision", choice]`` for the command line of a job with a precision field (nothing for the
+        default, which the command takes by itself)."""
+        choice = getattr(self, self.precision_field) if self.precision_field else DEFAULT_PRECISION
+        return [] if choice == DEFAULT_PRECISION else ["--precision", choice]
 
 
 @dataclass(frozen=True)
 class TrainRequest(JobRequest):
     """Train one stage (``python -m mmx_core train``). The job folder is the run folder ``runs/<name>``.
 
-    ``init`` is "" or the path of a starting checkpoint inside the runs or models folder.
+    ``init`` is "" or the path of a starting checkpoint inside the runs or models folder; ``tags`` is "" or
+    an annotations CSV (``id,tag``) under the annotations folder or the allowed roots, passed as ``--tags``
+    (fine stage only). ``epochs`` and ``batch_size`` left 0 are not passed: the run takes the stage's recipe
+    (the command's own defaults, :data:`mmx_core.train.config.STAGE_RECIPES`).
     """
 
     kind: ClassVar[str] = "train"
     device_field: ClassVar[str] = "device"
+    precision_field: ClassVar[str] = "precision"
     name_label: ClassVar[str] = "run name"
     stage: str = "coarse"
     data: str = ""
-    epochs: int = 10
-    batch_size: int = 32
+    epochs: int = 0
+    batch_size: int = 0
     device: str = "auto"
     seed: int = 0
     init: str = ""
+    tags: str = ""
     name: str = ""
+    precision: str = DEFAULT_PRECISION
 
     def check_values(self) -> None:
         if self.stage not in STAGES:
             raise MMXError(f"stage {self.stage!r} is not one of {STAGES}")
+        if self.tags and self.stage != "fine":
+            raise MMXError(f"a tags file teaches the fine stage only, not stage {self.stage!r}")
         if self.device not in DEVICES:
             raise MMXError(f"device {self.device!r} is not one of {DEVICES}")
-        for name, low, high in (("epochs", 1, 1000), ("batch_size", 1, 4096), ("seed", 0, 2**31 - 1)):
-            check_int(self, name, low, high)
+        for name, high in (("epochs", 1000), ("batch_size", 4096), ("seed", 2**31 - 1)):
+            check_int(self, name, 0, high)                   # epochs, batch_size 0: the stage's recipe
         super().check_values()
 
     def check_inputs(self) -> None:
         dataset_folder(self.data)
         if self.init:
             init_path(self.init)
+        if self.tags and not tags_file(self.tags).is_file():
+            raise MMXError(f"tags file {self.tags!r} does not exist")
 
     def validated(self) -> "TrainRequest":
         self.check_values()
         self.check_inputs()
         self._checked_device()
         name = check_name(self.name or f"{self.stage}-{self.data}-{stamp()}", self.name_label)
-        return self._with(name=name)
+        tags = str(tags_file(self.tags)) if self.tags else ""
+        return self._with(name=name, tags=tags)
 
     def command(self, job_dir: Path) -> list[str]:
         argv = ["train", "--stage", self.stage, "--data", str(dataset_folder(self.data)),
-                "--out", str(inside(job_dir, runs_dir(), "run folder")), "--epochs", str(self.epochs),
-                "--batch-size", str(self.batch_size), "--device", self.device, "--seed", str(self.seed)]
+                "--out", str(inside(job_dir, runs_dir(), "run folder")), "--device", self.device,
+                "--seed", str(self.seed), *self._precision_args()]
+        for option, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size)):
+            if value:
+                argv += [option, str(value)]
         if self.init:
             argv += ["--init", str(init_path(self.init))]
+        if self.tags:
+            argv += ["--tags", str(tags_file(self.tags))]
         return argv
 
 
@@ -129,10 +158,12 @@ class EmbedRequest(JobRequest):
 
     kind: ClassVar[str] = "embed"
     device_field: ClassVar[str] = "device"
+    precision_field: ClassVar[str] = "precision"
     run: str = ""
     data: str = ""
     device: str = "auto"
     name: str = ""
+    precision: str = DEFAULT_PRECISION
 
     def check_values(self) -> None:
         check_name(self.run, "run")
@@ -156,7 +187,7 @@ class EmbedRequest(JobRequest):
 
     def command(self, job_dir: Path) -> list[str]:
         return ["embed", "--data", str(dataset_folder(self.data)), "--model", str(runs_dir() / self.run),
-                "--out", str(self.output), "--device", self.device, "--with-metadata"]
+                "--out", str(self.output), "--device", self.device, *self._precision_args(), "--with-metadata"]
 
 
 @dataclass(frozen=True)
@@ -259,6 +290,7 @@ class ExtractRequest(JobRequest):
 
     kind: ClassVar[str] = "extract"
     device_field: ClassVar[str] = "device"
+    precision_field: ClassVar[str] = "precision"
     videos: str = ""
     dataset: str = ""
     meta: str = ""
@@ -269,6 +301,7 @@ class ExtractRequest(JobRequest):
     strict: bool = False
     resume: bool = False
     name: str = ""
+    precision: str = DEFAULT_PRECISION
 
     def check_values(self) -> None:
         check_name(self.dataset, "data set name")
@@ -293,7 +326,7 @@ class ExtractRequest(JobRequest):
 
     def command(self, job_dir: Path) -> list[str]:
         argv = ["extract", self.videos, "--out", str(data_dir() / self.dataset), "--experts", self.experts,
-                "--device", self.device]
+                "--device", self.device, *self._precision_args()]
         if self.meta:
             argv += ["--meta", self.meta]
         flags = {"--untrained": self.untrained, "--allow-partial": self.allow_partial, "--strict": self.strict,

@@ -37,7 +37,7 @@ class GatedEmbeddingUnit(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.fc(x)
-        y = F.normalize(z * torch.sigmoid(self.gate(z)), dim=-1)
+        y = F.normalize((z * torch.sigmoid(self.gate(z))).float(), dim=-1)  # float32 under autocast too
         return y if self.scale == 1.0 else y * self.scale
 
     def extra_repr(self) -> str:

@@ -70,10 +70,12 @@ class NetVLAD(nn.Module):
         return self.n_clusters * self.dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        soft = torch.softmax(self.assignment(x), dim=-1)[..., : self.n_clusters]  # (N, F, K)
+        # under autocast the assignment logits and the residual sums may come back in 16 bits: the
+        # softmax and both normalisations run in float32 (no-ops on float32 inputs)
+        soft = torch.softmax(self.assignment(x).float(), dim=-1)[..., : self.n_clusters]  # (N, F, K)
         soft = soft * mask.to(soft.dtype).unsqueeze(-1)
         residual = torch.einsum("nfk,nfd->nkd", soft, x) - soft.sum(1).unsqueeze(-1) * self.centres
-        residual = F.normalize(residual, dim=-1)
+        residual = F.normalize(residual.float(), dim=-1)
         return F.normalize(residual.flatten(1), dim=-1)
 
     def extra_repr(self) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import parse_qs
 
-from mmx_core.appkit.access import PASSWORD_VARIABLE, password_matches
+from mmx_core.appkit.access import PASSWORD_VARIABLE, PROXY_USER_HEADER, password_matches
 
 __all__ = ["COOKIE_NAME", "SESSION_SECONDS", "PASSWORD_USER", "SECRET_VARIABLE", "FREE_FAILURES",
            "make_cookie", "read_cookie", "safe_next", "AttemptLimiter", "EdgeAuth", "load_password",
@@ -57,7 +57,6 @@ FORGET_SECONDS = 3600.0
 MAX_ADDRESSES = 10_000
 """The most addresses the limiter remembers (least recently failed dropped first)."""
 MAX_FORM_BYTES = 4096
-USER_HEADER = "X-MMX-User"
 
 
 def _b64(data: bytes) -> str:
@@ -286,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
             user = self.auth.user_of(self.headers.get("Cookie"))
             if user is None:
                 return self._send(401)
-            return self._send(204, headers={USER_HEADER: user.encode("utf-8").decode("latin-1", "replace")})
+            return self._send(204, headers={PROXY_USER_HEADER: user.encode("utf-8").decode("latin-1", "replace")})
         if path == "/signin":
             # nginx sends "/signin?next=$request_uri" unencoded: everything after "next=" is the path
             raw = query[len("next="):] if query.startswith("next=") else parse_qs(query).get("next", [""])[0]

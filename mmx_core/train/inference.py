@@ -8,7 +8,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from mmx_core.base.devices import resolve_device
+from mmx_core.base.devices import DEFAULT_PRECISION, autocast_for, resolve_device, resolve_precision
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.data.gather import one_thread
 from mmx_core.base.errors import MMXError
@@ -76,12 +76,12 @@ def to_device(value, device: torch.device, buffers: BatchBuffers | None = None):
 
 
 @torch.no_grad()
-def _run(model, store, indices, head: str, device: torch.device, batch_size: int, description: str) -> np.ndarray:
+def _run(model, store, indices, head: str, device: torch.device, batch_size: int, description: str,
+         dtype: torch.dtype | None) -> np.ndarray:
     model.eval()
     outputs = []
-    autocast = torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
     for batch in inference_batches(store, indices, batch_size, device, description, buffers=BatchBuffers()):
-        with autocast:
+        with autocast_for(device, dtype):
             out = model(batch["batch"], head=head)
         outputs.append(out.float().cpu())
     if not outputs:
@@ -90,8 +90,12 @@ def _run(model, store, indices, head: str, device: torch.device, batch_size: int
 
 
 def embed_store(store: TrailerStore | str | Path, checkpoint: Checkpoint | str | Path, device: str = "auto",
-                batch_size: int = 16, indices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                batch_size: int = 16, indices: np.ndarray | None = None,
+                precision: str = DEFAULT_PRECISION) -> tuple[np.ndarray, np.ndarray]:
     """Bottleneck embeddings of every trailer (all of its sequences).
+
+    ``precision`` is the forward passes' autocast (:func:`~mmx_core.base.devices.resolve_precision`;
+    ``"fp32"``: float32 bit for bit); the vectors are float32 whatever it is.
 
     Returns
     -------
@@ -102,15 +106,19 @@ def embed_store(store: TrailerStore | str | Path, checkpoint: Checkpoint | str |
     check_compatible(checkpoint.config, checkpoint.genres, checkpoint.data_fingerprint, store, checkpoint.path,
                      need_genres=False)
     device_ = resolve_device(device)
+    dtype = resolve_precision(precision, device_).dtype
     rows = np.arange(store.n_trailers) if indices is None else np.asarray(indices)
-    vectors = _run(checkpoint.model.to(device_), store, rows, "embed", device_, batch_size, "embed")
+    vectors = _run(checkpoint.model.to(device_), store, rows, "embed", device_, batch_size, "embed", dtype)
     checkpoint.model.cpu()
     return store.trailers["id"].to_numpy().astype(str)[rows], vectors.astype(np.float32)
 
 
 def predict_scores(store: TrailerStore | str | Path, checkpoint: Checkpoint | str | Path, split: str = "test",
-                   device: str = "auto", batch_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+                   device: str = "auto", batch_size: int = 16,
+                   precision: str = DEFAULT_PRECISION) -> tuple[np.ndarray, np.ndarray]:
     """Genre probabilities (sigmoid of the coarse head) and labels of the trailers of ``split``.
+
+    ``precision`` as in :func:`embed_store`; the sigmoid is taken in float64.
 
     Returns
     -------
@@ -123,24 +131,31 @@ def predict_scores(store: TrailerStore | str | Path, checkpoint: Checkpoint | st
     if len(rows) == 0:
         raise MMXError(f"the data set has no trailers in split {split!r}", store.path)
     device_ = resolve_device(device)
-    logits = _run(checkpoint.model.to(device_), store, rows, "coarse", device_, batch_size, f"predict {split}")
+    dtype = resolve_precision(precision, device_).dtype
+    logits = _run(checkpoint.model.to(device_), store, rows, "coarse", device_, batch_size, f"predict {split}", dtype)
     checkpoint.model.cpu()
     scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     return scores.astype(np.float32), store.labels()[rows]
 
 
 def write_embeddings(path: str | Path, ids: np.ndarray, vectors: np.ndarray, store: TrailerStore,
-                     checkpoint: Checkpoint) -> Path:
-    """Save embeddings (``generated`` from the data manifest) with ``<path>.json`` describing how."""
+                     checkpoint: Checkpoint, precision: dict | None = None) -> Path:
+    """Save embeddings (``generated`` from the data manifest) with ``<path>.json`` describing how.
+
+    ``precision``: :meth:`ResolvedPrecision.record <mmx_core.base.devices.ResolvedPrecision.record>` of the
+    run, written in the parameters (``params.precision``).
+    """
     from mmx_core.base.artefacts import write_params_json
     from mmx_core.base.embeddings import save_embeddings
 
     untrained = bool((store.manifest.extraction or {}).get("untrained"))
     source = (f"{checkpoint.stage} encoder {checkpoint.path} (epoch {checkpoint.epoch}) on data set {store.path}"
               + (" (generated features)" if store.manifest.generated else "")
-              + (" (features from untrained backbones)" if untrained else ""))
+              + (" (features from untrained backbones)" if untrained else "")
+              + (f" in {precision['precision']}" if precision else ""))
     save_embeddings(path, ids, vectors, generated=bool(store.manifest.generated), source=source, untrained=untrained)
     write_params_json(path, "embed", {"stage": checkpoint.stage, "epoch": checkpoint.epoch,
-                                      "config": checkpoint.config.to_dict()},
+                                      "config": checkpoint.config.to_dict(),
+                                      **({"precision": dict(precision)} if precision else {})},
                       {"data": store.fingerprint, "checkpoint": checkpoint.data_fingerprint})
     return Path(path)

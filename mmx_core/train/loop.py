@@ -6,12 +6,14 @@ validation pass, then ``checkpoints/best.pt`` when the validation metric improve
 ``last.pt`` last of all (the epoch counts as done once it is written). Every random
 choice is seeded by (seed, epoch), so a run resumed from ``last.pt`` repeats exactly
 what an unbroken run does, wherever the previous process died.
+
+A fine run given tags (``TrainConfig.tags``) reads them before any training and adds their batches and terms
+(:class:`~mmx_core.train.tags.TagTeaching`) to NT-Xent; without tags none of that code runs.
 """
 
 from __future__ import annotations
 
 import contextlib
-
 import logging
 import math
 import time
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 
 from mmx_core.base.artefacts import write_json
-from mmx_core.base.devices import resolve_device
+from mmx_core.base.devices import autocast_for, resolve_device, resolve_precision
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.base.errors import MMXError
 from mmx_core.base.processgroup import ProcessGroup
@@ -36,6 +38,7 @@ from mmx_core.train.events import RunRecorder
 from mmx_core.train.losses import coarse_loss, nt_xent
 from mmx_core.train.sampling import TrailerSequences, epoch_batches
 from mmx_core.train.start import initial_state
+from mmx_core.train.tags import TagTeaching, check_resume_tags, load_trailer_tags
 from mmx_core.train.validation import coarse_validation, fine_validation
 
 __all__ = ["train"]
@@ -46,7 +49,7 @@ log = logging.getLogger(__name__)
 def train(config: TrainConfig) -> Path:
     """Train one stage; returns the run folder (see docs/interfaces.md for its contents)."""
     config.validate()
-    check_output(config.out, RUN, inputs=(config.data,), reads=(config.init,))  # before any work
+    check_output(config.out, RUN, inputs=(config.data,), reads=(config.init, config.tags))  # before any work
     info = distributed.setup(config.device)
     try:
         return _Trainer(config, info).run()
@@ -61,9 +64,13 @@ class _Trainer:
         self.last, self.best = self.out / "checkpoints" / "last.pt", self.out / "checkpoints" / "best.pt"
         self.store = TrailerStore.open(config.data)
         self.device = resolve_device(config.device, info.gpu_index)
+        self.autocast = resolve_precision(config.precision, self.device)  # (dtype or None, reason)
         self.buffers, self.read_dtype = BatchBuffers(), read_dtype(self.store, self.device)  # batches reuse memory
         self.recorder = RunRecorder(self.out, config.stage, config.epochs, enabled=info.is_main)
         self.metric_name = "auprc_weighted" if config.stage == "coarse" else "val_loss"
+        # read and checked before the run folder exists: a refused tags file leaves nothing behind
+        self.tags = None if config.tags is None else load_trailer_tags(config.tags, self.store)
+        self.teaching = None if self.tags is None else TagTeaching(self.tags, config.tag_weight, config.tag_prototype_weight)
 
     # ------------------------------------------------------------------ set-up
     def _build(self):
@@ -82,10 +89,11 @@ class _Trainer:
         model.to(self.device)
         params = [p for p in model.parameters() if p.requires_grad]
         optimiser = torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay, fused=True)
-        scaler = torch.amp.GradScaler("cuda", enabled=self.device.type == "cuda")
+        scaler = torch.amp.GradScaler("cuda", enabled=self.autocast.dtype is torch.float16)  # bf16 needs none
         self.model_config, self.model, self.optimiser, self.scaler = model_config, model, optimiser, scaler
         self.progress = {"epoch": 0, "best_metric": None, "best_epoch": 0, "bad_epochs": 0, "history": []}
         if resume_state is not None:
+            check_resume_tags(resume_state.get("tags"), self.tags, self.last)
             model.load_state_dict(resume_state["model"])
             optimiser.load_state_dict(resume_state["optimiser"])
             if resume_state.get("scaler"):
@@ -100,10 +108,18 @@ class _Trainer:
             self.ddp = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
     # ------------------------------------------------------------------ one step
-    def _loss(self, batch: dict) -> torch.Tensor:
-        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.device.type == "cuda"):
+    def _loss(self, batch: dict, tag_rows: torch.Tensor | None = None) -> torch.Tensor:
+        """The step's loss; ``tag_rows`` (``--tags`` runs): the tag matrix rows of the global batch."""
+        with autocast_for(self.device, self.autocast.dtype):
             if self.config.stage == "coarse":
                 return coarse_loss(self.ddp(batch["batch"], head="coarse"), batch["labels"])
+            if tag_rows is not None:  # the tag terms on the bottleneck (the embedding the app maps) + NT-Xent
+                h = self.ddp(batch["batch"], head="embed")
+                halves = [*h.chunk(2), *self.model.projection_head(h).chunk(2)]  # h_a, h_b, z_a, z_b
+                if self.info.active:
+                    halves = [distributed.all_gather_with_grad(t) for t in halves]
+                tag_term = self.teaching.loss(halves[0], halves[1], tag_rows, h, batch["index"])
+                return nt_xent(halves[2], halves[3], self.config.temperature) + tag_term
             z = self.ddp(batch["batch"], head="projection")
             z_a, z_b = z.chunk(2)
             if self.info.active:
@@ -141,14 +157,18 @@ class _Trainer:
             raise
         config, info = self.config, self.info
         if info.is_main:
-            write_json(self.out / "config.json", {"train": config.to_dict(), "model": self.model_config.to_dict(),
-                                                  "genres": self.store.manifest.genres,
-                                                  "data_fingerprint": self.store.fingerprint})
+            record = {"train": config.to_dict(), "model": self.model_config.to_dict(),
+                      "genres": self.store.manifest.genres, "data_fingerprint": self.store.fingerprint,
+                      "precision": self.autocast.record(config.precision)}
+            if self.tags is not None:
+                record["tags"] = self.tags.summary()
+            write_json(self.out / "config.json", record)
         train_set, val_rows = self._dataset("train"), self.store.split_indices("val")
         self.steps_per_epoch = len(epoch_batches(len(train_set), config.batch_size, info.world_size, config.seed, 0))
         self.total_steps = self.steps_per_epoch * config.epochs
         start_epoch = int(self.progress["epoch"])
         message = f"resumed after epoch {start_epoch}" if start_epoch else "started"
+        log.info("training in %s", self.autocast.reason)
         self.recorder.event("start", epoch=start_epoch, step=start_epoch * self.steps_per_epoch,
                             total_steps=self.total_steps, message=message)
         self.recorder.status("running", epoch=start_epoch, message=message,
@@ -185,11 +205,15 @@ class _Trainer:
         self.ddp.train()
         losses = []
         batches = epoch_batches(len(train_set), config.batch_size, info.world_size, config.seed, epoch)
+        if self.tags is not None:
+            batches = self.teaching.batches(batches, config.seed, epoch)
+            self.teaching.refresh(self.model, self.store, config.batch_size, self.device, self.buffers)
         for step, rows in enumerate(batches, start=1):
             tick = time.perf_counter()
             local = rows.reshape(info.world_size, -1)[info.rank]
             batch = to_device(self._collate(train_set, local), self.device)
-            loss = self._loss(batch)
+            # a --tags run: every process holds the global batch's tag rows (the halves are gathered in rank order)
+            loss = self._loss(batch) if self.tags is None else self._loss(batch, self.teaching.rows(rows))
             if not torch.isfinite(loss.detach()).all():
                 kept = f"the last good checkpoint {self.last} was kept" if self.last.exists() else "no checkpoint was written"
                 raise MMXError(f"training loss became {loss.item()} at epoch {epoch}, step {step}; {kept}. Lower the "
@@ -221,10 +245,10 @@ class _Trainer:
             return {"val_loss": train_loss, "auprc_weighted": -train_loss}
         if self.config.stage == "coarse":
             return coarse_validation(self.model, self.store, val_rows, self.config.batch_size, self.device,
-                                     self.buffers)
+                                     self.buffers, dtype=self.autocast.dtype)
         val_set = self._dataset("val", epoch_seed=self.config.seed + 1)  # the same pairs every epoch
         return fine_validation(self.model, val_set, self._collate, self.config.batch_size, self.config.temperature,
-                               self.device)
+                               self.device, dtype=self.autocast.dtype)
 
     def _end_epoch(self, epoch: int, train_loss: float, val: dict) -> bool:
         p = self.progress
@@ -275,4 +299,5 @@ class _Trainer:
             "generated": bool(self.store.manifest.generated), "metric_name": self.metric_name,
             "best_metric": self.progress["best_metric"], "best_epoch": self.progress["best_epoch"],
             "bad_epochs": self.progress["bad_epochs"], "history": self.progress["history"], "rng": rng,
+            **({} if self.tags is None else {"tags": self.tags.summary()}),
         }

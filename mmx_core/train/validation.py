@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from mmx_core.base.devices import autocast_for
 from mmx_core.base.metrics import genre_metrics
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.train.inference import inference_batches, to_device
@@ -21,19 +22,16 @@ from mmx_core.train.sampling import TrailerSequences
 __all__ = ["coarse_validation", "fine_validation"]
 
 
-def _autocast(device: torch.device):
-    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
-
-
 @torch.no_grad()
 def coarse_validation(model: torch.nn.Module, store: TrailerStore, rows: np.ndarray, batch_size: int,
-                      device: torch.device, buffers: BatchBuffers | None = None) -> dict:
+                      device: torch.device, buffers: BatchBuffers | None = None,
+                      dtype: torch.dtype | None = None) -> dict:
     """``{"val_loss", "auprc_weighted", "auprc_micro", "auprc_macro", "f1_weighted"}`` of the genre head on
-    trailers ``rows`` (all their sequences)."""
+    trailers ``rows`` (all their sequences), the forward passes under autocast to ``dtype`` (None: float32)."""
     model.eval()
     logits, labels = [], []
     for batch in inference_batches(store, rows, batch_size, device, buffers=buffers):
-        with _autocast(device):
+        with autocast_for(device, dtype):
             logits.append(model(batch["batch"], head="coarse").float().cpu())
         labels.append(batch["labels"].cpu())
     logits, labels = torch.cat(logits), torch.cat(labels)
@@ -44,8 +42,9 @@ def coarse_validation(model: torch.nn.Module, store: TrailerStore, rows: np.ndar
 
 @torch.no_grad()
 def fine_validation(model: torch.nn.Module, val_set: TrailerSequences, collate: Callable, batch_size: int,
-                    temperature: float, device: torch.device) -> dict:
-    """``{"val_loss"}``: NT-Xent between the halves of the validation pairs, weighted by batch size."""
+                    temperature: float, device: torch.device, dtype: torch.dtype | None = None) -> dict:
+    """``{"val_loss"}``: NT-Xent between the halves of the validation pairs, weighted by batch size (the
+    forward passes under autocast to ``dtype``, None: float32)."""
     model.eval()
     losses, weights = [], []
     size = max(2, min(batch_size, len(val_set)))
@@ -54,7 +53,7 @@ def fine_validation(model: torch.nn.Module, val_set: TrailerSequences, collate: 
         if len(positions) < 2:
             continue
         batch = to_device(collate(val_set, positions), device)
-        with _autocast(device):
+        with autocast_for(device, dtype):
             z_a, z_b = model(batch["batch"], head="projection").chunk(2)
         losses.append(float(nt_xent(z_a, z_b, temperature)))
         weights.append(len(positions))

@@ -107,7 +107,7 @@ POINT_JS = """(share) => {
   // A point of the first cluster trace near position `share` of it, the one farthest from any other point
   // on screen (so the mouse picks exactly it); screen coordinates, hover text and row.
   share = share ?? 0.5;
-  const gd = document.querySelector('.js-plotly-plot');
+  const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot');
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const trace = gd._fullData.find(t => t.type === 'scattergl' && t.name !== 'noise' && t.x && t.x.length > 20);
   const px = (t, i) => [xa.l2p(t.x[i]), ya.l2p(t.y[i])];
@@ -173,7 +173,7 @@ def test_hover_card_then_click_on_the_map_shows_neighbours_and_screenshots(serve
 
     url, home = server
     page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
+    page.wait_for_function("() => { const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot');"
                            " return gd && gd._fullData && gd._fullData.length > 2; }", timeout=120_000)
     wait_idle(page)
     # One navigation: our page links with readable names, not Streamlit's file-name list.

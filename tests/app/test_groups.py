@@ -148,6 +148,8 @@ def test_precompute_writes_the_index_and_the_groups_the_explore_page_reads(tmp_p
     emb = _generated(1500, seed=1)
     done = precompute(tmp_path / "cache", methods=("pca",), sets=[emb])
     steps = [d["step"] for d in done]
-    assert steps == ["projection/pca", "clusters", "neighbour_index/exact", "parents"]
+    assert steps == ["projection/pca", "clusters", "neighbour_index/exact", "parents",
+                     "mcs sweep"]
     assert done[1]["n_clusters"] > 2 and 2 <= done[3]["n_parents"] <= POLICY.max_parents
     assert len(list((tmp_path / "cache" / "parent_summaries").glob("*[0-9a-f].json"))) == 1
+    assert len(list((tmp_path / "cache" / "mcs_sweep").glob("*.parquet"))) == 1

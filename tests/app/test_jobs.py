@@ -40,8 +40,10 @@ def test_command_is_a_list_of_known_parameters(tiny):
     argv = jobs.build_command(request, runs_dir() / "r1")
     assert argv[:3] == [sys.executable, "-m", "mmx_core"]
     assert argv[3:] == ["train", "--stage", "coarse", "--data", str((data_dir() / tiny).resolve()), "--out",
-                        str((runs_dir() / "r1").resolve()), "--epochs", "2", "--batch-size", "4", "--device", "cpu",
-                        "--seed", "3"]
+                        str((runs_dir() / "r1").resolve()), "--device", "cpu", "--seed", "3", "--epochs", "2",
+                        "--batch-size", "4"]
+    recipe = jobs.TrainRequest("fine", tiny, device="cpu", name="r2").validated()     # epochs, batch size unset:
+    assert "--epochs" not in jobs.build_command(recipe, runs_dir() / "r2")            # the stage's recipe decides
 
 
 def test_an_extraction_request_passes_the_media_options_the_command_accepts(tmp_path):
@@ -58,7 +60,7 @@ def test_an_extraction_request_passes_the_media_options_the_command_accepts(tmp_
 @pytest.mark.parametrize("changes, message", [
     ({"stage": "medium"}, "stage 'medium' is not one of"),
     ({"device": "tpu"}, "device 'tpu'"),
-    ({"epochs": 0}, "epochs must be an integer in 1..1000"),
+    ({"epochs": -1}, "epochs must be an integer in 0..1000"),
     ({"batch_size": "8; rm -rf /"}, "batch_size must be an integer"),
     ({"data": "../../etc"}, "data set '../../etc' is not allowed"),
     ({"data": "absent"}, "is not a data set folder"),

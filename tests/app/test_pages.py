@@ -244,7 +244,7 @@ def tiny_data_and_fake_trainer(monkeypatch, tiny_data):
 def test_train_page_launch_progress_cancel(tiny_data_and_fake_trainer):
     at = run_page("pages/3_Train.py")
     at.selectbox(key="f_data").set_value("tiny")
-    at.number_input(key="f_epochs").set_value(50)
+    at.number_input(key="f_epochs_coarse").set_value(50)
     at.text_input(key="f_name").input("app-test-run")
     at.button[0].click().run()   # the form's submit button
     assert_clean(at)
@@ -256,7 +256,7 @@ def test_train_page_launch_progress_cancel(tiny_data_and_fake_trainer):
             break
         time.sleep(0.3)
     at.run()
-    assert any("app-test-run · train · running" in e.label for e in at.expander)
+    assert any("app-test-run · train · running" in e.label for e in at.expander), [e.label for e in at.expander]
     assert at.get("progress") and any(c.value for c in at.code if "epoch" in c.value)
     at.button(key="cancel_app-test-run").click().run()
     run = next(r for r in jobs.list_jobs("train") if r.name == "app-test-run")

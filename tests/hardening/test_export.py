@@ -6,7 +6,7 @@ import io
 import pandas as pd
 import pytest
 
-from mmx_core.appkit.export import spreadsheet_safe_csv
+from mmx_core.base.sheets import spreadsheet_safe_csv
 
 
 def cells(text: str) -> list[list[str]]:

@@ -50,6 +50,7 @@ COMMANDS = {
     "bundle-published": ("folder", lambda i: ["--src", i]),
     "ablate": ("folder", lambda i: ["--data", i]),
     "subgenre-eval": ("folder", lambda i: ["--data", i]),
+    "annotations": (None, lambda i: ["published"]),
 }
 OUTPUT_WORDS = {"out", "name", "save", "work", "runs", "dest", "target", "write", "output"}
 """Words of an option's name that make it look like an output: such an option must be tagged with its kind."""

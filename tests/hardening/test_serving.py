@@ -173,3 +173,14 @@ def test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names(t
         assert media.dataset_folder(hostile_rows[0]) is None and media.dataset_folder(hostile_rows[3]) is None
     finally:
         shutil.rmtree(outside)
+
+
+def test_the_author_of_a_change_is_trusted_only_from_the_sign_in_that_made_it():
+    from mmx_core.appkit.access import PROXY_USER_HEADER, author_of
+
+    assert author_of("open", {}) == "local"                                        # this machine only
+    assert author_of("open", {PROXY_USER_HEADER.lower(): "ann"}) == "ann"          # the proxy's sign-in
+    assert author_of("open", {PROXY_USER_HEADER: "ann\x1b[2J"}) == "local"         # nothing it would not send
+    assert author_of("oidc", {PROXY_USER_HEADER: "mallory"}, {"email": "ann@lab.org"}) == "ann@lab.org"
+    assert author_of("password", {PROXY_USER_HEADER: "mallory"}) == "password"     # served beyond loopback: a
+    # visitor's own header is never taken for a name

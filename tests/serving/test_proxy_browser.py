@@ -63,7 +63,8 @@ def test_two_browsers_sign_in_at_the_edge_then_click_a_trailer_see_neighbours_an
                 assert page.locator("[data-testid=stApp]").count() == 0
                 if index == 0:
                     page.fill("#p", "not the password")
-                    page.click("input[type=submit]")
+                    with page.expect_navigation(timeout=60_000):        # the refusal is a new page: wait for it
+                        page.click("input[type=submit]")
                     assert urllib.parse.urlparse(page.url).path == "/signin"
                     page.screenshot(path=str(_shots() / "signin.png"))
                 page.fill("#p", PASSWORD)

@@ -40,6 +40,6 @@ class AudioExpert(Expert):
         return waveform_to_examples(clip, self.sampling.sample_rate)
 
     def forward_batch(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), torch.autocast("cuda", enabled=batch.device.type == "cuda"):
+        with torch.inference_mode():
             feats = module(batch)
         return feats.float()

@@ -150,7 +150,9 @@ class Expert(ABC):
         """Features of a batch: float32 tensor of shape (n, dim) on ``batch.device``.
 
         One row per clip for ``pooled`` experts, per example for ``frames``.
-        Runs under ``torch.inference_mode``; autocast on CUDA only.
+        Runs under ``torch.inference_mode``, in the autocast of its caller
+        (:class:`~mmx_core.extract.infer.ExpertRunner`, the run's ``--precision``):
+        the returned features are float32 whatever it is.
         """
 
     def build(

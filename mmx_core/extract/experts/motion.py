@@ -40,6 +40,6 @@ class MotionExpert(VideoExpert):
         return self._normalised_frames(clip).transpose(0, 1).contiguous()  # (3, T, S, S)
 
     def forward_batch(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode(), torch.autocast("cuda", enabled=batch.device.type == "cuda"):
+        with torch.inference_mode():
             feats = module.forward_features(batch)
         return feats.float()

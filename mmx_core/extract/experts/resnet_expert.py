@@ -46,6 +46,6 @@ class ResNetFramesExpert(VideoExpert):
         x = batch.reshape(n * t, *batch.shape[2:])
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), torch.autocast("cuda", enabled=x.device.type == "cuda"):
+        with torch.inference_mode():
             feats = module.forward_features(x)
         return feats.float().reshape(n, t, -1).mean(dim=1)
