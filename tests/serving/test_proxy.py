@@ -149,6 +149,9 @@ def test_a_killed_worker_is_started_again_and_the_proxy_keeps_answering(stack):
     assert all(upstream_of(stack, cookie)[1] == f"127.0.0.1:{victim.port}" for _ in range(3))   # sticky
     pid = victim.process.pid
     os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while running(pid) and time.monotonic() < deadline:            # the kill lands asynchronously
+        time.sleep(0.05)
     status, upstreams = upstream_of(stack, cookie, "/")
     assert status == 200 and upstreams.endswith(f"127.0.0.1:{other.port}")   # the next worker answered
     deadline = time.monotonic() + 30

@@ -1,0 +1,63 @@
+"""Both cores: ``extract`` held to one core against ``extract`` with its defaults on every core of the machine.
+
+Each side is a fresh ``python -m mmx_core extract`` process on the same generated videos (untrained backbones,
+bfloat16 where the CPU has matrix units, as ``--precision auto`` picks): one core is ``taskset -c 0`` with one
+decoding worker and one inference thread; every core is the command's defaults (one decoding worker, torch's
+own thread count for inference). The goal of issue 20: every core at least 1.7x the one-core rate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.bench_extract import make_trailer
+from benchmarks.harness import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL = 1.7
+
+
+def _extract(videos: Path, out: Path, one_core: bool) -> tuple[float, int]:
+    """Clips per second of one ``extract`` process and its clips."""
+    argv = [sys.executable, "-m", "mmx_core", "extract", str(videos), "--out", str(out), "--untrained",
+            "--device", "cpu", "--no-thumbnails"]
+    if one_core:
+        argv = ["taskset", "-c", "0", *argv, "--workers", "1", "--threads", "1"]
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"extract failed: {done.stderr[-500:]}")
+    from mmx_core.data import TrailerStore
+
+    clips = int(TrailerStore.open(out).n_clips)
+    return clips / seconds, clips
+
+
+def run(quick: bool = False) -> list[Table]:
+    if shutil.which("taskset") is None:
+        print("benchmarks cores: taskset is not installed; nothing measured", flush=True)
+        return []
+    with tempfile.TemporaryDirectory(prefix="mmx-bench-cores-") as folder:
+        tmp = Path(folder)
+        (tmp / "in").mkdir()
+        seconds, size = (6.0, (320, 180)) if quick else (20.0, (640, 360))
+        for k in range(1 if quick else 2):
+            make_trailer(tmp / "in" / f"t{k}.mp4", seconds, size, seed=k)
+        one, one_clips = _extract(tmp / "in", tmp / "one", one_core=True)
+        every, _ = _extract(tmp / "in", tmp / "every", one_core=False)
+    table = Table("extract on one core against every core (fresh processes, bf16 where the CPU runs it)",
+                  ["cores", "clips/s", "ratio to one core", "goal met"],
+                  note=f"{os.cpu_count()} cores; {one_clips} clips of generated {seconds:.0f} s videos. One core: "
+                       "`taskset -c 0`, `--workers 1 --threads 1`; every core: the command's defaults. "
+                       f"Goal: >= {GOAL}x.")
+    table.rows.append(["1", one, 1.0, ""])
+    table.rows.append([str(os.cpu_count()), every, every / one, "yes" if every / one >= GOAL else "no"])
+    return [table]
