@@ -239,3 +239,18 @@ def np_finite(values) -> bool:
 
     values = list(values)
     return bool(values) and all(math.isfinite(v) for v in values)
+
+
+def test_a_run_resumes_only_in_the_precision_it_trained_in(tiny_data, tmp_path, monkeypatch):
+    from mmx_core.base.paths import data_dir
+    from mmx_core.train import TrainConfig, train
+
+    _simulate_cpu(monkeypatch, "amx")                          # auto: bf16 here
+    data = str(data_dir() / tiny_data)
+    run = _tiny_run(data, tmp_path / "run")                    # trained with the default, auto
+    checkpoint = (run / "checkpoints" / "last.pt").read_bytes()
+    config = dict(stage="coarse", data=data, out=run, epochs=2, batch_size=8, device="cpu", resume=True)
+    with pytest.raises(MMXError, match=r"--resume in fp32, but the run trained in bf16 \(--precision auto\)"):
+        train(TrainConfig(precision="fp32", **config))
+    assert (run / "checkpoints" / "last.pt").read_bytes() == checkpoint     # nothing touched
+    train(TrainConfig(precision="bf16", **config))                           # the same precision, named

@@ -94,6 +94,7 @@ class _Trainer:
         self.progress = {"epoch": 0, "best_metric": None, "best_epoch": 0, "bad_epochs": 0, "history": []}
         if resume_state is not None:
             check_resume_tags(resume_state.get("tags"), self.tags, self.last)
+            self._check_resume_precision(resume_state)
             model.load_state_dict(resume_state["model"])
             optimiser.load_state_dict(resume_state["optimiser"])
             if resume_state.get("scaler"):
@@ -285,6 +286,15 @@ class _Trainer:
         self.recorder.status("running", epoch=epoch, progress=epoch / self.config.epochs, eta_s=eta, message=message,
                              best_checkpoint=str(self.best) if self.best.exists() else None)
         return stop
+
+    def _check_resume_precision(self, resume_state: dict) -> None:
+        """Refuse to resume a run in another precision than it trained in (checkpoints from before the choice
+        existed carry none and resume as they are)."""
+        was = (resume_state.get("train_config") or {}).get("precision")
+        if was is not None and resolve_precision(was, self.device).name != self.autocast.name:
+            raise MMXError(f"--resume in {self.autocast.name}, but the run trained in "
+                           f"{resolve_precision(was, self.device).name} (--precision {was}); pass --precision {was} "
+                           "or start a new run", self.last)
 
     def _state(self, epoch: int) -> dict:
         rng = {"torch": torch.get_rng_state()}
