@@ -24,7 +24,7 @@ HEIGHT = 640
 def _map_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
               limit: int, group: int | None) -> MapBase:
     base = map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit,
-                    groups=_data.groups, group=group)
+                    groups=_data.groups, group=group, background=_data.background)
     widgets.settle_shared()
     return base
 
@@ -33,7 +33,7 @@ def _map_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, co
 def _view_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
                limit: int, group: int | None, view: tuple) -> MapBase:
     return map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit, view=view,
-                    groups=_data.groups, group=group)
+                    groups=_data.groups, group=group, background=_data.background)
 
 
 def map_point_limit() -> int:
@@ -85,7 +85,7 @@ def map_figure_for(scope: tuple, data: mapview.MapData, colour: str, genre: str 
     view = tuple(float(v) for v in view) if view is not None and len(data.frame) > limit else None
     base = _map_base(*where) if view is None else _view_base(*where, view)
     fig = map_figure(data.frame, colour, genre=genre, summaries=data.summaries, base=base, limit=limit, view=view,
-                     groups=data.groups, group=group, **overlays)
+                     groups=data.groups, group=group, background=data.background, **overlays)
     return fig, base
 
 

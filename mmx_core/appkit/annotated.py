@@ -64,7 +64,8 @@ def _layered(data: MapData, key: np.ndarray, labels: list[str], what: str) -> Ma
     frame["cluster"] = key
     label_of = dict(enumerate(labels))
     frame["cluster_label"] = [label_of.get(k, f"no {what}") for k in key]
-    return MapData(frame, _layer_summaries(frame, key, labels), data.note, {**data.params, "layers": what})
+    return MapData(frame, _layer_summaries(frame, key, labels), data.note, {**data.params, "layers": what},
+                   background=f"no {what}")
 
 
 def members_of_rows(ids: pd.Series, groups: dict[str, frozenset[str]]) -> pd.Series:

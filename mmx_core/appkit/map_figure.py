@@ -202,7 +202,7 @@ def map_base(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None 
              summaries: pd.DataFrame | None = None, change: np.ndarray | None = None, keep: np.ndarray | None = None,
              limit: int = MAP_POINT_LIMIT, height: int = 640, labels: bool = True, max_labels: int = 20,
              title: str = "", encode: bool = False, view: tuple | None = None, groups: pd.DataFrame | None = None,
-             group: int | None = None) -> MapBase:
+             group: int | None = None, background: str = "noise") -> MapBase:
     """The part of :func:`map_figure` that does not depend on matches, the selection or the zoom.
 
     Above ``limit`` rows, the density of the points of ``view`` (None: the whole map) and at most ``limit``
@@ -220,7 +220,7 @@ def map_base(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | None 
         traces.append(density_trace(x, y, view, name=f"density (all {n:,} points)"))
     points = _Points(frame, encode=encode, rows=rows)
     size = 5 if len(rows) < 20_000 else 3
-    layers = cluster_layers(frame, summaries, groups, group)
+    layers = cluster_layers(frame, summaries, groups, group, background)
     traces += _colour_traces(frame, points, rows, size, colour, genre, layers, change)
     return MapBase(tuple(traces), _base_layout(colour, layers[1], height, labels, max_labels, title), rows, size, n,
                    encode, view, sampled)
@@ -243,7 +243,7 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
                focus: tuple[float, float, float, float] | None = None, limit: int = MAP_POINT_LIMIT,
                height: int = 640, labels: bool = True, max_labels: int = 20, title: str = "",
                base: MapBase | None = None, view: tuple[float, float, float, float] | None = None,
-               groups: pd.DataFrame | None = None, group: int | None = None) -> go.Figure:
+               groups: pd.DataFrame | None = None, group: int | None = None, background: str = "noise") -> go.Figure:
     """The 2-D map of a collection.
 
     Parameters
@@ -268,6 +268,8 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
     limit : int
         Above this many rows: a density layer, at most ``limit`` points of ``view`` (the region shown,
         None: all) and :data:`~mmx_core.appkit.viewport.MATCH_CAP` matches of it; the selection always.
+    background : str
+        The grey layer's legend name when colouring by cluster without groups (default "noise").
     base : MapBase, optional
         :func:`map_base` of the same frame and arguments, built earlier (e.g. shared between sessions);
         only the matches, the star and the zoom are added to it. Without it (or when it was built for
@@ -279,7 +281,8 @@ def map_figure(frame: pd.DataFrame, colour: str = "cluster", *, genre: str | Non
     if base is None or base.n_rows != len(frame) or not base.draws(keep) or (sampled and base.view != view):
         base = map_base(frame, colour, genre=genre, summaries=summaries, change=change, keep=keep, limit=limit,
                         height=height, labels=labels, max_labels=max_labels, title=title,
-                        encode=base.encoded if base is not None else False, view=view, groups=groups, group=group)
+                        encode=base.encoded if base is not None else False, view=view, groups=groups, group=group,
+                        background=background)
     traces = [dict(trace) for trace in base.data]   # plotly pops and puts back each trace's type: not in the base
     size = base.size
     if len(matches) or selected is not None:

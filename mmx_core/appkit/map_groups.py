@@ -16,7 +16,7 @@ __all__ = ["cluster_layers", "chooser_names", "group_names", "group_clusters", "
 
 
 def cluster_layers(frame: pd.DataFrame, summaries: pd.DataFrame | None, groups: pd.DataFrame | None = None,
-                   group: int | None = None) -> tuple[np.ndarray, pd.DataFrame | None, str]:
+                   group: int | None = None, background: str = "noise") -> tuple[np.ndarray, pd.DataFrame | None, str]:
     """What the map coloured by cluster draws.
 
     Returns
@@ -32,7 +32,7 @@ def cluster_layers(frame: pd.DataFrame, summaries: pd.DataFrame | None, groups: 
     per group, or for a chosen ``group`` its clusters (the other groups grey).
     """
     if groups is None or "group" not in frame:
-        return frame["cluster"].to_numpy(), summaries, "noise"
+        return frame["cluster"].to_numpy(), summaries, background
     if group is None:
         return frame["group"].to_numpy(), groups.rename(columns={"group": "cluster"}), "noise"
     key = np.where(frame["group"].to_numpy() == group, frame["cluster"].to_numpy(), -1)

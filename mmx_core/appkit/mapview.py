@@ -47,6 +47,9 @@ class MapData:
         On a map of more than :data:`GROUPED_ABOVE` clusters, the sub-genre groups (parents of the clusters):
         ``group, label, short_label, legend_label, size, genres, typical, x, y`` like ``summaries``, largest
         first; ``frame`` and ``summaries`` then have a ``group`` column (-1 = noise). None on smaller maps.
+    background : str
+        The legend's name of the grey layer (rows of cluster -1): "noise", or for layers that are not clusters
+        (named sub-genres, tags) what the grey rows lack.
     """
 
     frame: pd.DataFrame
@@ -54,6 +57,7 @@ class MapData:
     note: str = ""
     params: dict = field(default_factory=dict)
     groups: pd.DataFrame | None = None
+    background: str = "noise"
 
     @functools.cached_property
     def genre_share(self) -> pd.Series:
