@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["MATCH_THRESHOLD", "Match", "best_match", "match_names", "overlap_counts"]
+__all__ = ["MATCH_THRESHOLD", "Match", "best_match", "match_names", "overlap_counts", "cluster_sizes"]
 
 MATCH_THRESHOLD = 0.5
 """Least Jaccard index at which a named sub-genre is shown on a cluster."""
@@ -51,28 +51,40 @@ class Match:
         return self.cluster != NOISE and self.jaccard >= MATCH_THRESHOLD
 
 
-def overlap_counts(member_rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cluster_sizes(labels: np.ndarray) -> np.ndarray:
+    """Members of each cluster of ``labels`` (index: the cluster; noise left out)."""
+    labels = np.asarray(labels)
+    return np.bincount(labels[labels != NOISE], minlength=int(labels.max(initial=-1)) + 1)
+
+
+def overlap_counts(member_rows: np.ndarray, labels: np.ndarray,
+                   sizes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per cluster holding members: ``(clusters, members inside it, its size)`` (noise left out).
 
-    ``member_rows`` are row positions into ``labels`` (one cluster label per trailer, -1 = noise).
+    ``member_rows`` are row positions into ``labels`` (one cluster label per trailer, -1 = noise); ``sizes``
+    is :func:`cluster_sizes` of ``labels`` when the caller matches many sets against one clustering.
     """
     labels = np.asarray(labels)
     inside = labels[np.asarray(member_rows, dtype=np.intp)]
     inside = inside[inside != NOISE]
     clusters, counts = np.unique(inside, return_counts=True)
-    sizes = np.bincount(labels[labels != NOISE], minlength=int(labels.max(initial=-1)) + 1)
+    sizes = cluster_sizes(labels) if sizes is None else sizes
     return clusters, counts, sizes[clusters] if len(clusters) else np.zeros(0, dtype=np.int64)
+
+
+def _best(n_rows: int, clusters: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> Match:
+    """The :class:`Match` of a set of ``n_rows`` trailers from its :func:`overlap_counts`."""
+    if not len(clusters):
+        return Match(NOISE, 0.0, n_rows, 0)
+    jaccard = counts / (n_rows + sizes - counts)
+    best = int(np.argmax(jaccard))
+    return Match(int(clusters[best]), float(jaccard[best]), n_rows, len(clusters))
 
 
 def best_match(member_rows: np.ndarray, labels: np.ndarray) -> Match:
     """The cluster of ``labels`` whose members best match the trailers at ``member_rows`` (Jaccard)."""
     member_rows = np.unique(np.asarray(member_rows, dtype=np.intp))
-    clusters, counts, sizes = overlap_counts(member_rows, labels)
-    if not len(clusters):
-        return Match(NOISE, 0.0, len(member_rows), 0)
-    jaccard = counts / (len(member_rows) + sizes - counts)
-    best = int(np.argmax(jaccard))
-    return Match(int(clusters[best]), float(jaccard[best]), len(member_rows), len(clusters))
+    return _best(len(member_rows), *overlap_counts(member_rows, labels))
 
 
 def match_names(named: Mapping[str, Iterable[str]], ids: Iterable[str], labels: np.ndarray) -> pd.DataFrame:
@@ -89,19 +101,19 @@ def match_names(named: Mapping[str, Iterable[str]], ids: Iterable[str], labels: 
     """
     position = pd.Index(np.asarray(list(ids), dtype=str))
     labels = np.asarray(labels)
+    all_sizes = cluster_sizes(labels)
     rows = []
     for name, members in named.items():
         members = pd.Index(np.asarray(list(members), dtype=str)).unique()
         found = position.get_indexer(members)
         rows_of = np.unique(found[found >= 0])
-        match = best_match(rows_of, labels)
+        clusters, counts, sizes = overlap_counts(rows_of, labels, all_sizes)
+        match = _best(len(rows_of), clusters, counts, sizes)
         cluster, jaccard, held = match.cluster, match.jaccard, False
-        if not match.matched:
-            clusters, counts, sizes = overlap_counts(rows_of, labels)
-            if len(clusters) and 2 * counts.max() >= len(rows_of):
-                top = int(counts.argmax())
-                cluster, held = int(clusters[top]), True
-                jaccard = counts[top] / (len(rows_of) + sizes[top] - counts[top])
+        if not match.matched and len(clusters) and 2 * counts.max() >= len(rows_of):
+            top = int(counts.argmax())
+            cluster, held = int(clusters[top]), True
+            jaccard = counts[top] / (len(rows_of) + sizes[top] - counts[top])
         rows.append({"name": name, "cluster": cluster, "jaccard": round(float(jaccard), 4),
                      "matched": match.matched, "held": held, "members": len(members), "present": match.present,
                      "clusters_spanned": match.clusters_spanned, "absent": int((found < 0).sum())})

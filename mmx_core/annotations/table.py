@@ -26,8 +26,9 @@ from mmx_core.base.errors import MMXError
 from mmx_core.base.safeio import regular_file
 from mmx_core.base.sheets import spreadsheet_safe_csv, unescape_cell
 
-__all__ = ["COLUMNS", "KINDS", "MAX_BYTES", "MAX_ROWS", "LIMITS", "Row", "TableRead", "read_table", "parse_table", "usable_rows", "read_tags",
-           "table_text", "check_name", "check_note", "check_colour", "HEADER"]
+__all__ = ["COLUMNS", "KINDS", "MAX_BYTES", "MAX_ROWS", "LIMITS", "Row", "TableRead", "read_table", "parse_table",
+           "table_bytes", "usable_rows", "read_tags", "parse_tags", "table_text", "check_name", "check_note",
+           "check_colour", "HEADER"]
 
 COLUMNS = ("id", "tag", "kind", "note", "colour", "title")
 HEADER = ",".join(f'"{c}"' for c in COLUMNS)
@@ -109,12 +110,18 @@ def _row(cells: dict) -> Row:
                check_colour(cells.get("colour", "")) if kind == "subgenre" else "")
 
 
-def read_table(path: str | Path) -> TableRead:
-    """The rows of the annotations CSV at ``path`` (see :func:`parse_table`)."""
+def table_bytes(path: str | Path) -> bytes:
+    """The bytes of the annotations file at ``path``: a regular file of at most :data:`MAX_BYTES`, read once (a
+    caller that also hashes them hashes what it parsed)."""
     path = regular_file(path, "annotations file")
     if path.stat().st_size > MAX_BYTES:
         raise MMXError(f"annotations file is {path.stat().st_size:,} bytes, over the {MAX_BYTES:,} allowed", path)
-    return parse_table(path.read_bytes(), path)
+    return path.read_bytes()
+
+
+def read_table(path: str | Path) -> TableRead:
+    """The rows of the annotations CSV at ``path`` (see :func:`parse_table`)."""
+    return parse_table(table_bytes(path), path)
 
 
 def parse_table(raw: bytes, source: str | Path) -> TableRead:
@@ -167,15 +174,21 @@ def usable_rows(found: TableRead, known_ids, set_name: str) -> tuple[list[Row], 
 
 
 def read_tags(path: str | Path) -> dict[str, frozenset[str]]:
-    """Trailer id -> its tags (free tags and named sub-genres) of an annotations CSV, for ``train --tags``.
+    """Trailer id -> its tags (free tags and named sub-genres) of an annotations CSV, for ``train --tags``
+    (see :func:`parse_tags`)."""
+    return parse_tags(table_bytes(path), path)
 
-    Stricter than :func:`read_table`: any bad row refuses the whole file (an :class:`MMXError` naming the
+
+def parse_tags(raw: bytes, source: str | Path) -> dict[str, frozenset[str]]:
+    """Trailer id -> its tags of an annotations CSV's bytes ``raw``.
+
+    Stricter than :func:`parse_table`: any bad row refuses the whole file (an :class:`MMXError` naming the
     first one and how many), since a training run must not silently learn from part of what it was given.
     """
-    found = read_table(path)
+    found = parse_table(raw, source)
     if found.problems:
         line, problem = found.problems[0]
-        raise MMXError(f"line {line}: {problem} ({len(found.problems)} bad rows in all); fix the file", Path(path))
+        raise MMXError(f"line {line}: {problem} ({len(found.problems)} bad rows in all); fix the file", Path(source))
     tags: dict[str, set[str]] = {}
     for row in found.rows:
         if row.kind != "note":

@@ -1,8 +1,8 @@
 """The tags of a ``train --stage fine --tags FILE.csv`` run: read once, checked against the data set, hashed.
 
-:func:`load_trailer_tags` reads the file with :func:`mmx_core.annotations.table.read_tags` (the one reader of
-the annotations CSV) and turns it into a boolean matrix over the store's trailers, which the loop slices per
-batch for :func:`mmx_core.train.losses.supervised_contrastive`. A file that names trailers the data set does
+:func:`load_trailer_tags` reads the file's bytes once, parses them with
+:func:`mmx_core.annotations.table.parse_tags` (the one reader of the annotations CSV), hashes the same bytes,
+and turns the tags into a boolean matrix over the store's trailers, which the loop slices per batch for :func:`mmx_core.train.losses.supervised_contrastive`. A file that names trailers the data set does
 not hold, or in which no two training trailers share a tag (nothing to learn), is refused before any
 training, so the run folder is never created. :class:`TagTeaching` holds what such a run adds to the plain fine
 stage: its batches (:func:`mmx_core.train.sampling.tag_batches`) and its two terms, SupCon between trailers sharing
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mmx_core.annotations.table import read_tags
+from mmx_core.annotations.table import parse_tags, table_bytes
 from mmx_core.base.errors import MMXError
 from mmx_core.data import TrailerStore
 from mmx_core.train.config import TAG_TEMPERATURE
@@ -77,12 +77,12 @@ def load_trailer_tags(path: str | Path, store: TrailerStore) -> TrailerTags:
     Raises
     ------
     MMXError
-        The file is not a valid tags file (see :func:`read_tags`), names ids that are not trailers of the
-        data set (how many and the first few), or no two training trailers share a tag.
+        The file is not a valid tags file (:func:`~mmx_core.annotations.table.parse_tags`), names ids that are
+        not trailers of the data set (how many and the first few), or no two training trailers share a tag.
     """
     path = Path(path)
-    tags = read_tags(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    raw = table_bytes(path)                                  # read once: the hash is of the bytes parsed
+    tags, digest = parse_tags(raw, path), hashlib.sha256(raw).hexdigest()
     ids = [str(i) for i in store.trailers["id"].tolist()]
     row_of = {trailer: row for row, trailer in enumerate(ids)}
     unknown = sorted(trailer for trailer in tags if trailer not in row_of)
