@@ -171,12 +171,12 @@ def named_members(annotated: AnnotatedMap | None, named: str) -> np.ndarray | No
     """Rows of the map holding the named sub-genre ``named`` (None when none is chosen)."""
     if annotated is None or not named:
         return None
-    return np.flatnonzero([named in names for names in annotated.names])
+    return annotated.name_rows.get(named, np.zeros(0, dtype=np.int64))
 
 
 def tag_filter(annotated: AnnotatedMap | None) -> np.ndarray | None:
     """The sidebar's tag filter (the view's ``tags``): the rows carrying any chosen tag, None when none chosen."""
-    known = sorted({t for tags in annotated.tags for t in tags}) if annotated is not None else []
+    known = sorted(annotated.tag_rows) if annotated is not None else []
     view = st.session_state["view"]
     if not known:
         if view.tags:
@@ -186,7 +186,12 @@ def tag_filter(annotated: AnnotatedMap | None) -> np.ndarray | None:
         widgets.update(tags=tuple(t for t in view.tags if t in known))
         st.session_state.pop("w_tags", None)
     chosen = widgets.bound(st.sidebar.multiselect, "tags", "Filter: any of these tags", known)
-    return np.array([any(t in tags for t in chosen) for tags in annotated.tags]) if chosen else None
+    if not chosen:
+        return None
+    mask = np.zeros(len(annotated.tags), dtype=bool)
+    for tag in chosen:
+        mask[annotated.tag_rows[tag]] = True
+    return mask
 
 
 def undo_and_views(name: str) -> None:
@@ -233,7 +238,8 @@ def annotations_file(name: str, ids, titles) -> None:
     with st.sidebar.expander("Annotations file (CSV)", expanded="_import_report" in st.session_state):
         if report := st.session_state.pop("_import_report", None):
             (st.warning if len(report) > 1 else st.success)("\n\n".join(report))
-        st.download_button("Download names, tags and notes", table_text(annotations.rows(), dict(zip(ids, titles))),
+        st.download_button("Download names, tags and notes",                # written when clicked, not every run
+                           lambda: table_text(annotations.rows(), dict(zip(ids, titles))),
                            f"{name.replace(':', '_').replace('/', '_')}-annotations.csv", "text/csv",
                            key="download_annotations")
         upload = st.file_uploader("Import a CSV (id, tag, kind, note, colour)", type=["csv"], key="import_annotations")

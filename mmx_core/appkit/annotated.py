@@ -34,7 +34,9 @@ NAME_MARK = "★ "
 
 @dataclass(frozen=True)
 class AnnotatedMap:
-    """See the module docstring. ``names`` and ``tags`` are per row of the map (lists of str)."""
+    """See the module docstring. ``names`` and ``tags`` are per row of the map (lists of str); ``name_rows`` and
+    ``tag_rows`` map each name and tag to the rows of the map holding it (what a filter or a chosen name
+    outlines, without a pass over every row)."""
 
     data: MapData
     matches: pd.DataFrame
@@ -42,6 +44,8 @@ class AnnotatedMap:
     by_tag: MapData
     names: pd.Series
     tags: pd.Series
+    name_rows: dict
+    tag_rows: dict
 
 
 def _layer_summaries(frame: pd.DataFrame, key: np.ndarray, labels: list[str]) -> pd.DataFrame:
@@ -80,6 +84,13 @@ def members_of_rows(ids: pd.Series, groups: dict[str, frozenset[str]]) -> pd.Ser
 def _smallest_layer(per_row: pd.Series, order: dict[str, int]) -> np.ndarray:
     """Per row: the layer of the first of its names in ``order`` (-1: none)."""
     return np.array([min((order[n] for n in names), default=NOISE) for names in per_row], dtype=np.int64)
+
+
+def _rows_of(ids: pd.Series, groups: dict[str, frozenset[str]]) -> dict[str, np.ndarray]:
+    """Each group (name -> member ids) -> the sorted rows of ``ids`` holding its members."""
+    position = pd.Index(ids)
+    return {name: np.sort(found[found >= 0]) for name, found in
+            ((name, position.get_indexer(list(members))) for name, members in groups.items())}
 
 
 def _relabel(matches: pd.DataFrame):
@@ -124,7 +135,7 @@ def annotate(data: MapData, subgenres: dict, tags: pd.DataFrame) -> AnnotatedMap
                          [NAME_MARK + n for n in by_size], "named sub-genre"),
         by_tag=_layered(replace(data, frame=out), _smallest_layer(row_tags, {t: i for i, t in enumerate(by_count)}),
                         ["#" + t for t in by_count], "tag"),
-        names=names, tags=row_tags)
+        names=names, tags=row_tags, name_rows=_rows_of(frame["id"], named), tag_rows=_rows_of(frame["id"], tagged))
 
 
 def named_in_two_spaces(table: pd.DataFrame, named: dict[str, frozenset[str]]) -> pd.DataFrame:
@@ -137,12 +148,12 @@ def named_in_two_spaces(table: pd.DataFrame, named: dict[str, frozenset[str]]) -
     the best-matching cluster).
     """
     columns = ["name", "members", "neighbour_overlap", "clusters_a", "match_a", "clusters_b", "match_b"]
+    sides = {side: match_names(named, table["id"], table[f"cluster_{side}"].to_numpy()).set_index("name")
+             for side in ("a", "b")}                          # one matching per space, every name at once
     rows = []
     for name, members in sorted(named.items()):
         inside = table["id"].isin(members).to_numpy()
-        sides = {side: match_names({name: members}, table["id"], table[f"cluster_{side}"].to_numpy()).iloc[0]
-                 for side in ("a", "b")}
+        a, b = sides["a"].loc[name], sides["b"].loc[name]
         rows.append([name, int(inside.sum()), round(float(table["jaccard"][inside].mean()), 3) if inside.any() else np.nan,
-                     sides["a"]["clusters_spanned"], sides["a"]["jaccard"], sides["b"]["clusters_spanned"],
-                     sides["b"]["jaccard"]])
+                     a["clusters_spanned"], a["jaccard"], b["clusters_spanned"], b["jaccard"]])
     return pd.DataFrame(rows, columns=columns)
