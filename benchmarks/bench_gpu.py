@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.harness import Table
+from benchmarks.harness import Table, feature_cosines, row_cosines
 
 MIN_COSINE = 0.99
 """Least mean cosine between GPU (reduced precision) and CPU (float32) features or embeddings."""
@@ -35,12 +35,6 @@ def _cli(*argv: str) -> float:
     if code != 0:
         raise RuntimeError(f"python -m mmx_core {' '.join(map(str, argv))} exited {code}")
     return time.perf_counter() - start
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return float(np.mean((a * b).sum(axis=1) / np.maximum(norms, 1e-12)))
 
 
 def _best_metric(run: Path) -> float:
@@ -70,14 +64,13 @@ def _training_and_embedding(tmp: Path, quick: bool) -> list[list]:
         out[device] = tmp / f"embed-{device}.npz"
         out[device + "_s"] = _cli("embed", "--data", data, "--model", runs["cpu"][1], "--out", out[device],
                                   "--device", device, "--precision", precision)
-    cosine = _cosine(load_embeddings(out["cuda"]).vectors, load_embeddings(out["cpu"]).vectors)
+    cosine = float(row_cosines(load_embeddings(out["cuda"]).vectors, load_embeddings(out["cpu"]).vectors).mean())
     rows.append(["embed", out["cuda_s"], out["cpu_s"], "mean cosine to the CPU", cosine, cosine >= MIN_COSINE])
     return rows
 
 
 def _extraction(tmp: Path) -> list[list]:
     from benchmarks.bench_extract import make_trailer
-    from mmx_core.data.store import TrailerStore
 
     videos = tmp / "videos"
     videos.mkdir()
@@ -87,10 +80,9 @@ def _extraction(tmp: Path) -> list[list]:
         stores[device] = tmp / f"extract-{device}"
         seconds[device] = _cli("extract", videos, "--out", stores[device], "--device", device, "--precision",
                                precision, "--untrained", "--workers", 0)
-    gpu, cpu = TrailerStore.open(stores["cuda"]), TrailerStore.open(stores["cpu"])
     rows = []
-    for expert in gpu.manifest.experts:
-        cosine = _cosine(np.asarray(gpu.features[expert]), np.asarray(cpu.features[expert]))
+    for expert, cosines in feature_cosines(stores["cuda"], stores["cpu"]).items():
+        cosine = float(cosines.mean())
         rows.append([f"extract: {expert} expert (autocast)", seconds["cuda"], seconds["cpu"],
                      "mean cosine to the CPU", cosine, cosine >= MIN_COSINE])
     return rows

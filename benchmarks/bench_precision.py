@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from benchmarks.bench_extract import BATCH, EXPERTS, make_trailer
-from benchmarks.harness import Table, best_rate
+from benchmarks.harness import Table, best_rate, feature_cosines
 
 GOAL_EXTRACT = 3.0
 """The issue's goal: extraction end to end in bf16 at least this many times the float32 rate."""
@@ -60,20 +60,6 @@ def _extract(videos: list[Path], out: Path, precision: str) -> tuple[float, int]
     report = extract_videos(videos, out, experts=EXPERTS, untrained=True, device="cpu", batch_size=BATCH,
                             workers=1, threads=1, thumbnails=False, precision=precision)
     return report.clips / (time.perf_counter() - start), report.clips
-
-
-def _cosines(a: Path, b: Path) -> dict[str, float]:
-    """Per expert: the lowest cosine between the two data sets' features of the same clip."""
-    from mmx_core.data import TrailerStore
-
-    first, second = TrailerStore.open(a), TrailerStore.open(b)
-    found = {}
-    for expert in first.manifest.experts:
-        x = np.asarray(first.features[expert], dtype=np.float64)
-        y = np.asarray(second.features[expert], dtype=np.float64)
-        norms = np.maximum(np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1), 1e-12)
-        found[expert] = float(np.min((x * y).sum(axis=1) / norms))
-    return found
 
 
 def _epoch_seconds(tmp: Path, precision: str, quick: bool) -> dict[str, float]:
@@ -129,7 +115,7 @@ def run(quick: bool = False) -> list[Table]:
                   for k in range(1 if quick else 2)]
         alone = {p: _backbone_rates(p, repeats) for p in ("fp32", "bf16")}
         end = {p: _extract(videos, tmp / f"set-{p}", p) for p in ("fp32", "bf16")}
-        cosines = _cosines(tmp / "set-fp32", tmp / "set-bf16")
+        cosines = {e: float(c.min()) for e, c in feature_cosines(tmp / "set-fp32", tmp / "set-bf16").items()}
         epochs = {p: _epoch_seconds(tmp, p, quick) for p in ("fp32", "bf16")}
         seeds = QUALITY_SEEDS[:1] if quick else QUALITY_SEEDS
         quality = {(s, p): _trained_quality(tmp, s, p) for s in seeds for p in ("fp32", "bf16")}

@@ -102,3 +102,19 @@ def peak_rss() -> Iterator[dict]:
 def max_rss_mb() -> float:
     """Peak RSS of this process so far (ru_maxrss), MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def row_cosines(a, b) -> "np.ndarray":
+    """Cosine of each row of ``a`` with the same row of ``b`` (float64; a zero row counts as 0)."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+
+
+def feature_cosines(first, second) -> dict:
+    """Expert -> :func:`row_cosines` of two data sets' features of the same clips (folders of the same videos)."""
+    from mmx_core.data import TrailerStore
+
+    a, b = TrailerStore.open(first), TrailerStore.open(second)
+    return {expert: row_cosines(a.features[expert], b.features[expert]) for expert in a.manifest.experts}
