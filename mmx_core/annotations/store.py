@@ -138,17 +138,24 @@ class AnnotationStore(SubgenreEdits, StoreFile):
         found += [Row(i, "", "note", n) for i, n in sorted(self.notes().items())]
         return found
 
-    def export_copy(self) -> Path:
-        """The store's annotations as a CSV beside it, ``exports/<store>-<change>.csv`` (written once per change,
-        atomically): what a training run started from the app reads with ``--tags`` and records by hash."""
+    def write_csv(self, target: str | Path, titles: dict[str, str] | None = None) -> int:
+        """Write every annotation to the CSV ``target`` (:func:`~mmx_core.annotations.table.table_text`, a title
+        column from ``titles``), atomically; returns the rows written."""
         from mmx_core.annotations.table import table_text
         from mmx_core.base.artefacts import atomic_write
 
+        rows = self.rows()
+        with atomic_write(target, "w") as handle:
+            handle.write(table_text(rows, titles))
+        return len(rows)
+
+    def export_copy(self) -> Path:
+        """The store's annotations as a CSV beside it, ``exports/<store>-<change>.csv`` (written once per change):
+        what a training run started from the app reads with ``--tags`` and records by hash."""
         target = self.path.parent / "exports" / f"{self.path.stem}-{self.last_change()}.csv"
         if not target.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(target, "w") as handle:
-                handle.write(table_text(self.rows()))
+            self.write_csv(target)
         return target
 
     # -- tags, notes, views -------------------------------------------------------------------------

@@ -56,17 +56,14 @@ def run(args) -> int:
 
 
 def _export(store, set_name: str, target) -> int:
-    from mmx_core.annotations.table import table_text
-    from mmx_core.base.artefacts import atomic_write
     from mmx_core.workspace import load_set
 
-    rows = store.rows()
     emb = load_set(set_name)
     titles = dict(zip(emb.ids.astype(str), emb.metadata["display_title"].astype(str))) \
         if emb.metadata is not None and "display_title" in emb.metadata else {}
-    with output_lock(target, "annotations file"), atomic_write(target, "w") as handle:
-        handle.write(table_text(rows, titles))
-    print(f"wrote {len(rows)} rows to {target}")
+    with output_lock(target, "annotations file"):
+        written = store.write_csv(target, titles)
+    print(f"wrote {written} rows to {target}")
     return ExitCode.OK
 
 
