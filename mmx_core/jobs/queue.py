@@ -168,7 +168,9 @@ def _start(folder: Path, job: dict) -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if request.kind != "train":  # the trainer writes its own status; other commands report through progress()
         env["MMX_JOB_STATUS"] = str(folder / "status.json")
-    job.update({"argv": argv, "started": time.time(), "ended": None})
+    # The supervisor reads argv from job.json, so it is written before the spawn; until the pid is
+    # recorded beside it the job reads as starting (no pid), never as a process that is gone.
+    job.update({"argv": argv, "started": time.time(), "ended": None, "pid": None, "pid_started": None})
     write_json(folder / "job.json", job)
     pid, ticks = process.spawn(supervisor, PROJECT_ROOT, folder / "log.txt", env)
     job.update({"pid": pid, "pid_started": ticks})
@@ -210,7 +212,8 @@ def _state(record: JobRecord) -> tuple[str, bool]:
     if state not in ACTIVE:
         return state, False
     live = _job_alive(job)
-    if job.get("started") and not live and not job.get("ended") and job["started"] >= job.get("queued", 0):
+    spawned = job.get("started") and job.get("pid") and job["started"] >= job.get("queued", 0)
+    if spawned and not live and not job.get("ended"):
         return "failed", False
     return state, live
 

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -114,6 +115,30 @@ def test_a_queued_job_whose_input_vanished_fails_with_the_reason_and_the_next_ru
     assert {"data set": "doomed-set", "init checkpoint": "best.pt", "video folder": "doomed"}[lost] \
         in victim.status["message"]
     jobs.remove("victim")
+
+
+def test_a_job_being_started_reads_as_starting_and_one_whose_process_is_gone_as_failed(fake, monkeypatch):
+    # Whoever lists the jobs while a supervisor is being spawned (a page, a test, another dispatcher)
+    # sees the job as starting: job.json holds its command and start time but no pid yet.
+    seen = []
+    real_spawn = process.spawn
+
+    def spawn_and_look(*args, **kwargs):
+        seen.append(jobs.find_job("starting").state)
+        return real_spawn(*args, **kwargs)
+
+    monkeypatch.setattr(process, "spawn", spawn_and_look)
+    jobs.submit(jobs.TrainRequest("coarse", fake, epochs=1, device="cpu", name="starting"))
+    assert seen == ["queued"]
+    assert wait_for_job("starting", ("finished",)).state == "finished"
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    ticks = process.start_ticks(gone.pid)
+    gone.wait()
+    write_job("vanished", state="running", queued=time.time() - 5, started=time.time(), pid=gone.pid,
+              pid_started=ticks)
+    vanished = jobs.find_job("vanished")
+    assert vanished.state == "failed" and "process is gone" in vanished.status["message"]
 
 
 def test_dispatch_never_raises_and_records_the_failure_on_the_job(fake, monkeypatch, caplog):
