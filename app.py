@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from mmx_core.appkit import map_groups, search
-from mmx_core.base.genres import PAPER_GENRES
-from mmx_core.appkit.viewstate import COLOURS, MCS_RANGE, MCS_STEP, PROJECTIONS
+from mmx_core.trailers.genres import PAPER_GENRES
+from mmx_core.appkit.url_state import COLOURS, MCS_RANGE, MCS_STEP, PROJECTIONS
 from ui import annotation_panels as notes, cluster_card, explore_map, explore_panels, widgets
 
 COLOUR_NAMES = {"cluster": "sub-genre cluster", "named": "named sub-genre", "tag": "tag", "genre": "one genre",

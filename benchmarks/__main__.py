@@ -1,8 +1,8 @@
 """Run the benchmarks and write docs/benchmarks.md (one section per bench module).
 
 ``python -m benchmarks`` runs all; ``python -m benchmarks data explore`` runs some;
-``--quick`` runs small sizes (for checking that a benchmark works). Sections of
-benchmarks not run keep their previous text in docs/benchmarks.md.
+``--quick`` runs small sizes (for checking that a benchmark works); ``--dry-run`` prints the tables
+and writes nothing. Sections of benchmarks not run keep their previous text in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -29,15 +29,11 @@ def available() -> list[str]:
     return sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
 
 
-def read_sections() -> dict[str, str]:
-    """The generated blocks of docs/benchmarks.md, one per benchmark (old ``bench:`` markers read too)."""
-    return docblocks.parse_blocks(DOC.read_text()) if DOC.exists() else {}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {available()})")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check a benchmark runs")
+    parser.add_argument("--dry-run", action="store_true", help="print the tables, write nothing")
     parser.add_argument("--soak-minutes", type=float, default=None,
                         help="load: length of the soak of sessions opening and closing (default 30, 1 with --quick)")
     parser.add_argument("--workers", type=int, default=None,
@@ -50,15 +46,12 @@ def main() -> int:
     unknown = set(names) - set(available())
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}; available: {available()}")
-    sections = read_sections()
     for name in names:
         print(f"== bench {name}", file=sys.stderr, flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
         start = time.perf_counter()
-        options = {}
-        if name == "load":
-            options = {key: value for key, value in (("soak_minutes", args.soak_minutes), ("workers", args.workers))
-                       if value is not None}
+        options = {key: value for key, value in (("soak_minutes", args.soak_minutes), ("workers", args.workers))
+                   if name == "load" and value is not None}
         tables = module.run(quick=args.quick, **options)
         elapsed = time.perf_counter() - start
         if not tables:             # nothing measured here (gpu without a GPU): the previous block stays
@@ -68,11 +61,12 @@ def main() -> int:
         content = f"## {name}\n\n" + stamp + "\n".join(t.to_markdown() for t in tables) + "\n"
         for table in tables:
             print(table.to_markdown(), flush=True)
+        if args.dry_run:
+            continue
         if getattr(module, "DOC", None):      # a benchmark with a document of its own (reliability)
             docblocks.update_block(module.DOC, name, content)
             continue
-        sections[name] = content
-        write_doc(name, sections[name])
+        write_doc(name, content)
     return 0
 
 

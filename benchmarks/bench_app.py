@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -23,18 +25,18 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.harness import Table, timer
-from benchmarks.st_client import free_port
+from testing.streamlit_client import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _browser_times(quick: bool) -> tuple[list, str]:
+def _browser_times(quick: bool) -> list:
     sys.path.insert(0, str(ROOT / "tests" / "app"))
     from test_browser import ARGS, CHROMIUM, POINT_JS, start_server, wait_idle  # noqa: E402
 
     from playwright.sync_api import sync_playwright
 
-    rows, note = [], ""
+    rows = []
     home = Path(tempfile.mkdtemp(prefix="mmx_bench_app_"))
     port = free_port()
     start = time.perf_counter()
@@ -82,20 +84,17 @@ def _browser_times(quick: bool) -> tuple[list, str]:
             rows.append(["click -> neighbour panel visible (browser, end to end)", statistics.median(clicks), "s", ""])
             browser.close()
     finally:
-        import os
-        import signal
-
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-    return rows, note
+    return rows
 
 
 def _server_click_ms(quick: bool) -> list:
     from streamlit.testing.v1 import AppTest
 
     sys.path.insert(0, str(ROOT))
-    from mmx_core.appkit import mapview
-    from mmx_core.base.assets import load_published
+    from mmx_core.appkit import map_tables
+    from mmx_core.trailers.published import load_published
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     emb = load_published()
@@ -109,22 +108,21 @@ def _server_click_ms(quick: bool) -> list:
         assert "**Nearest neighbours**" in [m.value for m in at.markdown]
         script.append(t["seconds"] * 1000)
         with timer() as t:
-            mapview.neighbour_table(emb, str(emb.ids[row]), k=5)
+            map_tables.neighbour_table(emb, str(emb.ids[row]), k=5)
         neighbours.append(t["seconds"] * 1000)
     return [["click -> neighbour panel, server script run (7,594, warm)", statistics.median(script), "ms", "< 300 ms"],
             ["  of which the neighbour query and table", statistics.median(neighbours), "ms", ""]]
 
 
 def _payload_rows() -> list:
-    from mmx_core.appkit import mapview
+    from mmx_core.appkit import map_tables
     from mmx_core.appkit.map_figure import MAP_POINT_LIMIT, map_figure
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
 
     emb = load_published()
-    data = mapview.map_data(emb, "umap", 40)
-    rows = []
+    data = map_tables.map_data(emb, "umap", 40)
     fig = map_figure(data.frame, "cluster", summaries=data.summaries)
-    rows.append(["map payload, 7,594 trailers (all points, hover text)", len(fig.to_json()) / 1e6, "MB", ""])
+    rows = [["map payload, 7,594 trailers (all points, hover text)", len(fig.to_json()) / 1e6, "MB", ""]]
     n = 100_000
     rng = np.random.default_rng(0)
     big = pd.DataFrame({
@@ -140,17 +138,15 @@ def _payload_rows() -> list:
     with timer() as t:
         fig = map_figure(big, "cluster", summaries=summaries)
         payload = fig.to_json()
-    rows.append([f"map payload, 100,000 points ({MAP_POINT_LIMIT:,} sampled + density)", len(payload) / 1e6, "MB", ""])
-    rows.append(["  figure build + JSON, 100,000 points", t["seconds"], "s", ""])
     json.loads(payload)
-    return rows
+    return rows + [[f"map payload, 100,000 points ({MAP_POINT_LIMIT:,} sampled + density)", len(payload) / 1e6, "MB",
+                    ""], ["  figure build + JSON, 100,000 points", t["seconds"], "s", ""]]
 
 
 def run(quick: bool = False) -> list[Table]:
     rows = []
     try:
-        browser_rows, _ = _browser_times(quick)
-        rows += browser_rows
+        rows += _browser_times(quick)
     except Exception as exc:  # noqa: BLE001 - report, do not hide, a missing browser
         rows.append([f"browser timings unavailable ({type(exc).__name__}: {str(exc)[:80]})", float("nan"), "", ""])
     rows += _server_click_ms(quick)

@@ -4,7 +4,7 @@ Every cluster of the map at the default minimum cluster size is named after its 
 (:mod:`mmx_core.studies.carry_over`); the map is then changed as the app changes it (minimum cluster size 40
 -> 30 and 40 -> 60, projection UMAP -> t-SNE, and another space of the same trailers: the image and scene
 experts only). Goal: at least 90 % of names land on the right new cluster. The maps are the app's own
-(:func:`mmx_core.appkit.mapview.map_data`). The data seed is used for nothing else (no choice was tuned on it).
+(:func:`mmx_core.appkit.map_tables.map_data`). The data seed is used for nothing else (no choice was tuned on it).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ GOAL = 0.90
 
 
 def _planted(n: int):
-    from mmx_core.base.embeddings import EmbeddingSet
+    from mmx_core.trailers.embeddings import EmbeddingSet
     from mmx_core.base.paths import data_dir
     from mmx_core.data import TrailerStore, synthesize
     from mmx_core.studies.subgenre import pooled_features
@@ -38,7 +38,7 @@ def _planted(n: int):
 
 
 def run(quick: bool = False) -> list[Table]:
-    from mmx_core.appkit.mapview import map_data
+    from mmx_core.appkit.map_tables import map_data
     from mmx_core.studies.carry_over import carry_over, name_by_majority
 
     full, other, truth = _planted(1200 if quick else 7594)
@@ -57,13 +57,12 @@ def run(quick: bool = False) -> list[Table]:
     table = Table("Names carried to a changed map (planted data)",
                   ["change", "names", "name a cluster", "held by a cluster", "name the right one",
                    "share right", "right, named or held", "share right, named or held", "goal met (named)"],
+                  [[r.change, r.names, r.matched, r.held, r.right, r.share_right, r.right_or_held,
+                    r.share_right_or_held, "yes" if r.share_right >= GOAL else "no"] for r in result.itertuples()],
                   note=f"{len(full):,} generated trailers with {truth.nunique()} planted sub-genres (seed {SEED}, "
                        f"held out); every cluster of the size-{base} map named after its majority sub-genre. A name "
                        "names the new cluster its members best match when their Jaccard index is at least 0.5; a "
                        "name that matches none is held by the cluster holding at least half of its members (the "
                        "cluster keeps its label and says it holds the name). Right: that cluster's majority "
                        f"sub-genre is the name's. Goal: share right >= {GOAL:.0%}.")
-    for r in result.itertuples():
-        table.rows.append([r.change, r.names, r.matched, r.held, r.right, r.share_right, r.right_or_held,
-                           r.share_right_or_held, "yes" if r.share_right >= GOAL else "no"])
     return [table]

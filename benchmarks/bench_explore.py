@@ -15,108 +15,62 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
-import tempfile
+import sys
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 
-from benchmarks.harness import Table, peak_rss, timer
+from benchmarks.explore_clustering import clustering_table
+from benchmarks.harness import LAST_CPU, TRUST_K, TRUST_SAMPLE, Table, fresh_cache, measure, no_shipped_cache, trust
+from benchmarks.scale_sets import query_ms
 
-log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", category=UserWarning)
 warnings.filterwarnings("ignore", category=FutureWarning)
 
-TRUST_SAMPLE = 2000
-TRUST_K = 10
-
-
-def trust(X: np.ndarray, Y: np.ndarray, seed: int = 0) -> float:
-    """scikit-learn trustworthiness (k=10, cosine in the input space) on a fixed sample."""
-    from sklearn.manifold import trustworthiness
-
-    rows = np.random.default_rng(seed).choice(len(X), min(TRUST_SAMPLE, len(X)), replace=False)
-    return float(trustworthiness(X[rows], Y[rows], n_neighbors=TRUST_K, metric="cosine"))
-
-
-@contextmanager
-def fresh_cache():
-    previous = os.environ.get("MMX_CACHE_DIR")
-    with tempfile.TemporaryDirectory(prefix="mmx-bench-") as folder:
-        os.environ["MMX_CACHE_DIR"] = folder
-        try:
-            yield folder
-        finally:
-            if previous is None:
-                os.environ.pop("MMX_CACHE_DIR", None)
-            else:
-                os.environ["MMX_CACHE_DIR"] = previous
-
-
-@contextmanager
-def no_shipped_cache():
-    """Make the pipeline ignore assets/cache (so a 'cold' run is really cold)."""
-    from mmx_core.base import artefacts
-
-    original = artefacts.shipped_cache_dir
-    artefacts.shipped_cache_dir = lambda: artefacts.cache_dir()
-    try:
-        yield
-    finally:
-        artefacts.shipped_cache_dir = original
-
-
-LAST_CPU = {"seconds": float("nan")}
-
-
-def measure(fn):
-    """Run ``fn``: (result, wall seconds, peak RSS delta MB); CPU seconds of the process in LAST_CPU."""
-    gc.collect()
-    cpu = time.process_time()
-    with peak_rss() as mem, timer() as t:
-        out = fn()
-    LAST_CPU["seconds"] = time.process_time() - cpu
-    return out, t["seconds"], mem["delta_mb"]
-
-
 # -- 1. the published set -----------------------------------------------------------------------
 
-def published_tables(emb, quick: bool) -> list[Table]:
+def _compile_numba(X: np.ndarray) -> float:
+    """Compile numba for both code paths (small and NN-descent UMAP) so neither side pays it; seconds."""
+    import hdbscan  # noqa: F401 - imported before anything is timed, as before the cold pipeline
     import umap
 
-    from mmx_core.explore import Projector, pipeline
+    from mmx_core.explore import Projector
 
-    X = emb.vectors
-    Xn = emb.normalized()
-    # Compile numba for both code paths first (small and NN-descent UMAP), so neither side pays it below.
-    compile_start = time.perf_counter()
+    start = time.perf_counter()
     umap.UMAP(n_epochs=10).fit_transform(X[:300])
     umap.UMAP(n_epochs=10).fit_transform(np.vstack([X[:2500]] * 2) + 1e-3 * np.arange(5000)[:, None])
     Projector(n_epochs=10).fit_transform(X[:300])
-    compile_s = time.perf_counter() - compile_start
+    return time.perf_counter() - start
 
+
+def _pipeline_runs(emb) -> dict:
+    """The pipeline's map and sub-genres cold (no shipped cache), warm in this process and warm from disk."""
+    from mmx_core.explore import cached_clusters, cached_map, cached_neighbours
+
+    def both():
+        return cached_map.projection(emb), cached_clusters.clusters(emb)
+
+    with no_shipped_cache(), fresh_cache():
+        (table, result), seconds, mb = measure(both)
+        cpu = LAST_CPU["seconds"]
+        _, warm, _ = measure(both)
+        cached_neighbours.clear_memory_caches()
+        _, warm_disk, _ = measure(both)
+    return {"table": table, "result": result, "seconds": seconds, "cpu": cpu, "mb": mb, "warm": warm,
+            "warm_disk": warm_disk}
+
+
+def _baseline_runs(X: np.ndarray) -> dict:
+    """umap-learn's defaults for the map, then UMAP-10 + the pipeline's HDBSCAN settings for sub-genres."""
     import hdbscan
+    import umap
 
     from mmx_core.explore import SubgenreClusterer
 
-    # The cold pipeline runs first: measured after umap-learn's parallel runs it was slowed by
-    # their lingering worker threads (2.0x instead of 5-6x in one run).
-    with no_shipped_cache(), fresh_cache():
-        def cold():
-            table = pipeline.projection(emb)
-            result = pipeline.clusters(emb)
-            return table, result
-        (table, result), tc, mc = measure(cold)
-        cc = LAST_CPU["seconds"]
-        _, tw_warm, _ = measure(lambda: (pipeline.projection(emb), pipeline.clusters(emb)))
-        pipeline.clear_memory_caches()
-        _, tw_warm_disk, _ = measure(lambda: (pipeline.projection(emb), pipeline.clusters(emb)))
-    Yb, tb, mb = measure(lambda: umap.UMAP().fit_transform(X))
-    cb = LAST_CPU["seconds"]
-    tw_b = trust(Xn, Yb)
+    Y, seconds, mb = measure(lambda: umap.UMAP().fit_transform(X))
+    cpu = LAST_CPU["seconds"]
     chosen = SubgenreClusterer()
 
     def baseline_clusters():
@@ -124,28 +78,39 @@ def published_tables(emb, quick: bool) -> list[Table]:
         return hdbscan.HDBSCAN(min_cluster_size=chosen.min_cluster_size, min_samples=chosen.min_samples,
                                cluster_selection_method=chosen.selection).fit(reduced).labels_
 
-    labels_b, tb10, mb10 = measure(baseline_clusters)
-    cb10 = LAST_CPU["seconds"]
+    labels, seconds10, mb10 = measure(baseline_clusters)
+    return {"Y": Y, "seconds": seconds, "cpu": cpu, "mb": mb, "labels": labels, "seconds10": seconds10,
+            "cpu10": LAST_CPU["seconds"], "mb10": mb10}
 
-    Yc = table[["x", "y"]].to_numpy()
-    tw_c = trust(Xn, Yc)
-    base_t, base_c = tb + tb10, cb + cb10
-    main = Table(
+
+def main_table(emb) -> Table:
+    """Table 1: the cold pipeline (map + sub-genres) against umap-learn's defaults + the same HDBSCAN."""
+    X, Xn = emb.vectors, emb.normalized()
+    compile_s = _compile_numba(X)
+    # The cold pipeline runs first: measured after umap-learn's parallel runs it was slowed by
+    # their lingering worker threads (2.0x instead of 5-6x in one run).
+    ours = _pipeline_runs(emb)
+    base = _baseline_runs(X)
+    tw_b, labels_b, tw_c = trust(Xn, base["Y"]), base["labels"], trust(Xn, ours["table"][["x", "y"]].to_numpy())
+    tc, cc, mc, result = ours["seconds"], ours["cpu"], ours["mb"], ours["result"]
+    base_t, base_c = base["seconds"] + base["seconds10"], base["cpu"] + base["cpu10"]
+    nan = float("nan")
+    return Table(
         f"Published set (N={len(X):,}, D={X.shape[1]}): cold 2-D map + sub-genres vs umap-learn defaults",
         ["run", "wall s", "CPU s", "peak MB (delta)", "trustworthiness (map)", "speed ratio (wall)",
          "speed ratio (CPU)"],
         [
-            ["baseline map: umap-learn UMAP() defaults on raw vectors", tb, cb, mb, tw_b, float("nan"), float("nan")],
+            ["baseline map: umap-learn UMAP() defaults on raw vectors", base["seconds"], base["cpu"], base["mb"],
+             tw_b, nan, nan],
             [f"baseline map + sub-genres: + UMAP(n_components=10) defaults + same HDBSCAN "
              f"({int(labels_b.max()) + 1} clusters, {100 * np.mean(labels_b < 0):.0f}% noise)",
-             base_t, base_c, max(mb, mb10), tw_b, 1.0, 1.0],
+             base_t, base_c, max(base["mb"], base["mb10"]), tw_b, 1.0, 1.0],
             [f"pipeline cold: map + sub-genres + summaries ({result.n_clusters} clusters, "
              f"{100 * result.noise_share:.0f}% noise)", tc, cc, mc, tw_c, base_t / tc, base_c / cc],
-            ["pipeline cold vs baseline map alone", tc, cc, mc, tw_c, tb / tc, cb / cc],
-            ["pipeline warm (cache on disk, parquet re-read)", tw_warm_disk, float("nan"), float("nan"), tw_c,
-             base_t / tw_warm_disk, float("nan")],
-            ["pipeline warm (same process)", tw_warm, float("nan"), float("nan"), tw_c, base_t / tw_warm,
-             float("nan")],
+            ["pipeline cold vs baseline map alone", tc, cc, mc, tw_c, base["seconds"] / tc, base["cpu"] / cc],
+            ["pipeline warm (cache on disk, parquet re-read)", ours["warm_disk"], nan, nan, tw_c,
+             base_t / ours["warm_disk"], nan],
+            ["pipeline warm (same process)", ours["warm"], nan, nan, tw_c, base_t / ours["warm"], nan],
         ],
         note=(f"Trustworthiness: scikit-learn, k={TRUST_K}, cosine in the input space, on {TRUST_SAMPLE:,} fixed "
               f"rows. numba compilation ({compile_s:.0f} s for both code paths) was paid before timing. "
@@ -153,6 +118,12 @@ def published_tables(emb, quick: bool) -> list[Table]:
               f"the process CPU time (fairer when other jobs share the {os.cpu_count()} cores)."),
     )
 
+
+def prereduction_table(emb, quick: bool) -> Table:
+    """Table 2: PCA-50 pre-reduction against direct projection, openTSNE against scikit-learn's t-SNE."""
+    from mmx_core.explore import Projector
+
+    X, Xn = emb.vectors, emb.normalized()
     rows = []
     for method in ("umap", "tsne"):
         for pca_dims in (None, 50):
@@ -168,165 +139,87 @@ def published_tables(emb, quick: bool) -> list[Table]:
         rows.append(["t-SNE (scikit-learn, Barnes-Hut)", "PCA-50", t, m, trust(Xn, Y)])
     Y, t, m = measure(lambda: Projector(method="pca").fit_transform(X))
     rows.append(["pca", "direct", t, m, trust(Xn, Y)])
-    pre = Table("Pre-reduction and t-SNE implementation (published set)",
-                ["method", "input", "seconds", "peak MB (delta)", "trustworthiness"], rows,
-                note="PCA-50 is kept where its trustworthiness is within 0.01 of the direct projection.")
-    return [main, pre, clustering_table(emb, quick)]
-
-
-# -- 3. clustering settings ---------------------------------------------------------------------
-
-def genre_coherence(labels: np.ndarray, genres: np.ndarray) -> float:
-    """Size-weighted mean pairwise Jaccard of genre sets within clusters (noise ignored)."""
-    G = genres.astype(np.float32)
-    total, count = 0.0, 0
-    for c in np.unique(labels[labels >= 0]):
-        A = G[labels == c]
-        if len(A) < 2:
-            continue
-        inter = A @ A.T
-        sizes = A.sum(axis=1)
-        union = sizes[:, None] + sizes[None, :] - inter
-        J = np.where(union > 0, inter / np.maximum(union, 1), 0.0)
-        total += (J.sum() - np.trace(J)) / (len(A) - 1)
-        count += len(A)
-    return total / max(count, 1)
-
-
-def random_coherence(labels: np.ndarray, genres: np.ndarray, draws: int, seed: int = 0) -> tuple[float, float]:
-    """Coherence of random groups with the same sizes, drawn from all trailers: mean and sd."""
-    rng = np.random.default_rng(seed)
-    sizes = np.bincount(labels[labels >= 0])
-    values = []
-    for _ in range(draws):
-        perm = rng.permutation(len(labels))
-        fake = np.full(len(labels), -1)
-        start = 0
-        for c, size in enumerate(sizes):
-            fake[perm[start:start + size]] = c
-            start += size
-        values.append(genre_coherence(fake, genres))
-    return float(np.mean(values)), float(np.std(values))
-
-
-def clustering_table(emb, quick: bool) -> Table:
-    from mmx_core.explore import Projector, SubgenreClusterer
-    from mmx_core.explore.labels import genre_matrix
-
-    _, genres = genre_matrix(emb.metadata, len(emb))
-    reduced = Projector(n_components=10, min_dist=0.0).fit_transform(emb.vectors)
-    settings = [
-        ("eom", 40, 10, 0.0, "umap10"), ("eom", 5, None, 0.0, "umap10"), ("leaf", 40, None, 0.0, "umap10"),
-        ("leaf", 15, None, 0.0, "umap10"), ("leaf", 30, 10, 0.0, "umap10"), ("leaf", 40, 10, 0.0, "umap10"),
-        ("leaf", 40, 10, 0.3, "umap10"), ("leaf", 60, 10, 0.0, "umap10"), ("leaf", 40, 10, 0.0, "raw"),
-    ]
-    rows = []
-    for selection, mcs, ms, eps, space in settings:
-        model = SubgenreClusterer(min_cluster_size=mcs, min_samples=ms, selection=selection, epsilon=eps,
-                                  space=space)
-        _, t, _ = measure(lambda: model.fit(emb.vectors, reduced=reduced if space == "umap10" else None))
-        labels = model.labels_
-        k = model.n_clusters_
-        coh = genre_coherence(labels, genres) if k else float("nan")
-        rnd, sd = random_coherence(labels, genres, 5 if quick else 20) if k else (float("nan"), 0.0)
-        largest = int(np.bincount(labels[labels >= 0]).max()) if k else 0
-        chosen = " (default)" if (selection, mcs, ms, eps, space) == ("leaf", 40, 10, 0.0, "umap10") else ""
-        rows.append([f"{space} {selection}{chosen}", mcs, "=mcs" if ms is None else ms, eps, k,
-                     100 * float(np.mean(labels < 0)), largest, coh, f"{rnd:.3f} ± {sd:.3f}", coh / rnd, t])
-    return Table(
-        f"Sub-genre clustering settings (published set, N={len(emb):,})",
-        ["space / selection", "min_cluster_size", "min_samples", "epsilon", "clusters", "noise %", "largest",
-         "genre coherence", "random groups", "coherence / random", "HDBSCAN s"],
-        rows,
-        note=("Genre coherence: mean pairwise Jaccard of the genre sets of two trailers in the same cluster "
-              "(size-weighted, noise left out); random groups: the same cluster sizes drawn at random from all "
-              "trailers (mean ± sd over draws). The UMAP-10 reduction (seed 0) is shared by the umap10 rows; "
-              "HDBSCAN s excludes it (raw: the whole fit)."),
-    )
+    return Table("Pre-reduction and t-SNE implementation (published set)",
+                 ["method", "input", "seconds", "peak MB (delta)", "trustworthiness"], rows,
+                 note="PCA-50 is kept where its trustworthiness is within 0.01 of the direct projection.")
 
 
 # -- 4. scale -----------------------------------------------------------------------------------
-
-def generate(emb, n: int, dim: int, seed: int = 0, dtype=np.float32) -> np.ndarray:
-    """``n`` vectors around the published ones (:func:`mmx_core.explore.generate.generate_vectors`)."""
-    from mmx_core.explore.generate import generate_vectors
-
-    return generate_vectors(emb.vectors, n, dim, seed=seed, dtype=dtype)[0]
-
-
-def query_ms(index, queries: np.ndarray, k: int = 10) -> float:
-    index.query(queries[:1], k)  # warm
-    start = time.perf_counter()
-    for q in queries:
-        index.query(np.array([q]), k)
-    return 1000 * (time.perf_counter() - start) / len(queries)
-
 
 class _EchoList(list):
     """A list that also prints each appended row to stderr (partial results of a long run)."""
 
     def append(self, row) -> None:
-        import sys
-
         print("bench explore:", row, file=sys.stderr, flush=True)
         super().append(row)
 
 
-def scale_table(emb, quick: bool) -> Table:
-    from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer
-    from mmx_core.explore.compare import compare_spaces
+def _neighbour_rows(label: str, X: np.ndarray, queries: np.ndarray, small: bool, rows: list) -> None:
+    """Exact, IVF and (where practical) HNSW neighbour indexes of ``X``: build, recall@10, query time."""
+    from mmx_core.explore import NeighbourIndex
     from mmx_core.explore.neighbours import recall_at_k
+
+    exact, t, m = measure(lambda: NeighbourIndex(backend="exact").build(X))
+    rows.append([label, "neighbours exact: build", t, m, float("nan"), ""])
+    truth, _ = exact.query(queries, 10)
+    ms = query_ms(exact, queries[:20])
+    rows.append([label, "neighbours exact: one query", ms / 1000, float("nan"), 1.0, f"{ms:.1f} ms/query"])
+    del exact
+    ivf, t, m = measure(lambda: NeighbourIndex(backend="ivf").build(X))
+    rec = recall_at_k(ivf.query(queries, 10)[0], truth)
+    ms = query_ms(ivf, queries)
+    rows.append([label, f"neighbours ivf ({ivf.n_lists_} lists, probe {ivf.n_probe}): build",
+                 t, m, rec, f"{ms:.1f} ms/query"])
+    del ivf
+    gc.collect()
+    if small:
+        hnsw, t, m = measure(lambda: NeighbourIndex(backend="hnsw").build(X))
+        rec = recall_at_k(hnsw.query(queries, 10)[0], truth)
+        rows.append([label, "neighbours hnsw (faiss): build", t, m, rec, f"{query_ms(hnsw, queries):.2f} ms/query"])
+        del hnsw
+    else:
+        rows.append([label, "neighbours hnsw (faiss)", float("nan"), float("nan"), float("nan"),
+                     "skipped: graph build too slow on shared 2 cores at this size; ivf is the auto backend"])
+
+
+def _pipeline_rows(label: str, X: np.ndarray, n: int, dim: int, published: bool, rows: list) -> None:
+    """Projection and clustering (up to 100,000 x 1024) and the comparison of two spaces (up to 100,000 x 256)."""
+    from mmx_core.explore import Projector, SubgenreClusterer
+    from mmx_core.explore.compare import compare_spaces
+
+    nan = float("nan")
+    if n <= 100_000 and (dim == 1024 or published):
+        Y, t, m = measure(lambda: Projector().fit_transform(X))
+        rows.append([label, "projection UMAP 2-D (PCA-50, exact kNN, 150 epochs)", t, m, nan,
+                     f"trust {trust(X, Y):.3f}"])
+        c, t, m = measure(lambda: SubgenreClusterer().fit(X))
+        rows.append([label, "clustering UMAP-10 (60 epochs) + HDBSCAN leaf", t, m, nan,
+                     f"{c.n_clusters_} clusters, {100 * np.mean(c.labels_ < 0):.0f}% noise"])
+    elif n > 100_000:
+        rows.append([label, "projection / clustering / baseline", nan, nan, nan,
+                     "skipped at 1,000,000 on 2 cores (UMAP alone would take tens of minutes)"])
+    if n <= 100_000 and (dim == 256 or published):
+        Xb = X + 0.3 * X.std() * np.random.default_rng(5).random(X.shape, dtype=np.float32)
+        r, t, m = measure(lambda: compare_spaces(X, Xb, np.arange(n).astype(str), k=10))
+        rows.append([label, "comparison (kNN Jaccard, both spaces, exact)", t, m, nan,
+                     f"jaccard mean {r.summary['jaccard_mean']:.3f}"])
+
+
+def scale_table(emb, quick: bool) -> Table:
+    """Table 4: each step at the published size and at generated sizes up to 1,000,000, where practical."""
+    from mmx_core.explore.generate import generate_vectors
 
     sizes = [len(emb), 20_000] if quick else [len(emb), 100_000, 1_000_000]
     rows = _EchoList()
     for n in sizes:
         for dim in (1024, 256):
-            if n == len(emb) and dim == 1024:
-                X = emb.vectors
-            else:
-                X = generate(emb, n, dim, seed=n + dim, dtype=np.float16 if n > 500_000 else np.float32)
+            published = n == len(emb)
+            X = emb.vectors if published and dim == 1024 else generate_vectors(  # around the published rows
+                emb.vectors, n, dim, seed=n + dim, dtype=np.float16 if n > 500_000 else np.float32)[0]
             label = f"{n:,} x {dim}"
             queries = np.random.default_rng(1).choice(n, 50 if not quick else 10, replace=False)
-            # exact
-            exact, t, m = measure(lambda: NeighbourIndex(backend="exact").build(X))
-            rows.append([label, "neighbours exact: build", t, m, float("nan"), ""])
-            truth, _ = exact.query(queries, 10)
-            ms = query_ms(exact, queries[:20])
-            rows.append([label, "neighbours exact: one query", ms / 1000, float("nan"), 1.0, f"{ms:.1f} ms/query"])
-            del exact
-            # ivf
-            ivf, t, m = measure(lambda: NeighbourIndex(backend="ivf").build(X))
-            rec = recall_at_k(ivf.query(queries, 10)[0], truth)
-            ms = query_ms(ivf, queries)
-            rows.append([label, f"neighbours ivf ({ivf.n_lists_} lists, probe {ivf.n_probe}): build",
-                         t, m, rec, f"{ms:.1f} ms/query"])
-            del ivf
-            gc.collect()
-            if n <= len(emb) or (n <= 100_000 and dim == 256):
-                hnsw, t, m = measure(lambda: NeighbourIndex(backend="hnsw").build(X))
-                rec = recall_at_k(hnsw.query(queries, 10)[0], truth)
-                rows.append([label, "neighbours hnsw (faiss): build", t, m, rec,
-                             f"{query_ms(hnsw, queries):.2f} ms/query"])
-                del hnsw
-            else:
-                rows.append([label, "neighbours hnsw (faiss)", float("nan"), float("nan"), float("nan"),
-                             "skipped: graph build too slow on shared 2 cores at this size; ivf is the auto backend"])
-            if n <= 100_000 and (dim == 1024 or n == len(emb)):
-                Y, t, m = measure(lambda: Projector().fit_transform(X))
-                rows.append([label, "projection UMAP 2-D (PCA-50, exact kNN, 150 epochs)", t, m, float("nan"),
-                             f"trust {trust(X, Y):.3f}"])
-                c, t, m = measure(lambda: SubgenreClusterer().fit(X))
-                rows.append([label, "clustering UMAP-10 (60 epochs) + HDBSCAN leaf", t, m, float("nan"),
-                             f"{c.n_clusters_} clusters, {100 * np.mean(c.labels_ < 0):.0f}% noise"])
-            elif n > 100_000:
-                rows.append([label, "projection / clustering / baseline", float("nan"), float("nan"), float("nan"),
-                             "skipped at 1,000,000 on 2 cores (UMAP alone would take tens of minutes)"])
-            if n <= 100_000 and (dim == 256 or n == len(emb)):
-                Xb = X + 0.3 * X.std() * np.random.default_rng(5).random(X.shape, dtype=np.float32)
-                r, t, m = measure(lambda: compare_spaces(X, Xb, np.arange(n).astype(str), k=10))
-                rows.append([label, "comparison (kNN Jaccard, both spaces, exact)", t, m, float("nan"),
-                             f"jaccard mean {r.summary['jaccard_mean']:.3f}"])
-                del Xb
+            _neighbour_rows(label, X, queries, n <= len(emb) or (n <= 100_000 and dim == 256), rows)
+            _pipeline_rows(label, X, n, dim, published, rows)
             del X
             gc.collect()
     return Table(
@@ -341,11 +234,9 @@ def scale_table(emb, quick: bool) -> Table:
 
 
 def run(quick: bool = False) -> list[Table]:
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
 
     emb = load_published()
-    if quick:
-        emb = emb.subset(np.arange(0, len(emb), 3))
-    tables = published_tables(emb, quick)
-    tables.append(scale_table(load_published(), quick))
-    return tables
+    emb = emb.subset(np.arange(0, len(emb), 3)) if quick else emb
+    return [main_table(emb), prereduction_table(emb, quick), clustering_table(emb, quick),
+            scale_table(load_published(), quick)]

@@ -7,6 +7,7 @@ time."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ import torch
 from benchmarks.harness import Table, best_rate
 from mmx_core.extract.decode import DecodeSpec, ExpertInput, decode_video
 from mmx_core.extract.experts import parse_experts
-from mmx_core.extract.pipeline import extract_videos
+from mmx_core.extract.pipeline import ExtractConfig, extract_videos
 from mmx_core.extract.shots import ShotDetector
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,20 +59,16 @@ def make_trailer(path: Path, seconds: float, size=(640, 360), fps: int = 24, see
             x = int(now * 60) % (width - 40)
             base[height // 2 - 20:height // 2 + 20, x:x + 40] = 255 - colours[shot]
             frame = av.VideoFrame.from_ndarray(base, format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
         total = int(seconds * 16000)
         for start in range(0, total, 16000):
             samples = np.arange(start, min(total, start + 16000))
             wave = (0.2 * np.sin(2 * np.pi * 440 * samples / 16000)).astype(np.float32)[None, :]
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(wave), format="fltp", layout="mono")
             frame.sample_rate, frame.pts, frame.time_base = 16000, start, Fraction(1, 16000)
-            for packet in audio.encode(frame):
-                container.mux(packet)
-        for packet in audio.encode():
-            container.mux(packet)
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode())
     return path
 
 
@@ -127,13 +124,8 @@ def _peak_rss_mb(video: Path, out: Path) -> tuple[float, float]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_kb = 0
     while proc.poll() is None:
-        try:
-            with open(f"/proc/{proc.pid}/status") as handle:
-                for line in handle:
-                    if line.startswith("VmHWM:"):
-                        peak_kb = max(peak_kb, int(line.split()[1]))
-        except (OSError, ValueError):
-            pass
+        with contextlib.suppress(OSError, ValueError), open(f"/proc/{proc.pid}/status") as handle:
+            peak_kb = max([peak_kb] + [int(line.split()[1]) for line in handle if line.startswith("VmHWM:")])
         time.sleep(0.05)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
@@ -152,52 +144,54 @@ def run(quick: bool = False) -> list[Table]:
         videos = [make_trailer(tmp / "in" / f"t{k}.mp4", seconds, size, seed=k) for k in range(n_videos)]
         decode = Table("Decoding alone (one process, one thread)", [
             "video", "shot pass frames/s", "both passes frames/s", "clips/s (inputs of all four experts)", "clips"],
+            [[f"{seconds:.0f} s {size[0]}x{size[1]} 24 fps", *_decode_rates(videos[0], experts)]],
             note="`decode_video` on a generated H.264 video: pass 1 (small frames for PySceneDetect) and pass 2 "
                  "(the frames each expert samples, scaled and cropped, plus audio windows); no inference.")
-        decode.rows.append([f"{seconds:.0f} s {size[0]}x{size[1]} 24 fps", *_decode_rates(videos[0], experts)])
 
         rates = _backbone_rates(experts, repeats=1 if quick else 3)
         start = time.perf_counter()
-        report = extract_videos(videos, tmp / "set", experts=EXPERTS, untrained=True, device="cpu",
-                                batch_size=BATCH, workers=1, threads=1, thumbnails=True)
+        report = extract_videos(videos, tmp / "set",
+                                ExtractConfig(experts=EXPERTS, untrained=True, device="cpu", batch_size=BATCH,
+                                              workers=1, threads=1, thumbnails=True))
         wall = time.perf_counter() - start
         # measured again after the run, best of both: the cores are shared, and the backbones'
         # own rate is what they reach when nothing else runs
         again = _backbone_rates(experts, repeats=1 if quick else 3)
         rates = {name: max(rate, again[name]) for name, rate in rates.items()}
+        combined = 1.0 / sum(1.0 / r for r in rates.values())
         backbones = Table("Each backbone alone (pre-decoded batches, one thread, untrained weights)",
                           ["expert", "backbone", "clips/s"],
+                          [*([e.name, e.backbone, rates[e.name]] for e in experts),
+                           ["all four, one after another", "", combined]],
                           note=f"Batches of {BATCH} clips already prepared (audio: two 0.96 s examples a 2 s clip); "
                                "best of the repeats before and after the end-to-end run.")
-        for e in experts:
-            backbones.rows.append([e.name, e.backbone, rates[e.name]])
-        combined = 1.0 / sum(1.0 / r for r in rates.values())
-        backbones.rows.append(["all four, one after another", "", combined])
 
         e2e = Table("End to end (`extract`, 1 decoding worker + 1 inference thread)", [
             "videos", "clips", "videos/s", "clips/s", "fraction of the backbones' own rate"],
+            [[len(videos), report.clips, len(videos) / wall, report.clips / wall, (report.clips / wall) / combined]],
             note="The backbones' own rate is the 'all four' row above; the goal is >= 70 % (decoding hidden "
                  "behind inference).")
-        e2e.rows.append([len(videos), report.clips, len(videos) / wall, report.clips / wall,
-                         (report.clips / wall) / combined])
+        spent = {e.name: report.expert_seconds.get(e.name, float("nan")) for e in experts}
         per_expert = Table("End to end, per expert", [
             "expert", "clips/s in its forward passes during the run", "clips/s alone", "seconds in forward passes"],
+            [[e.name, report.expert_items.get(e.name, 0) / spent[e.name], rates[e.name], spent[e.name]]
+             for e in experts],
             note="Forward passes run on padded batches of a fixed size (so results do not depend on batch "
                  "companions); the padding of partial batches (run at the end, or when decoding falls behind) "
                  "is included.")
-        for e in experts:
-            spent = report.expert_seconds.get(e.name, float("nan"))
-            per_expert.rows.append([e.name, report.expert_items.get(e.name, 0) / spent, rates[e.name], spent])
 
-        memory = Table("Peak memory against video length (`extract --experts audio --workers 0`)",
-                       ["video", "peak RSS MB", "seconds"],
-                       note="One process decoding both passes of every frame and the audio; frames and audio are "
-                            "streamed, so the peak should not grow with the length (goal: within 10 %).")
-        lengths = (10.0, 30.0) if quick else (60.0, 600.0)
-        for length in lengths:
-            video = make_trailer(tmp / f"long{int(length)}.mp4", length, size, seed=7)
-            peak, took = _peak_rss_mb(video, tmp / f"rss{int(length)}")
-            memory.rows.append([f"{length / 60:.3g} min {size[0]}x{size[1]}", peak, took])
-        return [decode, backbones, e2e, per_expert, memory]
+        return [decode, backbones, e2e, per_expert, _memory_table(tmp, size, quick)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _memory_table(tmp: Path, size: tuple[int, int], quick: bool) -> Table:
+    memory = Table("Peak memory against video length (`extract --experts audio --workers 0`)",
+                   ["video", "peak RSS MB", "seconds"],
+                   note="One process decoding both passes of every frame and the audio; frames and audio are "
+                        "streamed, so the peak should not grow with the length (goal: within 10 %).")
+    for length in (10.0, 30.0) if quick else (60.0, 600.0):
+        video = make_trailer(tmp / f"long{int(length)}.mp4", length, size, seed=7)
+        peak, took = _peak_rss_mb(video, tmp / f"rss{int(length)}")
+        memory.rows.append([f"{length / 60:.3g} min {size[0]}x{size[1]}", peak, took])
+    return memory

@@ -43,11 +43,11 @@ def _best_metric(run: Path) -> float:
 
 
 def _training_and_embedding(tmp: Path, quick: bool) -> list[list]:
-    from mmx_core.base.embeddings import load_embeddings
+    from mmx_core.trailers.embeddings import load_embeddings
     from mmx_core.data import synthesize
 
     data = synthesize(tmp / "planted", 200 if quick else 800, 0, latent="planted")
-    rows, runs = [], {}
+    runs = {}
     for device, precision in (("cuda", "auto"), ("cpu", "fp32")):
         coarse, fine = tmp / f"coarse-{device}", tmp / f"fine-{device}"
         seconds = _cli("train", "--stage", "coarse", "--data", data, "--out", coarse, "--device", device,
@@ -56,17 +56,16 @@ def _training_and_embedding(tmp: Path, quick: bool) -> list[list]:
                             "--device", device, "--precision", precision, "--epochs", 3, "--seed", 0)
         runs[device] = (coarse, fine, seconds, seconds_fine)
     gap = abs(_best_metric(runs["cuda"][0]) - _best_metric(runs["cpu"][0]))
-    rows.append(["train coarse (AMP)", runs["cuda"][2], runs["cpu"][2], "validation AU(PRC)w gap", gap,
-                 gap <= MAX_METRIC_GAP])
-    rows.append(["train fine (AMP)", runs["cuda"][3], runs["cpu"][3], "finished", 1.0, True])
     out = {}
     for device, precision in (("cuda", "auto"), ("cpu", "fp32")):    # one checkpoint, embedded on both
         out[device] = tmp / f"embed-{device}.npz"
         out[device + "_s"] = _cli("embed", "--data", data, "--model", runs["cpu"][1], "--out", out[device],
                                   "--device", device, "--precision", precision)
     cosine = float(row_cosines(load_embeddings(out["cuda"]).vectors, load_embeddings(out["cpu"]).vectors).mean())
-    rows.append(["embed", out["cuda_s"], out["cpu_s"], "mean cosine to the CPU", cosine, cosine >= MIN_COSINE])
-    return rows
+    return [["train coarse (AMP)", runs["cuda"][2], runs["cpu"][2], "validation AU(PRC)w gap", gap,
+             gap <= MAX_METRIC_GAP],
+            ["train fine (AMP)", runs["cuda"][3], runs["cpu"][3], "finished", 1.0, True],
+            ["embed", out["cuda_s"], out["cpu_s"], "mean cosine to the CPU", cosine, cosine >= MIN_COSINE]]
 
 
 def _extraction(tmp: Path) -> list[list]:
@@ -80,12 +79,9 @@ def _extraction(tmp: Path) -> list[list]:
         stores[device] = tmp / f"extract-{device}"
         seconds[device] = _cli("extract", videos, "--out", stores[device], "--device", device, "--precision",
                                precision, "--untrained", "--workers", 0)
-    rows = []
-    for expert, cosines in feature_cosines(stores["cuda"], stores["cpu"]).items():
-        cosine = float(cosines.mean())
-        rows.append([f"extract: {expert} expert (autocast)", seconds["cuda"], seconds["cpu"],
-                     "mean cosine to the CPU", cosine, cosine >= MIN_COSINE])
-    return rows
+    cosines = {expert: float(c.mean()) for expert, c in feature_cosines(stores["cuda"], stores["cpu"]).items()}
+    return [[f"extract: {expert} expert (autocast)", seconds["cuda"], seconds["cpu"], "mean cosine to the CPU",
+             cosine, cosine >= MIN_COSINE] for expert, cosine in cosines.items()]
 
 
 def _faiss() -> list[list]:
@@ -106,7 +102,7 @@ def _faiss() -> list[list]:
 
 
 def _cuml() -> list[list]:
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
     from mmx_core.explore.backends import cuml_problem
     from mmx_core.explore.clustering import SubgenreClusterer
 

@@ -12,7 +12,6 @@ median of the next ones (the page re-runs its job list every 2 s). Elements coun
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -20,9 +19,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
 
-from benchmarks.harness import Table, timer
+from benchmarks.harness import Table, environ, project_folders, timed_runs, timer
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {False: 10_000, True: 1_000}
@@ -32,22 +30,6 @@ sys.path.insert(0, {str(ROOT)!r})
 from ui import job_panels
 job_panels.job_list(("train", "generate", "embed"), empty="No runs yet.")
 """
-
-
-@contextlib.contextmanager
-def _project(home: Path) -> Iterator[None]:
-    """Point the project's folders at ``home`` for the block."""
-    names = {f"MMX_{n.upper()}_DIR": str(home / n) for n in ("cache", "data", "runs")}
-    before = {k: os.environ.get(k) for k in names}
-    os.environ.update(names)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _fill(runs: Path, count: int) -> None:
@@ -86,69 +68,67 @@ def _payload_bytes(node) -> int:
     return size + sum(_payload_bytes(child) for child in getattr(node, "children", {}).values())
 
 
-def run(quick: bool = False) -> list[Table]:
-    from streamlit.testing.v1 import AppTest
-
+def _library_rows(count: int) -> list[list]:
+    """The library calls under the Train page's job list, with the listing's cache empty and warm."""
     from mmx_core import jobs, workspace
     from mmx_core.jobs import records
 
+    def warm(fn) -> float:
+        return statistics.median(timed_runs(fn, 5)) * 1e3
+
+    records.clear_cache()
+    with timer() as t:
+        listed = jobs.list_jobs()
+    assert len(listed) == count, len(listed)
+    page = lambda: jobs.page_jobs(("train", "generate", "embed"))  # noqa: E731
+    return [["list_jobs(), every job, first call of a process (cache empty)", count, t["seconds"] * 1e3],
+            ["list_jobs(), every job, warm (median of 5)", count, warm(jobs.list_jobs)],
+            ["page_jobs(), one page of the Train page's kinds, warm", count, warm(page)],
+            ["dispatch() (nothing queued), warm", count, warm(jobs.dispatch)],
+            ["workspace.checkpoints() (the Train page's chooser)", count, warm(workspace.checkpoints)]]
+
+
+def _page_rows(count: int, quick: bool) -> tuple[list[list], int, int]:
+    """Whole Train page runs through AppTest (first and warm) and its job list alone; rows, cards, payload."""
+    from streamlit.testing.v1 import AppTest
+
+    from mmx_core.jobs import records
+
+    records.clear_cache()
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Train.py"), default_timeout=300)
+    with timer() as t:
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    cards, payload = len(at.expander), _payload_bytes(at._tree)
+    rows = [["Train page run, first (listing cache empty, script compiled)", count, t["seconds"] * 1e3]]
+    runs = timed_runs(at.run, 3 if quick else 10)
+    rows.append([f"Train page run, warm (median of {len(runs)}; max {max(runs) * 1e3:.0f} ms)", count,
+                 statistics.median(runs) * 1e3])
+    fragment = AppTest.from_string(FRAGMENT, default_timeout=300)
+    fragment.run()
+    times = timed_runs(fragment.run, 3 if quick else 10)
+    rows.append([f"the Train page's job list alone, warm (what re-runs every 2 s; median of {len(times)})",
+                 count, statistics.median(times) * 1e3])
+    return rows, cards, payload
+
+
+def run(quick: bool = False) -> list[Table]:
+    from mmx_core import jobs
+
     count = SIZES[quick]
     home = Path(tempfile.mkdtemp(prefix="mmx_bench_jobs_"))
-    rows = []
     try:
-        with _project(home):
+        with environ(project_folders(home)):
             _fill(home / "runs", count)
             old = time.time() - 60  # older than the listing's window of folders read on every scan
             for root in (home / "runs", home / "runs" / ".jobs"):
                 for folder in root.iterdir():
                     os.utime(folder, (old, old))
-
-            def best_of(fn, repeats: int = 5) -> float:
-                times = []
-                for _ in range(repeats):
-                    with timer() as t:
-                        fn()
-                    times.append(t["seconds"])
-                return statistics.median(times)
-
-            records.clear_cache()
-            with timer() as t:
-                listed = jobs.list_jobs()
-            assert len(listed) == count, len(listed)
-            rows.append(["list_jobs(), every job, first call of a process (cache empty)", count, t["seconds"] * 1e3])
-            rows.append(["list_jobs(), every job, warm (median of 5)", count, best_of(jobs.list_jobs) * 1e3])
-            page = lambda: jobs.page_jobs(("train", "generate", "embed"))  # noqa: E731
-            rows.append(["page_jobs(), one page of the Train page's kinds, warm", count, best_of(page) * 1e3])
-            rows.append(["dispatch() (nothing queued), warm", count, best_of(jobs.dispatch) * 1e3])
-            rows.append(["workspace.checkpoints() (the Train page's chooser)", count,
-                         best_of(workspace.checkpoints) * 1e3])
-
-            records.clear_cache()
-            at = AppTest.from_file(str(ROOT / "pages" / "3_Train.py"), default_timeout=300)
-            with timer() as t:
-                at.run()
-            assert not at.exception, [e.value for e in at.exception]
-            cards, payload = len(at.expander), _payload_bytes(at._tree)
-            rows.append(["Train page run, first (listing cache empty, script compiled)", count, t["seconds"] * 1e3])
-            runs = []
-            for _ in range(3 if quick else 10):
-                with timer() as t:
-                    at.run()
-                runs.append(t["seconds"])
-            rows.append([f"Train page run, warm (median of {len(runs)}; max {max(runs) * 1e3:.0f} ms)", count,
-                         statistics.median(runs) * 1e3])
-            fragment = AppTest.from_string(FRAGMENT, default_timeout=300)
-            fragment.run()
-            times = []
-            for _ in range(3 if quick else 10):
-                with timer() as t:
-                    fragment.run()
-                times.append(t["seconds"])
-            rows.append([f"the Train page's job list alone, warm (what re-runs every 2 s; median of {len(times)})",
-                         count, statistics.median(times) * 1e3])
+            rows = _library_rows(count)
+            page_rows, cards, payload = _page_rows(count, quick)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    table = Table(f"Job list with {count:,} jobs", ["what", "jobs", "ms"], rows,
+    table = Table(f"Job list with {count:,} jobs", ["what", "jobs", "ms"], rows + page_rows,
                   note=f"One page holds {jobs.PAGE_SIZE} jobs; the warm Train page drew {cards} job cards and "
                        f"{payload / 1e3:.0f} kB of elements. Goal: a warm Train page run under 200 ms.")
     return [table]

@@ -7,11 +7,11 @@ that makes the map, numba's compilation in that fresh process included on both s
 of umap-learn's and pynndescent's own functions as installed, the same for both). The sides:
 
 - ``umap-learn``: ``umap.UMAP(metric="cosine").fit_transform(X)``, its defaults with the app's metric;
-- ``ours``: ``pipeline.projection(emb)`` with an empty cache, what the app and the CLI wait for (the
+- ``ours``: ``projection(emb)`` with an empty cache, what the app and the CLI wait for (the
   cosine rows, PCA, the warm-started map of :mod:`mmx_core.explore.warm_map`, the parquet written);
 - ``before``: the same with the warm start switched off (the full fit on an exact neighbour graph).
 
-Trustworthiness as in the other map benchmarks (``bench_explore.trust``). The set is generated with a
+Trustworthiness as in the other map benchmarks (``harness.trust``). The set is generated with a
 seed not used while the recipe was tuned (:data:`SEED`).
 """
 
@@ -31,7 +31,7 @@ FULL, QUICK = (100_000, 1024), (12_000, 256)
 QUICK_WARM = {"above": 6_000, "sample": 3_000}
 SEED = 20  # held out: the recipe was tuned on seed 101
 SIDES = {"umap-learn": "umap-learn defaults: UMAP(metric=\"cosine\")",
-         "ours": "ours: pipeline.projection (warm-started map)",
+         "ours": "ours: projection (warm-started map)",
          "before": "ours before issue 20: full fit, exact kNN graph"}
 
 
@@ -39,21 +39,19 @@ def side(name: str, n: int, dim: int, seed: int, warm: dict | None) -> dict:
     """Make one side's map in this process; wall and CPU seconds of the call, trustworthiness, peak RSS."""
     import umap  # noqa: F401  (imported before the clock on both sides)
 
-    from benchmarks.bench_explore import fresh_cache, no_shipped_cache, trust
-    from benchmarks.harness import max_rss_mb
+    from benchmarks.harness import fresh_cache, max_rss_mb, no_shipped_cache, trust
     from benchmarks.scale_sets import generated
-    from mmx_core.explore import pipeline
+    from mmx_core.explore.cached_map import projection
     from mmx_core.explore.warm_map import WarmStart
 
     emb = generated(n, dim, seed)
-    X = emb.vectors
     warm = WarmStart(above=None) if name == "before" else (WarmStart(**warm) if warm else None)
     with no_shipped_cache(), fresh_cache():
         wall, cpu = time.perf_counter(), time.process_time()
         if name == "umap-learn":
-            Y = umap.UMAP(metric="cosine").fit_transform(X)
+            Y = umap.UMAP(metric="cosine").fit_transform(emb.vectors)
         else:
-            Y = pipeline.projection(emb, warm=warm)[["x", "y"]].to_numpy()
+            Y = projection(emb, warm=warm)[["x", "y"]].to_numpy()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"side": name, "wall_s": wall, "cpu_s": cpu, "trust": trust(emb.normalized(), Y),
             "peak_rss_mb": max_rss_mb()}
@@ -74,14 +72,13 @@ def fresh_process(name: str, n: int, dim: int, seed: int, warm: dict | None) -> 
 def map_table(n: int, dim: int, warm: dict | None) -> Table:
     results = {name: fresh_process(name, n, dim, SEED, warm) for name in SIDES}
     base = results["umap-learn"]
-    rows = [[SIDES[name], r["wall_s"], r["cpu_s"], r["peak_rss_mb"], r["trust"], base["wall_s"] / r["wall_s"],
-             r["trust"] - base["trust"]] for name, r in results.items()]
     limits = f" (warm start forced: {warm})" if warm else ""
     return Table(
         f"The 2-D map alone at {n:,} x {dim}: each side in a fresh process{limits}",
         ["run", "wall s", "CPU s", "peak RSS MB", "trustworthiness", "speed ratio (wall)",
          "trustworthiness - umap-learn's"],
-        rows,
+        [[SIDES[name], r["wall_s"], r["cpu_s"], r["peak_rss_mb"], r["trust"], base["wall_s"] / r["wall_s"],
+          r["trust"] - base["trust"]] for name, r in results.items()],
         note=("Goal (issue 20): the map alone >= 3x faster than umap-learn's defaults at trustworthiness at least "
               "theirs. Each side in its own fresh process, one run each; wall seconds of the one call that makes the "
               "map, numba compilation included on both sides, set generation and imports excluded. "

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.harness import Table, best_rate, peak_rss, sync
+from benchmarks.harness import Table, best_rate, peak_rss
 from mmx_core.data import TrailerStore
 from mmx_core.data.synth import synthesize
 from mmx_core.model import MMXModel, ModelConfig
@@ -33,15 +33,7 @@ BATCH = 64
 def matmul_flops(device: torch.device, repeats: int = 5, n: int = 2048) -> float:
     """Best dense float32 matmul FLOP/s of ``repeats`` timings of 4 products."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    best = 0.0
-    for _ in range(repeats):
-        sync(device)
-        start = time.perf_counter()
-        for _ in range(4):
-            a @ b
-        sync(device)
-        best = max(best, 4 * 2 * n ** 3 / (time.perf_counter() - start))
-    return best
+    return best_rate(lambda: [a @ b for _ in range(4)], 4 * 2 * n ** 3, repeats, device)
 
 
 def train_batches(store: TrailerStore, model: ModelConfig, n_batches: int) -> list[dict]:
@@ -77,12 +69,10 @@ def _measure(store: TrailerStore, config: ModelConfig, device: torch.device, thr
     net = MMXModel(config).to(device)
     optimiser = torch.optim.AdamW(net.parameters(), fused=True)
     amp = device.type == "cuda"
-    rows = []
     with peak_rss() as memory:
         batches = [to_device(b, device) for b in train_batches(store, config, n_batches)]
         _train_step(net, optimiser, batches[0], amp)  # warm-up
-        counter = FlopCounterMode(display=False)
-        with counter:
+        with FlopCounterMode(display=False) as counter:
             _train_step(net, optimiser, batches[0], amp)
         flops_per_batch = counter.get_total_flops()
 
@@ -93,38 +83,35 @@ def _measure(store: TrailerStore, config: ModelConfig, device: torch.device, thr
                 _train_step(net, optimiser, to_device(batch, device), amp)
 
         train_e2e = best_rate(end_to_end, BATCH * n_batches, max(1, repeats - 1), device)
-    achieved = flops_per_batch / BATCH * model_rate
-    rows.append([f"train (coarse step), {device.type}, {threads} thread(s)", f"{train_e2e:.0f}", f"{model_rate:.0f}",
-                 f"{flops_per_batch / BATCH / 1e9:.3f}", f"{achieved / 1e9:.1f}", f"{peak / 1e9:.1f}",
-                 f"{achieved / peak:.0%}", f"{memory['peak_mb']:.0f}"])
+    rows = [_rate_row(f"train (coarse step), {device.type}, {threads} thread(s)", train_e2e, model_rate,
+                      flops_per_batch / BATCH, peak, memory["peak_mb"])]
 
     net.eval()
     n_embed = min(store.n_trailers, 2 * BATCH if quick else 4 * BATCH)
     rows_idx = torch.arange(n_embed).numpy()
     with peak_rss() as memory, torch.no_grad():
         eval_batches = list(inference_batches(store, rows_idx, BATCH, device))
-        counter = FlopCounterMode(display=False)
-        with counter:
+        with FlopCounterMode(display=False) as counter:
             net(eval_batches[0]["batch"], head="embed")
         flops = counter.get_total_flops() / len(eval_batches[0]["index"])
 
-        def embed_model():
-            for batch in eval_batches:
+        def embed(batches):
+            for batch in batches:
                 with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
                     net(batch["batch"], head="embed")
 
-        def embed_e2e():
-            for batch in inference_batches(store, rows_idx, BATCH, device):
-                with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
-                    net(batch["batch"], head="embed")
+        embed_rate = best_rate(lambda: embed(eval_batches), n_embed, repeats, device)
+        embed_e2e_rate = best_rate(lambda: embed(inference_batches(store, rows_idx, BATCH, device)), n_embed,
+                                   max(1, repeats - 1), device)
+    return rows + [_rate_row(f"embed (all sequences), {device.type}, {threads} thread(s)", embed_e2e_rate,
+                             embed_rate, flops, peak, memory["peak_mb"])]
 
-        embed_rate = best_rate(embed_model, n_embed, repeats, device)
-        embed_e2e_rate = best_rate(embed_e2e, n_embed, max(1, repeats - 1), device)
-    achieved = flops * embed_rate
-    rows.append([f"embed (all sequences), {device.type}, {threads} thread(s)", f"{embed_e2e_rate:.0f}",
-                 f"{embed_rate:.0f}", f"{flops / 1e9:.3f}", f"{achieved / 1e9:.1f}", f"{peak / 1e9:.1f}",
-                 f"{achieved / peak:.0%}", f"{memory['peak_mb']:.0f}"])
-    return rows
+
+def _rate_row(what: str, end_to_end: float, model_only: float, flops: float, peak: float, memory_mb: float) -> list:
+    """A throughput row: rates, FLOPs per trailer, achieved FLOP/s against the matmul ``peak``, peak RSS."""
+    achieved = flops * model_only
+    return [what, f"{end_to_end:.0f}", f"{model_only:.0f}", f"{flops / 1e9:.3f}", f"{achieved / 1e9:.1f}",
+            f"{peak / 1e9:.1f}", f"{achieved / peak:.0%}", f"{memory_mb:.0f}"]
 
 
 def run(quick: bool = False) -> list[Table]:
@@ -134,9 +121,7 @@ def run(quick: bool = False) -> list[Table]:
         store = TrailerStore.open(data)
         config = ModelConfig.for_store(store.manifest, **SHIPPED_MODEL)
         params = sum(p.numel() for p in MMXModel(config).parameters())
-        rows = []
-        for threads in (1, 2):
-            rows += _measure(store, config, torch.device("cpu"), threads, quick)
+        rows = [row for threads in (1, 2) for row in _measure(store, config, torch.device("cpu"), threads, quick)]
         if torch.cuda.is_available():
             rows += _measure(store, config, torch.device("cuda"), previous_threads, quick)
     torch.set_num_threads(previous_threads)
@@ -172,7 +157,7 @@ def _scores(net: MMXModel, store: TrailerStore, rows, mode: str, k: int, seed: i
 
 def sampling_table(quick: bool = False) -> Table:
     """Train with K sampled sequences vs all; infer with all sequences vs a K-sample (docs/model.md)."""
-    from mmx_core.base.metrics import genre_metrics
+    from mmx_core.trailers.metrics import genre_metrics
     from mmx_core.train import TrainConfig, load_checkpoint, train
 
     dims = {"image": 128, "scene": 128, "motion": 32, "audio": 16}
@@ -194,8 +179,7 @@ def sampling_table(quick: bool = False) -> Table:
             net = load_checkpoint(Path(run) / "checkpoints" / "last.pt").model
             all_scores, all_emb = _scores(net, store, val, "all", k, 0)
             label = "all" if k == 100 else str(k)
-            cells = [f"train {label}", f"{seconds:.0f}"]
-            cells.append(f"{genre_metrics(all_scores, labels).auprc_weighted:.3f}")
+            cells = [f"train {label}", f"{seconds:.0f}", f"{genre_metrics(all_scores, labels).auprc_weighted:.3f}"]
             if k < 100:
                 sample_a, emb_a = _scores(net, store, val, "sample", k, 1)
                 _, emb_b = _scores(net, store, val, "sample", k, 2)

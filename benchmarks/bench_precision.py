@@ -54,11 +54,12 @@ def _backbone_rates(precision: str, repeats: int) -> dict[str, float]:
 
 
 def _extract(videos: list[Path], out: Path, precision: str) -> tuple[float, int]:
-    from mmx_core.extract.pipeline import extract_videos
+    from mmx_core.extract.pipeline import ExtractConfig, extract_videos
 
     start = time.perf_counter()
-    report = extract_videos(videos, out, experts=EXPERTS, untrained=True, device="cpu", batch_size=BATCH,
-                            workers=1, threads=1, thumbnails=False, precision=precision)
+    report = extract_videos(videos, out,
+                            ExtractConfig(experts=EXPERTS, untrained=True, device="cpu", batch_size=BATCH, workers=1,
+                                          threads=1, thumbnails=False, precision=precision))
     return report.clips / (time.perf_counter() - start), report.clips
 
 
@@ -75,8 +76,8 @@ def _epoch_seconds(tmp: Path, precision: str, quick: bool) -> dict[str, float]:
     for stage, init in (("coarse", None), ("fine", tmp / f"coarse-{precision}")):
         out = tmp / f"{stage}-{precision}"
         start = time.perf_counter()
-        train(TrainConfig.recipe(stage, data=data, out=out, init=init, epochs=1, device="cpu", seed=0,
-                                 precision=precision))
+        train(TrainConfig(stage=stage, data=data, out=out, init=init, epochs=1, device="cpu", seed=0,
+                          precision=precision))
         seconds[stage] = time.perf_counter() - start
     return seconds
 
@@ -85,7 +86,7 @@ def _trained_quality(root: Path, data_seed: int, precision: str) -> tuple[float,
     """AU(PRC)w (test split) of a coarse run and sub-genre precision@10 of the fine run from it, both trained in
     ``precision`` on a small planted set (the tag benchmark's configuration)."""
     from benchmarks.bench_tags import COARSE, FINE, PLANTED, SMALL_MODEL
-    from mmx_core.base.metrics import auprc_weighted
+    from mmx_core.trailers.metrics import auprc_weighted
     from mmx_core.data import TrailerStore, synthesize
     from mmx_core.model import ModelConfig
     from mmx_core.studies.tag_teaching import untagged_precision

@@ -3,8 +3,8 @@
 Runs the hardening tests (``tests/hardening/``) with pytest's junit report and reads from it the
 outcome of every test, the kill points the fault-injection tests recorded (``record_property``:
 ``kill_points``) and its duration. The defect classes and what each test tries come from
-``benchmarks/reliability_cases.py`` (``CASES``: (defect class, test, what is tried)) and, for serving and
-fault injection, ``SERVING_AND_FAULT_CASES`` there, and the threat model (``THREATS``).
+``testing/reliability_cases.py`` (``CASES``: (defect class, test, what is tried)) and, for serving and
+fault injection, ``SERVING_AND_FAULT_CASES`` there, and the threat model (``THREATS`` in ``testing/threat_model.py``).
 The load figures are quoted in docs/reliability.md's prose through includes of docs/benchmarks.md's
 ``load`` block (``python -m benchmarks load`` measures them).
 """
@@ -19,8 +19,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from benchmarks import reliability_cases
 from benchmarks.harness import Table
+from testing import reliability_cases, threat_model
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"          # this benchmark's block goes here, not into benchmarks.md
@@ -38,14 +38,11 @@ def run_hardening_tests(quick: bool = False, also: list[str] = ()) -> dict[str, 
         root = ET.parse(report).getroot()
     results = {}
     for case in root.iter("testcase"):
-        outcome = "passed"
-        for tag in ("failure", "error", "skipped"):
-            if case.find(tag) is not None:
-                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
-        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        outcome = next((word for tag, word in (("skipped", "skipped"), ("error", "error"), ("failure", "failed"))
+                        if case.find(tag) is not None), "passed")
         results[case.get("name")] = {"outcome": outcome, "seconds": float(case.get("time") or 0.0),
                                      "file": (case.get("classname") or "").rsplit(".", 1)[-1],
-                                     "properties": properties}
+                                     "properties": {p.get("name"): p.get("value") for p in case.iter("property")}}
     return results
 
 
@@ -65,37 +62,28 @@ def _all_passed(outcome: str) -> bool:
     return outcome == "passed" or bool(counted and counted[1] == counted[2])
 
 
-
-
-def _cases() -> list[tuple[str, str, str]]:
-    """The hostile-input cases (benchmarks/reliability_cases.py), then the serving and fault-injection ones."""
-    return list(reliability_cases.CASES) + reliability_cases.SERVING_AND_FAULT_CASES
-
-
 def _threat_model(results: dict) -> Table:
     """Each surface, what can go wrong, what stops it, and this run's outcome of the tests that show it."""
-    table = Table("Threat model", ["surface", "what can go wrong", "what stops it", "tests", "outcome"],
-                  note="From benchmarks/reliability_cases.py (THREATS). A surface with no test is open: its "
-                       "'what stops it' names the issue that takes it.")
-    for threat in reliability_cases.THREATS:
+    rows = []
+    for threat in threat_model.THREATS:
         outcomes = [_outcome(results, test) for test in threat.tests]
         passed = sum(_all_passed(o) for o in outcomes)
-        outcome = f"{passed}/{len(outcomes)} tests passed" if outcomes else "open"
-        tests = "<br>".join(f"`{t.split('::')[-1]}`" for t in threat.tests) or "none yet"
-        table.rows.append([threat.surface, threat.risk, threat.guard, tests, outcome])
-    return table
+        rows.append([threat.surface, threat.risk, threat.guard,
+                     "<br>".join(f"`{t.split('::')[-1]}`" for t in threat.tests) or "none yet",
+                     f"{passed}/{len(outcomes)} tests passed" if outcomes else "open"])
+    return Table("Threat model", ["surface", "what can go wrong", "what stops it", "tests", "outcome"], rows,
+                 note="From testing/threat_model.py (THREATS). A surface with no test is open: its "
+                      "'what stops it' names the issue that takes it.")
 
 
 def run(quick: bool = False) -> list[Table]:
-    results = run_hardening_tests(quick, reliability_cases.test_files())
-    cases = _cases()
-    tables = [_threat_model(results)]
+    results = run_hardening_tests(quick, threat_model.test_files())
+    cases = list(reliability_cases.CASES) + reliability_cases.SERVING_AND_FAULT_CASES  # hostile input, then the rest
     defects = Table("Defect classes", ["defect class", "test", "what is tried", "outcome"],
-                    note="Cases from benchmarks/reliability_cases.py (hostile input, serving, faults); the "
+                    [[defect, f"`{test}`", tried, _outcome(results, test)] for defect, test, tried in cases],
+                    note="Cases from testing/reliability_cases.py (hostile input, serving, faults); the "
                          "outcome is this run's.")
-    for defect, test, tried in cases:
-        defects.rows.append([defect, f"`{test}`", tried, _outcome(results, test)])
-    tables.append(defects)
+    tables = [_threat_model(results), defects]
 
     kills = Table("Kill -9 at seeded random points", ["test", "point", "seconds after the first file", "killed",
                                                       "what it left", "outcome"],
@@ -111,21 +99,17 @@ def run(quick: bool = False) -> list[Table]:
                                result["outcome"]])
     tables.append(kills)
 
-    full = Table("Full disk during each writer", ["test", "outcome", "seconds"],
-                 note="A file-size limit (RLIMIT_FSIZE) makes writes fail as on a full disk: one 'error:' line, a "
-                      "non-zero exit, the previous artefact byte-for-byte unchanged.")
-    for name, result in results.items():
-        if "full_disk" in name:
-            full.rows.append([f"`{name}`", result["outcome"], result["seconds"]])
-    tables.append(full)
-
-    fuzz = Table("Fuzz runs", ["test", "what is tried", "outcome"],
-                 note="Property-based (hypothesis) runs of every loader: never a traceback, never a hang, always "
-                      "one line naming the file. Counts from benchmarks/reliability_cases.py, which the tests read.")
-    for defect, test, tried in cases:
-        if defect == "loader fuzzing":
-            fuzz.rows.append([f"`{test.split('::')[-1]}`", tried, _outcome(results, test)])
-    tables.append(fuzz)
+    tables.append(Table("Full disk during each writer", ["test", "outcome", "seconds"],
+                        [[f"`{name}`", result["outcome"], result["seconds"]] for name, result in results.items()
+                         if "full_disk" in name],
+                        note="A file-size limit (RLIMIT_FSIZE) makes writes fail as on a full disk: one 'error:' "
+                             "line, a non-zero exit, the previous artefact byte-for-byte unchanged."))
+    tables.append(Table("Fuzz runs", ["test", "what is tried", "outcome"],
+                        [[f"`{test.split('::')[-1]}`", tried, _outcome(results, test)] for defect, test, tried in cases
+                         if defect == "loader fuzzing"],
+                        note="Property-based (hypothesis) runs of every loader: never a traceback, never a hang, "
+                             "always one line naming the file. Counts from testing/reliability_cases.py, which the "
+                             "tests read."))
 
     by_file: dict[str, list] = {}
     for result in results.values():

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness import Table, timer
+from benchmarks.harness import Table, project_folders, timer
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_SET, FULL_N = "upload:generated-1m", 1_000_000
@@ -40,12 +40,11 @@ FULL_SET, FULL_N = "upload:generated-1m", 1_000_000
 def _quick_set(n: int) -> str:
     """A generated n x 256 set as an upload in a temporary project home (the process's folders point there)."""
     from mmx_core.appkit.uploads import keep_generated
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
     from mmx_core.explore.generate import generate_set
 
     home = Path(tempfile.mkdtemp(prefix="mmx_bench_scale_app_"))
-    for name in ("cache", "data", "runs"):
-        os.environ[f"MMX_{name.upper()}_DIR"] = str(home / name)
+    os.environ.update(project_folders(home))
     return keep_generated(f"generated-{n}x256", generate_set(load_published(), n, 256, seed=0), "bench scale_app").name
 
 
@@ -93,7 +92,7 @@ def _session(name: str, query: dict):
 def run(quick: bool = False) -> list[Table]:
     sys.path.insert(0, str(ROOT))
     from mmx_core.appkit.map_figure import MAP_POINT_LIMIT
-    from mmx_core.appkit.viewport import DENSITY_BINS
+    from mmx_core.appkit.large_map import DENSITY_BINS
     from ui.plotly_map import selection_key
 
     name, n = (_quick_set(50_000), 50_000) if quick else (FULL_SET, FULL_N)

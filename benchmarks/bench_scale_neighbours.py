@@ -9,8 +9,7 @@ import gc
 
 import numpy as np
 
-from benchmarks.bench_explore import measure
-from benchmarks.harness import Table
+from benchmarks.harness import Table, measure
 from benchmarks.scale_sets import generated, query_ms
 
 FULL, QUICK = (1_000_000, 1024), (60_000, 256)

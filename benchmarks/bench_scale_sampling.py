@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.bench_explore import measure
-from benchmarks.harness import Table
+from benchmarks.harness import Table, measure
 from benchmarks.scale_sets import generated
 
 FULL, QUICK = 1_000_000, 30_000

@@ -11,8 +11,7 @@ import os
 
 import numpy as np
 
-from benchmarks.bench_explore import measure
-from benchmarks.harness import Table
+from benchmarks.harness import Table, measure
 from benchmarks.scale_sets import generated
 
 FULL, QUICK = (10_000_000, 256), (1_000_000, 256)  # the collection; one shard is 1/100 of it

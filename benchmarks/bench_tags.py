@@ -87,19 +87,18 @@ def run(quick: bool = False) -> list[Table]:
                          "sub-genre recovery among the untagged trailers (all splits; neighbours among them "
                          "only); the test-split columns score only test trailers, which no run trained on. "
                          f"Goal: a difference of +{GOAL:.2f} or more.")
-                diffs, plains, taggeds = [], [], []
+                found = []
                 for data_seed in held_out:
                     data, coarse = _coarse(root, n, data_seed)
-                    e = run_tag_experiment(data, coarse, root / f"held-{n}-s{data_seed}", seed=0, **FINE)
-                    diffs.append(e.difference)
-                    plains.append(e.plain["all"])
-                    taggeds.append(e.tagged["all"])
+                    found.append(e := run_tag_experiment(data, coarse, root / f"held-{n}-s{data_seed}", seed=0,
+                                                         **FINE))
                     table.rows.append([data_seed, e.trailers_tagged, round(e.plain["all"], 3),
                                        round(e.tagged["all"], 3), f"{e.difference:+.3f}",
                                        round(e.plain["test"], 3), round(e.tagged["test"], 3),
                                        round(e.plain["chance"], 3)])
-                table.rows.append(["mean", "-", round(float(np.mean(plains)), 3), round(float(np.mean(taggeds)), 3),
-                                   f"{float(np.mean(diffs)):+.3f}", "-", "-", "-"])
+                means = [round(float(np.mean([getattr(r, k)["all"] for r in found])), 3) for k in ("plain", "tagged")]
+                table.rows.append(["mean", "-", *means, f"{float(np.mean([r.difference for r in found])):+.3f}",
+                                   "-", "-", "-"])
                 tables.append(table)
     finally:
         torch.set_num_threads(saved)

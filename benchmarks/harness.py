@@ -1,16 +1,21 @@
-"""Tables, timers and peak-memory helpers shared by the benchmarks."""
+"""Tables, timers, peak-memory and project-folder helpers shared by the benchmarks."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import resource
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
+
+from mmx_core.docs.includes import markdown_table
 
 
 @dataclass
@@ -23,22 +28,15 @@ class Table:
     note: str = ""
 
     def to_markdown(self) -> str:
-        lines = [f"### {self.title}", ""]
-        if self.note:
-            lines += [self.note, ""]
-        lines.append("| " + " | ".join(self.columns) + " |")
-        lines.append("|" + "|".join(" --- " for _ in self.columns) + "|")
-        for row in self.rows:
-            lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
-        return "\n".join(lines) + "\n"
+        note = [self.note, ""] if self.note else []
+        rows = ([_fmt(v) for v in row] for row in self.rows)
+        return "\n".join([f"### {self.title}", "", *note, *markdown_table(self.columns, rows)]) + "\n"
 
 
 def _fmt(value) -> str:
-    if isinstance(value, float):
-        if value != value:
-            return "n/a"
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+    if not isinstance(value, float):
+        return str(value)
+    return "n/a" if value != value else f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 @contextlib.contextmanager
@@ -50,6 +48,16 @@ def timer() -> Iterator[dict]:
         yield record
     finally:
         record["seconds"] = time.perf_counter() - start
+
+
+def timed_runs(fn: Callable[[], object], repeats: int) -> list[float]:
+    """Seconds of each of ``repeats`` calls of ``fn``."""
+    times = []
+    for _ in range(repeats):
+        with timer() as t:
+            fn()
+        times.append(t["seconds"])
+    return times
 
 
 def sync(device: torch.device) -> None:
@@ -99,6 +107,20 @@ def peak_rss() -> Iterator[dict]:
         record["delta_mb"] = record["peak_mb"] - record["start_mb"]
 
 
+LAST_CPU = {"seconds": float("nan")}
+"""CPU seconds of the process during the last :func:`measure`."""
+
+
+def measure(fn):
+    """Run ``fn``: (result, wall seconds, peak RSS delta MB); CPU seconds of the process in LAST_CPU."""
+    gc.collect()
+    cpu = time.process_time()
+    with peak_rss() as mem, timer() as t:
+        out = fn()
+    LAST_CPU["seconds"] = time.process_time() - cpu
+    return out, t["seconds"], mem["delta_mb"]
+
+
 def max_rss_mb() -> float:
     """Peak RSS of this process so far (ru_maxrss), MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
@@ -118,3 +140,54 @@ def feature_cosines(first, second) -> dict:
 
     a, b = TrailerStore.open(first), TrailerStore.open(second)
     return {expert: row_cosines(a.features[expert], b.features[expert]) for expert in a.manifest.experts}
+
+
+TRUST_SAMPLE = 2000
+TRUST_K = 10
+
+
+def trust(X, Y, seed: int = 0) -> float:
+    """scikit-learn trustworthiness (k=10, cosine in the input space) on a fixed sample."""
+    import numpy as np
+    from sklearn.manifold import trustworthiness
+
+    rows = np.random.default_rng(seed).choice(len(X), min(TRUST_SAMPLE, len(X)), replace=False)
+    return float(trustworthiness(X[rows], Y[rows], n_neighbors=TRUST_K, metric="cosine"))
+
+
+@contextlib.contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """Set the environment variables ``values`` for the block; each comes back as it was (or unset) after."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.update({name: value for name, value in before.items() if value is not None})
+        for name in [name for name, value in before.items() if value is None]:
+            os.environ.pop(name, None)
+
+
+def project_folders(home: Path) -> dict[str, str]:
+    """The environment that points the project's cache, data and runs folders under ``home``."""
+    return {f"MMX_{name.upper()}_DIR": str(home / name) for name in ("cache", "data", "runs")}
+
+
+@contextlib.contextmanager
+def fresh_cache() -> Iterator[str]:
+    """An empty temporary cache folder as the project's cache for the block."""
+    with tempfile.TemporaryDirectory(prefix="mmx-bench-") as folder, environ({"MMX_CACHE_DIR": folder}):
+        yield folder
+
+
+@contextlib.contextmanager
+def no_shipped_cache() -> Iterator[None]:
+    """Make the pipeline ignore assets/cache (so a 'cold' run is really cold)."""
+    from mmx_core.base import artefacts
+
+    original = artefacts.shipped_cache_dir
+    artefacts.shipped_cache_dir = lambda: artefacts.cache_dir()
+    try:
+        yield
+    finally:
+        artefacts.shipped_cache_dir = original

@@ -2,7 +2,8 @@
 
 Each command module defines ``register(subparsers)``, which adds its parser and
 sets ``func`` to a callable taking the parsed arguments and returning an exit
-code (:class:`~mmx_core.base.errors.ExitCode`). :class:`MMXError` is printed as one line without a traceback. Every
+code (:class:`~mmx_core.base.errors.ExitCode`). :class:`MMXError` is printed as one line without a traceback; a
+library error about a parameter the command has as an option names the option (:func:`error_line`). Every
 command's ``--help`` shows each option's default (:class:`DefaultsFormatter`).
 """
 
@@ -17,7 +18,8 @@ import sys
 
 from mmx_core import commands
 from mmx_core.base.console import escaped_output
-from mmx_core.base.errors import ExitCode, MMXError
+from mmx_core.base.constraints import ParameterError
+from mmx_core.base.errors import ExitCode, MMXError, escape_control
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -92,7 +94,7 @@ def run_command(args) -> ExitCode:
     try:
         return ExitCode(int(args.func(args) or 0))
     except MMXError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_line(exc, args)}", file=sys.stderr)
         return ExitCode.REFUSED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -100,6 +102,15 @@ def run_command(args) -> ExitCode:
     except OSError as exc:  # the disk, not the input: one line, what was saved before stays as it was
         print(f"error: {os_error_message(exc)}", file=sys.stderr)
         return ExitCode.FAILED_INPUTS
+
+
+def error_line(exc: MMXError, args) -> str:
+    """The error's message; a :class:`ParameterError` about a parameter that is one of the command's options is
+    worded like argparse's own refusals (``argument --batch-size: must be ..., got 1``)."""
+    if not isinstance(exc, ParameterError) or not hasattr(args, exc.param):
+        return str(exc)
+    option = ("-" if len(exc.param) == 1 else "--") + exc.param.replace("_", "-")
+    return escape_control(f"argument {option}: must be {exc.requirement}, got {exc.value!r}")
 
 
 FULL_DISK = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)

@@ -8,7 +8,7 @@ running process:
   ``models/*.pt`` (:func:`checkpoints`);
 - embedding sets the app can show (:func:`list_sets`, :func:`set_info`):
 
-  - ``published``: the bundled 7,594 trailer embeddings (:mod:`mmx_core.base.assets`);
+  - ``published``: the bundled 7,594 trailer embeddings (:mod:`mmx_core.trailers.published`);
   - ``coarse`` / ``fine``: the shipped encoders' embeddings of the same trailers
     (``models/coarse_embeddings.npz``, ``models/fine_embeddings.npz``), when the files exist;
   - ``run:<run>/<file>``: embeddings written by a run (``runs/<run>/embeddings/<file>.npz``);
@@ -41,17 +41,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mmx_core.base.assets import (
-    PUBLISHED_EMBEDDINGS,
-    PUBLISHED_TRAILERS,
-    published_metadata,
-)
-from mmx_core.base.embeddings import (
-    EmbeddingSet,
-    join_metadata,
-    load_embeddings,
-    load_metadata,
-)
+from mmx_core.trailers.published import PUBLISHED_EMBEDDINGS, PUBLISHED_TRAILERS, published_metadata
+from mmx_core.trailers.embeddings import EmbeddingSet, join_metadata, load_embeddings, load_metadata
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import MODELS_DIR, data_dir, runs_dir
 from mmx_core.base.safeio import check_npz, regular_file
@@ -61,10 +52,8 @@ from mmx_core.train.checkpoint import run_checkpoint
 if TYPE_CHECKING:
     from mmx_core.evaluate.predictions import Predictions
 
-__all__ = [
-    "data_sets", "checkpoints", "SetInfo", "list_sets", "set_info", "load_set", "prediction_files",
-    "load_prediction_file", "uploads_dir", "SHIPPED", "NAME_PATTERN",
-]
+__all__ = ["data_sets", "checkpoints", "SetInfo", "list_sets", "set_info", "load_set", "prediction_files",
+           "load_prediction_file", "uploads_dir", "SHIPPED", "NAME_PATTERN"]
 
 SHIPPED = {"coarse": "coarse_embeddings.npz", "fine": "fine_embeddings.npz"}
 """Names of the shipped encoders' embedding sets -> their file under ``models/``."""
@@ -188,15 +177,9 @@ def list_sets() -> list[SetInfo]:
 def set_info(name: str) -> SetInfo:
     """The :class:`SetInfo` called ``name``; unknown names raise :class:`MMXError`."""
     found = list_sets()
-    for info in found:
-        if info.name == name:
-            return info
+    if info := next((i for i in found if i.name == name), None):
+        return info
     raise MMXError(f"unknown embedding set {name!r}; available: {[i.name for i in found]}, or give an .npz file")
-
-
-def _is_set_name(source: str | Path) -> bool:
-    text = str(source)
-    return not isinstance(source, Path) and (text in ("published", *SHIPPED) or text.startswith(("run:", "upload:")))
 
 
 def _table_beside(path: Path) -> Path | None:
@@ -216,7 +199,10 @@ def load_set(source: str | Path, metadata: str | Path | None = None) -> Embeddin
     metadata : str or Path, optional
         Trailer table (.parquet or .csv) joined by ``id``, instead of the one found beside the file.
     """
-    info = set_info(str(source)) if _is_set_name(source) else None
+    text = str(source)
+    is_set_name = not isinstance(source, Path) and (text in ("published", *SHIPPED)
+                                                    or text.startswith(("run:", "upload:")))
+    info = set_info(text) if is_set_name else None
     path, name = (info.path, info.name) if info is not None else (Path(source), Path(source).stem)
     table = Path(metadata) if metadata is not None else _table_beside(path)
     return _load(path, name, table, _stamp(path), _stamp(table))

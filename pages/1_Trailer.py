@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mmx_core import workspace
-from mmx_core.appkit import mapview, search
+from mmx_core.appkit import map_tables, search
 from ui import widgets
 
 view = widgets.setup("Trailer")
@@ -42,7 +42,7 @@ if not view.trailer or view.trailer not in emb:
     st.stop()
 
 data = widgets.map_for(emb.name, view.projection, view.mcs)
-frame = data.frame if data is not None else mapview.base_frame(emb).assign(cluster_label="?")
+frame = data.frame if data is not None else map_tables.base_frame(emb).assign(cluster_label="?")
 row = frame.iloc[emb.index_of(view.trailer)]
 card_col, first_col, second_col = st.columns([1.1, 2, 2])
 with card_col:
@@ -52,7 +52,7 @@ with card_col:
         st.caption(f"Cluster of {summary['size']} trailers; over-represented: {summary['genres'] or '-'}")
 
 second = widgets.load_set(second_name) if second_name else None
-table = mapview.side_by_side(emb, second, view.trailer, k=k)
+table = map_tables.side_by_side(emb, second, view.trailer, k=k)
 target = None
 with first_col:
     st.subheader(f"Neighbours in {emb.name}")

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from mmx_core import workspace
-from mmx_core.appkit import figures, mapview
-from mmx_core.appkit.annotated import named_in_two_spaces
+from mmx_core.appkit import figures, map_tables
+from mmx_core.appkit.annotated_map import named_in_two_spaces
 from mmx_core.appkit.map_figure import map_figure
 from mmx_core.base.errors import MMXError
 from ui import annotation_panels as notes, widgets
@@ -48,7 +48,7 @@ if example:
 else:
     show_example = False
 
-frames = [mapview.comparison_map(table, result, side) for side in ("a", "b")]
+frames = [map_tables.comparison_map(table, result, side) for side in ("a", "b")]
 highlight = None
 picked = st.session_state.get("_compare_pick", np.zeros(0, dtype=np.int64))
 if show_example:
@@ -67,7 +67,7 @@ for col, frame, name, base in ((col_a, frames[0], first, bases[0]), (col_b, fram
         events.append(st.plotly_chart(fig, on_select="rerun", key=f"cmp_{name}", width="stretch"))
         widgets.hover_card(f"cmp_{name}", table["id"].tolist(), f"compare:{first}|{second}")
 for event in events:
-    rows = mapview.selected_rows(event, len(table))
+    rows = map_tables.selected_rows(event, len(table))
     if len(rows) > 1 and not np.array_equal(rows, picked):
         st.session_state["_compare_pick"] = rows
         st.rerun()

@@ -5,7 +5,7 @@ import streamlit as st
 from mmx_core import jobs, workspace
 from mmx_core.appkit import evalview, figures
 from mmx_core.base.errors import MMXError
-from mmx_core.base.genres import PAPER_GENRES
+from mmx_core.trailers.genres import PAPER_GENRES
 from mmx_core.evaluate.predictions import load_predictions
 from mmx_core.evaluate.probe import probe_path
 from ui import job_panels, widgets

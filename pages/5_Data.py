@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mmx_core import jobs, workspace
-from mmx_core.appkit import sets, uploads
+from mmx_core.appkit import dataset_folders, uploads
 from mmx_core.base.devices import DEVICE_LABELS, DEVICES, PRECISION_LABELS, PRECISIONS
 from mmx_core.base.errors import MMXError
 from mmx_core.extract.experts import DEFAULT_EXPERTS, expert_names
@@ -27,7 +27,7 @@ import_name = st.text_input("Name (for an import)", key="w_folder_name")
 if st.button("Validate", key="validate_folder"):
     try:
         with st.spinner("Validating..."):
-            result = sets.check_folder(folder, import_name.strip())
+            result = dataset_folders.check_folder(folder, import_name.strip())
         verdict = {True: "valid", False: "problems found", None: "import started"}[result["ok"]]
         show = {True: st.success, False: st.error, None: st.info}[result["ok"]]
         show(f"{result['kind']}: {verdict}" + (f" · {result['note']}" if result["note"] not in ("", verdict) else ""))

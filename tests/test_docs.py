@@ -13,9 +13,11 @@ from mmx_core.base import docblocks
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import PROJECT_ROOT
 from mmx_core.cli import main as cli_main
-from mmx_core.data.synth_config import SynthConfig
-from mmx_core.data.synth_doc import KNOBS, clip_bytes
-from mmx_core.studies import reference_docs
+from mmx_core.data.synth.config import SynthConfig
+from mmx_core.docs import build, includes
+from mmx_core.docs.figures import prose_figures, requirement_names
+from mmx_core.docs.module_map import module_summaries, render_module_map
+from mmx_core.docs.defaults import KNOBS, clip_bytes
 from mmx_core.studies.model_card import render_model_card
 from mmx_core.train.config import STAGE_RECIPES
 
@@ -60,29 +62,20 @@ def test_update_block_replaces_only_its_block_and_appends_new_ones(tmp_path):
         docblocks.update_block(path, "a b", "x")
 
 
-def test_old_bench_markers_are_upgraded_with_their_contents():
-    old = "# Benchmarks\n\nIntro.\n\n<!-- bench:app -->\n## app\n\n| a |\n| --- |\n| 1.5 |\n\n<!-- bench:data -->\n## data\n\nx 2.5\n"
-    new = docblocks.upgrade_markers(old)
-    assert "<!-- bench:" not in new and new.startswith("# Benchmarks\n\nIntro.\n\n")
-    assert docblocks.parse_blocks(new) == {"app": "## app\n\n| a |\n| --- |\n| 1.5 |", "data": "## data\n\nx 2.5"}
-    assert docblocks.parse_blocks(old) == docblocks.parse_blocks(new)
-    assert docblocks.upgrade_markers(new) == new
-
-
 def test_includes_resolve_table_cells_and_numbers_after_text(tmp_path):
     root = _project(tmp_path, (
         'Cold start <!-- include: docs/benchmarks.md#app row="server start" col="value" -->old<!-- /include --> s, '
         'gain <!-- include: docs/benchmarks.md#app after="interval [+0.184, " -->?<!-- /include -->.\n'))
-    text = docblocks.refresh(root / "README.md")
+    text = includes.refresh(root / "README.md")
     assert "-->4.79<!-- /include --> s" in text and "-->+0.204<!-- /include -->." in text
-    inc = docblocks.find_includes(text)
+    inc = includes.find_includes(text)
     assert [i.attrs for i in inc] == [{"row": "server start", "col": "value"}, {"after": "interval [+0.184, "}]
 
 
 def test_an_include_written_as_code_is_left_alone(tmp_path):
     readme = 'Syntax: `<!-- include: docs/none.md#x after="y" -->v<!-- /include -->`.\n'
     root = _project(tmp_path, readme)
-    assert docblocks.refresh(root / "README.md") == readme
+    assert includes.refresh(root / "README.md") == readme
 
 
 @pytest.mark.parametrize("attrs, message", [
@@ -93,10 +86,10 @@ def test_an_include_written_as_code_is_left_alone(tmp_path):
 def test_a_broken_include_names_itself(tmp_path, attrs, message):
     root = _project(tmp_path, f"x <!-- include: docs/benchmarks.md#app {attrs} -->1<!-- /include -->\n")
     with pytest.raises(MMXError, match=message):
-        docblocks.refresh(root / "README.md")
+        includes.refresh(root / "README.md")
     (root / "README.md").write_text("x <!-- include: docs/benchmarks.md#gone after=\"a\" -->1<!-- /include -->\n")
     with pytest.raises(MMXError, match="no generated block 'gone'"):
-        docblocks.refresh(root / "README.md")
+        includes.refresh(root / "README.md")
 
 
 def test_prose_figures_flags_measurements_and_passes_the_rules():
@@ -110,7 +103,7 @@ def test_prose_figures_flags_measurements_and_passes_the_rules():
         "<!-- BEGIN GENERATED: t -->\n| 0.871 |\n<!-- END GENERATED: t -->",
         'x <!-- include: a.md#t after="y" -->0.5<!-- /include -->',
     ])
-    figures = docblocks.prose_figures(text, packages=["torch"])
+    figures = prose_figures(text, packages=["torch"])
     assert [(f.line, f.number) for f in figures] == [(1, "4.33"), (1, "1,349")]
 
 
@@ -136,18 +129,18 @@ def test_model_card_is_one_block_and_reads_its_comparison_from_the_data():
 
 
 def test_project_docs_have_no_stale_include():
-    stale = [p.name for p in docblocks.doc_files(PROJECT_ROOT) if docblocks.refresh(p) != p.read_text()]
+    stale = [p.name for p in build.doc_files(PROJECT_ROOT) if includes.refresh(p) != p.read_text()]
     assert not stale, f"run `python -m mmx_core docs`: stale includes in {stale}"
 
 
 def test_every_project_figure_has_a_source():
-    packages = docblocks.requirement_names(PROJECT_ROOT)
-    files = docblocks.doc_files(PROJECT_ROOT)
+    packages = requirement_names(PROJECT_ROOT)
+    files = build.doc_files(PROJECT_ROOT)
     assert {"README.md", "docs/benchmarks.md", "docs/results.md", "models/README.md"} <= {
         str(f.relative_to(PROJECT_ROOT)) for f in files}
     for path in files:
         name = str(path.relative_to(PROJECT_ROOT))
-        figures = docblocks.prose_figures(path.read_text(), packages)
+        figures = prose_figures(path.read_text(), packages)
         if name in PENDING:
             assert len(figures) <= PENDING[name], f"{name}: {len(figures)} figures without a source (was {PENDING[name]})"
         else:
@@ -156,18 +149,18 @@ def test_every_project_figure_has_a_source():
 
 
 def test_code_defined_blocks_match_the_code_they_are_read_from():
-    assert reference_docs.stale_blocks(PROJECT_ROOT) == [], "run `python -m mmx_core docs`"
+    assert build.stale_blocks(PROJECT_ROOT) == [], "run `python -m mmx_core docs`"
     blocks = {(doc, name): docblocks.parse_blocks((PROJECT_ROOT / doc).read_text())[name]
-              for doc, name, _ in reference_docs.GENERATORS}
+              for doc, name, _ in build.GENERATORS}
     recipe = blocks[("docs/model.md", "train-recipe")]
-    assert docblocks.select_value(recipe, {"row": "fine", "col": "patience"}) == "0"
-    assert docblocks.select_value(recipe, {"row": "fine", "col": "epochs"}) == f"{STAGE_RECIPES['fine']['epochs']:g}"
+    assert includes.select_value(recipe, {"row": "fine", "col": "patience"}) == "0"
+    assert includes.select_value(recipe, {"row": "fine", "col": "epochs"}) == f"{STAGE_RECIPES['fine']['epochs']:g}"
     paper = blocks[("docs/paper.md", "paper-tables")]
-    assert docblocks.select_value(paper, {"table": "Table 2: summary", "row": "MMX-Trailer-20", "col": "F1w"}) == "0.597"
-    assert docblocks.select_value(paper, {"table": "Table 2: summary", "row": "MMX-Trailer-20", "col": "AU(PRC)w"}) == "0.583"
-    assert docblocks.select_value(paper, {"table": "Table 2: test-set", "row": "Thriller", "col": "printed column"}) == "Wstrn"
+    assert includes.select_value(paper, {"table": "Table 2: summary", "row": "MMX-Trailer-20", "col": "F1w"}) == "0.597"
+    assert includes.select_value(paper, {"table": "Table 2: summary", "row": "MMX-Trailer-20", "col": "AU(PRC)w"}) == "0.583"
+    assert includes.select_value(paper, {"table": "Table 2: test-set", "row": "Thriller", "col": "printed column"}) == "Wstrn"
     explore = blocks[("docs/explore.md", "explore-defaults")]
-    assert docblocks.select_value(explore, {"table": "`SubgenreClusterer`", "row": "min_cluster_size", "col": "default"}) == "40"
+    assert includes.select_value(explore, {"table": "`SubgenreClusterer`", "row": "min_cluster_size", "col": "default"}) == "40"
 
 
 def test_synth_defaults_cover_every_knob_and_the_clip_cost_follows_the_dims():
@@ -190,23 +183,23 @@ def test_docs_command_writes_code_defined_blocks_and_check_flags_a_stale_one(tmp
 def test_a_row_selector_takes_prefixes_with_a_star_for_any_text():
     block = ("| index | ms |\n| --- | --- |\n| ivf, probe 32 | 3 |\n| ivfpq, re-rank 10 | 1 |\n"
              "| ivfpq, re-rank 40 (default) | 2 |\n")
-    assert docblocks.select_value(block, {"row": "ivf", "col": "ms"}) == "3"              # a prefix: first match
-    assert docblocks.select_value(block, {"row": "ivfpq", "col": "ms"}) == "1"
-    assert docblocks.select_value(block, {"row": "ivfpq*(default)", "col": "ms"}) == "2"
+    assert includes.select_value(block, {"row": "ivf", "col": "ms"}) == "3"              # a prefix: first match
+    assert includes.select_value(block, {"row": "ivfpq", "col": "ms"}) == "1"
+    assert includes.select_value(block, {"row": "ivfpq*(default)", "col": "ms"}) == "2"
     with pytest.raises(MMXError, match="no table cell"):
-        docblocks.select_value(block, {"row": "*(none)", "col": "ms"})
+        includes.select_value(block, {"row": "*(none)", "col": "ms"})
 
 
 # Paths the docs name that are not in the repository by design: the user's own secrets file, a pattern.
 NAMED_NOT_SHIPPED = {".streamlit/secrets.toml", "benchmarks/bench_NAME.py"}
-PATH_IN_TEXT = re.compile(r"(?<![\w./-])((?:mmx_core|ui|pages|tests|benchmarks|docs|\.streamlit|\.ci|assets|models)"
+PATH_IN_TEXT = re.compile(r"(?<![\w./-])((?:mmx_core|ui|pages|tests|benchmarks|docs|\.streamlit|\.ci|assets|models|testing)"
                           r"/[\w./*<>{}-]*)")
 
 
 def test_every_project_path_the_docs_and_configs_name_exists():
-    """A doc or config naming a moved or deleted file (a stale ``mmx_core/static/...``) fails here."""
-    files = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "models" / "README.md",
-             PROJECT_ROOT / ".streamlit" / "config.toml", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+    """A doc or config naming a moved or deleted file (a stale ``mmx_core/static/...``) fails here; generated blocks too."""
+    files = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "models" / "README.md", PROJECT_ROOT / ".streamlit" / "config.toml",
+             PROJECT_ROOT / "Makefile", PROJECT_ROOT / ".ci" / "run", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
     missing = []
     for path in files:
         for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -217,3 +210,13 @@ def test_every_project_path_the_docs_and_configs_name_exists():
                 if not (PROJECT_ROOT / named).exists():
                     missing.append(f"{path.relative_to(PROJECT_ROOT)}:{number}: {named}")
     assert not missing
+
+
+def test_every_package_states_its_purpose_above_its_modules_in_the_module_map():
+    rows = {path: summary for _, path, summary in module_summaries(PROJECT_ROOT)}
+    packages = [path for path in rows if path.endswith("/")]
+    assert {"mmx_core/", "mmx_core/base/", "mmx_core/trailers/", "mmx_core/docs/", "ui/"} <= set(packages)
+    unfinished = [f"{path}: {rows[path]}" for path in packages if not rows[path].endswith((".", ".)", ")"))]
+    assert not unfinished, "a package __init__.py docstring's first line says what the package is for, in one sentence"
+    text = render_module_map(PROJECT_ROOT)
+    assert text.index("| **`mmx_core/docs/`** |") < text.index("| `mmx_core/docs/build.py` |")

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from mmx_core.base.artefacts import atomic_write, cached_artefact, params_key, read_json
-from mmx_core.base.assets import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
-from mmx_core.base.embeddings import load_embeddings, save_embeddings
+from mmx_core.trailers.published import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
+from mmx_core.trailers.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
 
 

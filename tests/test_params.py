@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import inspect
 import io
+import re
 
 import pytest
 
-from mmx_core.appkit.viewstate import PROJECTIONS, ViewState
+from mmx_core.appkit.url_state import PROJECTIONS, ViewState
+from mmx_core.base.constraints import Choice, Int, ParameterError, Real
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
 from mmx_core.cli import build_parser
+from mmx_core.commands.argtypes import option_type
 from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer
-from mmx_core.explore import pipeline
+from mmx_core.explore.cached_clusters import DEFAULT_CLUSTERS
+from mmx_core.explore.cached_map import DEFAULT_PROJECTION
 
 ESTIMATORS = {
     Projector: {"method": "tsne", "perplexity": 7.0, "n_components": 3, "pca_dims": None},
@@ -53,10 +58,24 @@ def test_set_params_and_validate():
     assert projector.validate() is projector
     with pytest.raises(MMXError, match=r"Projector has no parameter colour; parameters: method, n_components"):
         Projector().set_params(colour="red")
-    with pytest.raises(MMXError, match=r"min_cluster_size=1 is invalid"):
+    with pytest.raises(MMXError, match=r"min_cluster_size=1: must be an integer >= 2"):
         SubgenreClusterer(min_cluster_size=1).validate()
-    with pytest.raises(MMXError, match=r"backend='faiss' is not supported"):
+    with pytest.raises(MMXError, match=r"backend='faiss': must be one of \['auto',"):
         NeighbourIndex(backend="faiss").validate()
+
+
+def test_one_constraint_vocabulary_for_the_library_and_the_cli():
+    cases = ((Int(1), 0), (Int(0, 10), 11), (Real(0, 1, high_open=True), 1.0), (Real(0, low_open=True), 0.0))
+    for interval, bad in cases:
+        with pytest.raises(ParameterError, match=re.escape(f"x={bad!r}: must be {interval}")):
+            interval.check("x", bad)
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(f"must be {interval}, got '{bad}'")):
+            option_type(interval)(str(bad))
+    assert str(Int(3, none=True)) == "an integer >= 3 or None" and Int(3, none=True).check("x", None) is None
+    assert not any(Int(1).accepts(bad) for bad in (True, 2.0, "2", float("nan")))
+    assert not any(Real(0).accepts(bad) for bad in (True, "2", float("nan"), float("inf")))
+    with pytest.raises(ParameterError, match=r"^x='c': must be one of \['a', 'b'\]$"):
+        Choice(("a", "b")).check("x", "c")
 
 
 def test_params_base_needs_keyword_parameters_with_defaults():
@@ -79,11 +98,11 @@ def test_the_cache_keys_still_read_the_estimators_parameters():
     # (the backend, "auto", is left out of the key when it runs on the CPU: explore/backends.py).
     from mmx_core.explore.backends import cache_params
 
-    assert pipeline.DEFAULT_PROJECTION["backend"] == pipeline.DEFAULT_CLUSTERS["backend"] == "auto"
-    assert cache_params(pipeline.DEFAULT_PROJECTION, "cpu") == {
+    assert DEFAULT_PROJECTION["backend"] == DEFAULT_CLUSTERS["backend"] == "auto"
+    assert cache_params(DEFAULT_PROJECTION, "cpu") == {
         "method": "umap", "n_components": 2, "metric": "cosine", "seed": 0, "n_neighbors": 15, "min_dist": 0.1,
         "n_epochs": 150, "init": "pca", "perplexity": 30.0, "pca_dims": 50, "exact_knn_max": 200_000}
-    assert cache_params(pipeline.DEFAULT_CLUSTERS, "cpu") == {
+    assert cache_params(DEFAULT_CLUSTERS, "cpu") == {
         "min_cluster_size": 40, "min_samples": 10, "selection": "leaf", "epsilon": 0.0, "space": "umap10",
         "n_components": 10, "n_neighbors": 15, "n_epochs": 60, "seed": 0}
 

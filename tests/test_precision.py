@@ -113,7 +113,7 @@ def test_fp16_on_the_cpu_is_refused_in_one_line(tmp_path, capsys):
     (videos / "a.mp4").write_bytes(b"never decoded")
     code = main(["extract", str(videos), "--out", str(tmp_path / "set"), "--device", "cpu", "--precision", "fp16"])
     line = _one_line_error(capsys.readouterr().err)
-    assert code == 2 and "--precision='fp16' is for a CUDA GPU" in line
+    assert code == 2 and "precision='fp16' is for a CUDA GPU" in line
     assert not (tmp_path / "set").exists()
 
 
@@ -133,11 +133,11 @@ def test_job_requests_carry_and_check_the_precision(tiny_data, tmp_path):
     assert build_parser().parse_args(argv).precision == "bf16"
     default = jobs.EmbedRequest(run="r", data=tiny_data)
     assert default.precision == DEFAULT_PRECISION and "--precision" not in default.command(tmp_path)
-    with pytest.raises(MMXError, match=r"precision 'fp64' is not one of"):
+    with pytest.raises(MMXError, match=r"precision='fp64': must be one of"):
         jobs.ExtractRequest(videos="v", dataset="d", precision="fp64").checked()
     with pytest.raises(MMXError, match=r"precision='fp16' is for a CUDA GPU"):
         jobs.ExtractRequest(videos="v", dataset="d", device="cpu", precision="fp16")._checked_device()
-    train = jobs.TrainRequest(stage="coarse", data=tiny_data, device="cpu", precision="fp32").validated()
+    train = jobs.TrainRequest(stage="coarse", data=tiny_data, device="cpu", precision="fp32").validate()
     from mmx_core.base.paths import runs_dir
 
     argv = train.command(runs_dir() / "r")

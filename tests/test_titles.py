@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mmx_core.base import titles
-from mmx_core.base.assets import published_metadata
-from mmx_core.base.titles import OVERRIDES, TitleSegmenter, display_titles
+from mmx_core.trailers import titles
+from mmx_core.trailers.published import published_metadata
+from mmx_core.trailers.titles import OVERRIDES, TitleSegmenter, display_titles
 
 LABELS = Path(__file__).resolve().parent.parent / "benchmarks" / "titles_labelled.tsv"
 

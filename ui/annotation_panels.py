@@ -15,9 +15,9 @@ import streamlit as st
 
 from mmx_core.annotations.carry import MATCH_THRESHOLD
 from mmx_core.annotations.store import AnnotationStore
-from mmx_core.appkit import mapview
-from mmx_core.appkit.annotated import NAME_MARK, AnnotatedMap, annotate
-from mmx_core.appkit.viewstate import ViewState
+from mmx_core.appkit import map_tables
+from mmx_core.appkit.annotated_map import NAME_MARK, AnnotatedMap, annotate
+from mmx_core.appkit.url_state import ViewState
 from mmx_core.base.errors import MMXError
 from ui import signin, widgets
 
@@ -28,12 +28,12 @@ def store(name: str) -> AnnotationStore:
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
-def _annotated(_data: mapview.MapData, scope: tuple, revision: str) -> AnnotatedMap:
+def _annotated(_data: map_tables.MapData, scope: tuple, revision: str) -> AnnotatedMap:
     annotations = AnnotationStore.for_set(scope[0])
     return annotate(_data, annotations.subgenres(), annotations.tags())
 
 
-def annotated_map(name: str, data: mapview.MapData, scope: tuple) -> tuple[AnnotatedMap | None, str]:
+def annotated_map(name: str, data: map_tables.MapData, scope: tuple) -> tuple[AnnotatedMap | None, str]:
     """The map ``data`` of set ``name`` with its annotations (None while the set has none) and the store's revision."""
     try:
         revision = AnnotationStore.for_set(name).revision()
@@ -61,7 +61,7 @@ def _named_form(key: str, label: str, button: str, on_submit, placeholder: str =
             on_submit(text.strip())
 
 
-def name_cluster(name: str, data: mapview.MapData, cluster: int, annotated: AnnotatedMap | None) -> None:
+def name_cluster(name: str, data: map_tables.MapData, cluster: int, annotated: AnnotatedMap | None) -> None:
     """Name the chosen cluster (it becomes a named sub-genre of its members), or rename the name it carries."""
     members = data.frame.loc[data.frame["cluster"] == cluster, "id"].tolist()
     carried = None
@@ -189,8 +189,7 @@ def tag_filter(annotated: AnnotatedMap | None) -> np.ndarray | None:
     if not chosen:
         return None
     mask = np.zeros(len(annotated.tags), dtype=bool)
-    for tag in chosen:
-        mask[annotated.tag_rows[tag]] = True
+    mask[np.concatenate([annotated.tag_rows[tag] for tag in chosen])] = True
     return mask
 
 

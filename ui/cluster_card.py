@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from mmx_core import workspace
-from mmx_core.appkit import cardview, media
+from mmx_core.appkit import cardview, trailer_media
 from mmx_core.base.errors import MMXError
 from ui import widgets
 
@@ -66,10 +66,10 @@ def _row(trailer_id: str, rows: pd.DataFrame) -> pd.Series:
 def _most_typical(trailer_id: str, rows: pd.DataFrame) -> None:
     """The most typical member's video when its source is reachable, else its thumbnail."""
     row = _row(trailer_id, rows)
-    video = media.trailer_video(trailer_id, row)
+    video = trailer_media.trailer_video(trailer_id, row)
     if video is not None:
         st.video(str(video.path), start_time=video.start_of(None))
-    elif image := media.thumbnail_bytes(trailer_id, row):
+    elif image := trailer_media.thumbnail_bytes(trailer_id, row):
         st.image(image, width=320)
     st.caption(f"Most typical: {row.get('display_title', trailer_id)}")
 
@@ -79,7 +79,7 @@ def _grid(ids: list[str], rows: pd.DataFrame) -> None:
     for start in range(0, len(ids), GRID_COLUMNS):
         for col, trailer_id in zip(st.columns(GRID_COLUMNS), ids[start:start + GRID_COLUMNS]):
             row = _row(trailer_id, rows)
-            if image := media.thumbnail_bytes(trailer_id, row):
+            if image := trailer_media.thumbnail_bytes(trailer_id, row):
                 col.image(image, width="stretch")
             if col.button(str(row.get("display_title", trailer_id)), key=f"card_open_{trailer_id}"):
                 widgets.update(trailer=trailer_id)

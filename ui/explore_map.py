@@ -11,9 +11,9 @@ import os
 
 import streamlit as st
 
-from mmx_core.appkit import mapview
+from mmx_core.appkit import map_tables
+from mmx_core.appkit.large_map import MATCH_CAP
 from mmx_core.appkit.map_figure import MAP_POINT_LIMIT, MapBase, map_base, map_figure
-from mmx_core.appkit.viewport import MATCH_CAP
 from ui import plotly_map, widgets
 
 SMALL_KEY, LARGE_KEY = "map", "map_large"   # element keys of the two kinds of map
@@ -21,7 +21,7 @@ HEIGHT = 640
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
-def _map_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
+def _map_base(_data: map_tables.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
               limit: int, group: int | None) -> MapBase:
     base = map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit,
                     groups=_data.groups, group=group, background=_data.background)
@@ -30,7 +30,7 @@ def _map_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, co
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _view_base(_data: mapview.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
+def _view_base(_data: map_tables.MapData, name: str, stamp: tuple, params: tuple, colour: str, genre: str | None,
                limit: int, group: int | None, view: tuple) -> MapBase:
     return map_base(_data.frame, colour, genre=genre, summaries=_data.summaries, encode=True, limit=limit, view=view,
                     groups=_data.groups, group=group, background=_data.background)
@@ -47,33 +47,33 @@ def map_point_limit() -> int:
     return MAP_POINT_LIMIT
 
 
-def is_large(data: mapview.MapData) -> bool:
+def is_large(data: map_tables.MapData) -> bool:
     """Whether the map of ``data`` is drawn as a density plus the points of the region shown."""
     return len(data.frame) > map_point_limit()
 
 
-def scope_of(name: str, data: mapview.MapData) -> tuple:
+def scope_of(name: str, data: map_tables.MapData) -> tuple:
     """What identifies the map of set ``name``: the set's file and the map's parameters."""
     return name, widgets.set_stamp(name), tuple(sorted(data.params.items()))
 
 
-def key_of(data: mapview.MapData) -> str:
+def key_of(data: map_tables.MapData) -> str:
     """The element key of the map of ``data`` (what a hover card attaches to)."""
     return LARGE_KEY if is_large(data) else SMALL_KEY
 
 
-def last_selection(data: mapview.MapData):
+def last_selection(data: map_tables.MapData):
     """The last click, box or lasso on the map of ``data`` (``st.plotly_chart``'s selection state's shape)."""
     return plotly_map.selection_event(LARGE_KEY) if is_large(data) else st.session_state.get(SMALL_KEY)
 
 
-def region(data: mapview.MapData, scope: tuple, focus: tuple | None) -> tuple | None:
+def region(data: map_tables.MapData, scope: tuple, focus: tuple | None) -> tuple | None:
     """The region whose points the map of ``data`` draws (:func:`ui.plotly_map.region`); None for a map
     drawn whole."""
     return plotly_map.region(LARGE_KEY, focus, scope) if is_large(data) else None
 
 
-def map_figure_for(scope: tuple, data: mapview.MapData, colour: str, genre: str | None = None,
+def map_figure_for(scope: tuple, data: map_tables.MapData, colour: str, genre: str | None = None,
                    view: tuple | None = None, group: int | None = None, **overlays) -> tuple:
     """The Explore map (:func:`map_figure` of ``data``, what :func:`widgets.map_for` returned) and its
     :class:`MapBase`: the colour layers are built once per map (``scope``), colouring, chosen ``group`` (a map

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from mmx_core.appkit import figures, map_groups, mapview
+from mmx_core.appkit import figures, map_groups, map_tables
 from mmx_core.base.sheets import spreadsheet_safe_csv
 from ui import widgets
 
@@ -20,7 +20,7 @@ def take_map_click(name: str, frame, event=None) -> np.ndarray:
     """Rows of the last click, box or lasso on the map (``event``, the selection state of ``st.plotly_chart``;
     default: that of the chart of key ``"map"``); a new single click selects its trailer (set ``name``) and
     leaves the cluster zoom."""
-    rows = mapview.selected_rows(event if event is not None else st.session_state.get("map"), len(frame))
+    rows = map_tables.selected_rows(event if event is not None else st.session_state.get("map"), len(frame))
     if len(rows) == 1 and st.session_state.get("_map_pick") != (name, int(rows[0])):
         st.session_state["_map_pick"] = (name, int(rows[0]))
         widgets.update(trailer=str(frame["id"].iloc[rows[0]]), cluster=None)
@@ -28,18 +28,18 @@ def take_map_click(name: str, frame, event=None) -> np.ndarray:
     return rows
 
 
-def cluster_names(data: mapview.MapData) -> dict:
+def cluster_names(data: map_tables.MapData) -> dict:
     """Cluster -> its label and size, as the chooser and the headings show it."""
     return map_groups.chooser_names(data.summaries, "cluster")
 
 
-def chosen_group(data: mapview.MapData) -> int | None:
+def chosen_group(data: map_tables.MapData) -> int | None:
     """The view's ``group`` if the map has that group, else None."""
     group = st.session_state["view"].group
     return group if data.groups is not None and group in set(data.groups["group"]) else None
 
 
-def cluster_chooser(data: mapview.MapData, names: dict) -> None:
+def cluster_chooser(data: map_tables.MapData, names: dict) -> None:
     """The "Zoom to cluster" box (the view's ``cluster``; a cluster no longer on the map is forgotten); on a map
     with groups, a "Sub-genre group" box (the view's ``group``) first, then the clusters of the chosen group."""
     if data.groups is None:
@@ -73,7 +73,7 @@ def _cluster_box(clusters: list, names: dict, label: str | None) -> None:
         widgets.bound(st.selectbox, "cluster", label, options, format_func=lambda c: "all" if c is None else names[c])
 
 
-def trailer_panel(emb, data: mapview.MapData, selected_row: int | None, annotate_trailer=None) -> None:
+def trailer_panel(emb, data: map_tables.MapData, selected_row: int | None, annotate_trailer=None) -> None:
     """The selected trailer's card (then ``annotate_trailer(row)``: its names, tags and note) and nearest
     neighbours with thumbnails (a click on one selects it), or a hint."""
     if selected_row is not None:
@@ -95,7 +95,7 @@ def trailer_panel(emb, data: mapview.MapData, selected_row: int | None, annotate
                 "many; click legend entries to hide or show clusters.")
 
 
-def clusters_table(data: mapview.MapData) -> None:
+def clusters_table(data: map_tables.MapData) -> None:
     """The table of the map's clusters (of the chosen group; of the groups on a grouped map)."""
     group = chosen_group(data)
     if data.groups is not None and group is None:
@@ -107,7 +107,7 @@ def clusters_table(data: mapview.MapData) -> None:
     st.dataframe(table[["label", "size", "genres", "typical"]], hide_index=True, height=260)
 
 
-def selection_panel(data: mapview.MapData, rows: np.ndarray, highlight: np.ndarray, names: dict,
+def selection_panel(data: map_tables.MapData, rows: np.ndarray, highlight: np.ndarray, names: dict,
                     named_rows: np.ndarray | None = None) -> list[str]:
     """The chosen cluster's members, else the chosen named sub-genre's (``named_rows``), else the box/lasso
     selection (``rows``), else the search and filter matches: a table (downloadable, with the trailers' names
@@ -133,7 +133,7 @@ def selection_panel(data: mapview.MapData, rows: np.ndarray, highlight: np.ndarr
     table_col.dataframe(chosen, hide_index=True, height=300, key="selection_table")
     table_col.download_button("Download the selection as CSV", spreadsheet_safe_csv(chosen), "selection.csv",
                               "text/csv")
-    hist_col.plotly_chart(figures.share_histogram(mapview.genre_share(frame["genre_list"].iloc[rows]),
+    hist_col.plotly_chart(figures.share_histogram(map_tables.genre_share(frame["genre_list"].iloc[rows]),
                                                   data.genre_share), width="stretch")
     hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float),
                                                  frame["year"].astype(float)), width="stretch")

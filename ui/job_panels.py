@@ -40,19 +40,16 @@ def _header(job: jobs.JobInfo) -> str:
 
 
 def _controls(job: jobs.JobInfo, columns) -> None:
-    if job.state in jobs.ACTIVE and columns[0].button("Cancel", key=f"cancel_{job.name}"):
-        try:
-            jobs.cancel(job.name)
-        except MMXError as exc:
-            st.error(str(exc))
-        st.rerun()
     stopped = ("cancelled", "failed", "finished") if job.kind == "train" else ("cancelled", "failed")
-    if job.kind in RESUMABLE and job.state in stopped and columns[1].button("Resume", key=f"resume_{job.name}"):
-        try:
-            jobs.resume(job.name)
-        except MMXError as exc:
-            st.error(str(exc))
-        st.rerun()
+    for column, label, action, offered in ((columns[0], "Cancel", jobs.cancel, job.state in jobs.ACTIVE),
+                                           (columns[1], "Resume", jobs.resume,
+                                            job.kind in RESUMABLE and job.state in stopped)):
+        if offered and column.button(label, key=f"{label.lower()}_{job.name}"):
+            try:
+                action(job.name)
+            except MMXError as exc:
+                st.error(str(exc))
+            st.rerun()
 
 
 def _training_curves(job: jobs.JobInfo) -> None:

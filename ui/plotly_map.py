@@ -23,7 +23,7 @@ import plotly.offline
 import streamlit as st
 import streamlit.components.v2  # noqa: F401 - st.components.v2.component
 
-from mmx_core.appkit.viewport import parse_view
+from mmx_core.appkit.large_map import parse_view
 
 _COMPONENT = st.components.v2.component("mmx_plotly_map", js=Path(__file__).with_name("plotly_map.js").read_text(
     encoding="utf-8"), isolate_styles=False)

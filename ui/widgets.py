@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 
 import pandas as pd
@@ -11,12 +12,12 @@ import streamlit.components.v2  # noqa: F401 - st.components.v2.component (the m
 from streamlit.errors import StreamlitPageNotFoundError
 
 from mmx_core import workspace
-from mmx_core.appkit import hovercard, mapview, media
+from mmx_core.appkit import hovercard, map_tables, trailer_media
 from mmx_core.appkit.map_figure import map_base
 from mmx_core.base.errors import MMXError
 from mmx_core.base.progress import progress_callback
-from mmx_core.appkit.viewstate import PROJECTION_KNOBS, ViewState
-from mmx_core.explore import pipeline
+from mmx_core.appkit.url_state import PROJECTION_KNOBS, ViewState
+from mmx_core.explore.cached_comparison import comparison
 from ui import signin
 
 
@@ -50,7 +51,7 @@ def setup(title: str) -> ViewState:
 
 def update(**changes) -> ViewState:
     """Change the view state (and the URL)."""
-    st.session_state["view"] = st.session_state["view"].with_(**changes)
+    st.session_state["view"] = dataclasses.replace(st.session_state["view"], **changes)
     sync_url()
     return st.session_state["view"]
 
@@ -114,7 +115,7 @@ def projection_params(projection: str) -> dict:
         for name, label, low, high, default, step in knobs:
             key = f"w_{projection}_{name}"
             if key not in st.session_state:
-                st.session_state[key] = type(default)(view.projection_params.get(name, default))
+                st.session_state[key] = type(default)(dict(view.pp).get(name, default))
             value = st.slider(label, low, high, step=step, key=key)
             if value != default:
                 changed[name] = value
@@ -152,10 +153,10 @@ def settle_shared() -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
-def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> mapview.MapData:
+def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> map_tables.MapData:
     emb = workspace.load_set(name)
-    data = mapview.map_data(emb, projection, mcs, dict(params))
-    mapview.warm_neighbours(emb)
+    data = map_tables.map_data(emb, projection, mcs, dict(params))
+    map_tables.warm_neighbours(emb)
     settle_shared()
     return data
 
@@ -166,7 +167,7 @@ def set_stamp(name: str) -> tuple:
     return stat.st_mtime_ns, stat.st_size
 
 
-def map_for(name: str, projection: str, mcs: int, params: dict | None = None) -> mapview.MapData | None:
+def map_for(name: str, projection: str, mcs: int, params: dict | None = None) -> map_tables.MapData | None:
     """Projection and clusters of a set (cached in the server process and on disk)."""
     stamp, key = set_stamp(name), tuple(sorted((params or {}).items()))
     try:
@@ -179,11 +180,11 @@ def map_for(name: str, projection: str, mcs: int, params: dict | None = None) ->
 
 @st.cache_data(show_spinner=False, max_entries=2000)
 def _neighbours(name: str, stamp: tuple, trailer_id: str, k: int):
-    return mapview.neighbour_table(workspace.load_set(name), trailer_id, k=k)
+    return map_tables.neighbour_table(workspace.load_set(name), trailer_id, k=k)
 
 
 def neighbours_for(name: str, trailer_id: str, k: int):
-    """:func:`mapview.neighbour_table` of set ``name`` (cached per set contents, trailer and ``k``)."""
+    """:func:`map_tables.neighbour_table` of set ``name`` (cached per set contents, trailer and ``k``)."""
     return _neighbours(name, set_stamp(name), trailer_id, k)
 
 
@@ -191,10 +192,10 @@ def trailer_card(frame_row, container=None, image_width: int = 220, sequence: in
     """Thumbnail (or, for a trailer extracted from a reachable video, a player starting at ``sequence``),
     title, year, genres and cluster of one trailer."""
     box = container or st
-    video = media.trailer_video(frame_row["id"], frame_row)
+    video = trailer_media.trailer_video(frame_row["id"], frame_row)
     if video is not None:
         box.video(str(video.path), start_time=video.start_of(sequence))
-    elif image := media.thumbnail_bytes(frame_row["id"], frame_row):
+    elif image := trailer_media.thumbnail_bytes(frame_row["id"], frame_row):
         box.image(image, width=image_width)
     year = frame_row["year"]
     box.markdown(f"**{frame_row['display_title']}** ({'?' if pd.isna(year) else int(year)})  \n"
@@ -207,7 +208,7 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
     for i, row in table.iterrows():
         if show_images:
             image_col, text_col = st.columns([1, 3], vertical_alignment="center")
-            if image := media.thumbnail_bytes(row[f"id{suffix}"], {"dataset": row.get(f"dataset{suffix}")}):
+            if image := trailer_media.thumbnail_bytes(row[f"id{suffix}"], {"dataset": row.get(f"dataset{suffix}")}):
                 image_col.image(image, width=90)
         else:
             text_col = st.container()
@@ -221,16 +222,16 @@ def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool =
 @st.cache_resource(show_spinner=False, max_entries=6)
 def _comparison(first: str, second: str, stamps: tuple, k: int, projection: str, mcs: int):
     a = workspace.load_set(first)
-    result = pipeline.comparison(a, workspace.load_set(second), k=k, cluster_params={"min_cluster_size": mcs},
-                                 projection_params={"method": projection})
-    table = mapview.comparison_table(result, a)
+    result = comparison(a, workspace.load_set(second), k=k, cluster_params={"min_cluster_size": mcs},
+                        projection_params={"method": projection})
+    table = map_tables.comparison_table(result, a)
     settle_shared()
     return result, table
 
 
 def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int):
     """The comparison of two sets (:class:`SpaceComparison`, what ``compare`` prints) and its table for the
-    page (:func:`mapview.comparison_table`), cached while both files are unchanged."""
+    page (:func:`map_tables.comparison_table`), cached while both files are unchanged."""
     stamps = tuple(workspace.set_info(n).path.stat().st_mtime_ns for n in (first, second))
     return _comparison(first, second, stamps, k, projection, mcs)
 
@@ -240,7 +241,7 @@ def _comparison_bases(first: str, second: str, stamps: tuple, k: int, projection
                       height: int) -> tuple:
     result, table = _comparison(first, second, stamps, k, projection, mcs)
     change = table["jaccard"].to_numpy()
-    bases = tuple(map_base(mapview.comparison_map(table, result, side), colour, change=change, height=height,
+    bases = tuple(map_base(map_tables.comparison_map(table, result, side), colour, change=change, height=height,
                                    labels=False, title=name, encode=True)
                   for side, name in (("a", first), ("b", second)))
     settle_shared()
@@ -250,7 +251,7 @@ def _comparison_bases(first: str, second: str, stamps: tuple, k: int, projection
 def comparison_bases(first: str, second: str, k: int, projection: str, mcs: int, colour: str,
                      height: int = 480) -> tuple:
     """The two maps of :func:`cached_comparison` without their overlays (:func:`map_base` of
-    :func:`mapview.comparison_map` of each side, coloured by ``colour``, titled by the set), shared by every
+    :func:`map_tables.comparison_map` of each side, coloured by ``colour``, titled by the set), shared by every
     session; give each to :func:`map_figure` as ``base`` with the same frame and arguments."""
     stamps = tuple(workspace.set_info(n).path.stat().st_mtime_ns for n in (first, second))
     return _comparison_bases(first, second, stamps, k, projection, mcs, colour, height)

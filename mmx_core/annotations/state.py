@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from mmx_core.base.errors import MMXError
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "exists", "record", "require", "write_subgenre", "delete_subgenre", "snapshot",
-           "restore"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "exists", "record", "require", "require_free", "write_subgenre", "drop_subgenre",
+           "snapshot", "restore"]
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY AUTOINCREMENT, time 
                                     undone INTEGER NOT NULL DEFAULT 0);
 """
 
+_KEYED = {"notes": ("id", "note"), "views": ("name", "params")}
+"""The tables holding one row per key (a trailer's note, a saved view): table -> (key column, value column)."""
+
 
 def exists(conn, name: str) -> bool:
     return conn.execute("SELECT 1 FROM subgenres WHERE name = ?", (name,)).fetchone() is not None
@@ -40,6 +43,12 @@ def record(conn, name: str) -> dict | None:
         return None
     members = {m for (m,) in conn.execute("SELECT id FROM members WHERE name = ?", (name,))}
     return {"note": row[0], "colour": row[1], "author": row[2], "time": row[3], "members": members}
+
+
+def require_free(conn, name: str, hint: str = "") -> None:
+    """Refuse ``name`` when a sub-genre holds it already (``hint`` says what to do instead)."""
+    if exists(conn, name):
+        raise MMXError(f"a sub-genre is already named {name!r}{hint}")
 
 
 def require(conn, name: str) -> dict:
@@ -70,15 +79,16 @@ def snapshot(conn, subgenres=(), tags=(), notes=(), views=()) -> dict:
     for trailer, tag in tags:
         row = conn.execute("SELECT author, time FROM tags WHERE id = ? AND tag = ?", (trailer, tag)).fetchone()
         snap["tags"].append([trailer, tag, None if row is None else list(row)])
-    for trailer in notes:
-        snap["notes"][trailer] = conn.execute("SELECT note, author, time FROM notes WHERE id = ?", (trailer,)).fetchone()
-    for name in views:
-        snap["views"][name] = conn.execute("SELECT params, author, time FROM views WHERE name = ?", (name,)).fetchone()
+    for table, keys in (("notes", notes), ("views", views)):
+        key, value = _KEYED[table]
+        for name in keys:
+            snap[table][name] = conn.execute(f"SELECT {value}, author, time FROM {table} WHERE {key} = ?",
+                                             (name,)).fetchone()
     return snap
 
 
 def restore(conn, snap: dict) -> None:
-    """Put back the state :func:`_snapshot` recorded."""
+    """Put back the state :func:`snapshot` recorded."""
     for name, found in snap.get("subgenres", {}).items():
         drop_subgenre(conn, name)
         if found is not None:
@@ -87,11 +97,8 @@ def restore(conn, snap: dict) -> None:
         conn.execute("DELETE FROM tags WHERE id = ? AND tag = ?", (trailer, tag))
         if row is not None:
             conn.execute("INSERT INTO tags (id, tag, author, time) VALUES (?,?,?,?)", (trailer, tag, *row))
-    for trailer, row in snap.get("notes", {}).items():
-        conn.execute("DELETE FROM notes WHERE id = ?", (trailer,))
-        if row is not None:
-            conn.execute("INSERT INTO notes (id, note, author, time) VALUES (?,?,?,?)", (trailer, *row))
-    for name, row in snap.get("views", {}).items():
-        conn.execute("DELETE FROM views WHERE name = ?", (name,))
-        if row is not None:
-            conn.execute("INSERT INTO views (name, params, author, time) VALUES (?,?,?,?)", (name, *row))
+    for table, (key, value) in _KEYED.items():
+        for name, row in snap.get(table, {}).items():
+            conn.execute(f"DELETE FROM {table} WHERE {key} = ?", (name,))
+            if row is not None:
+                conn.execute(f"INSERT INTO {table} ({key}, {value}, author, time) VALUES (?,?,?,?)", (name, *row))

@@ -29,7 +29,8 @@ import pandas as pd
 from mmx_core.annotations.state import drop_subgenre, record, restore, write_subgenre
 from mmx_core.annotations.store_file import LOCAL_AUTHOR, StoreFile, checked_ids
 from mmx_core.annotations.subgenre_edits import SubgenreEdits
-from mmx_core.annotations.table import Row, check_name, check_note
+from mmx_core.annotations.table import Row, check_name, check_note, table_text
+from mmx_core.base.artefacts import atomic_write
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import annotations_dir
 
@@ -92,8 +93,8 @@ class AnnotationStore(SubgenreEdits, StoreFile):
 
     def last_change(self) -> int:
         """The number of the newest change (0: none)."""
-        with self._reading() as conn:
-            return 0 if conn is None else int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM history").fetchone()[0])
+        rows = self._select("SELECT COALESCE(MAX(seq), 0) FROM history")
+        return int(rows[0][0]) if rows else 0
 
     def subgenres(self) -> dict[str, Subgenre]:
         """Name -> :class:`Subgenre`, by name."""
@@ -108,27 +109,22 @@ class AnnotationStore(SubgenreEdits, StoreFile):
 
     def tags(self) -> pd.DataFrame:
         """Every tag of a trailer: ``id, tag, author, time``."""
-        with self._reading() as conn:
-            rows = [] if conn is None else conn.execute("SELECT id, tag, author, time FROM tags ORDER BY tag, id").fetchall()
-        return pd.DataFrame(rows, columns=["id", "tag", "author", "time"])
+        return pd.DataFrame(self._select("SELECT id, tag, author, time FROM tags ORDER BY tag, id"),
+                            columns=["id", "tag", "author", "time"])
 
     def notes(self) -> dict[str, str]:
         """Trailer id -> its note."""
-        with self._reading() as conn:
-            return {} if conn is None else dict(conn.execute("SELECT id, note FROM notes"))
+        return dict(self._select("SELECT id, note FROM notes"))
 
     def views(self) -> dict[str, dict]:
-        """Saved view name -> its parameters (the URL query parameters of :class:`~mmx_core.appkit.viewstate.ViewState`)."""
-        with self._reading() as conn:
-            rows = [] if conn is None else conn.execute("SELECT name, params FROM views ORDER BY name").fetchall()
+        """Saved view name -> its parameters (the URL query parameters of :class:`~mmx_core.appkit.url_state.ViewState`)."""
+        rows = self._select("SELECT name, params FROM views ORDER BY name")
         return {name: json.loads(params) for name, params in rows}
 
     def history(self, limit: int = 20) -> list[Change]:
         """The latest ``limit`` changes, newest first."""
-        with self._reading() as conn:
-            rows = [] if conn is None else conn.execute(
-                "SELECT seq, time, author, action, summary, undone FROM history ORDER BY seq DESC LIMIT ?",
-                (int(limit),)).fetchall()
+        rows = self._select("SELECT seq, time, author, action, summary, undone FROM history ORDER BY seq DESC LIMIT ?",
+                            (int(limit),))
         return [Change(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
     def rows(self) -> list[Row]:
@@ -141,9 +137,6 @@ class AnnotationStore(SubgenreEdits, StoreFile):
     def write_csv(self, target: str | Path, titles: dict[str, str] | None = None) -> int:
         """Write every annotation to the CSV ``target`` (:func:`~mmx_core.annotations.table.table_text`, a title
         column from ``titles``), atomically; returns the rows written."""
-        from mmx_core.annotations.table import table_text
-        from mmx_core.base.artefacts import atomic_write
-
         rows = self.rows()
         with atomic_write(target, "w") as handle:
             handle.write(table_text(rows, titles))
@@ -161,24 +154,24 @@ class AnnotationStore(SubgenreEdits, StoreFile):
     # -- tags, notes, views -------------------------------------------------------------------------
     def tag(self, ids: Iterable[str], tag: str) -> int:
         """Tag the trailers ``ids`` with ``tag``."""
-        tag, ids = check_name(tag, "tag"), checked_ids(ids)
-
-        def apply(conn, now):
-            conn.executemany("INSERT OR IGNORE INTO tags (id, tag, author, time) VALUES (?,?,?,?)",
-                             [(i, tag, self.author, now) for i in ids])
-
-        return self._change("tag", f"tagged {len(ids)} trailers {tag!r}", lambda c: {"tags": [(i, tag) for i in ids]},
-                            apply)
+        return self._tags(ids, tag, True)
 
     def untag(self, ids: Iterable[str], tag: str) -> int:
         """Take the tag ``tag`` off the trailers ``ids``."""
+        return self._tags(ids, tag, False)
+
+    def _tags(self, ids: Iterable[str], tag: str, add: bool) -> int:
         tag, ids = check_name(tag, "tag"), checked_ids(ids)
 
         def apply(conn, now):
-            conn.executemany("DELETE FROM tags WHERE id = ? AND tag = ?", [(i, tag) for i in ids])
+            if add:
+                conn.executemany("INSERT OR IGNORE INTO tags (id, tag, author, time) VALUES (?,?,?,?)",
+                                 [(i, tag, self.author, now) for i in ids])
+            else:
+                conn.executemany("DELETE FROM tags WHERE id = ? AND tag = ?", [(i, tag) for i in ids])
 
-        return self._change("untag", f"took {tag!r} off {len(ids)} trailers", lambda c: {"tags": [(i, tag) for i in ids]},
-                            apply)
+        summary = f"tagged {len(ids)} trailers {tag!r}" if add else f"took {tag!r} off {len(ids)} trailers"
+        return self._change("tag" if add else "untag", summary, lambda c: {"tags": [(i, tag) for i in ids]}, apply)
 
     def set_note(self, trailer: str, note: str) -> int:
         """The note of one trailer (empty: none)."""
@@ -201,16 +194,6 @@ class AnnotationStore(SubgenreEdits, StoreFile):
                          (name, json.dumps(params, sort_keys=True), self.author, now))
 
         return self._change("view", f"saved the view {name!r}", lambda c: {"views": [name]}, apply)
-
-    def delete_view(self, name: str) -> int:
-        """Forget a saved view."""
-        name = check_name(name, "view name")
-
-        def apply(conn, now):
-            if conn.execute("DELETE FROM views WHERE name = ?", (name,)).rowcount == 0:
-                raise MMXError(f"no saved view is named {name!r}")
-
-        return self._change("unview", f"deleted the view {name!r}", lambda c: {"views": [name]}, apply)
 
     def import_rows(self, rows: Iterable[Row], source: str = "a file") -> int:
         """Add ``rows`` (checked rows of :mod:`mmx_core.annotations.table`) as one change: tags added, members added

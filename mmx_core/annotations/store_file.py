@@ -78,6 +78,11 @@ class StoreFile:
         finally:
             conn.close()
 
+    def _select(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """The rows of one query (none while the store has no file)."""
+        with self._reading() as conn:
+            return [] if conn is None else conn.execute(sql, params).fetchall()
+
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from mmx_core.annotations.state import drop_subgenre, exists, require, write_subgenre
+from mmx_core.annotations.state import drop_subgenre, require, require_free, write_subgenre
 from mmx_core.annotations.store_file import checked_ids
 from mmx_core.annotations.table import check_colour, check_name, check_note
 from mmx_core.base.errors import MMXError
@@ -24,8 +24,7 @@ class SubgenreEdits:
         name, note, colour, members = check_name(name), check_note(note), check_colour(colour), checked_ids(members)
 
         def apply(conn, now):
-            if exists(conn, name):
-                raise MMXError(f"a sub-genre is already named {name!r}; choose another name or add to it")
+            require_free(conn, name, "; choose another name or add to it")
             write_subgenre(conn, name, note, colour, members, self.author, now)
 
         return self._change("name", f"named {name!r} ({len(members)} trailers)", lambda c: {"subgenres": [name]}, apply)
@@ -36,8 +35,8 @@ class SubgenreEdits:
 
         def apply(conn, now):
             found = require(conn, old)
-            if new != old and exists(conn, new):
-                raise MMXError(f"a sub-genre is already named {new!r}")
+            if new != old:
+                require_free(conn, new)
             drop_subgenre(conn, old)
             write_subgenre(conn, new, found["note"], found["colour"], found["members"], self.author, now)
 
@@ -59,24 +58,23 @@ class SubgenreEdits:
 
     def add_members(self, name: str, ids: Iterable[str]) -> int:
         """Add trailers to a named sub-genre."""
-        name, ids = check_name(name), checked_ids(ids)
-
-        def apply(conn, now):
-            require(conn, name)
-            conn.executemany("INSERT OR IGNORE INTO members (name, id) VALUES (?, ?)", [(name, i) for i in ids])
-
-        return self._change("add", f"added {len(ids)} trailers to {name!r}", lambda c: {"subgenres": [name]}, apply)
+        return self._members(name, ids, "add", "INSERT OR IGNORE INTO members (name, id) VALUES (?, ?)",
+                             "added {n} trailers to {name!r}")
 
     def remove_members(self, name: str, ids: Iterable[str]) -> int:
         """Take trailers out of a named sub-genre."""
+        return self._members(name, ids, "remove", "DELETE FROM members WHERE name = ? AND id = ?",
+                             "removed {n} trailers from {name!r}")
+
+    def _members(self, name: str, ids: Iterable[str], action: str, sql: str, summary: str) -> int:
+        """One change of a named sub-genre's members: ``sql`` run for each ``(name, id)``."""
         name, ids = check_name(name), checked_ids(ids)
 
         def apply(conn, now):
             require(conn, name)
-            conn.executemany("DELETE FROM members WHERE name = ? AND id = ?", [(name, i) for i in ids])
+            conn.executemany(sql, [(name, i) for i in ids])
 
-        return self._change("remove", f"removed {len(ids)} trailers from {name!r}", lambda c: {"subgenres": [name]},
-                            apply)
+        return self._change(action, summary.format(n=len(ids), name=name), lambda c: {"subgenres": [name]}, apply)
 
     def merge_subgenres(self, names: Iterable[str], into: str) -> int:
         """Merge named sub-genres into ``into`` (one of them, or a new name): the union of their members."""
@@ -86,8 +84,8 @@ class SubgenreEdits:
 
         def apply(conn, now):
             records = [require(conn, n) for n in names]
-            if into not in names and exists(conn, into):
-                raise MMXError(f"a sub-genre is already named {into!r}")
+            if into not in names:
+                require_free(conn, into)
             keep = next((r for n, r in zip(names, records) if n == into), records[0])
             members = set().union(*(r["members"] for r in records))
             for n in names:
@@ -106,8 +104,7 @@ class SubgenreEdits:
             moving = sorted(found["members"] & set(ids))
             if not moving:
                 raise MMXError(f"none of the chosen trailers is in {name!r}")
-            if exists(conn, new):
-                raise MMXError(f"a sub-genre is already named {new!r}")
+            require_free(conn, new)
             conn.executemany("DELETE FROM members WHERE name = ? AND id = ?", [(name, i) for i in moving])
             write_subgenre(conn, new, "", "", moving, self.author, now)
 

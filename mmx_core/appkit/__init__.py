@@ -1,2 +1,4 @@
-"""Streamlit-free support for the app's pages: map data and figures, view state, search,
-evaluation views, hover cards (and their static files), embedding sets the app shows."""
+"""Streamlit-free support for the app's pages: what each page shows, computed without streamlit.
+
+Map data and figures, view state, search, evaluation views, hover cards (and their static files),
+embedding sets the app shows."""

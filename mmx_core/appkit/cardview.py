@@ -1,7 +1,7 @@
 """What the cluster card and the minimum-cluster-size sweep need in the app and in the CLI (no streamlit).
 
-The card's stability neighbours are the slider's values one step either side (:data:`~.viewstate.MCS_STEP`,
-within :data:`~.viewstate.MCS_RANGE`), and the sweep runs over every value the slider offers: both are read
+The card's stability neighbours are the slider's values one step either side (:data:`~.url_state.MCS_STEP`,
+within :data:`~.url_state.MCS_RANGE`), and the sweep runs over every value the slider offers: both are read
 here from the view state's constants, so the ``cluster-card`` command and the Explore page compute the same
 cards and the same sweep (:func:`card`, :func:`sweep`).
 """
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mmx_core.appkit.viewstate import MCS_RANGE, MCS_STEP
-from mmx_core.base.embeddings import EmbeddingSet
-from mmx_core.explore import pipeline
+from mmx_core.appkit.url_state import MCS_RANGE, MCS_STEP
+from mmx_core.trailers.embeddings import EmbeddingSet
+from mmx_core.explore import cached_clusters
 from mmx_core.explore.cached_sweep import mcs_sweep
 from mmx_core.explore.cluster_card import ClusterCard, cluster_card
 from mmx_core.explore.mcs_sweep import CLIFF, SWEEP_COLUMNS, cliff_steps, cliff_warning
@@ -32,19 +32,17 @@ def neighbour_sizes(mcs: int) -> list[int]:
     return [m for m in (mcs - MCS_STEP, mcs + MCS_STEP) if MCS_RANGE[0] <= m <= MCS_RANGE[1]]
 
 
-def card(emb: EmbeddingSet, cluster: int, mcs: int = pipeline.DEFAULT_CLUSTERS["min_cluster_size"]) -> ClusterCard:
+def card(emb: EmbeddingSet, cluster: int, mcs: int = cached_clusters.DEFAULT_CLUSTERS["min_cluster_size"]) -> ClusterCard:
     """The card of ``cluster`` of the map of ``emb`` at minimum cluster size ``mcs`` (the clusterings it reads,
     its own and its neighbours', are the cached sub-genre step)."""
-    result = pipeline.clusters(emb, min_cluster_size=mcs)
+    result = cached_clusters.clusters(emb, min_cluster_size=mcs)
     return cluster_card(emb, result, cluster, neighbour_sizes(mcs))
 
 
 def sweep(emb: EmbeddingSet) -> pd.DataFrame:
     """Clusters and noise at every size of :func:`sweep_values` (cached on disk; empty for a tiny set)."""
     values = sweep_values(len(emb))
-    if not values:
-        return pd.DataFrame(columns=SWEEP_COLUMNS)
-    return mcs_sweep(emb, values)
+    return mcs_sweep(emb, values) if values else pd.DataFrame(columns=SWEEP_COLUMNS)
 
 
 def sweep_warning(table: pd.DataFrame, mcs: int) -> str | None:
@@ -64,9 +62,7 @@ def terms_table(c: ClusterCard) -> pd.DataFrame:
 
 
 def _lift(value: float) -> str:
-    if value != value:
-        return "n/a"
-    return "only here" if np.isinf(value) else f"×{value:.2f}"
+    return "n/a" if value != value else "only here" if np.isinf(value) else f"×{value:.2f}"
 
 
 def sweep_figure(table: pd.DataFrame, mcs: int, height: int = 260) -> go.Figure:

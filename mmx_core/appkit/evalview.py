@@ -1,6 +1,6 @@
 """Tables and curves for the app's Evaluate page.
 
-Three sources of genre scores are evaluated with :func:`mmx_core.base.metrics.genre_metrics`:
+Three sources of genre scores are evaluated with :func:`mmx_core.trailers.metrics.genre_metrics`:
 
 - a predictions file (``scores``, ``labels``, ``genres``) written by a run (listed and read by
   :func:`mmx_core.workspace.prediction_files` / :func:`mmx_core.workspace.load_prediction_file`);
@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.metrics import precision_recall_curve
 
 from mmx_core.base.errors import MMXError
-from mmx_core.base.metrics import GenreReport, genre_metrics
+from mmx_core.trailers.metrics import GenreReport, genre_metrics
 from mmx_core.evaluate.paper import load_table2
 from mmx_core.evaluate.predictions import Predictions
 
@@ -57,13 +57,9 @@ def report_tables(pred: Predictions) -> tuple[GenreReport, pd.DataFrame, pd.Data
 
 def paper_table() -> pd.DataFrame:
     """Table 2 of the paper (per-genre F1 and summary metrics of every model it lists)."""
-    table = load_table2()
-    rows = []
-    for name, row in table.rows.items():
-        record = {"model": name, **row.per_genre_f1, "F1w": row.f1_weighted, "AU(PRC)w": row.auprc_weighted,
-                  "Pw": row.precision_weighted, "Rw": row.recall_weighted}
-        rows.append(record)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"model": name, **row.per_genre_f1, "F1w": row.f1_weighted, "AU(PRC)w": row.auprc_weighted,
+                          "Pw": row.precision_weighted, "Rw": row.recall_weighted}
+                         for name, row in load_table2().rows.items()])
 
 
 def pr_curves(pred: Predictions, genres: list[str] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 from typing import Sequence
 
-from mmx_core.appkit.media import thumbnail_bytes
+from mmx_core.appkit.trailer_media import thumbnail_bytes
 
 __all__ = ["STATIC_DIR", "static_text", "thumbnail_uri", "hover_reply"]
 
@@ -33,9 +33,7 @@ def thumbnail_uri(trailer_id: str, dataset: str | None = None) -> str | None:
 
     ``dataset`` is the data set folder of a set extracted from videos (its ``dataset`` column)."""
     image = thumbnail_bytes(str(trailer_id), {"dataset": dataset} if dataset else None)
-    if not image:
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(image).decode("ascii")
+    return "data:image/jpeg;base64," + base64.b64encode(image).decode("ascii") if image else None
 
 
 def hover_reply(ids: Sequence[str], request: dict | None, scope: str, dataset: str | None = None) -> dict:

@@ -1,9 +1,9 @@
 """Sub-genre groups on the app's map: what a map with many clusters colours, what a chosen group holds, the zoom.
 
-A map of more than :data:`~mmx_core.appkit.mapview.GROUPED_ABOVE` clusters carries groups (the parents of its
-clusters in HDBSCAN's condensed tree, :attr:`~mmx_core.appkit.mapview.MapData.groups`): the map is coloured by
+A map of more than :data:`~mmx_core.appkit.map_tables.GROUPED_ABOVE` clusters carries groups (the parents of its
+clusters in HDBSCAN's condensed tree, :attr:`~mmx_core.appkit.map_tables.MapData.groups`): the map is coloured by
 group, and once a group is chosen, by the clusters inside it. Functions of a map take its
-:class:`~mmx_core.appkit.mapview.MapData` (``frame``, ``summaries``, ``groups``); numpy and pandas only.
+:class:`~mmx_core.appkit.map_tables.MapData` (``frame``, ``summaries``, ``groups``); numpy and pandas only.
 """
 
 from __future__ import annotations

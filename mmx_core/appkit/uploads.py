@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mmx_core.base.artefacts import atomic_path, read_json, write_json
-from mmx_core.base.embeddings import (EmbeddingSet, join_metadata, load_metadata, read_members, save_embeddings,
+from mmx_core.base.artefacts import atomic_path, write_json
+from mmx_core.trailers.embeddings import (EmbeddingSet, join_metadata, load_metadata, read_members, save_embeddings,
                                       validate_embeddings)
 from mmx_core.base.errors import MMXError
 from mmx_core.base.locks import folder_lock
@@ -21,7 +21,7 @@ from mmx_core.base.outputs import UPLOAD, check_output
 from mmx_core.base.safeio import check_npz
 from mmx_core.workspace import NAME_PATTERN, SetInfo, set_info, uploads_dir
 
-__all__ = ["MAX_UPLOAD_BYTES", "check_set_name", "save_upload", "keep_generated", "upload_record"]
+__all__ = ["MAX_UPLOAD_BYTES", "check_set_name", "save_upload", "keep_generated"]
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 """Largest uploaded embeddings file (bytes), compressed and expanded (the sum of its arrays' sizes);
@@ -114,8 +114,3 @@ def keep_generated(name: str, emb: EmbeddingSet, source: str, dtype: str = "floa
                                            "generated": source})
         save_embeddings(target / "embeddings.npz", emb.ids, emb.vectors, generated=True, source=source, dtype=dtype)
     return set_info(f"upload:{name}")
-
-
-def upload_record(name: str) -> dict:
-    """The ``upload.json`` of an upload (for display)."""
-    return read_json(uploads_dir() / name / "upload.json")

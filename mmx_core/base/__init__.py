@@ -1,3 +1,4 @@
-"""Foundations every other layer builds on: errors, paths, progress, artefacts, genres, titles,
-the embeddings file format, the bundled assets, devices and the estimators' parameter base.
-Imports nothing from the rest of mmx_core."""
+"""Foundations every other layer builds on; imports nothing from the rest of mmx_core.
+
+Errors, paths, progress, artefacts, locks, devices, the estimators' parameters, safe file reading,
+the console, spreadsheet-safe CSV, what may be written where, and the generated-block format of the docs."""

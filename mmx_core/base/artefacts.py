@@ -31,17 +31,8 @@ from mmx_core.base.paths import cache_dir, shipped_cache_dir
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "atomic_write",
-    "write_json",
-    "read_json",
-    "file_hash",
-    "array_hash",
-    "params_key",
-    "write_params_json",
-    "cached_artefact",
-    "library_versions",
-]
+__all__ = ["atomic_write", "write_json", "read_json", "file_hash", "array_hash", "params_key", "write_params_json",
+           "cached_artefact", "library_versions"]
 
 
 @contextlib.contextmanager
@@ -105,14 +96,9 @@ def read_json(path: str | Path) -> Any:
 
 
 def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
+    for kind, convert in ((np.integer, int), (np.floating, float), (np.ndarray, np.ndarray.tolist), (Path, str)):
+        if isinstance(obj, kind):
+            return convert(obj)
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
@@ -159,38 +145,19 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def write_params_json(
-    artefact: str | Path,
-    step: str,
-    params: dict[str, Any],
-    inputs: dict[str, str],
-    extra: dict[str, Any] | None = None,
-) -> Path:
+def write_params_json(artefact: str | Path, step: str, params: dict[str, Any], inputs: dict[str, str],
+                      extra: dict[str, Any] | None = None) -> Path:
     """Write ``<artefact>.json`` describing how ``artefact`` was made."""
     meta_path = Path(str(artefact) + ".json")
-    record = {
-        "step": step,
-        "artefact": Path(artefact).name,
-        "params": params,
-        "inputs": inputs,
-        "key": params_key(step, params, inputs),
-        "versions": library_versions(),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    if extra:
-        record.update(extra)
+    record = {"step": step, "artefact": Path(artefact).name, "params": params, "inputs": inputs,
+              "key": params_key(step, params, inputs), "versions": library_versions(),
+              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(extra or {})}
     write_json(meta_path, record)
     return meta_path
 
 
-def cached_artefact(
-    step: str,
-    params: dict[str, Any],
-    inputs: dict[str, str],
-    compute: Callable[[Path], None] | None,
-    suffix: str = ".parquet",
-    extra: Callable[[], dict[str, Any]] | None = None,
-) -> Path | None:
+def cached_artefact(step: str, params: dict[str, Any], inputs: dict[str, str], compute: Callable[[Path], None] | None,
+                    suffix: str = ".parquet", extra: Callable[[], dict[str, Any]] | None = None) -> Path | None:
     """Return the artefact of ``step`` for ``params`` and ``inputs``, computing it once.
 
     Looks in the shipped cache (``assets/cache``) and then in :func:`cache_dir`

@@ -23,17 +23,6 @@ from mmx_core.base.errors import escape_control
 __all__ = ["EscapingStream", "EscapingFilter", "escaped_output", "print_block", "raw_stream"]
 
 
-def _escape_write(text: str) -> str:
-    """``text`` escaped but for one final line break: a newline inside a name cannot start a forged line.
-
-    ``print`` writes its arguments and its ``end`` in separate calls, so each printed message is escaped
-    whole and ends in the one line break that ``print`` adds.
-    """
-    if text.endswith("\n"):
-        return escape_control(text[:-1]) + "\n"
-    return escape_control(text)
-
-
 class EscapingStream(io.TextIOBase):
     """A text stream writing to ``raw`` with control characters escaped (a write's final line break kept)."""
 
@@ -42,7 +31,9 @@ class EscapingStream(io.TextIOBase):
         self.raw = raw
 
     def write(self, text: str) -> int:
-        self.raw.write(_escape_write(text))
+        # escaped but for one final line break, so a newline inside a name cannot start a forged line: ``print``
+        # writes its arguments and its ``end`` in separate calls, so each message is escaped whole
+        self.raw.write(escape_control(text[:-1]) + "\n" if text.endswith("\n") else escape_control(text))
         return len(text)
 
     def flush(self) -> None:

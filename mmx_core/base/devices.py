@@ -49,6 +49,11 @@ DEVICE_LABELS: dict[str, str] = {"auto": "auto", "cpu": "CPU", "cuda": "GPU (cud
 """How the app names each choice."""
 
 
+def _one_of(choice: Any, options: tuple[str, ...], what: str) -> None:
+    if not isinstance(choice, str) or choice not in options:
+        raise MMXError(f"{what}={choice!r} is not one of {list(options)}")
+
+
 def cuda_available() -> bool:
     """Whether torch sees a CUDA GPU on this machine."""
     import torch
@@ -71,8 +76,7 @@ def check_device(choice: str, what: str = "device") -> str:
         When ``choice`` is not one of :data:`DEVICES`, or is ``"cuda"`` while
         torch sees no GPU (the message says so and what to choose instead).
     """
-    if not isinstance(choice, str) or choice not in DEVICES:
-        raise MMXError(f"{what}={choice!r} is not one of {list(DEVICES)}")
+    _one_of(choice, DEVICES, what)
     if choice == "cuda" and not cuda_available():
         raise MMXError(f"{what}='cuda' but no CUDA GPU is available to torch on this machine "
                        "(torch.cuda.is_available() is False); choose 'cpu' or 'auto'")
@@ -172,12 +176,6 @@ class ResolvedPrecision(NamedTuple):
         return {"precision": self.name, "requested": str(choice), "reason": self.reason}
 
 
-def _check_choice(choice: Any, what: str) -> str:
-    if not isinstance(choice, str) or choice not in PRECISIONS:
-        raise MMXError(f"{what}={choice!r} is not one of {list(PRECISIONS)}")
-    return choice
-
-
 def resolve_precision(choice: str, device: Any) -> ResolvedPrecision:
     """The autocast dtype a run on ``device`` uses for the precision ``choice``, and the reason.
 
@@ -200,7 +198,7 @@ def resolve_precision(choice: str, device: Any) -> ResolvedPrecision:
     """
     import torch
 
-    _check_choice(choice, "precision")
+    _one_of(choice, PRECISIONS, "precision")
     kind = _device_type(device)
     if choice == "fp32":
         return ResolvedPrecision(None, "fp32: float32, no autocast (as asked)")
@@ -239,7 +237,6 @@ def check_precision(choice: str, device: str = DEFAULT_DEVICE, what: str = "prec
     MMXError
         As :func:`resolve_precision`, with the setting named ``what`` in the message.
     """
-    _check_choice(choice, what)
     try:
         resolve_precision(choice, device)
     except MMXError as exc:

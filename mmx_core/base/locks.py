@@ -24,6 +24,15 @@ __all__ = ["LOCK_NAME", "folder_lock", "lock_holder"]
 LOCK_NAME = ".writer.lock"
 
 
+def _recorded_holder(handle) -> dict:
+    """What the holder wrote into the lock file (``{}`` when unreadable)."""
+    handle.seek(0)
+    try:
+        return json.loads(handle.read() or "{}")
+    except ValueError:
+        return {}
+
+
 def lock_holder(folder: str | Path) -> dict | None:
     """Who holds ``folder``'s writer lock (``{"pid", "command", "since"}``), or None when it is free."""
     path = Path(folder) / LOCK_NAME
@@ -33,11 +42,7 @@ def lock_holder(folder: str | Path) -> dict | None:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            try:
-                return json.loads(handle.read() or "{}")
-            except ValueError:
-                return {}
+            return _recorded_holder(handle)
         fcntl.flock(handle, fcntl.LOCK_UN)
     return None
 
@@ -52,11 +57,7 @@ def folder_lock(folder: str | Path, what: str = "folder") -> Iterator[Path]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            try:
-                holder = json.loads(handle.read() or "{}")
-            except ValueError:
-                holder = {}
+            holder = _recorded_holder(handle)
             raise MMXError(f"{what} is being written by another process (pid {holder.get('pid', '?')}: "
                            f"{holder.get('command', '?')}); wait for it to end or choose another folder",
                            folder) from None

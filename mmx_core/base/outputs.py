@@ -18,35 +18,28 @@ followed) and **refused** with an :class:`MMXError` (exit code 2, nothing touche
   (data sets, embeddings, predictions, parameter-recorded artefacts). Kinds written *into* (``in_place``:
   runs, caches, work folders, docs with generated blocks) take an existing project-written target as it is.
 
-``--overwrite`` replaces only what the project wrote, by writing the new one beside it (``.<name>.partial``
-for folders, a temporary file for files) and swapping it in when complete (:func:`swap_in`,
-:func:`mmx_core.base.artefacts.atomic_path`): the old one stays until then.
-
-One writer per target: :func:`output_lock` holds the writer lock (:func:`mmx_core.base.locks.folder_lock`)
-of the target's staging folder ``.<name>.partial`` for the whole run; a second writer of the same target is
-refused at once, naming the first (its pid and command line).
+``--overwrite`` replaces only what the project wrote, by writing the new one beside it and swapping it in
+when complete (:mod:`mmx_core.base.output_writer`, :func:`mmx_core.base.artefacts.atomic_path`): the old one
+stays until then, and a second writer of the same target is refused at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from mmx_core.base.errors import MMXError
-from mmx_core.base.locks import LOCK_NAME, folder_lock
+from mmx_core.base.locks import LOCK_NAME
 from mmx_core.base.paths import ASSETS_DIR, MODELS_DIR, PROJECT_ROOT, cache_dir, data_dir, runs_dir
 
 __all__ = ["OutputKind", "KINDS", "DATASET", "RUN", "WORK", "EMBEDDINGS", "PREDICTIONS", "ARTEFACT", "CACHE",
-           "MODELS", "PUBLISHED", "DOC", "UPLOAD", "ANNOTATIONS", "check_output", "protected_roots", "stage_dir", "output_lock",
-           "swap_in", "tag_output", "OUTPUT_KIND_ATTR"]
+           "MODELS", "PUBLISHED", "DOC", "UPLOAD", "ANNOTATIONS", "check_output", "protected_roots", "tag_output",
+           "OUTPUT_KIND_ATTR"]
 
-STAGE_SUFFIX = ".partial"
 OUTPUT_KIND_ATTR = "output_kind"
 """Attribute a command's parser sets on each output option (:func:`tag_output`); the tests walk it."""
 
@@ -168,17 +161,10 @@ KINDS = {kind.name: kind for kind in (DATASET, RUN, WORK, EMBEDDINGS, PREDICTION
 
 def protected_roots() -> dict[Path, str]:
     """Resolved root folder -> what it is: folders no command may write as a whole."""
-    roots = {
-        Path("/"): "the file-system root",
-        Path.home(): "the home folder",
-        Path.cwd(): "the current folder",
-        PROJECT_ROOT: "the project folder",
-        ASSETS_DIR: "the shipped assets/ folder",
-        MODELS_DIR: "the shipped models/ folder",
-        data_dir(): "the data folder ($MMX_DATA_DIR)",
-        runs_dir(): "the runs folder ($MMX_RUNS_DIR)",
-        cache_dir(): "the cache folder ($MMX_CACHE_DIR)",
-    }
+    roots = {Path("/"): "the file-system root", Path.home(): "the home folder", Path.cwd(): "the current folder",
+             PROJECT_ROOT: "the project folder", ASSETS_DIR: "the shipped assets/ folder",
+             MODELS_DIR: "the shipped models/ folder", data_dir(): "the data folder ($MMX_DATA_DIR)",
+             runs_dir(): "the runs folder ($MMX_RUNS_DIR)", cache_dir(): "the cache folder ($MMX_CACHE_DIR)"}
     return {Path(root).expanduser().resolve(): what for root, what in roots.items()}
 
 
@@ -230,6 +216,14 @@ def check_output(target: str | Path | None, kind: OutputKind, *, option: str = "
     if what is not None and path not in own:
         noun = "folder" if kind.folder else "file"
         raise _refuse(option, f"it is {what} itself, not a {kind.name}; name a new {noun} inside it", path)
+    _check_inputs(path, option, inputs, reads)
+    if os.path.lexists(path):
+        _check_existing(path, kind, option, overwrite, overwrite_option)
+    return path
+
+
+def _check_inputs(path: Path, option: str, inputs: Iterable, reads: Iterable) -> None:
+    """Refuse ``path`` when it is, holds, or lies inside an input (see :func:`check_output`)."""
     for source, whole in [(s, True) for s in inputs] + [(s, False) for s in reads]:
         if source is None or not str(source).strip():
             continue
@@ -240,15 +234,17 @@ def check_output(target: str | Path | None, kind: OutputKind, *, option: str = "
             raise _refuse(option, f"it holds an input of the command ({source})", path)
         if path.is_relative_to(source) and (whole or (source.exists() and not source.is_dir())):
             raise _refuse(option, f"it lies inside an input of the command ({source})", path)
-    if not os.path.lexists(path):
-        return path
+
+
+def _check_existing(path: Path, kind: OutputKind, option: str, overwrite: bool, overwrite_option: bool) -> None:
+    """Refuse an existing ``path`` the project did not write, or may not replace (see :func:`check_output`)."""
     if kind.folder != path.is_dir() or (path.is_dir() and not os.access(path, os.R_OK | os.X_OK)):
         found = "a folder" if path.is_dir() else "a file"
         raise _refuse(option, f"{found} is there, not a {kind.name} written by this project; "
                               "choose another path", path)
     held = kind.folder and [child.name for child in path.iterdir()]
     if held == [LOCK_NAME]:
-        return path                # only a writer's lock: a new target, the lock decides who writes
+        return                     # only a writer's lock: a new target, the lock decides who writes
     empty = held == []             # nothing in it to lose: as if the project had written it
     if not empty and not kind.marker(path):
         raise _refuse(option, f"it exists and was not written by this project (a {kind.name} has "
@@ -256,57 +252,6 @@ def check_output(target: str | Path | None, kind: OutputKind, *, option: str = "
     if not (kind.in_place or overwrite):
         hint = " or pass --overwrite to replace it" if overwrite_option else ""
         raise MMXError(f"{option}: already exists; choose another {option}{hint}", path)
-    return path
-
-
-def stage_dir(target: str | Path) -> Path:
-    """The folder ``target`` is built in (and whose writer lock its writers hold): ``.<name>.partial`` beside it."""
-    target = Path(target)
-    return target.parent / f".{target.name}{STAGE_SUFFIX}"
-
-
-@contextlib.contextmanager
-def output_lock(target: str | Path, what: str) -> Iterator[Path]:
-    """Hold the writer lock of ``target`` (on its staging folder) for the block; yields the staging folder.
-
-    A second writer of the same target is refused at once, naming the first (and leaves the first's lock as
-    it is). A staging folder left holding nothing but the lock (a run that failed before writing) is removed
-    by its holder on the way out.
-    """
-    stage = stage_dir(target)
-    with folder_lock(stage, what):
-        try:
-            yield stage
-        finally:
-            _drop_empty(stage)
-
-
-def _drop_empty(stage: Path) -> None:
-    try:
-        if stage.is_dir() and set(os.listdir(stage)) <= {LOCK_NAME}:
-            (stage / LOCK_NAME).unlink(missing_ok=True)
-            stage.rmdir()
-    except OSError:
-        pass
-
-
-def swap_in(stage: Path, target: Path) -> None:
-    """Rename the finished ``stage`` onto ``target``; an existing ``target`` is moved aside first, then deleted.
-
-    The old ``target`` stays whole until the new one is complete; only the two renames lie between.
-    """
-    old = None
-    if os.path.lexists(target):
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, old)
-    os.replace(stage, target)
-    if target.is_dir():
-        (target / LOCK_NAME).unlink(missing_ok=True)   # the staging folder's lock moved with the rename
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
 
 
 def tag_output(action, kind: OutputKind):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mmx_core.base.errors import MMXError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ASSETS_DIR = PROJECT_ROOT / "assets"
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -78,8 +80,6 @@ def under_served_roots(path: str | Path) -> Path | None:
 
 def check_under_roots(path: str | Path, what: str) -> Path:
     """``path`` resolved (symbolic links and ``..`` followed); :class:`MMXError` unless it lies under an allowed root."""
-    from mmx_core.base.errors import MMXError
-
     text = str(path).strip()
     roots = allowed_roots()
     resolved = Path(text).expanduser().resolve() if text else None

@@ -2,7 +2,7 @@
 
 Library loops call :func:`progress` instead of printing. By default it shows a
 tqdm bar on stderr (the CLI); the app installs a callback with
-:func:`set_progress_callback` to drive a Streamlit progress bar; background
+:func:`progress_callback` to drive a Streamlit progress bar; background
 training runs write events.jsonl themselves. A command run as a background job (the job
 supervisor sets ``MMX_JOB_STATUS`` to the job's ``status.json``) also writes its progress there,
 at most twice a second, so every job kind shows progress without code of its own.
@@ -26,21 +26,15 @@ ProgressCallback = Callable[[str, int, int | None], None]
 _callback: ProgressCallback | None = None
 
 
-def set_progress_callback(callback: ProgressCallback | None) -> None:
-    """Route progress to ``callback(description, done, total)``; None restores tqdm."""
-    global _callback
-    _callback = callback
-
-
 @contextlib.contextmanager
 def progress_callback(callback: ProgressCallback | None) -> Iterator[None]:
-    """Temporarily route progress to ``callback``."""
-    previous = _callback
-    set_progress_callback(callback)
+    """Route progress to ``callback(description, done, total)`` for the block (None: tqdm)."""
+    global _callback
+    previous, _callback = _callback, callback
     try:
         yield
     finally:
-        set_progress_callback(previous)
+        _callback = previous
 
 
 class _JobStatus:

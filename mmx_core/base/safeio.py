@@ -31,10 +31,6 @@ MAX_ARRAY_BYTES = 64 * 1024 ** 3
 """Largest array a loader reads into memory (64 GiB): a header claiming more is refused before allocation."""
 
 
-def _error(message: str, path) -> MMXError:
-    return MMXError(message, path)
-
-
 def regular_file(path: str | Path, what: str = "file") -> Path:
     """``path`` when it is a regular file (symlinks followed); otherwise :class:`MMXError`, without opening it.
 
@@ -47,14 +43,14 @@ def regular_file(path: str | Path, what: str = "file") -> Path:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise _error(f"{what} not found", path) from None
+        raise MMXError(f"{what} not found", path) from None
     except OSError as exc:
-        raise _error(f"cannot read {what} ({exc.strerror})", path) from None
+        raise MMXError(f"cannot read {what} ({exc.strerror})", path) from None
     if not stat.S_ISREG(mode):
         kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
                 else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
                 else "not a regular file")
-        raise _error(f"{what} is {kind}, not a regular file; replace it with the real file", path)
+        raise MMXError(f"{what} is {kind}, not a regular file; replace it with the real file", path)
     return path
 
 
@@ -80,12 +76,12 @@ def _read_header(handle: BinaryIO, path, what: str) -> NpyHeader:
         else:
             raise ValueError(f"unsupported .npy version {version}")
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign header in any way
-        raise _error(f"cannot read {what} as .npy ({escape_control(str(exc))[:160]})", path) from None
+        raise MMXError(f"cannot read {what} as .npy ({escape_control(str(exc))[:160]})", path) from None
     if dtype.hasobject:
-        raise _error(f"cannot read {what}: it holds Python objects (dtype {dtype}); only numeric and text arrays "
-                     "are read (no pickle)", path)
+        raise MMXError(f"cannot read {what}: it holds Python objects (dtype {dtype}); only numeric and text arrays "
+                       "are read (no pickle)", path)
     if any(not isinstance(s, int) or s < 0 for s in shape):
-        raise _error(f"{what} has an invalid shape {shape!r:.80} in its header", path)
+        raise MMXError(f"{what} has an invalid shape {shape!r:.80} in its header", path)
     offset = handle.tell() if hasattr(handle, "tell") else 0
     return NpyHeader(tuple(shape), dtype, bool(fortran), offset)
 
@@ -106,10 +102,11 @@ def npy_header(path: str | Path, what: str = ".npy file", max_bytes: int | None 
         header = _read_header(handle, path, what)
     size = os.stat(path).st_size
     if header.nbytes > size - header.offset:
-        raise _error(f"{what} header claims shape {header.shape} of {header.dtype} ({_size(header.nbytes)}) but the "
-                     f"file holds {_size(max(0, size - header.offset))} of data; the file is damaged or crafted", path)
+        raise MMXError(f"{what} header claims shape {header.shape} of {header.dtype} ({_size(header.nbytes)}) but "
+                       f"the file holds {_size(max(0, size - header.offset))} of data; the file is damaged or crafted",
+                       path)
     if max_bytes is not None and header.nbytes > max_bytes:
-        raise _error(f"{what} holds {_size(header.nbytes)}, more than the limit of {_size(max_bytes)}", path)
+        raise MMXError(f"{what} holds {_size(header.nbytes)}, more than the limit of {_size(max_bytes)}", path)
     return header
 
 
@@ -124,7 +121,7 @@ def load_npy(path: str | Path, what: str = ".npy file", mmap: bool = False,
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise _error(f"cannot read {what} as .npy without pickle ({escape_control(str(exc))[:160]})", path) from None
+        raise MMXError(f"cannot read {what} as .npy without pickle ({escape_control(str(exc))[:160]})", path) from None
 
 
 def _size(n: int) -> str:
@@ -132,7 +129,6 @@ def _size(n: int) -> str:
         if n < 1000 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1000
-    return f"{n} bytes"  # pragma: no cover
 
 
 def check_npz(source: str | Path | bytes, what: str = ".npz archive", max_bytes: int = MAX_ARRAY_BYTES,
@@ -155,19 +151,19 @@ def check_npz(source: str | Path | bytes, what: str = ".npz archive", max_bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         opened = io.BytesIO(bytes(source))
     else:
-        path = regular_file(source, what) if path is None else path
         opened = regular_file(source, what)
+        path = opened if path is None else path
     try:
         archive = zipfile.ZipFile(opened)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise _error(f"{what} is not an .npz archive (a zip of .npy files: {escape_control(str(exc))[:120]})",
-                     path) from None
+        raise MMXError(f"{what} is not an .npz archive (a zip of .npy files: {escape_control(str(exc))[:120]})",
+                       path) from None
     headers = {}
     with archive:
         infos = archive.infolist()
         total = sum(max(0, info.file_size) for info in infos)
         if total > max_bytes:
-            raise _error(f"{what} expands to {_size(total)}, more than the limit of {_size(max_bytes)}", path)
+            raise MMXError(f"{what} expands to {_size(total)}, more than the limit of {_size(max_bytes)}", path)
         for info in infos:
             name = escape_control(info.filename)
             if not info.filename.endswith(".npy"):
@@ -176,12 +172,13 @@ def check_npz(source: str | Path | bytes, what: str = ".npz archive", max_bytes:
                 with archive.open(info) as member:
                     header = _read_header(member, path, f"{what} member {name}")
             except zipfile.BadZipFile as exc:
-                raise _error(f"{what} member {name} is damaged ({escape_control(str(exc))[:120]})", path) from None
+                raise MMXError(f"{what} member {name} is damaged ({escape_control(str(exc))[:120]})", path) from None
             except (OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
-                raise _error(f"{what} member {name} cannot be read ({escape_control(str(exc))[:120]})", path) from None
+                raise MMXError(f"{what} member {name} cannot be read ({escape_control(str(exc))[:120]})",
+                               path) from None
             if header.nbytes > info.file_size:
-                raise _error(f"{what} member {name} claims shape {header.shape} of {header.dtype} "
-                             f"({_size(header.nbytes)}) but holds {_size(info.file_size)}; the file is damaged or "
-                             "crafted", path)
+                raise MMXError(f"{what} member {name} claims shape {header.shape} of {header.dtype} "
+                               f"({_size(header.nbytes)}) but holds {_size(info.file_size)}; the file is damaged or "
+                               "crafted", path)
             headers[info.filename[:-4]] = header
     return headers

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 
 from mmx_core.base.console import print_block
-from mmx_core.base.devices import DEFAULT_DEVICE, DEVICES
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import DOC, WORK, check_output, tag_output
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
-from mmx_core.commands.argtypes import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, add_data, add_device, float_in, int_in
+from mmx_core.commands.synth import command_line
+from mmx_core.studies import RUN_DEFAULTS
 
 
 def register(subparsers) -> None:
@@ -34,17 +34,17 @@ def register(subparsers) -> None:
 
 def add_training_options(parser) -> None:
     """Options shared by ``ablate`` and ``subgenre-eval`` for the runs they train."""
-    parser.add_argument("--data", required=True, help="trailer data set folder (train/val/test splits)")
+    add_data(parser, "trailer data set folder (train/val/test splits)")
     tag_output(parser.add_argument("--work", help="folder for the runs and the JSON results (default "
                                                   "runs/<command>-<data name>)"), WORK)
     parser.add_argument("--epochs", type=int_in(1), default=5, help="epochs of every coarse run (default 5)")
     parser.add_argument("--fine-epochs", type=int_in(1), help="epochs of the fine stage (default: --epochs)")
-    parser.add_argument("--batch-size", type=int_in(1), help="batch size of every run (default: the trainer's)")
+    parser.add_argument("--batch-size", type=int_in(1), help=f"batch size of every run (default {RUN_DEFAULTS['batch_size']})")
     parser.add_argument("--seed", type=SEED, default=0)
-    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--lr", type=float_in(0, low_open=True), help="learning rate of the coarse runs (default: the trainer's)")
-    parser.add_argument("--fine-lr", type=float_in(0, low_open=True), help="learning rate of the fine stage (default: the trainer's)")
-    parser.add_argument("--patience", type=int_in(0), help="early-stopping patience of every run (default: the trainer's)")
+    add_device(parser)
+    parser.add_argument("--lr", type=float_in(0, low_open=True), help="learning rate of the coarse runs (default: the coarse recipe's)")
+    parser.add_argument("--fine-lr", type=float_in(0, low_open=True), help="learning rate of the fine stage (default: the fine recipe's)")
+    parser.add_argument("--patience", type=int_in(0), help=f"early-stopping patience of every run (default {RUN_DEFAULTS['patience']})")
     parser.add_argument("--fine-patience", type=int_in(0),
                         help="early-stopping patience of the fine stage; 0 = no early stopping, keep the last epoch "
                              "(default: --patience)")
@@ -63,44 +63,24 @@ def model_overrides(path: str | None) -> dict:
     return overrides
 
 
-def command_line(args, keys: list[str], name: str) -> str:
-    """The command that reproduces this run, rebuilt from the parsed options."""
-    parts = ["python", "-m", "mmx_core", name]
-    for key in keys:
-        value = getattr(args, key, None)
-        if value is None or value is False:
-            continue
-        flag = "--" + key.replace("_", "-")
-        parts += [flag] if value is True else [flag, str(value)]
-    return shlex.join(parts)
-
-
-def check_outputs(args, work: Path) -> None:
-    """The output contract of ``ablate`` and ``subgenre-eval`` (``--work``, ``--out``), before any work."""
+def checked_work(args, name: str) -> Path:
+    """The ``--work`` folder (default runs/<name>-<data name>), once the output contract of ``ablate`` and
+    ``subgenre-eval`` (``--work``, ``--out``) holds: checked before any work."""
+    work = Path(args.work) if args.work is not None else runs_dir() / f"{name}-{Path(args.data).resolve().name}"
     reads = [getattr(args, key, None) for key in ("model_config", "coarse", "fine")]
     check_output(work, WORK, option="--work", inputs=(args.data,), reads=reads)
     if args.out != "-":
         check_output(args.out, DOC, inputs=(args.data,), reads=[*reads, work])
-
-
-def check_epochs(args) -> None:
-    for key in ("epochs", "fine_epochs", "batch_size", "patience", "fine_patience"):
-        value, lowest = getattr(args, key), 0 if key.endswith("patience") else 1
-        if value is not None and value < lowest:
-            raise MMXError(f"--{key.replace('_', '-')} must be >= {lowest}, got {value}")
-    for key in ("lr", "fine_lr"):
-        value = getattr(args, key)
-        if value is not None and not value > 0:
-            raise MMXError(f"--{key.replace('_', '-')} must be > 0, got {value}")
+    return work
 
 
 def run(args) -> int:
-    work = Path(args.work) if args.work is not None else runs_dir() / f"ablate-{Path(args.data).resolve().name}"
-    check_outputs(args, work)  # before torch and the data load
-    from mmx_core.studies.ablate import ablation_markdown, default_variants, run_ablation
+    work = checked_work(args, "ablate")  # before torch and the data load
+    from mmx_core.studies.ablate import run_ablation
+    from mmx_core.studies.ablate_table import ablation_markdown
+    from mmx_core.studies.ablate_variants import default_variants
     from mmx_core.evaluate.results_doc import update_block
 
-    check_epochs(args)
     data = Path(args.data)
     variants = None
     if args.variants or args.no_probes:
@@ -115,9 +95,9 @@ def run(args) -> int:
             if unknown:
                 raise MMXError(f"--variants: unknown {unknown}; known: {sorted({v.slug for v in variants})}")
             variants = [v for v in variants if v.slug in {known[w].slug for w in wanted}]
-    command = command_line(args, ["data", "work", "epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience",
-                                  "fine_patience", "seed", "device", "model_config", "variants", "no_probes", "out"],
-                           "ablate")
+    command = command_line("ablate", args, keys=["data", "work", "epochs", "fine_epochs", "batch_size", "lr", "fine_lr",
+                                                 "patience", "fine_patience", "seed", "device", "model_config",
+                                                 "variants", "no_probes", "out"])
     result = run_ablation(data, work, epochs=args.epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,
                           seed=args.seed, model_overrides=model_overrides(args.model_config), variants=variants,
                           device=args.device, command=command, lr=args.lr, fine_lr=args.fine_lr,

@@ -6,7 +6,8 @@ import json
 
 from mmx_core.base.console import print_block
 from mmx_core.base.errors import ExitCode, MMXError
-from mmx_core.base.outputs import ANNOTATIONS, check_output, output_lock, tag_output
+from mmx_core.base.output_writer import output_lock
+from mmx_core.base.outputs import ANNOTATIONS, check_output, tag_output
 
 MAX_REPORTED = 20
 """Skipped rows reported one line each before the rest are counted."""

@@ -1,69 +1,48 @@
-"""Range-checked numeric options: argparse types that refuse a value outside its range with one line.
+"""Shared command-line options: range-checked argparse types and the options several commands define alike.
 
 ``parser.add_argument("--batch-size", type=int_in(1), ...)`` makes ``--batch-size 0`` end as
 ``error: argument --batch-size: must be an integer >= 1, got '0'`` (exit 2), never a traceback
-deep in the library. :func:`float_in` refuses NaN and infinities as well.
+deep in the library. :func:`option_type` turns any :class:`~mmx_core.base.constraints.Interval`
+(a config's own constraint) into such a type; numbers are always finite (no NaN, no infinities).
+:func:`add_data`, :func:`add_device` and :func:`add_precision` add the options that read the same everywhere.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Callable
 
-__all__ = ["int_in", "float_in", "SEED", "THREADS"]
+from mmx_core.base.constraints import Int, Interval, Real
+from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
+
+__all__ = ["option_type", "int_in", "float_in", "SEED", "THREADS", "add_data", "add_device", "add_precision"]
 
 
-def _num(value) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
+def option_type(interval: Interval) -> Callable[[str], int | float]:
+    """An argparse ``type`` accepting what ``interval`` accepts (an integer option when it is integral)."""
 
+    def parse(value: str):
+        try:
+            number = int(value, 10) if interval.integer else float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not interval.accepts(number):
+            raise argparse.ArgumentTypeError(f"must be {interval}, got {value!r}")
+        return number
 
-def _range_text(low, high, low_open: bool = False, high_open: bool = False) -> str:
-    if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{_num(low)}, {_num(high)}{')' if high_open else ']'}"
-    if low is not None:
-        return f"{'>' if low_open else '>='} {_num(low)}"
-    if high is not None:
-        return f"{'<' if high_open else '<='} {_num(high)}"
-    return "finite"
+    parse.__name__ = "integer" if interval.integer else "number"  # argparse names the type in its own messages
+    return parse
 
 
 def int_in(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
     """An argparse ``type``: an integer in ``[low, high]`` (either bound may be None)."""
-    text = "an integer " + _range_text(low, high) if (low, high) != (None, None) else "an integer"
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value, 10)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"must be {text}, got {value!r}") from None
-        if (low is not None and number < low) or (high is not None and number > high):
-            raise argparse.ArgumentTypeError(f"must be {text}, got {value!r}")
-        return number
-
-    parse.__name__ = "integer"  # argparse names the type in its own messages
-    return parse
+    return option_type(Int(low, high))
 
 
 def float_in(low: float | None = None, high: float | None = None, *, low_open: bool = False,
              high_open: bool = False) -> Callable[[str], float]:
     """An argparse ``type``: a finite number in the range (closed bounds unless ``low_open`` / ``high_open``)."""
-    text = "a finite number" + ("" if (low, high) == (None, None) else " " + _range_text(low, high, low_open, high_open))
-
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"must be {text}, got {value!r}") from None
-        bad = (not math.isfinite(number)
-               or (low is not None and (number <= low if low_open else number < low))
-               or (high is not None and (number >= high if high_open else number > high)))
-        if bad:
-            raise argparse.ArgumentTypeError(f"must be {text}, got {value!r}")
-        return number
-
-    parse.__name__ = "number"
-    return parse
+    return option_type(Real(low, high, low_open=low_open, high_open=high_open))
 
 
 SEED = int_in(0, 2 ** 32 - 1)
@@ -71,3 +50,19 @@ SEED = int_in(0, 2 ** 32 - 1)
 
 THREADS = int_in(1, 1024)
 """CPU threads."""
+
+
+def add_data(parser, help: str = "trailer data set folder") -> None:
+    """``--data``, the (required) trailer data set folder."""
+    parser.add_argument("--data", required=True, help=help)
+
+
+def add_device(parser, default: str = DEFAULT_DEVICE) -> None:
+    """``--device``: where torch runs."""
+    parser.add_argument("--device", choices=DEVICES, default=default,
+                        help="auto: a CUDA GPU when torch sees one, else the CPU")
+
+
+def add_precision(parser, note: str = "") -> None:
+    """``--precision``: what the model computes in (``note`` is appended to the help)."""
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION, help=PRECISION_HELP + note)

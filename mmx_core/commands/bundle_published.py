@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mmx_core.base.console import print_block
-from mmx_core.base.assets import PUBLISHED_DIR, bundle_published
+from mmx_core.trailers.published import PUBLISHED_DIR, bundle_published
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import PUBLISHED, tag_output
 from mmx_core.base.paths import PROJECT_ROOT

@@ -32,13 +32,13 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from mmx_core.explore import pipeline
+    from mmx_core.explore import cached_clusters
 
     check_output(args.out, ARTEFACT, reads=(args.embeddings, args.metadata), overwrite=True)  # before any work
     emb_set = load_set(args.embeddings, args.metadata)
-    result = pipeline.clusters(emb_set, min_cluster_size=args.min_cluster_size, space=args.space,
-                               min_samples=args.min_samples or None, selection=args.selection,
-                               epsilon=args.epsilon, seed=args.seed, backend=args.backend)
+    result = cached_clusters.clusters(emb_set, min_cluster_size=args.min_cluster_size, space=args.space,
+                                      min_samples=args.min_samples or None, selection=args.selection,
+                                      epsilon=args.epsilon, seed=args.seed, backend=args.backend)
     out = copy_artefact(result.path, args.out, extra={
         "n_clusters": result.n_clusters, "noise_share": result.noise_share,
         "labels": {str(c): label for c, label in result.labels().items()},

@@ -1,6 +1,6 @@
 """``compare``: how a second embedding of the same trailers regroups them (e.g. coarse vs fine).
 
-It prints the summary of :func:`mmx_core.explore.pipeline.comparison`, the same result the
+It prints the summary of :func:`mmx_core.explore.cached_comparison.comparison`, the same result the
 app's Compare page shows (same sets, ``-k``, ``--min-cluster-size`` and ``--projection``
 as the page's controls give the same figures and read the same cached artefacts).
 """
@@ -43,12 +43,12 @@ def run(args) -> int:
     if args.out is not None:  # the output contract, before any work
         check_output(args.out, ARTEFACT, reads=(args.a, args.b, args.metadata), overwrite=True)
     from mmx_core.base.artefacts import atomic_path, write_params_json
-    from mmx_core.explore import pipeline
+    from mmx_core.explore.cached_comparison import comparison
 
     a, b = load_set(args.a, args.metadata), load_set(args.b, args.metadata)
-    result = pipeline.comparison(a, b, k=args.k,
-                                 cluster_params={"min_cluster_size": args.min_cluster_size, "backend": args.backend},
-                                 projection_params={"method": args.projection, "backend": args.backend})
+    result = comparison(a, b, k=args.k,
+                        cluster_params={"min_cluster_size": args.min_cluster_size, "backend": args.backend},
+                        projection_params={"method": args.projection, "backend": args.backend})
     summary = {key: result.summary[key] for key in SUMMARY_KEYS}
     if args.out:
         with atomic_path(args.out) as tmp:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmx_core.base import docblocks
-from mmx_core.base.artefacts import atomic_write
 from mmx_core.base.paths import PROJECT_ROOT
 
 
@@ -20,22 +18,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from mmx_core.studies import reference_docs  # the blocks the code defines (defaults, recipe, paper tables)
+    from mmx_core.docs import build  # renders the blocks from every layer's code: imported only when asked
 
     root = Path(args.root)
     if args.check:
-        problems = [f"{ref}: stale generated block; run `python -m mmx_core docs`"
-                    for ref in reference_docs.stale_blocks(root)] + docblocks.check(root)
+        problems = build.check(root)
         for line in problems:
             print(line)
-        print(f"{len(problems)} problem(s) in {len(docblocks.doc_files(root))} files")
+        print(f"{len(problems)} problem(s) in {len(build.doc_files(root))} files")
         return 1 if problems else 0
-    for path in reference_docs.write_blocks(root):
+    for path in build.write_blocks(root):
         print(f"updated {path.relative_to(root)} (generated block)")
-    for path in docblocks.doc_files(root):
-        text = docblocks.refresh(path)
-        if text != path.read_text():
-            with atomic_write(path, "w") as handle:
-                handle.write(text)
-            print(f"updated {path.relative_to(root)}")
+    for path in build.refresh_includes(root):
+        print(f"updated {path.relative_to(root)}")
     return 0

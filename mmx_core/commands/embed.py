@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import ARTEFACT, EMBEDDINGS, check_output, tag_output
-from mmx_core.commands.argtypes import int_in
+from mmx_core.commands.argtypes import add_data, add_device, add_precision, int_in
 
 
 def register(subparsers) -> None:
@@ -13,11 +12,11 @@ def register(subparsers) -> None:
         "embed", help="write the bottleneck embeddings of every trailer (.npz embeddings file)",
         description="Embed every trailer of a data set with a trained encoder (all of its sequences) and write "
         "the project's embeddings file (embeddings, ids, generated from the data manifest, source).")
-    parser.add_argument("--data", required=True, help="trailer data set folder")
+    add_data(parser)
     parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best.pt)")
     tag_output(parser.add_argument("--out", required=True, help="output .npz"), EMBEDDINGS)
-    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION, help=PRECISION_HELP)
+    add_device(parser)
+    add_precision(parser)
     parser.add_argument("--batch-size", type=int_in(1), default=16)
     parser.add_argument("--with-metadata", action="store_true",
                         help="write the data set's trailer table beside the output (OUT with .parquet) with a "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from mmx_core.base.console import print_block
-from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import PREDICTIONS, check_output, tag_output
+from mmx_core.commands.argtypes import add_data, add_device, add_precision
 
 
 def register(subparsers) -> None:
@@ -17,13 +17,13 @@ def register(subparsers) -> None:
         description="Per-genre F1 with support, then F1w, AU(PRC)w, Pw, Rw and AU(PRC) micro/macro: one row at "
         "threshold 0.5 and one with per-genre thresholds tuned for F1 on the val split.",
     )
-    parser.add_argument("--data", required=True, help="trailer data set folder")
+    add_data(parser)
     parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best checkpoint)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to score")
     parser.add_argument("--tune-split", default="val", choices=("train", "val", "test"),
                         help="split the per-genre thresholds are tuned on (default val)")
-    parser.add_argument("--device", choices=DEVICES, default=DEFAULT_DEVICE, help="auto: a CUDA GPU when torch sees one, else the CPU")
-    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION, help=PRECISION_HELP)
+    add_device(parser)
+    add_precision(parser)
     tag_output(parser.add_argument("--save-predictions", metavar="FILE.npz",
                                    help="also write the split's scores and labels (readable by the 'score' command)"),
                PREDICTIONS)
@@ -37,10 +37,9 @@ def run(args) -> int:
                      reads=(args.model,), overwrite=True)
     from mmx_core.base.devices import resolve_precision
     from mmx_core.data import TrailerStore
-    from mmx_core.base.metrics import genre_metrics
     from mmx_core.evaluate.predictions import save_predictions
     from mmx_core.evaluate.report import format_text, report_json
-    from mmx_core.evaluate.thresholds import tune_thresholds
+    from mmx_core.evaluate.thresholds import evaluate_scores
     from mmx_core.train import load_checkpoint, predict_scores
 
     if args.split == args.tune_split:
@@ -58,9 +57,7 @@ def run(args) -> int:
     scores, labels = predict_scores(store, checkpoint, args.split, device=args.device, precision=args.precision)
     tune_scores, tune_labels = predict_scores(store, checkpoint, args.tune_split, device=args.device,
                                               precision=args.precision)
-    thresholds = tune_thresholds(tune_scores, tune_labels, genres)
-    fixed = genre_metrics(scores, labels, genres, threshold=0.5)
-    tuned = genre_metrics(scores, labels, genres, threshold=thresholds)
+    fixed, tuned, _ = evaluate_scores(tune_scores, tune_labels, scores, labels, genres)
     if args.save_predictions:
         save_predictions(args.save_predictions, scores, labels, genres, compute_precision=precision["precision"])
     if args.json:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
+from mmx_core.base.devices import DEVICES, PRECISION_HELP, PRECISIONS
 from mmx_core.commands.argtypes import THREADS, float_in, int_in
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DATASET, tag_output
 from mmx_core.commands.synth import OUT_HELP, command_line, resolve_out
+from mmx_core.extract.config import ExtractConfig
+from mmx_core.extract.shots import DETECTORS
+
+DEFAULTS = ExtractConfig()
+"""The defaults every option below shows and takes: the library's own."""
 
 
 
@@ -22,28 +27,32 @@ def register(subparsers) -> None:
     tag_output(parser.add_argument("--out", required=True, help=OUT_HELP), DATASET)
     parser.add_argument("--meta", default=None, help="metadata table (CSV or parquet): id or file, title, year, "
                                                      "genres (list or 'A|B'), optional split")
-    parser.add_argument("--experts", default="image,scene,motion,audio", help="comma-separated experts")
-    parser.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES,
+    parser.add_argument("--experts", default=DEFAULTS.experts,
+                        help="comma-separated experts")
+    parser.add_argument("--device", default=DEFAULTS.device, choices=DEVICES,
                         help="auto: a CUDA GPU when torch sees one (one per torchrun rank), else the CPU")
-    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULT_PRECISION,
+    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
                         help=PRECISION_HELP + " (recorded in the manifest; stored features are float16 either way)")
-    parser.add_argument("--batch-size", type=int_in(1), default=8,
-                        help="clips (audio: 0.96 s examples) per forward pass (default 8)")
-    parser.add_argument("--workers", type=int_in(0, 256), default=1, help="decoding processes (0: decode in this process)")
-    parser.add_argument("--threads", type=THREADS, default=None,
-                        help="torch threads for the experts (default: torch's own; results are byte-identical "
-                             "between runs with the same threads per process)")
+    parser.add_argument("--batch-size", type=int_in(1), default=DEFAULTS.batch_size,
+                        help=f"clips (audio: 0.96 s examples) per forward pass (default {DEFAULTS.batch_size})")
+    parser.add_argument("--workers", type=int_in(0, 256), default=DEFAULTS.workers,
+                        help="decoding processes (0: decode in this process)")
+    parser.add_argument("--threads", type=THREADS, default=DEFAULTS.threads,
+                        help="torch threads for the experts (default: torch's own, the cores this process may use; "
+                             "results are byte-identical between runs with the same threads per process)")
     parser.add_argument("--weights-dir", default=None, help="folder holding the experts' weights files")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted extraction into --out")
     parser.add_argument("--untrained", action="store_true",
                         help="random backbone weights, for testing the pipeline only (recorded in the manifest)")
     parser.add_argument("--no-download", action="store_true",
                         help="never download weights files; only look in --weights-dir and the torch cache")
-    parser.add_argument("--detector", default="content", choices=("content", "adaptive"), help="shot detector")
+    parser.add_argument("--detector", default=DEFAULTS.detector, choices=DETECTORS, help="shot detector")
     parser.add_argument("--threshold", type=float_in(0), default=None,
                         help="detector threshold (default: content 27, adaptive 3)")
-    parser.add_argument("--min-shot-seconds", type=float_in(0, low_open=True), default=0.5, help="shortest shot the detector reports")
-    parser.add_argument("--clip-seconds", type=float_in(0, low_open=True), default=2.0, help="shortest clip (default 2 s)")
+    parser.add_argument("--min-shot-seconds", type=float_in(0, low_open=True), default=DEFAULTS.min_shot_seconds,
+                        help="shortest shot the detector reports")
+    parser.add_argument("--clip-seconds", type=float_in(0, low_open=True), default=DEFAULTS.clip_seconds,
+                        help=f"shortest clip (default {DEFAULTS.clip_seconds:g} s)")
     parser.add_argument("--no-thumbnails", action="store_true", help="do not save keyframe thumbnails")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
     _add_budget_arguments(parser)
@@ -52,9 +61,9 @@ def register(subparsers) -> None:
 
 def _add_budget_arguments(parser) -> None:
     """The media budget's options, their defaults read from :class:`~mmx_core.extract.budget.MediaBudget`."""
-    from mmx_core.extract.budget import MEANINGS, OPTIONS, MediaBudget
+    from mmx_core.extract.budget import MEANINGS, OPTIONS
 
-    defaults = MediaBudget()
+    defaults = DEFAULTS.budget
     group = parser.add_argument_group("media budget", "a video over a limit is reported as failed and never "
                                       "planned (docs/extract.md, 'Media budget')")
     for name, flag in OPTIONS.items():
@@ -77,14 +86,15 @@ def run(args) -> int:
     options = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "videos"})
     command = command_line("extract", options).replace(
         "python -m mmx_core extract", "python -m mmx_core extract " + " ".join(args.videos), 1)
-    report = extract_videos(
-        args.videos, out, meta=args.meta, experts=args.experts, device=args.device,
-        batch_size=args.batch_size, workers=args.workers, threads=args.threads, weights_dir=args.weights_dir, resume=args.resume,
-        untrained=args.untrained, download=not args.no_download, detector=args.detector, threshold=args.threshold,
-        min_shot_seconds=args.min_shot_seconds, clip_seconds=args.clip_seconds,
-        thumbnails=not args.no_thumbnails, overwrite=args.overwrite, command=command,
+    config = ExtractConfig(
+        experts=args.experts, device=args.device, precision=args.precision, batch_size=args.batch_size,
+        workers=args.workers, threads=args.threads, weights_dir=args.weights_dir, untrained=args.untrained,
+        download=not args.no_download, detector=args.detector, threshold=args.threshold,
+        min_shot_seconds=args.min_shot_seconds, clip_seconds=args.clip_seconds, thumbnails=not args.no_thumbnails,
         budget=MediaBudget(**{name: getattr(args, name) for name in OPTIONS}), allow_partial=args.allow_partial,
-        strict=args.strict, precision=args.precision)
+        strict=args.strict)
+    report = extract_videos(args.videos, out, config, meta=args.meta, resume=args.resume, overwrite=args.overwrite,
+                            command=command)
     if report.out is not None:
         print(report.summary())
     for line in report.problem_lines():

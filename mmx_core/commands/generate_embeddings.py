@@ -32,8 +32,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from mmx_core.base.assets import load_published
-    from mmx_core.base.embeddings import save_embeddings
+    from mmx_core.trailers.published import load_published
+    from mmx_core.trailers.embeddings import save_embeddings
     from mmx_core.base.errors import MMXError
     from mmx_core.explore.generate import generate_set
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmx_core.base.devices import DEVICES
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DATASET, MODELS, WORK, check_output, tag_output
-from mmx_core.commands.argtypes import SEED, THREADS, int_in
+from mmx_core.commands.argtypes import SEED, THREADS, add_device, int_in
 
 
 def register(subparsers) -> None:
@@ -28,7 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument("--coarse-epochs", type=int_in(1), default=d.coarse_epochs)
     parser.add_argument("--fine-epochs", type=int_in(1), default=d.fine_epochs)
     parser.add_argument("--batch-size", type=int_in(1), default=d.batch_size)
-    parser.add_argument("--device", choices=DEVICES, default=d.device, help="auto: a CUDA GPU when torch sees one, else the CPU")
+    add_device(parser, d.device)
     parser.add_argument("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice)")
     parser.set_defaults(func=run)
 

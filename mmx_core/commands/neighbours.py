@@ -25,10 +25,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from mmx_core.explore import pipeline
+    from mmx_core.explore import cached_neighbours
 
     emb_set = load_set(args.embeddings, args.metadata)
-    table = pipeline.neighbours(emb_set, args.id, k=args.k, backend=args.backend)
+    table = cached_neighbours.neighbours(emb_set, args.id, k=args.k, backend=args.backend)
     if args.json:
         print_block(json.dumps([{"id": r.id, "score": round(float(r.score), 6), "shared_genres": list(r.shared_genres)}
                           for r in table.itertuples()], indent=2))

@@ -22,7 +22,7 @@ from pathlib import Path
 from mmx_core.base.console import print_block
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import CACHE, check_output, tag_output
-from mmx_core.base.paths import shipped_cache_dir
+from mmx_core.base.paths import MODELS_DIR, cache_dir, shipped_cache_dir
 from mmx_core.commands.explore_io import add_backend_arg
 from mmx_core.explore.backends import DEFAULT_BACKEND, check_backend
 from mmx_core.explore.projection import Projector
@@ -64,15 +64,13 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
     ``sets`` (EmbeddingSets) replaces the bundled ones (published, shipped coarse and fine);
     ``backend`` is where UMAP and HDBSCAN run (:mod:`mmx_core.explore.backends`)."""
     check_backend(backend)  # refuse "cuml" on a machine without it before anything is computed
-    from mmx_core.base.assets import load_published, published_metadata
-    from mmx_core.base.embeddings import load_embeddings
-    from mmx_core.explore import pipeline
-    from mmx_core.base.paths import MODELS_DIR, shipped_cache_dir
+    from mmx_core.trailers.published import load_published, published_metadata
+    from mmx_core.trailers.embeddings import load_embeddings
+    from mmx_core.explore import cached_comparison
 
     out = Path(out) if out is not None else shipped_cache_dir()
     done = []
-    if sets is not None:
-        models = False
+    models = models and sets is None
     sets = list(sets) if sets is not None else [load_published()]
     if models:
         for name in ("coarse_embeddings", "fine_embeddings"):
@@ -87,49 +85,43 @@ def precompute(out: Path | None = None, methods=Projector.METHODS, models: bool 
         names = [s.name for s in sets]
         if "coarse_embeddings" in names and "fine_embeddings" in names:
             coarse, fine = sets[names.index("coarse_embeddings")], sets[names.index("fine_embeddings")]
-            start = time.perf_counter()
-            comparison = pipeline.comparison(coarse, fine, cluster_params={"backend": backend},
-                                             projection_params={"backend": backend})
-            done.append({"set": "coarse vs fine", "step": "comparison",
-                         "summary": {k: v for k, v in comparison.summary.items()
-                                     if k not in ("only_in_a", "only_in_b")},
-                         "seconds": round(time.perf_counter() - start, 2)})
+            _timed(done, lambda: cached_comparison.comparison(coarse, fine, cluster_params={"backend": backend},
+                                                              projection_params={"backend": backend}),
+                   lambda comparison: {"set": "coarse vs fine", "step": "comparison", "summary": {
+                       k: v for k, v in comparison.summary.items() if k not in ("only_in_a", "only_in_b")}})
     return done
+
+
+def _timed(done: list[dict], compute, describe):
+    """Run ``compute()``, append ``describe(value)`` with the seconds it took to ``done``; return the value."""
+    start = time.perf_counter()
+    value = compute()
+    done.append({**describe(value), "seconds": round(time.perf_counter() - start, 2)})
+    return value
 
 
 def _one_set(emb_set, methods, backend: str) -> list[dict]:
     """The maps of ``methods``, the default sub-genres, the neighbour index and, for a map the app shows in
     groups, the parents' summaries of one set: what the Explore page reads."""
     from mmx_core.appkit import cardview
-    from mmx_core.appkit.mapview import GROUPED_ABOVE
-    from mmx_core.explore import pipeline
+    from mmx_core.appkit.map_tables import GROUPED_ABOVE
+    from mmx_core.explore import cached_clusters, cached_map, cached_neighbours
 
-    done = []
+    done, name = [], emb_set.name
     for method in methods:
-        start = time.perf_counter()
-        path = pipeline.projection_path(emb_set, method=method, backend=backend)
-        done.append({"set": emb_set.name, "step": f"projection/{method}", "file": str(path),
-                     "seconds": round(time.perf_counter() - start, 2)})
-        log.info("%s %s map: %s", emb_set.name, method, path)
-    start = time.perf_counter()
-    result = pipeline.clusters(emb_set, backend=backend)
-    done.append({"set": emb_set.name, "step": "clusters", "file": str(result.path),
-                 "n_clusters": result.n_clusters, "noise_share": round(result.noise_share, 3),
-                 "seconds": round(time.perf_counter() - start, 2)})
-    log.info("%s clusters: %d, noise %.0f%%", emb_set.name, result.n_clusters, 100 * result.noise_share)
-    start = time.perf_counter()
-    index = pipeline.neighbour_index(emb_set)
-    done.append({"set": emb_set.name, "step": f"neighbour_index/{index.backend_}",
-                 "seconds": round(time.perf_counter() - start, 2)})
+        path = _timed(done, lambda: cached_map.projection_path(emb_set, method=method, backend=backend),
+                      lambda path: {"set": name, "step": f"projection/{method}", "file": str(path)})
+        log.info("%s %s map: %s", name, method, path)
+    result = _timed(done, lambda: cached_clusters.clusters(emb_set, backend=backend),
+                    lambda result: {"set": name, "step": "clusters", "file": str(result.path),
+                                    "n_clusters": result.n_clusters, "noise_share": round(result.noise_share, 3)})
+    log.info("%s clusters: %d, noise %.0f%%", name, result.n_clusters, 100 * result.noise_share)
+    _timed(done, lambda: cached_neighbours.neighbour_index(emb_set),
+           lambda index: {"set": name, "step": f"neighbour_index/{index.backend_}"})
     if result.n_clusters > GROUPED_ABOVE:
-        start = time.perf_counter()
-        parents = result.parents(emb_set)[1]
-        done.append({"set": emb_set.name, "step": "parents", "n_parents": len(parents),
-                     "seconds": round(time.perf_counter() - start, 2)})
-    start = time.perf_counter()
-    sweep = cardview.sweep(emb_set)
-    done.append({"set": emb_set.name, "step": "mcs sweep", "values": len(sweep),
-                 "seconds": round(time.perf_counter() - start, 2)})
+        _timed(done, lambda: result.parents(emb_set)[1],
+               lambda parents: {"set": name, "step": "parents", "n_parents": len(parents)})
+    _timed(done, lambda: cardview.sweep(emb_set), lambda sweep: {"set": name, "step": "mcs sweep", "values": len(sweep)})
     return done
 
 
@@ -141,17 +133,13 @@ def run(args) -> int:
     unknown = set(methods) - set(Projector.METHODS)
     if unknown:
         raise MMXError(f"--methods {sorted(unknown)} unknown; choose from {list(Projector.METHODS)}")
+    out = args.out if args.out is not None else cache_dir() if args.sets else shipped_cache_dir()
+    check_output(out, CACHE, reads=args.sets or ())  # before any work
     chosen = None
-    if args.sets:
-        from mmx_core.base.paths import cache_dir
-
-        args.out = str(cache_dir()) if args.out is None else args.out
-    check_output(shipped_cache_dir() if args.out is None else args.out, CACHE, reads=args.sets or ())  # before work
     if args.sets:
         from mmx_core.workspace import load_set
 
         chosen = [load_set(source) for source in args.sets]
-    done = precompute(Path(args.out) if args.out else None, methods, models=not args.skip_models, sets=chosen,
-                      backend=args.backend)
+    done = precompute(Path(out), methods, models=not args.skip_models, sets=chosen, backend=args.backend)
     print_block(json.dumps(done, indent=2))
     return ExitCode.OK

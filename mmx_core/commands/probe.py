@@ -27,14 +27,12 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from mmx_core.base.errors import MMXError
-    from mmx_core.base.metrics import genre_metrics
+    from mmx_core.trailers.metrics import genre_metrics
     from mmx_core.evaluate.predictions import load_predictions
     from mmx_core.evaluate.probe import probe_path
     from mmx_core.evaluate.report import format_text
     from mmx_core.workspace import load_set
 
-    if not 0.0 < args.test_share < 1.0:
-        raise MMXError(f"--test-share must be between 0 and 1, got {args.test_share}")
     if not 1 <= args.components <= 4096:
         raise MMXError(f"--components must be in 1..4096, got {args.components}")
     if not 0 <= args.seed < 2**31:

@@ -27,14 +27,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from mmx_core.explore import pipeline
+    from mmx_core.explore.cached_map import projection_path
 
     check_output(args.out, ARTEFACT, reads=(args.embeddings, args.metadata), overwrite=True)  # before any work
     emb_set = load_set(args.embeddings, args.metadata)
-    path = pipeline.projection_path(emb_set, method=args.method, n_components=args.dims, seed=args.seed,
-                                    n_neighbors=args.n_neighbors, min_dist=args.min_dist,
-                                    perplexity=args.perplexity, pca_dims=args.pca_dims or None,
-                                    backend=args.backend)
+    path = projection_path(emb_set, method=args.method, n_components=args.dims, seed=args.seed,
+                           n_neighbors=args.n_neighbors, min_dist=args.min_dist,
+                           perplexity=args.perplexity, pca_dims=args.pca_dims or None,
+                           backend=args.backend)
     out = copy_artefact(path, args.out)
     print(f"{out} ({len(emb_set)} trailers, {args.method}, {args.dims}-D)")
     return ExitCode.OK

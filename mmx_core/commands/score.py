@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from mmx_core.base.console import print_block
-from mmx_core.base.metrics import genre_metrics
+from mmx_core.trailers.metrics import genre_metrics
 from mmx_core.commands.argtypes import float_in
 from mmx_core.evaluate.predictions import load_predictions
 from mmx_core.evaluate.report import format_text, report_json
@@ -30,8 +30,6 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     predictions = load_predictions(args.predictions)
-    if not 0.0 <= args.threshold <= 1.0:
-        raise MMXError(f"--threshold must be in [0, 1], got {args.threshold}")
     report = genre_metrics(predictions.scores, predictions.labels, predictions.genres, threshold=args.threshold)
     tuned = None
     if args.tune_on:

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 from mmx_core.base.console import print_block
-from mmx_core.base.errors import ExitCode, MMXError
+from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DOC, tag_output
-from mmx_core.base.paths import PROJECT_ROOT, runs_dir
+from mmx_core.base.paths import PROJECT_ROOT
 from mmx_core.commands.argtypes import int_in
-from mmx_core.commands.ablate import add_training_options, check_epochs, check_outputs, command_line, model_overrides
+from mmx_core.commands.ablate import add_training_options, checked_work, model_overrides
+from mmx_core.commands.synth import command_line
 
 
 def register(subparsers) -> None:
@@ -40,39 +41,34 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    work = Path(args.work) if args.work is not None else runs_dir() / f"subgenre-{Path(args.data).resolve().name}"
-    check_outputs(args, work)  # before torch and the data load
+    work = checked_work(args, "subgenre")  # before torch and the data load
     from mmx_core.base.artefacts import write_json
     from mmx_core.data import TrailerStore
-    from mmx_core.studies.ablate import train_variant
+    from mmx_core.studies.ablate_runs import stage_settings, train_variant
     from mmx_core.evaluate.results_doc import update_block
     from mmx_core.studies.subgenre import run_subgenre_experiment, subgenre_markdown
 
-    check_epochs(args)
-    if args.k < 1 or args.min_cluster_size < 2:
-        raise MMXError(f"--k must be >= 1 and --min-cluster-size >= 2, got {args.k} and {args.min_cluster_size}")
     data = Path(args.data)
     coarse, fine = args.coarse, args.fine
     if coarse is None or fine is None:
         store = TrailerStore.open(data)
-        common = dict(batch_size=args.batch_size, seed=args.seed, device=args.device, patience=args.patience)
+        coarse_settings, fine_settings = stage_settings(**{key: getattr(args, key) for key in (
+            "epochs", "fine_epochs", "batch_size", "seed", "device", "lr", "fine_lr", "patience", "fine_patience")})
         if coarse is None:
             overrides = {**model_overrides(args.model_config), "fusion": "collaborative"}
-            coarse = train_variant(store, data, work / "runs" / "coarse", stage="coarse", epochs=args.epochs,
-                                   model_overrides=overrides, lr=args.lr, **common)
+            coarse = train_variant(store, data, work / "runs" / "coarse", stage="coarse", model_overrides=overrides,
+                                   **coarse_settings)
         if fine is None:
             from mmx_core.train.checkpoint import run_checkpoint
 
             init = run_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
-            fine_common = {**common, "patience": args.patience if args.fine_patience is None else args.fine_patience}
-            fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init,
-                                 epochs=args.fine_epochs or args.epochs, model_overrides={}, lr=args.fine_lr,
-                                 **fine_common)
+            fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init, model_overrides={},
+                                 **fine_settings)
     trained = [] if args.coarse and args.fine else ["epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience",
                                                     "fine_patience", "model_config"]
     options = ["data", "work", *trained, "seed", "device", "coarse", "fine", "split", "k", "min_cluster_size", "space",
                "no_probe", "out", "block"]
-    command = command_line(args, options, "subgenre-eval")
+    command = command_line("subgenre-eval", args, keys=options)
     experiment = run_subgenre_experiment(data, {"coarse": coarse, "fine": fine}, split=args.split, k=args.k,
                                          min_cluster_size=args.min_cluster_size, space=args.space, seed=args.seed,
                                          device=args.device, command=command, probe=not args.no_probe,

@@ -76,10 +76,12 @@ def parse_dims(text: str | None) -> dict[str, int] | None:
     return dims
 
 
-def command_line(name: str, args, positional: tuple[str, ...] = ()) -> str:
-    """The full command, every option spelled out (recorded in the manifest)."""
+def command_line(name: str, args, positional: tuple[str, ...] = (), keys: list[str] | None = None) -> str:
+    """The command that reproduces this run, rebuilt from the parsed options (recorded in the manifest and
+    results): the options ``keys`` in their order, else every option."""
     parts = ["python", "-m", "mmx_core", name] + [str(getattr(args, p)) for p in positional]
-    for key, value in sorted(vars(args).items()):
+    items = sorted(vars(args).items()) if keys is None else [(key, getattr(args, key, None)) for key in keys]
+    for key, value in items:
         if key in ("func", "command", "verbose") or key in positional or value is None or value is False:
             continue
         flag = "--" + key.replace("_", "-")
@@ -89,7 +91,7 @@ def command_line(name: str, args, positional: tuple[str, ...] = ()) -> str:
             parts += [flag, *map(str, value)]
         else:
             parts += [flag, str(value)]
-    return " ".join(shlex.quote(p) for p in parts)
+    return shlex.join(parts)
 
 
 def resolve_out(out: str, *, inputs=(), reads=(), overwrite: bool = False) -> Path:
@@ -110,9 +112,7 @@ def run(args) -> int:
         latent_dim=args.latent_dim, visibility=args.visibility, style_dim=args.style_dim,
         style_looks=args.style_looks,
         sequences=tuple(args.sequences), audio_frames=tuple(args.audio_frames),
-        **{k: getattr(args, k) for k in ("genre_strength", "subgenre_strength", "trailer_noise", "sequence_noise",
-                                         "clip_noise", "frame_noise", "style_strength", "feature_noise",
-                                         "missing_audio", "short_sequence_rate", "expert_corruption")},
+        **{knob: getattr(args, knob) for knob in _FLOAT_KNOBS},
     )
     command = command_line("synth", args)
     estimate = estimate_size_bytes(args.trailers or 7594, SynthConfig(**knobs))

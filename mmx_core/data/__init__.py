@@ -4,6 +4,8 @@ See docs/data-format.md for the on-disk format and docs/interfaces.md for the
 contract other parts code against.
 """
 
+import importlib
+
 from mmx_core.data.batching import FEATURE_DTYPES, BatchBuffers, collate_clips, read_batch
 from mmx_core.data.manifest import PAPER_EXPERTS, ExpertSpec, Manifest, read_manifest, write_manifest
 from mmx_core.data.store import TrailerClips, TrailerStore
@@ -16,14 +18,11 @@ __all__ = [
 ]
 
 
+_LAZY = {"ValidationReport": "validate", "validate_dataset": "validate", "synthesize": "synth", "SynthConfig": "synth",
+         "import_mmx": "importer"}
+
+
 def __getattr__(name):  # lazy: validation, generator and importer pull in more modules
-    if name in ("ValidationReport", "validate_dataset"):
-        from mmx_core.data import validate
-        return getattr(validate, name)
-    if name in ("synthesize", "SynthConfig"):
-        from mmx_core.data import synth
-        return getattr(synth, name)
-    if name == "import_mmx":
-        from mmx_core.data.importer import import_mmx
-        return import_mmx
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"mmx_core.data.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,22 +40,7 @@ def check_batch(rows: Sequence[dict[str, Any]], sequence_counts: np.ndarray, cli
                        f"{sorted(experts)}", out)
     for row in rows:
         check_row(row, genres, done_ids, out)
-    _check_frames(features, experts, int(clip_counts.sum()), out)
-    converted = {}
-    for name, (frames, _) in features.items():  # convert and check all before writing any
-        with np.errstate(over="ignore", invalid="ignore"):
-            data = np.ascontiguousarray(frames, dtype=dtype)
-        if not np.isfinite(data).all():
-            bad = rows[0].get("id") if len(rows) == 1 else f"{rows[0].get('id')}..{rows[-1].get('id')}"
-            raise MMXError(f"expert {name!r} of trailer(s) {bad}: features hold NaN/Inf "
-                           f"(or overflow {dtype})", out)
-        converted[name] = data
-    return converted
-
-
-def _check_frames(features: Mapping[str, tuple[np.ndarray, np.ndarray]], experts: Mapping[str, ExpertSpec],
-                  n_clips: int, out: Path) -> None:
-    """Every expert's frames have its dim and one frame count per clip (at most one for a pooled expert)."""
+    n_clips = int(clip_counts.sum())
     for name, (frames, frame_counts) in features.items():
         spec = experts[name]
         frame_counts = np.asarray(frame_counts, dtype=np.int64)
@@ -67,6 +52,16 @@ def _check_frames(features: Mapping[str, tuple[np.ndarray, np.ndarray]], experts
                            f"for {n_clips} clips and {len(frames)} frames", out)
         if spec.temporal == "pooled" and (frame_counts > 1).any():
             raise MMXError(f"expert {name!r} is pooled: a clip holds at most one frame", out)
+    converted = {}
+    for name, (frames, _) in features.items():  # convert and check all before writing any
+        with np.errstate(over="ignore", invalid="ignore"):
+            data = np.ascontiguousarray(frames, dtype=dtype)
+        if not np.isfinite(data).all():
+            bad = rows[0].get("id") if len(rows) == 1 else f"{rows[0].get('id')}..{rows[-1].get('id')}"
+            raise MMXError(f"expert {name!r} of trailer(s) {bad}: features hold NaN/Inf "
+                           f"(or overflow {dtype})", out)
+        converted[name] = data
+    return converted
 
 
 def check_row(row: dict[str, Any], genres: set[str], done_ids: set[str], out: Path) -> None:

@@ -77,9 +77,7 @@ def read_batch(store: TrailerStore, trailers: Sequence[int], sequences=None, *, 
     Returns
     -------
     dict
-        As :func:`collate_clips`: ``"features"``: {name: Tensor (B, S, C, F, D) of ``dtype``},
-        ``"frame_mask"``: {name: bool Tensor (B, S, C, F)}, ``"clip_mask"``: bool Tensor
-        (B, S, C), ``"sequence_mask"``: bool Tensor (B, S). Identical to
+        As :func:`collate_clips` (the features of ``dtype``): identical to
         ``collate_clips([store.read(t, s) for t, s in zip(trailers, sequences)])`` after
         casting the features to float32.
 

@@ -186,9 +186,6 @@ def gather_frames(out: torch.Tensor, table: torch.Tensor, rows: np.ndarray, mask
 def one_thread() -> Iterator[None]:
     """Run the block on one torch thread, then restore the thread count (switching costs < 1 us)."""
     threads = torch.get_num_threads()
-    if threads == 1:
-        yield
-        return
     torch.set_num_threads(1)
     try:
         yield

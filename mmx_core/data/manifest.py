@@ -10,7 +10,6 @@ that made the set (so every data set traces back to its command).
 from __future__ import annotations
 
 import hashlib
-
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,19 +19,9 @@ from mmx_core.base.artefacts import atomic_write, read_json
 from mmx_core.base.errors import MMXError
 from mmx_core.base.safeio import regular_file
 
-__all__ = [
-    "FORMAT",
-    "FORMAT_VERSION",
-    "TEMPORAL",
-    "DTYPES",
-    "SPLITS",
-    "PAPER_EXPERTS",
-    "ExpertSpec",
-    "Manifest",
-    "manifest_problems",
-    "read_manifest",
-    "write_manifest",
-]
+__all__ = ["FORMAT", "FORMAT_VERSION", "TEMPORAL", "DTYPES", "SPLITS", "MANIFEST_NAME", "PAPER_EXPERTS",
+           "paper_experts", "ExpertSpec", "Manifest", "manifest_problems", "read_manifest", "write_manifest",
+           "dataset_fingerprint"]
 
 FORMAT = "mmx-trailers"
 FORMAT_VERSION = 1
@@ -70,6 +59,12 @@ PAPER_EXPERTS: dict[str, ExpertSpec] = {
     "motion": ExpertSpec(512, "pooled"),
     "audio": ExpertSpec(128, "frames"),
 }
+
+
+def paper_experts(dims: dict[str, int] | None = None) -> dict[str, ExpertSpec]:
+    """:data:`PAPER_EXPERTS` with the feature dims in ``dims`` instead of the real ones (other names are ignored)."""
+    dims = dims or {}
+    return {name: ExpertSpec(int(dims.get(name, spec.dim)), spec.temporal) for name, spec in PAPER_EXPERTS.items()}
 
 
 @dataclass

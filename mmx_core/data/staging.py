@@ -1,10 +1,10 @@
 """Files of a data set being built: the staging folder, its scratch files, the .npy header, the finished files.
 
-A set is built in ``.<name>.partial`` beside its destination (:func:`mmx_core.base.outputs.stage_dir`). Features are
+A set is built in ``.<name>.partial`` beside its destination (:func:`mmx_core.base.output_writer.stage_dir`). Features are
 appended to ``features.npy`` files whose fixed-size header is rewritten with the
 final shape at the end; counts and trailer rows go to scratch files that
 :func:`finish_stage` turns into the offsets arrays and the trailer table
-before :func:`mmx_core.base.outputs.swap_in` renames the folder onto the destination.
+before :func:`mmx_core.base.output_writer.swap_in` renames the folder onto the destination.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ def write_npy_header(handle, dtype: np.dtype, shape: tuple[int, ...]) -> None:
     handle.write(header)
 
 
-
 def stage_paths(stage: Path, experts: Mapping[str, ExpertSpec]) -> dict[str, Path]:
     """Key -> scratch file of a build: ``rows``, ``seq``, ``clip``, ``features:<expert>``, ``frames:<expert>``."""
     paths = {"rows": stage / ROWS, "seq": stage / SEQ_COUNTS, "clip": stage / CLIP_COUNTS}
@@ -63,10 +62,7 @@ def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, 
     whose ``identity`` differs raises :class:`MMXError`; without ``resume``
     (or with nothing to resume) the staging folder starts empty.
     """
-    progress_path = stage / PROGRESS
-    empty = {"trailers": 0, "sequences": 0, "clips": 0, "frames": {n: 0 for n in experts},
-             "sizes": {}, "ids": []}
-    progress = None
+    progress_path, progress = stage / PROGRESS, None
     if resume and progress_path.exists():
         try:
             progress = json.loads(progress_path.read_text())
@@ -74,19 +70,20 @@ def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, 
             raise MMXError("the unfinished build's progress file is damaged; delete the folder and start again",
                            progress_path) from None
         if progress.get("identity") != identity:
-            raise MMXError(
-                "an unfinished build with other parameters is here; run again with --restart to discard it",
-                stage)
+            raise MMXError("an unfinished build with other parameters is here; run again with --restart to discard it",
+                           stage)
     if progress is None:
-        if stage.exists():
-            _empty_folder(stage)
-        progress = empty
+        # a new build: empty the staging folder but for its writer lock (whose holder is the caller)
+        for child in stage.iterdir() if stage.exists() else ():
+            if child.is_dir() and not child.is_symlink() and child.name != _LOCK_NAME:
+                shutil.rmtree(child)
+            elif child.name != _LOCK_NAME:
+                child.unlink()
+        progress = {"trailers": 0, "sequences": 0, "clips": 0, "frames": {n: 0 for n in experts}, "sizes": {}, "ids": []}
     files = {}
     for key, path in stage_paths(stage, experts).items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.touch()
-        handle = open(path, "r+b")
+        handle = open(path, "r+b" if path.exists() else "w+b")  # read-write, created when absent
         size = progress["sizes"].get(key, NPY_HEADER_BYTES if key.startswith("features:") else 0)
         handle.truncate(size)
         if key.startswith("features:") and size == NPY_HEADER_BYTES:
@@ -96,17 +93,6 @@ def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, 
     return files, progress
 
 
-def _empty_folder(stage: Path) -> None:
-    """Delete what ``stage`` holds except its writer lock (whose holder is the caller)."""
-    for child in stage.iterdir():
-        if child.name == _LOCK_NAME:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-
-
 def finish_stage(stage: Path, experts: Mapping[str, ExpertSpec]) -> None:
     """Turn the scratch counts into offsets arrays and the rows into ``trailers.parquet``; delete the scratch."""
     counts_to_offsets(stage / SEQ_COUNTS, stage / "index" / "sequence_offsets.npy")
@@ -114,8 +100,7 @@ def finish_stage(stage: Path, experts: Mapping[str, ExpertSpec]) -> None:
     for name in experts:
         folder = stage / "experts" / name
         counts_to_offsets(folder / "frame_counts.bin", folder / "frame_offsets.npy")
-    rows = [json.loads(line) for line in (stage / ROWS).read_text().splitlines()]
-    table = rows_table(rows)
+    table = rows_table([json.loads(line) for line in (stage / ROWS).read_text().splitlines()])
     with atomic_path(stage / "trailers.parquet") as tmp:
         table.to_parquet(tmp, index=False)
     for scratch in (ROWS, SEQ_COUNTS, CLIP_COUNTS, PROGRESS):

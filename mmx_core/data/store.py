@@ -80,12 +80,8 @@ class TrailerStore:
 
     def __init__(self, path: Path, manifest: Manifest, trailers: pd.DataFrame, sequence_offsets: np.ndarray,
                  clip_offsets: np.ndarray, frame_offsets: dict[str, np.ndarray]):
-        self.path = Path(path)
-        self.manifest = manifest
-        self.trailers = trailers
-        self.sequence_offsets = sequence_offsets
-        self.clip_offsets = clip_offsets
-        self.frame_offsets = frame_offsets
+        self.path, self.manifest, self.trailers = Path(path), manifest, trailers
+        self.sequence_offsets, self.clip_offsets, self.frame_offsets = sequence_offsets, clip_offsets, frame_offsets
         self._features: dict[str, np.ndarray] | None = None
         self._tables: dict[str, torch.Tensor] | None = None
         self._fingerprint: str | None = None
@@ -160,10 +156,6 @@ class TrailerStore:
     @property
     def n_trailers(self) -> int:
         return len(self.trailers)
-
-    @property
-    def n_sequences(self) -> int:
-        return int(self.sequence_offsets[-1])
 
     @property
     def n_clips(self) -> int:

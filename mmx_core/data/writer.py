@@ -1,18 +1,11 @@
 """Streaming writer of trailer data sets, shared by the generator and the importer.
 
-A data set is built in a staging folder beside its destination
-(``.<name>.partial``) and renamed onto the destination only when it is
-complete, so nothing half-written is ever visible as a finished data set.
-Features are appended to ``features.npy`` files whose header is rewritten with
-the final shape at the end; the per-clip / per-sequence / per-trailer counts
-and the trailer rows are appended to scratch files. :meth:`DatasetWriter.commit`
-records the committed sizes of all of them in ``progress.json`` (atomically),
-so an interrupted writer can be reopened with ``resume=True``: every file is
-cut back to its last committed size and writing continues after the last
-committed trailer.
-
-The staging files are handled by :mod:`mmx_core.data.staging`, the checks of
-each batch by :mod:`mmx_core.data.batch_checks`.
+A data set is built in a staging folder beside its destination (:mod:`mmx_core.data.staging`) and renamed
+onto the destination only when it is complete, so nothing half-written is ever visible as a finished data set.
+:meth:`DatasetWriter.commit` records the committed sizes of all the staging files in ``progress.json``
+(atomically), so an interrupted writer can be reopened with ``resume=True``: every file is cut back to its
+last committed size and writing continues after the last committed trailer. Each batch is checked
+(:mod:`mmx_core.data.batch_checks`) before any of it is written.
 """
 
 from __future__ import annotations
@@ -30,14 +23,13 @@ import numpy as np
 
 from mmx_core.base.artefacts import write_json
 from mmx_core.base.errors import MMXError
-from mmx_core.base.outputs import DATASET, check_output, stage_dir, swap_in
+from mmx_core.base.output_writer import stage_dir, swap_in
+from mmx_core.base.outputs import DATASET, check_output
 from mmx_core.data.batch_checks import check_batch
 from mmx_core.data.manifest import DTYPES, ExpertSpec, Manifest, write_manifest
-from mmx_core.data.staging import (
-    NPY_HEADER_BYTES, PROGRESS, finish_stage, open_stage, plain_row, write_npy_header,
-)
+from mmx_core.data.staging import PROGRESS, finish_stage, open_stage, plain_row, write_npy_header
 
-__all__ = ["DatasetWriter", "write_npy_header", "NPY_HEADER_BYTES"]
+__all__ = ["DatasetWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +72,10 @@ class DatasetWriter:
         Trailers added so far.
     """
 
-    def __init__(
-        self,
-        out: str | Path,
-        genres: Sequence[str],
-        experts: Mapping[str, ExpertSpec],
-        clips_per_sequence: int = 9,
-        *,
-        dtype: str = "float16",
-        generated: bool = False,
-        generator: dict[str, Any] | None = None,
-        source: str = "",
-        resume: bool = False,
-        overwrite: bool = False,
-        extraction: dict[str, Any] | None = None,
-    ):
+    def __init__(self, out: str | Path, genres: Sequence[str], experts: Mapping[str, ExpertSpec],
+                 clips_per_sequence: int = 9, *, dtype: str = "float16", generated: bool = False,
+                 generator: dict[str, Any] | None = None, source: str = "", resume: bool = False,
+                 overwrite: bool = False, extraction: dict[str, Any] | None = None):
         self.out = Path(out)
         if dtype not in DTYPES:
             raise MMXError(f"dtype must be one of {list(DTYPES)}, got {dtype!r}")
@@ -106,16 +87,13 @@ class DatasetWriter:
         self.generated = bool(generated)
         self.generator = json.loads(json.dumps(generator or {}, default=str))
         self.source = source
-        self.overwrite = overwrite
         self.extraction = None if extraction is None else json.loads(json.dumps(extraction, default=str))
         self.stage = stage_dir(self.out)
         self._genre_set = set(self.genres)
         self._files, progress = open_stage(self.stage, self.experts, self.dtype, self._identity(), resume)
         if progress["trailers"]:
             log.info("resuming %s after %d committed trailers", self.out, progress["trailers"])
-        self.n_trailers = progress["trailers"]
-        self.n_sequences = progress["sequences"]
-        self.n_clips = progress["clips"]
+        self.n_trailers, self.n_sequences, self.n_clips = progress["trailers"], progress["sequences"], progress["clips"]
         self.n_frames = dict(progress["frames"])
         self.done_ids = set(progress.get("ids", []))
         self._last_commit = time.monotonic()
@@ -132,12 +110,8 @@ class DatasetWriter:
         }
 
     # ------------------------------------------------------------------ adding
-    def add_trailer(
-        self,
-        row: dict[str, Any],
-        clip_counts: np.ndarray,
-        features: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    ) -> None:
+    def add_trailer(self, row: dict[str, Any], clip_counts: np.ndarray,
+                    features: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Append one trailer.
 
         Parameters
@@ -153,13 +127,8 @@ class DatasetWriter:
         """
         self.add_trailers([row], np.array([len(clip_counts)]), clip_counts, features)
 
-    def add_trailers(
-        self,
-        rows: Sequence[dict[str, Any]],
-        sequence_counts: np.ndarray,
-        clip_counts: np.ndarray,
-        features: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    ) -> None:
+    def add_trailers(self, rows: Sequence[dict[str, Any]], sequence_counts: np.ndarray, clip_counts: np.ndarray,
+                     features: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Append a batch of trailers (vectorised form of :meth:`add_trailer`).
 
         Parameters
@@ -168,10 +137,8 @@ class DatasetWriter:
             One metadata row per trailer (see :meth:`add_trailer`).
         sequence_counts : ndarray of shape (n_trailers,)
             Sequences of each trailer (>= 1).
-        clip_counts : ndarray of shape (n_sequences,)
-            Clips of each sequence, trailers in order (1..C).
-        features : dict of str to (ndarray of shape (n_frames, D), ndarray of shape (n_clips,))
-            Per expert: frames and the frame count of each clip.
+        clip_counts, features
+            As in :meth:`add_trailer`, over all the trailers' sequences and clips in order.
         """
         sequence_counts = np.asarray(sequence_counts, dtype=np.int64)
         clip_counts = np.asarray(clip_counts, dtype=np.int64)
@@ -266,9 +233,3 @@ class DatasetWriter:
         swap_in(self.stage, self.out)
         log.info("wrote %s: %d trailers, %d clips", self.out, self.n_trailers, self.n_clips)
         return self.out
-
-    def __enter__(self) -> "DatasetWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -2,7 +2,7 @@
 
 ``docs/paper/table2.csv`` keeps Table 2's columns as printed (abbreviated genre
 names, Western and Thriller swapped in the header); :func:`load_table2` maps the
-abbreviations to genres through :data:`mmx_core.base.genres.TABLE2_COLUMNS`, which
+abbreviations to genres through :data:`mmx_core.trailers.genres.TABLE2_COLUMNS`, which
 undoes the swap.
 """
 
@@ -14,20 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmx_core.base.errors import MMXError
-from mmx_core.base.genres import TABLE2_COLUMNS
+from mmx_core.trailers.genres import TABLE2_COLUMNS
 from mmx_core.base.paths import PROJECT_ROOT
+from mmx_core.evaluate.report import SUMMARY_KEYS
 
 __all__ = ["PaperRow", "PaperTable2", "load_table2", "load_table3", "PAPER_DIR", "SUMMARY_COLUMNS"]
 
 PAPER_DIR = PROJECT_ROOT / "docs" / "paper"
 
-# Table 2's summary columns -> GenreReport attribute.
-SUMMARY_COLUMNS: dict[str, str] = {
-    "F1w": "f1_weighted",
-    "AU(PRC)w": "auprc_weighted",
-    "Pw": "precision_weighted",
-    "Rw": "recall_weighted",
-}
+SUMMARY_COLUMNS: dict[str, str] = {title: key for key, title in SUMMARY_KEYS[:4]}
+"""Table 2's summary columns (F1w, AU(PRC)w, Pw, Rw) -> GenreReport attribute."""
 
 
 @dataclass
@@ -53,10 +49,6 @@ class PaperTable2:
 
     support: dict[str, int]
     rows: dict[str, PaperRow]
-
-    @property
-    def genres(self) -> list[str]:
-        return list(self.support)
 
 
 def _number(text: str, path: Path) -> float:
@@ -116,17 +108,9 @@ def load_table2(path: str | Path | None = None) -> PaperTable2:
 def load_table3(path: str | Path | None = None) -> list[PaperRow]:
     """Read Table 3 (AU(PRC) micro, macro and weighted of several methods)."""
     path = Path(path) if path is not None else PAPER_DIR / "table3.csv"
-    rows = []
-    for record in _read_csv(path):
-        try:
-            rows.append(
-                PaperRow(
-                    name=record["method"].strip(),
-                    auprc_micro=_number(record["auprc_micro"], path),
-                    auprc_macro=_number(record["auprc_macro"], path),
-                    auprc_weighted=_number(record["auprc_weighted"], path),
-                )
-            )
-        except KeyError as exc:
-            raise MMXError(f"missing column {exc}", path) from None
-    return rows
+    try:
+        return [PaperRow(name=record["method"].strip(), **{key: _number(record[key], path) for key in
+                                                           ("auprc_micro", "auprc_macro", "auprc_weighted")})
+                for record in _read_csv(path)]
+    except KeyError as exc:
+        raise MMXError(f"missing column {exc}", path) from None

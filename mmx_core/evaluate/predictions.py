@@ -16,7 +16,7 @@ import numpy as np
 
 from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
-from mmx_core.base.metrics import check_scores_labels
+from mmx_core.trailers.metrics import check_scores_labels
 
 __all__ = ["Predictions", "load_predictions", "save_predictions"]
 

@@ -13,21 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from mmx_core.base.artefacts import cached_artefact
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
-from mmx_core.base.genres import PAPER_GENRES
+from mmx_core.trailers.genres import PAPER_GENRES
 from mmx_core.evaluate.baselines import LinearProbe
 from mmx_core.evaluate.predictions import Predictions, load_predictions, save_predictions
 
-__all__ = ["MIN_LABELLED", "probe_params", "probe_path", "probe_predictions"]
+__all__ = ["MIN_LABELLED", "probe_path", "probe_predictions"]
 
 MIN_LABELLED = 50
 """Fewest trailers with genres the probe accepts."""
-
-
-def probe_params(seed: int = 0, test_share: float = 0.2, components: int = 128) -> dict:
-    """The parameters that key the cached probe (``C`` of the logistic regressions included)."""
-    return {"seed": seed, "test_share": test_share, "C": 0.1, "pca_components": components}
 
 
 def _labels(emb: EmbeddingSet) -> tuple[list[str], np.ndarray]:
@@ -48,7 +43,7 @@ def probe_path(emb: EmbeddingSet, seed: int = 0, test_share: float = 0.2, compon
     keep = labels.any(axis=1)
     if keep.sum() < MIN_LABELLED:
         raise MMXError(f"only {int(keep.sum())} trailers of {emb.name!r} have genres; the probe needs {MIN_LABELLED}")
-    params = probe_params(seed, test_share, components)
+    params = {"seed": seed, "test_share": test_share, "C": 0.1, "pca_components": components}  # key the cache
 
     def fit_and_score(path: Path) -> None:
         rows = np.flatnonzero(keep)

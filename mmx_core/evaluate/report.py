@@ -1,6 +1,6 @@
 """Reports in the shape of the paper's Table 2, as text, Markdown and JSON.
 
-A report row is a name and a :class:`~mmx_core.base.metrics.GenreReport`.
+A report row is a name and a :class:`~mmx_core.trailers.metrics.GenreReport`.
 The text form prints per-genre F1 with the support of each genre, then the
 summary metrics (F1w, AU(PRC)w, Pw, Rw, AU(PRC) micro and macro). Genres
 without positives show their support of 0 and ``-`` for F1 and AU(PRC): they
@@ -13,18 +13,11 @@ import math
 from typing import Iterable, Sequence
 
 from mmx_core.base.errors import escape_control
-from mmx_core.base.genres import TABLE2_COLUMNS
-from mmx_core.base.metrics import GenreReport
+from mmx_core.trailers.genres import TABLE2_COLUMNS
+from mmx_core.trailers.metrics import GenreReport
 
-__all__ = [
-    "SUMMARY_KEYS",
-    "abbreviation",
-    "format_text",
-    "format_markdown_summary",
-    "format_markdown_per_genre",
-    "report_json",
-    "json_safe",
-]
+__all__ = ["SUMMARY_KEYS", "abbreviation", "format_text", "format_markdown_summary", "format_markdown_per_genre",
+           "report_json", "json_safe"]
 
 # (key of GenreReport.to_dict(), column title)
 SUMMARY_KEYS: tuple[tuple[str, str], ...] = (
@@ -59,13 +52,6 @@ def _genre_f1(report: GenreReport, genre: str) -> float:
     return entry["f1"]
 
 
-def _genres(rows: Sequence[tuple[str, GenreReport]]) -> list[str]:
-    genres: list[str] = []
-    for _, report in rows:
-        genres.extend(g for g in report.per_genre if g not in genres)
-    return genres
-
-
 def format_text(rows: Sequence[tuple[str, GenreReport]], title: str | None = None) -> str:
     """Fixed-width report: per-genre F1 with support, per-genre AU(PRC), then summaries.
 
@@ -79,33 +65,30 @@ def format_text(rows: Sequence[tuple[str, GenreReport]], title: str | None = Non
     """
     if not rows:
         return ""
-    genres = _genres(rows)
+    genres = list(dict.fromkeys(g for _, report in rows for g in report.per_genre))  # in order of appearance
     first = rows[0][1]
     name_width = max(10, *(len(name) for name, _ in rows)) + 2
     width = max(6, *(len(abbreviation(g)) for g in genres)) + 1
     lines = [escape_control(title)] if title else []
-    lines.append(f"Per-genre F1 ({first.n_trailers} trailers; support = positives)")
-    lines.append(" " * name_width + "".join(abbreviation(g).rjust(width) for g in genres))
     support = [first.per_genre[g]["support"] if g in first.per_genre else 0 for g in genres]
-    lines.append("Support".ljust(name_width) + "".join(str(s).rjust(width) for s in support))
+    lines += [f"Per-genre F1 ({first.n_trailers} trailers; support = positives)",
+              " " * name_width + "".join(abbreviation(g).rjust(width) for g in genres),
+              "Support".ljust(name_width) + "".join(str(s).rjust(width) for s in support)]
     for name, report in rows:
         lines.append(name.ljust(name_width) + "".join(_fmt(_genre_f1(report, g), 2).rjust(width) for g in genres))
     auprc = [first.per_genre.get(g, {}).get("auprc", math.nan) for g in genres]
-    lines.append("AU(PRC)".ljust(name_width) + "".join(_fmt(a, 2).rjust(width) for a in auprc))
-    lines.append("")
-    lines.append(" " * name_width + "".join(title_.rjust(11) for _, title_ in SUMMARY_KEYS))
+    lines += ["AU(PRC)".ljust(name_width) + "".join(_fmt(a, 2).rjust(width) for a in auprc), "",
+              " " * name_width + "".join(title_.rjust(11) for _, title_ in SUMMARY_KEYS)]
     for name, report in rows:
         values = report.to_dict()
         lines.append(name.ljust(name_width) + "".join(_fmt(values[key]).rjust(11) for key, _ in SUMMARY_KEYS))
     missing = [g for g, s in zip(genres, support) if s == 0]
     if missing:
-        lines.append("")
-        lines.append(f"No positives in this split (support 0, left out of the averages): {', '.join(missing)}")
+        lines += ["", f"No positives in this split (support 0, left out of the averages): {', '.join(missing)}"]
     thresholds = [(name, r) for name, r in rows if any(e["threshold"] != 0.5 for e in r.per_genre.values())]
     for name, report in thresholds:
-        lines.append("")
-        lines.append(f"Thresholds of row '{name}':")
-        lines.append(" " * name_width + "".join(_fmt(report.per_genre[g]["threshold"], 2).rjust(width) for g in genres))
+        lines += ["", f"Thresholds of row '{name}':",
+                  " " * name_width + "".join(_fmt(report.per_genre[g]["threshold"], 2).rjust(width) for g in genres)]
     return "\n".join(lines) + "\n"
 
 

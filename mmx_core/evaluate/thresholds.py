@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
-from mmx_core.base.metrics import check_scores_labels
+from mmx_core.trailers.metrics import GenreReport, check_scores_labels, genre_metrics
 
-__all__ = ["tune_thresholds", "best_f1_threshold"]
+__all__ = ["tune_thresholds", "best_f1_threshold", "evaluate_scores"]
 
 
 def best_f1_threshold(scores: np.ndarray, labels: np.ndarray, default: float = 0.5) -> float:
@@ -42,24 +42,15 @@ def best_f1_threshold(scores: np.ndarray, labels: np.ndarray, default: float = 0
     precision, recall = precision[:-1], recall[:-1]
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
-    best = candidates[_last_argmax(f1)]
+    best = candidates[len(f1) - 1 - np.argmax(f1[::-1])]  # the last maximum: ties go to the higher threshold
     lower = scores[scores < best]
     if lower.size == 0:
         return float(best)
     return float((best + lower.max()) / 2.0)
 
 
-def _last_argmax(values: np.ndarray) -> int:
-    """Index of the last maximum (the highest threshold among equally good ones)."""
-    return int(len(values) - 1 - np.argmax(values[::-1]))
-
-
-def tune_thresholds(
-    scores: np.ndarray,
-    labels: np.ndarray,
-    genres: list[str] | None = None,
-    default: float = 0.5,
-) -> np.ndarray:
+def tune_thresholds(scores: np.ndarray, labels: np.ndarray, genres: list[str] | None = None,
+                    default: float = 0.5) -> np.ndarray:
     """Per-genre thresholds that maximise F1 on validation scores.
 
     Parameters
@@ -81,3 +72,11 @@ def tune_thresholds(
     scores = np.asarray(scores, dtype=np.float64)
     labels = np.asarray(labels)
     return np.array([best_f1_threshold(scores[:, g], labels[:, g], default) for g in range(scores.shape[1])])
+
+
+def evaluate_scores(val_scores, val_labels, test_scores, test_labels,
+                    genres) -> tuple[GenreReport, GenreReport, np.ndarray]:
+    """Test metrics at threshold 0.5 and with per-genre thresholds tuned on validation, and those thresholds."""
+    thresholds = tune_thresholds(val_scores, val_labels, genres)
+    fixed = genre_metrics(test_scores, test_labels, genres, threshold=0.5)
+    return fixed, genre_metrics(test_scores, test_labels, genres, threshold=thresholds), thresholds

@@ -27,6 +27,7 @@ the log, and records ``"hdbscan": "cpu"`` in :attr:`SubgenreClusterer.backends_`
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 
@@ -50,20 +51,13 @@ DEFAULT_BACKEND = "auto"
 CUML_INSTALL = "pip install cuml-cu12==26.10.0"
 """How to install cuML (CUDA 12 wheels; docs/scale.md, section GPU, has the whole set-up)."""
 
-_PROBLEM: dict[str, str | None] = {}   # the probe's answer, once per process
 
-
+@functools.cache
 def cuml_problem() -> str | None:
     """None when cuML can run here, else why not, in a few words (probed once per process).
 
     cuML runs when torch sees a CUDA GPU and ``import cuml`` succeeds.
     """
-    if "answer" not in _PROBLEM:
-        _PROBLEM["answer"] = _probe()
-    return _PROBLEM["answer"]
-
-
-def _probe() -> str | None:
     if importlib.util.find_spec("cuml") is None:
         return "cuML is not installed"
     if not cuda_available():
@@ -99,9 +93,7 @@ def check_backend(choice: str) -> str:
 
 def resolve_backend(choice: str) -> str:
     """``"cpu"`` or ``"cuml"``: the backend that runs here for ``choice`` (:func:`choose_backend`)."""
-    if choice == "cpu":
-        return choose_backend(choice, None)
-    return choose_backend(choice, cuml_problem())
+    return choose_backend(choice, None if choice == "cpu" else cuml_problem())
 
 
 def cache_params(params: dict, used: str) -> dict:

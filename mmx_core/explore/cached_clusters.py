@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.artefacts import array_hash, cached_artefact, file_hash, read_json, write_json
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.explore.backends import backend_record, resolve_for_cache
 from mmx_core.explore.cached_tables import read_table, source_of
 from mmx_core.explore.clustering import SubgenreClusterer, cluster_hierarchy, drill
 from mmx_core.explore.labels import ClusterSummary, default_label, summarise_clusters
-from mmx_core.explore.projection import Projector
 from mmx_core.explore.scale import POLICY, ScalePolicy, parent_groups, parent_of
 
 __all__ = ["clusters", "ClusterResult", "metadata_hash", "DEFAULT_CLUSTERS"]
@@ -103,13 +102,8 @@ def metadata_hash(emb_set: EmbeddingSet) -> str:
     meta = emb_set.metadata
     if meta is None:
         return "none"
-    cols = []
-    for name in ("genres", "year", "display_title"):
-        if name in meta.columns:
-            values = meta[name]
-            if name == "genres":
-                values = ["|".join(g) for g in values]
-            cols.append(np.asarray([str(v) for v in values]))
+    cols = [np.asarray(["|".join(v) if name == "genres" else str(v) for v in meta[name]])
+            for name in ("genres", "year", "display_title") if name in meta.columns]
     return array_hash(*cols) if cols else "none"
 
 

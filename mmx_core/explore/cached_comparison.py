@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.artefacts import cached_artefact, read_json, write_json
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.explore.backends import cache_params
-from mmx_core.explore.checks import check_int
+from mmx_core.base.constraints import Int
 from mmx_core.explore.cached_clusters import clusters
 from mmx_core.explore.cached_map import projection
 from mmx_core.explore.cached_neighbours import neighbour_index
@@ -42,7 +42,7 @@ def comparison(a: EmbeddingSet, b: EmbeddingSet, k: int = 10, cluster_params: di
     cluster_params = dict(cluster_params or {})
     projection_params = dict(projection_params or {})
     common_a, common_b, only_a, only_b = _common_rows(a, b)
-    check_int("k", k, 1, len(common_a) - 1)  # before any clustering or map is computed
+    Int(1, len(common_a) - 1).check("k", k)  # before any clustering or map is computed
     whole = len(common_a) == len(a) == len(b) and bool((common_b == common_a).all())
     sub_a, sub_b = (a, b) if whole else (a.subset(common_a), b.subset(common_b))
     res_a, res_b = clusters(sub_a, scale=scale, **cluster_params), clusters(sub_b, scale=scale, **cluster_params)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.artefacts import cached_artefact
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.explore.backends import backend_record, resolve_for_cache
 from mmx_core.explore.checks import check_vectors, unit_rows
@@ -23,10 +23,6 @@ __all__ = ["projection_path", "projection", "place", "DEFAULT_PROJECTION", "COOR
 
 DEFAULT_PROJECTION = Projector.defaults()
 COORD_NAMES = ("x", "y", "z")
-
-
-def _coord_columns(n: int) -> list[str]:
-    return [COORD_NAMES[i] if i < 3 else f"c{i}" for i in range(n)]
 
 
 def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["method"],
@@ -51,7 +47,7 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
         start = time.perf_counter()
         Y = projector.fit_transform(emb_set.vectors, source=source_of(emb_set), scale=scale, warm=warm)
         timing["seconds"] = round(time.perf_counter() - start, 3)
-        table = pd.DataFrame(Y, columns=_coord_columns(Y.shape[1]))
+        table = pd.DataFrame(Y, columns=[COORD_NAMES[i] if i < 3 else f"c{i}" for i in range(Y.shape[1])])
         table.insert(0, "id", emb_set.ids.astype(str))
         table.to_parquet(tmp, index=False)
 

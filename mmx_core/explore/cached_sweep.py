@@ -14,7 +14,7 @@ from typing import Sequence
 import pandas as pd
 
 from mmx_core.base.artefacts import cached_artefact
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.explore.backends import backend_record, resolve_for_cache
 from mmx_core.explore.cached_clusters import DEFAULT_CLUSTERS
 from mmx_core.explore.cached_tables import read_table, source_of
@@ -25,7 +25,9 @@ from mmx_core.explore.scale import POLICY, ScalePolicy
 __all__ = ["mcs_sweep", "sweep_path"]
 
 
-def _key(emb_set: EmbeddingSet, values: Sequence[int], params: dict, scale: ScalePolicy) -> tuple:
+def _key(emb_set: EmbeddingSet, values: Sequence[int], params: dict, scale: ScalePolicy | None) -> tuple:
+    """The sizes, backend, cache key, other clusterer parameters and validated size limits of a sweep."""
+    scale = (scale or POLICY).validate()
     sizes = check_sizes(values)
     clusterer = SubgenreClusterer(min_cluster_size=sizes[0], **params).validate()
     used, key = resolve_for_cache(clusterer, clusterer.scale_plan(len(emb_set), scale))
@@ -33,7 +35,7 @@ def _key(emb_set: EmbeddingSet, values: Sequence[int], params: dict, scale: Scal
     key.pop("scale", None)                     # the plan of each size differs; the policy's limits key it instead
     key["scale_policy"] = scale.get_params()
     other = {k: v for k, v in clusterer.get_params().items() if k != "min_cluster_size"}
-    return sizes, used, {**key, "values": sizes}, other
+    return sizes, used, {**key, "values": sizes}, other, scale
 
 
 def mcs_sweep(emb_set: EmbeddingSet, values: Sequence[int], space: str = DEFAULT_CLUSTERS["space"],
@@ -49,8 +51,7 @@ def mcs_sweep(emb_set: EmbeddingSet, values: Sequence[int], space: str = DEFAULT
     -------
     DataFrame ``mcs``, ``n_clusters``, ``noise_share``, one row per size in increasing order.
     """
-    scale = (scale or POLICY).validate()
-    sizes, used, key, other = _key(emb_set, values, {"space": space, **params}, scale)
+    sizes, used, key, other, scale = _key(emb_set, values, {"space": space, **params}, scale)
     timing: dict = {}
 
     def write(tmp: Path) -> None:
@@ -67,6 +68,5 @@ def mcs_sweep(emb_set: EmbeddingSet, values: Sequence[int], space: str = DEFAULT
 def sweep_path(emb_set: EmbeddingSet, values: Sequence[int], space: str = DEFAULT_CLUSTERS["space"],
                scale: ScalePolicy | None = None, **params) -> Path | None:
     """The sweep's artefact when it has been computed, else None (computes nothing)."""
-    scale = (scale or POLICY).validate()
-    _sizes, _used, key, _other = _key(emb_set, values, {"space": space, **params}, scale)
+    key = _key(emb_set, values, {"space": space, **params}, scale)[2]
     return cached_artefact("mcs_sweep", key, {"embeddings": emb_set.content_hash}, None, suffix=".parquet")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 
 __all__ = ["read_table", "clear_tables", "source_of"]
 

@@ -1,4 +1,4 @@
-"""Input checks shared by the exploration estimators.
+"""Input checks shared by the exploration estimators: embedding matrices and their row ids.
 
 Every check raises :class:`~mmx_core.base.errors.MMXError` whose message names the
 source (a file when known, else the argument), the value received and what to
@@ -13,7 +13,7 @@ import numpy as np
 
 from mmx_core.base.errors import MMXError
 
-__all__ = ["check_vectors", "check_choice", "check_int", "check_float", "unit_rows"]
+__all__ = ["check_vectors", "unit_rows"]
 
 
 def check_vectors(
@@ -94,30 +94,6 @@ def _rowwise(X: np.ndarray, test, chunk: int = 65536) -> np.ndarray:
 
 def _id_hint(ids, row: int) -> str:
     return "" if ids is None else f", id {str(ids[row])!r}"
-
-
-def check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise MMXError(f"{name}={value!r} is not supported; choose one of {sorted(map(str, allowed))}")
-
-
-def check_int(name: str, value, low: int, high: int | None = None, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low
-    ok = ok and (high is None or value <= high)
-    if not ok:
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise MMXError(f"{name}={value!r} is invalid; it must be an integer {bound}{' or None' if allow_none else ''}")
-
-
-def check_float(name: str, value, low: float, high: float | None = None, low_open: bool = False) -> None:
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
-    ok = ok and np.isfinite(value) and (value > low if low_open else value >= low)
-    ok = ok and (high is None or value <= high)
-    if not ok:
-        bound = f"{'>' if low_open else '>='} {low}" + ("" if high is None else f" and <= {high}")
-        raise MMXError(f"{name}={value!r} is invalid; it must be a number {bound}")
 
 
 def unit_rows(X: np.ndarray, dtype=np.float32, chunk: int = 65536) -> np.ndarray:

@@ -28,13 +28,14 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.annotations.carry import best_match
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import shipped_cache_dir
 from mmx_core.explore.cached_clusters import ClusterResult, clusters, metadata_hash
 from mmx_core.explore.cluster_terms import TERM_COLUMNS, TermIncidence, term_incidence, term_lifts
 from mmx_core.explore.clustering import SubgenreClusterer, node_members
 from mmx_core.explore.labels import typical_order
+from mmx_core.explore.reduction import memo
 
 __all__ = ["ClusterCard", "cluster_card", "excess_of_mass", "cluster_persistence", "sibling_clusters",
            "neighbour_stability", "N_TYPICAL"]
@@ -198,12 +199,8 @@ _INCIDENCE: dict[tuple, TermIncidence] = {}
 
 def _incidence(emb_set: EmbeddingSet) -> TermIncidence:
     """The set's terms, built once per table contents in this process (a few sets at a time)."""
-    key = (len(emb_set), metadata_hash(emb_set))
-    if key not in _INCIDENCE:
-        if len(_INCIDENCE) >= 8:
-            _INCIDENCE.pop(next(iter(_INCIDENCE)))
-        _INCIDENCE[key] = term_incidence(emb_set.metadata, len(emb_set))
-    return _INCIDENCE[key]
+    return memo((len(emb_set), metadata_hash(emb_set)), lambda: term_incidence(emb_set.metadata, len(emb_set)),
+                store=_INCIDENCE, size=8)
 
 
 def cluster_card(emb_set: EmbeddingSet, result: ClusterResult, cluster: int, neighbour_sizes: Sequence[int] = (),
@@ -213,9 +210,8 @@ def cluster_card(emb_set: EmbeddingSet, result: ClusterResult, cluster: int, nei
     ``neighbour_sizes`` are the minimum cluster sizes re-clustered for the stability score (the cached sub-genre
     step, same other parameters); sizes the set is too small for are skipped.
     """
+    label = result.summary(cluster).label  # refuses a cluster that does not exist
     labels = result.table["cluster"].to_numpy()
-    if not 0 <= int(cluster) < result.n_clusters:
-        raise MMXError(f"cluster {cluster} does not exist; clusters are 0..{result.n_clusters - 1}")
     members = np.flatnonzero(labels == cluster)
     units = emb_set.vectors[members] / np.linalg.norm(emb_set.vectors[members], axis=1, keepdims=True)
     order = members[typical_order(np.arange(len(members)), result.table["probability"].to_numpy()[members], units)]
@@ -230,7 +226,7 @@ def cluster_card(emb_set: EmbeddingSet, result: ClusterResult, cluster: int, nei
     siblings, scope = sibling_clusters(result, cluster)
     terms = term_lifts(_incidence(emb_set), members, np.flatnonzero(np.isin(labels, siblings)), n_terms=n_terms)
     return ClusterCard(
-        cluster=int(cluster), label=result.labels()[int(cluster)], size=len(members), min_cluster_size=mcs,
+        cluster=int(cluster), label=label, size=len(members), min_cluster_size=mcs,
         typical_ids=[str(emb_set.ids[r]) for r in typical], typical_titles=[str(titles.iloc[r]) for r in typical],
         persistence=round(persistence, 4), excess_of_mass=round(mass, 4), stability=stability, neighbour_jaccard=per,
         siblings=siblings, sibling_scope=scope, terms=terms, note=_mixed_note(result, list(neighbours.values())))
@@ -238,12 +234,9 @@ def cluster_card(emb_set: EmbeddingSet, result: ClusterResult, cluster: int, nei
 
 def _mixed_note(result: ClusterResult, neighbours: list[ClusterResult]) -> str:
     """The card's ``note`` when some of the clusterings compared were shipped and others computed here."""
-    shipped = {_is_shipped(r.path) for r in [result, *neighbours]}
+    root = shipped_cache_dir().resolve()
+    shipped = {r.path is not None and root in Path(r.path).resolve().parents for r in [result, *neighbours]}
     if len(shipped) < 2:
         return ""
     return ("some of these clusterings come from the shipped cache (computed on another machine) and others were "
             "computed here: the stability score also counts the difference between two runs of the reduction")
-
-
-def _is_shipped(path: Path | None) -> bool:
-    return path is not None and shipped_cache_dir().resolve() in Path(path).resolve().parents

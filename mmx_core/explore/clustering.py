@@ -10,9 +10,7 @@ so leaves are selected (``selection="leaf"``) with ``min_cluster_size=40`` and
 ``min_samples=10``: about fifty sub-genres, about a third of the trailers as noise,
 genre coherence about 2.6x that of random groups of the same sizes.
 
-``backend`` runs the reduction and HDBSCAN with umap-learn and the hdbscan package (``"cpu"``)
-or with cuML on a GPU (``"cuml"``); ``"auto"`` takes cuML when it imports and torch sees a GPU
-(:mod:`.backends`, which also says what happens when cuML gives no condensed tree).
+``backend`` runs both on the CPU or with cuML on a GPU (:mod:`.backends`, also for a cuML without a condensed tree).
 """
 
 from __future__ import annotations
@@ -22,11 +20,12 @@ import logging
 import numpy as np
 import pandas as pd
 
+from mmx_core.base.constraints import Choice, Int, Real, check_params
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
 from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, cuml_hdbscan, plan_for_backend, \
     resolve_backend
-from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors
+from mmx_core.explore.checks import check_vectors
 from mmx_core.explore.projection import Projector
 from mmx_core.explore.reduction import reduce_vectors
 from mmx_core.explore.sampled_hdbscan import cpu_hdbscan, sampled_hdbscan
@@ -36,9 +35,6 @@ from mmx_core.explore.warm_map import NO_WARM_START
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]
 
 log = logging.getLogger(__name__)
-
-SPACES = ("umap10", "raw")
-SELECTIONS = ("leaf", "eom")
 
 
 class SubgenreClusterer(Params):
@@ -102,8 +98,8 @@ class SubgenreClusterer(Params):
     40
     """
 
-    SPACES = SPACES
-    SELECTIONS = SELECTIONS
+    SPACES = ("umap10", "raw")
+    SELECTIONS = ("leaf", "eom")
     BACKENDS = BACKENDS
 
     def __init__(self, min_cluster_size: int = 40, min_samples: int | None = 10, selection: str = "leaf",
@@ -122,16 +118,9 @@ class SubgenreClusterer(Params):
 
     def validate(self) -> "SubgenreClusterer":
         """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
-        check_int("min_cluster_size", self.min_cluster_size, 2)
-        check_int("min_samples", self.min_samples, 1, allow_none=True)
-        check_choice("selection", self.selection, SELECTIONS)
-        check_float("epsilon", self.epsilon, 0.0)
-        check_choice("space", self.space, SPACES)
-        check_int("n_components", self.n_components, 2)
-        check_int("n_neighbors", self.n_neighbors, 2)
-        check_int("n_epochs", self.n_epochs, 1)
-        check_int("seed", self.seed, 0)
-        check_choice("backend", self.backend, BACKENDS)
+        check_params(self, min_cluster_size=Int(2), min_samples=Int(1, none=True),
+                     selection=Choice(self.SELECTIONS), epsilon=Real(0), space=Choice(self.SPACES), n_components=Int(2),
+                     n_neighbors=Int(2), n_epochs=Int(1), seed=Int(0), backend=Choice(BACKENDS))
         check_backend(self.backend)
         return self
 
@@ -196,21 +185,6 @@ class SubgenreClusterer(Params):
         return sampled_hdbscan(reduced, rows, sampled["min_cluster_size"], self.min_samples, self.selection,
                                self.epsilon)
 
-    def fit_predict(self, X, source=None) -> np.ndarray:
-        return self.fit(X, source=source).labels_
-
-    def members(self, node: int) -> np.ndarray:
-        """Rows of the trailers under ``node`` of :attr:`hierarchy_` (at any depth)."""
-        return node_members(self.condensed_tree_, node, len(self.labels_))
-
-    def sub_clusters(self, node: int) -> pd.DataFrame:
-        """Drill into a node of :attr:`hierarchy_` (start at the root, ``n_samples``).
-
-        Returns a DataFrame ``row``, ``node``: each trailer under ``node`` with the child
-        node it belongs to (-1 for trailers that left before ``node`` split).
-        """
-        return drill(self.condensed_tree_, self.hierarchy_, node, len(self.labels_))
-
     def parents(self, max_parents: int | None = None) -> pd.DataFrame:
         """Two-level labels: each cluster's parent in a cut of the condensed tree
         (:func:`~mmx_core.explore.scale.parent_groups`)."""
@@ -263,7 +237,8 @@ def node_members(tree: pd.DataFrame, node: int, n: int) -> np.ndarray:
 
 
 def drill(tree: pd.DataFrame, hierarchy: pd.DataFrame, node: int, n: int) -> pd.DataFrame:
-    """Rows under ``node`` and the child node each one belongs to (-1: left before the split)."""
+    """Drill into a node of a hierarchy (the root is ``n``): DataFrame ``row``, ``node``, each row under ``node``
+    with the child node it belongs to (-1: left before the split)."""
     if int(node) not in set(hierarchy["node"].astype(int)):
         raise MMXError(f"node {node} is not a cluster node of the hierarchy; "
                        f"nodes run from {n} (the root) to {int(hierarchy['node'].max())}")

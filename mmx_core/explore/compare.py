@@ -13,7 +13,7 @@ ones. :func:`compare_spaces` measures that per trailer and per cluster:
 - map B rotated, scaled and shifted onto map A (orthogonal Procrustes) with the
   remaining error, so a trailer sits at a comparable place in both maps.
 
-Rows must already be aligned (same ids, same order): :func:`mmx_core.explore.pipeline.comparison`
+Rows must already be aligned (same ids, same order): :func:`mmx_core.explore.cached_comparison.comparison`
 matches ids, reports those present in only one set and adds each space's cluster summaries.
 :class:`SpaceComparison` is the one comparison result: the ``compare`` command prints its
 summary and the app's Compare page draws it.
@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.errors import MMXError
-from mmx_core.explore.checks import check_int, check_vectors
+from mmx_core.base.constraints import Int
+from mmx_core.explore.checks import check_vectors
 from mmx_core.explore.neighbours import NeighbourIndex
 
 __all__ = ["SpaceComparison", "compare_spaces", "knn_jaccard", "procrustes_align", "transition_table",
@@ -47,7 +48,7 @@ SUMMARY_KEYS = ("n", "k", "jaccard_mean", "jaccard_median", "n_clusters_a", "n_c
 @dataclass
 class SpaceComparison:
     """Two embeddings of the same trailers compared: the result of :func:`compare_spaces`
-    and :func:`mmx_core.explore.pipeline.comparison`.
+    and :func:`mmx_core.explore.cached_comparison.comparison`.
 
     Attributes
     ----------
@@ -170,7 +171,6 @@ def transition_table(clusters_a: np.ndarray, clusters_b: np.ndarray) -> pd.DataF
     lo_a, lo_b = a.min(), b.min()
     counts = scipy.sparse.coo_matrix((np.ones(len(a), dtype=np.int64), (a - lo_a, b - lo_b)),
                                      shape=(int(a.max() - lo_a) + 1, int(b.max() - lo_b) + 1)).tocsr()
-    counts.sum_duplicates()
     coo = counts.tocoo()
     ca, cb, n = coo.row + lo_a, coo.col + lo_b, coo.data
     sizes = np.asarray(counts.sum(axis=1)).ravel()
@@ -203,8 +203,8 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
     ids = np.asarray(ids).astype(str)
     if len(X_a) != len(X_b) or len(ids) != len(X_a):
         raise MMXError(f"A has {len(X_a)} rows, B {len(X_b)} and there are {len(ids)} ids; "
-                       "match the trailers by id first (pipeline.comparison does)")
-    check_int("k", k, 1, len(X_a) - 1)
+                       "match the trailers by id first (cached_comparison.comparison does)")
+    Int(1, len(X_a) - 1).check("k", k)
     nn_a = _space_index(index_a, X_a, backend, "A").all_neighbours(k, ALL_ROWS_PROBE)
     nn_b = _space_index(index_b, X_b, backend, "B").all_neighbours(k, ALL_ROWS_PROBE)
     jac = knn_jaccard(nn_a, nn_b)

@@ -10,37 +10,27 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["exact_topk", "drop_rows", "knn_graph", "euclidean_topk"]
+__all__ = ["exact_topk", "drop_rows", "knn_graph", "self_first", "euclidean_topk"]
 
 
-def exact_topk(
-    queries: np.ndarray,
-    base: np.ndarray | torch.Tensor,
-    k: int,
-    exclude: np.ndarray | None = None,
-    block_size: int = 2048,
-) -> tuple[np.ndarray, np.ndarray]:
+def exact_topk(queries: np.ndarray, base: np.ndarray, k: int, block_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` inner products of ``queries`` against ``base``, blockwise.
 
     Parameters
     ----------
     queries : ndarray of shape (n_queries, dim)
-        Unit vectors.
-    base : ndarray or Tensor of shape (n_base, dim)
-        Unit vectors (float32 or float16).
+    base : ndarray of shape (n_base, dim), float32
     k : int
-        Neighbours per query (at most ``n_base``, minus one with ``exclude``).
-    exclude : ndarray of shape (n_queries,), optional
-        A base row to leave out of each query's result (the query itself).
+        Neighbours per query (at most ``n_base``).
 
     Returns
     -------
     indices : ndarray of shape (n_queries, k), int64
     scores : ndarray of shape (n_queries, k), float32, descending per row.
     """
-    base_t = base if isinstance(base, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(base))
+    base_t = torch.from_numpy(np.ascontiguousarray(base))
     n_base = base_t.shape[0]
-    take = min(k + (exclude is not None), n_base)
+    take = min(k, n_base)
     out_i = np.empty((len(queries), take), dtype=np.int64)
     out_s = np.empty((len(queries), take), dtype=np.float32)
     # Large bases: bound the score block to about 256 MB.
@@ -48,21 +38,10 @@ def exact_topk(
     with torch.inference_mode():
         for start in range(0, len(queries), block):
             q = torch.from_numpy(np.ascontiguousarray(queries[start:start + block], dtype=np.float32))
-            scores = _scores(q, base_t)
-            s, i = torch.topk(scores, take, dim=1)
+            s, i = torch.topk(q @ base_t.T, take, dim=1)
             out_i[start:start + len(q)] = i.numpy()
             out_s[start:start + len(q)] = s.numpy()
-    if exclude is None:
-        return out_i, out_s
-    return drop_rows(out_i, out_s, np.asarray(exclude), k)
-
-
-def _scores(q: torch.Tensor, base: torch.Tensor, chunk: int = 262_144) -> torch.Tensor:
-    """q @ base.T in float32, converting a float16 base in chunks."""
-    if base.dtype == torch.float32:
-        return q @ base.T
-    parts = [q @ base[s:s + chunk].float().T for s in range(0, base.shape[0], chunk)]
-    return torch.cat(parts, dim=1)
+    return out_i, out_s
 
 
 def drop_rows(indices: np.ndarray, scores: np.ndarray, exclude: np.ndarray, k: int):
@@ -80,18 +59,22 @@ def knn_graph(Z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(indices int32 (n, k), distances float32 (n, k))``.
     """
-    k = min(k, len(Z))
-    idx, dist = euclidean_topk(Z, Z, k)
-    # Put each point first (ties at distance 0 may have put a duplicate ahead of it).
-    rows = np.arange(len(Z))
-    self_pos = idx == rows[:, None]
-    has_self = self_pos.any(axis=1)
-    for r in np.flatnonzero(~has_self | ~self_pos[:, 0]):
-        others = idx[r][idx[r] != r][: k - 1]
-        idx[r] = np.concatenate([[r], others])
-        dist[r] = np.concatenate([[0.0], np.sqrt(np.maximum(((Z[others] - Z[r]) ** 2).sum(axis=1), 0))])
-    dist[:, 0] = 0.0
+    idx, dist = self_first(*euclidean_topk(Z, Z, min(k, len(Z))), Z)
     return idx.astype(np.int32), dist
+
+
+def self_first(idx: np.ndarray, dist: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A k-NN table of the rows of ``Z`` among themselves (Euclidean ``dist``) with each row first at distance 0:
+    ties at distance 0 may put a duplicate ahead of it, an approximate search may miss it. Missing entries (-1)
+    stay for the caller. Changes and returns ``(idx, dist)``."""
+    rows, k = np.arange(len(Z)), idx.shape[1]
+    for r in np.flatnonzero(idx[:, 0] != rows):
+        others = idx[r][(idx[r] != r) & (idx[r] >= 0)][: k - 1]
+        idx[r, : len(others) + 1] = np.concatenate([[r], others])
+        dist[r, : len(others) + 1] = np.concatenate(
+            [[0.0], np.sqrt(np.maximum(((Z[others] - Z[r]) ** 2).sum(axis=1), 0))])
+    dist[:, 0] = 0.0
+    return idx, dist
 
 
 def euclidean_topk(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

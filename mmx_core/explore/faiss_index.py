@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["KINDS", "build", "search", "save", "load", "kind_of", "knn_graph", "to_device", "set_search_params",
+__all__ = ["KINDS", "build", "search", "save", "kind_of", "knn_graph", "to_device", "set_search_params",
            "estimated_bytes", "pq_subquantizers", "gpu_ready"]
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,6 @@ def faiss_module():
 
     faiss.omp_set_num_threads(torch.get_num_threads())
     return faiss
-
-
-def _metric(metric: str):
-    faiss = faiss_module()
-    return faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
 
 
 def default_lists(n: int) -> int:
@@ -77,7 +72,7 @@ def build(X: np.ndarray, kind: str, metric: str = "ip", *, n_lists: int | None =
     """
     faiss = faiss_module()
     n, dim = X.shape
-    mt = _metric(metric)
+    mt = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
     if kind == "exact":
         index = faiss.IndexFlat(dim, mt)
     elif kind == "hnsw":
@@ -143,11 +138,6 @@ def save(index, path: str | Path) -> None:
     faiss.write_index(index, str(path))
 
 
-def load(path: str | Path):
-    """faiss's own reader; raises whatever faiss raises on a damaged file (the caller names it)."""
-    return faiss_module().read_index(str(path))
-
-
 def gpu_ready() -> bool:
     """Whether the installed faiss has GPU support and sees a GPU."""
     faiss = faiss_module()
@@ -183,21 +173,16 @@ def knn_graph(Z: np.ndarray, k: int, kind: str = "hnsw", seed: int = 0, ef_searc
     ``(indices int32 (n, k), distances float32 (n, k))``.
     """
     from mmx_core.base.devices import resolve_device
+    from mmx_core.explore.exact_knn import self_first
 
     Z = np.ascontiguousarray(Z, dtype=np.float32)
     index = build(Z, kind, "l2", seed=seed)
     set_search_params(index, n_probe=n_probe, ef_search=max(ef_search, k))
     index = to_device(index, resolve_device(device).type)
     idx, sq = search(index, Z, k)
-    rows = np.arange(len(Z))
-    for r in np.flatnonzero(idx[:, 0] != rows):  # a duplicate ahead of the row, or the row missed
-        others = idx[r][(idx[r] != r) & (idx[r] >= 0)][: k - 1]
-        d = ((Z[others] - Z[r]) ** 2).sum(axis=1)
-        idx[r, : len(others) + 1] = np.concatenate([[r], others])
-        sq[r, : len(others) + 1] = np.concatenate([[0.0], d])
+    idx, dist = self_first(idx, np.sqrt(np.maximum(sq, 0.0)).astype(np.float32), Z)
     missing = idx < 0
     if missing.any():  # pad short rows (tiny lists) with the row itself at a large distance
-        idx[missing] = np.broadcast_to(rows[:, None], idx.shape)[missing]
-        sq[missing] = np.float32(np.max(sq[~missing]) if (~missing).any() else 1.0)
-    sq[:, 0] = 0.0
-    return idx.astype(np.int32), np.sqrt(np.maximum(sq, 0.0)).astype(np.float32)
+        idx[missing] = np.broadcast_to(np.arange(len(Z))[:, None], idx.shape)[missing]
+        dist[missing] = np.float32(np.max(dist[~missing]) if (~missing).any() else 1.0)
+    return idx.astype(np.int32), dist

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmx_core.base.embeddings import EmbeddingSet
-from mmx_core.base.errors import MMXError
+from mmx_core.trailers.embeddings import EmbeddingSet
+from mmx_core.base.constraints import Int
 
 __all__ = ["generate_vectors", "generate_set"]
 
@@ -30,10 +30,8 @@ def generate_vectors(base: np.ndarray, n: int, dim: int, seed: int = 0, noise: f
     source_rows : ndarray of shape (n,)
         The row of ``base`` each vector was drawn around.
     """
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise MMXError(f"n={n!r} is invalid; it must be an integer >= 1")
-    if not isinstance(dim, (int, np.integer)) or dim < 2:
-        raise MMXError(f"dim={dim!r} is invalid; it must be an integer >= 2")
+    Int(1).check("n", n)
+    Int(2).check("dim", dim)
     rng = np.random.default_rng(seed)
     base = np.asarray(base, dtype=np.float32)
     if dim != base.shape[1]:

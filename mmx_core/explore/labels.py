@@ -260,8 +260,5 @@ def _year_span(years: np.ndarray | None, rows: np.ndarray) -> tuple[int, int] | 
 def _title_words(titles: list[set[str]], rows: np.ndarray, doc_freq: Counter, n: int, n_words: int) -> list[str]:
     """Words of the members' titles at least twice as frequent as in the whole collection, most frequent first."""
     local = Counter(w for r in rows for w in titles[r])
-    scored = []
-    for w, k in local.items():
-        if k >= max(2, 0.04 * len(rows)):
-            scored.append(((k / len(rows)) / (doc_freq[w] / n), k, w))
+    scored = [((k / len(rows)) / (doc_freq[w] / n), k, w) for w, k in local.items() if k >= max(2, 0.04 * len(rows))]
     return [w for lift, k, w in sorted(scored, key=lambda t: (-t[0], -t[1], t[2])) if lift >= 2.0][:n_words]

@@ -48,14 +48,13 @@ CLIFF = CliffRule()
 
 def check_sizes(values: Sequence[int]) -> list[int]:
     """Sorted unique minimum cluster sizes, each an int of at least 2 (:class:`MMXError` naming a bad one)."""
-    out = []
+    values = list(values)
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 2:
             raise MMXError(f"minimum cluster sizes of a sweep must be integers of at least 2, got {v!r}")
-        out.append(int(v))
-    if not out:
+    if not values:
         raise MMXError("a sweep needs at least one minimum cluster size, got none")
-    return sorted(set(out))
+    return sorted({int(v) for v in values})
 
 
 def sweep_counts(X: np.ndarray, values: Sequence[int], params: dict, source=None,

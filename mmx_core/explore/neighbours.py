@@ -26,6 +26,7 @@ Scores are cosine similarities (higher is nearer).
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,15 +35,14 @@ from mmx_core.base.devices import DEVICES, resolve_device
 from mmx_core.base.artefacts import atomic_path
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
+from mmx_core.base.constraints import Choice, Int, check_params
 from mmx_core.explore import faiss_index
-from mmx_core.explore.checks import check_choice, check_int, check_vectors, unit_rows
-from mmx_core.explore.exact_knn import drop_rows, exact_topk
+from mmx_core.explore.checks import check_vectors, unit_rows
+from mmx_core.explore.exact_knn import drop_rows
 
-__all__ = ["NeighbourIndex", "exact_topk", "recall_at_k"]
+__all__ = ["NeighbourIndex", "recall_at_k"]
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("auto",) + faiss_index.KINDS
 
 
 def recall_at_k(approx: np.ndarray, exact: np.ndarray) -> float:
@@ -101,7 +101,7 @@ class NeighbourIndex(Params):
     >>> rows, scores = index.query(np.array([0, 5]), k=10)   # rows of X, themselves excluded
     """
 
-    BACKENDS = BACKENDS
+    BACKENDS = ("auto",) + faiss_index.KINDS
     DEVICES = DEVICES
     BUILD_PARAMS = ("backend", "n_lists", "hnsw_m", "pq_m", "seed")
     """The parameters a saved index depends on (the others are chosen at search time)."""
@@ -124,19 +124,9 @@ class NeighbourIndex(Params):
 
     def validate(self) -> "NeighbourIndex":
         """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
-        check_choice("backend", self.backend, BACKENDS)
-        check_int("exact_max", self.exact_max, 1)
-        check_int("memory_limit_mb", self.memory_limit_mb, 1)
-        check_int("hnsw_max_dim", self.hnsw_max_dim, 1)
-        check_int("n_lists", self.n_lists, 1, allow_none=True)
-        check_int("n_probe", self.n_probe, 1)
-        check_int("hnsw_m", self.hnsw_m, 2)
-        check_int("ef_search", self.ef_search, 1)
-        check_int("pq_m", self.pq_m, 1)
-        check_int("rerank", self.rerank, 1)
-        check_choice("device", self.device, DEVICES)
-        check_int("seed", self.seed, 0)
-        return self
+        return check_params(self, backend=Choice(self.BACKENDS), exact_max=Int(1), memory_limit_mb=Int(1),
+                            hnsw_max_dim=Int(1), n_lists=Int(1, none=True), n_probe=Int(1), hnsw_m=Int(2),
+                            ef_search=Int(1), pq_m=Int(1), rerank=Int(1), device=Choice(DEVICES), seed=Int(0))
 
     def resolved_backend(self, n_samples: int, n_features: int | None = None) -> str:
         """The backend :meth:`build` uses for ``n_samples`` x ``n_features`` rows (``auto`` resolved)."""
@@ -149,23 +139,15 @@ class NeighbourIndex(Params):
             return "ivfpq"
         return "hnsw" if dim <= self.hnsw_max_dim else "ivf"
 
-    def resolved_device(self) -> str:
-        """``cpu`` or ``cuda``: the device choice resolved (``auto``: a GPU when torch sees one)."""
-        return resolve_device(self.device).type
-
     def build(self, X, source: str | Path | None = None) -> "NeighbourIndex":
         """Index the rows of ``X`` (array-like of shape (n_samples, n_features)); returns self."""
-        import time
-
         self.validate()
         X = check_vectors(X, source=source, min_rows=2, needed_for="a neighbour search")
         start = time.perf_counter()
         backend = self.resolved_backend(*X.shape)
         self._X = X
-        unit = unit_rows(X)
-        index = faiss_index.build(unit, backend, "ip", n_lists=self.n_lists, hnsw_m=self.hnsw_m, pq_m=self.pq_m,
-                                  seed=self.seed)
-        del unit
+        index = faiss_index.build(unit_rows(X), backend, "ip", n_lists=self.n_lists, hnsw_m=self.hnsw_m,
+                                  pq_m=self.pq_m, seed=self.seed)
         self._attach(index, len(X), X.shape[1])
         self.build_seconds_ = time.perf_counter() - start
         log.debug("built %s index over %d rows in %.1f s", backend, len(X), self.build_seconds_)
@@ -178,7 +160,7 @@ class NeighbourIndex(Params):
         self.n_lists_ = int(faiss_index.faiss_module().extract_index_ivf(index).nlist) \
             if self.backend_ in ("ivf", "ivfpq") else None
         faiss_index.set_search_params(index, n_probe=self.n_probe, ef_search=self.ef_search)
-        self._index = faiss_index.to_device(index, self.resolved_device())
+        self._index = faiss_index.to_device(index, resolve_device(self.device).type)
         self.device_ = "cpu" if self._index is index else "cuda"
 
     def query(self, rows_or_vectors, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +202,7 @@ class NeighbourIndex(Params):
                                f"{self.n_features_in_}; query with vectors of the same embedding space")
             vectors = unit_rows(vectors)
             limit = self.n_samples_
-        check_int("k", k, 1, limit)
+        Int(1, limit).check("k", k)
         want = min(k + (exclude is not None), self.n_samples_)
         if self.backend_ == "ivfpq":
             idx, sc = self._rerank(vectors, min(self.rerank * want, self.n_samples_), want)
@@ -271,13 +253,11 @@ class NeighbourIndex(Params):
 
     def load(self, path: str | Path, X) -> "NeighbourIndex":
         """Restore an index saved by :meth:`save` over the same vectors ``X``; returns self."""
-        import time
-
         self.validate()
         X = check_vectors(X, min_rows=2)
         start = time.perf_counter()
         try:
-            index = faiss_index.load(path)
+            index = faiss_index.faiss_module().read_index(str(path))
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
             raise MMXError(f"not a faiss index ({first}); rebuild it", path) from None

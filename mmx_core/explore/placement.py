@@ -1,7 +1,7 @@
 """New points into an existing UMAP map: UMAP's transform computed from plain arrays.
 
 The map's training vectors and coordinates are all it needs, so a map read back from disk
-takes new trailers too (:func:`mmx_core.explore.pipeline.place`), and a map fitted on a
+takes new trailers too (:func:`mmx_core.explore.cached_map.place`), and a map fitted on a
 sample of a large collection places the other rows the same way (:mod:`.scale`).
 
 The neighbour search over the training rows is built once per call and the new rows are placed

@@ -19,11 +19,7 @@ vectors and the map), so a map read back from disk can take new trailers too
 
 t-SNE is openTSNE's (FFT-accelerated gradients, multi-threaded, supports
 ``transform``); scikit-learn's Barnes-Hut t-SNE was slower on the published set
-(docs/explore.md).
-
-``backend`` picks umap-learn (``"cpu"``) or cuML's GPU UMAP (``"cuml"``) for UMAP fits;
-``"auto"`` takes cuML when it imports and torch sees a GPU (:mod:`.backends`). t-SNE, PCA, the
-pre-reduction and placement always run on the CPU.
+(docs/explore.md). Only UMAP fits have a GPU path (``backend``, :mod:`.backends`).
 """
 
 from __future__ import annotations
@@ -32,11 +28,12 @@ import logging
 
 import numpy as np
 
+from mmx_core.base.constraints import Choice, Int, Real, check_params
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
 from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, cuml_umap, plan_for_backend, \
     resolve_backend
-from mmx_core.explore.checks import check_choice, check_float, check_int, check_vectors, unit_rows
+from mmx_core.explore.checks import check_vectors, unit_rows
 from mmx_core.explore.exact_knn import knn_graph
 from mmx_core.explore.placement import PLACE_CHUNK, place_points
 from mmx_core.explore.reduction import fit_pca, memo, reduce_vectors
@@ -46,10 +43,6 @@ from mmx_core.explore.warm_map import WARM, WarmStart, umap_fit, warm_layout, wa
 __all__ = ["Projector"]
 
 log = logging.getLogger(__name__)
-
-METHODS = ("umap", "tsne", "pca")
-METRICS = ("cosine", "euclidean")
-INITS = ("pca", "spectral", "random")
 
 
 class Projector(Params):
@@ -106,9 +99,9 @@ class Projector(Params):
     (('umap', 'tsne', 'pca'), 15)
     """
 
-    METHODS = METHODS
-    METRICS = METRICS
-    INITS = INITS
+    METHODS = ("umap", "tsne", "pca")
+    METRICS = ("cosine", "euclidean")
+    INITS = ("pca", "spectral", "random")
     BACKENDS = BACKENDS
 
     def __init__(self, method: str = "umap", n_components: int = 2, metric: str = "cosine", seed: int = 0,
@@ -130,18 +123,10 @@ class Projector(Params):
 
     def validate(self) -> "Projector":
         """Check every parameter (:class:`MMXError` naming the bad one); returns self."""
-        check_choice("method", self.method, METHODS)
-        check_choice("metric", self.metric, METRICS)
-        check_int("n_components", self.n_components, 1)
-        check_int("seed", self.seed, 0)
-        check_int("n_neighbors", self.n_neighbors, 2)
-        check_float("min_dist", self.min_dist, 0.0)
-        check_int("n_epochs", self.n_epochs, 1, allow_none=True)
-        check_choice("init", self.init, INITS)
-        check_float("perplexity", self.perplexity, 0.0, low_open=True)
-        check_int("pca_dims", self.pca_dims, 2, allow_none=True)
-        check_int("exact_knn_max", self.exact_knn_max, 1)
-        check_choice("backend", self.backend, BACKENDS)
+        check_params(self, method=Choice(self.METHODS), metric=Choice(self.METRICS), n_components=Int(1),
+                     seed=Int(0), n_neighbors=Int(2), min_dist=Real(0), n_epochs=Int(1, none=True),
+                     init=Choice(self.INITS), perplexity=Real(0, low_open=True), pca_dims=Int(2, none=True),
+                     exact_knn_max=Int(1), backend=Choice(BACKENDS))
         check_backend(self.backend)
         return self
 

@@ -15,16 +15,16 @@ __all__ = ["reduce_vectors", "fit_pca", "memo"]
 _MEMO: dict = {}
 
 
-def memo(key, compute, keep=None):
-    """Tiny per-process memo (4 entries) so a map and a clustering of the same vectors share
-    their PCA reduction and neighbour graph. ``keep`` holds the object whose id() is in the key."""
-    if key in _MEMO:
-        return _MEMO[key][0]
-    value = compute()
-    if len(_MEMO) >= 4:
-        _MEMO.pop(next(iter(_MEMO)))
-    _MEMO[key] = (value, keep)
-    return value
+def memo(key, compute, keep=None, store: dict = _MEMO, size: int = 4):
+    """Tiny per-process memo: ``compute()`` kept under ``key`` in ``store``, the oldest of ``size`` entries
+    dropped first. By default a map and a clustering of the same vectors share their PCA reduction and
+    neighbour graph this way; ``keep`` holds the object whose id() is in the key."""
+    if key not in store:
+        value = compute()
+        if len(store) >= size:
+            store.pop(next(iter(store)))
+        store[key] = (value, keep)
+    return store[key][0]
 
 
 def reduce_vectors(X: np.ndarray, metric: str, pca_dims: int | None, seed: int):

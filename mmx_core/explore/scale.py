@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.params import Params
-from mmx_core.explore.checks import check_choice, check_float, check_int
+from mmx_core.base.constraints import Choice, Int, Real, check_params
 
 __all__ = ["ScalePolicy", "POLICY", "map_plan", "cluster_plan", "parent_groups", "parent_of", "common_ancestor",
            "transform_epochs", "sample_min_cluster_size"]
@@ -70,13 +70,9 @@ class ScalePolicy(Params):
         self.max_parents = max_parents
 
     def validate(self) -> "ScalePolicy":
-        check_int("sample_fit_above", self.sample_fit_above, 2)
-        check_int("fit_sample", self.fit_sample, 2, self.sample_fit_above)
-        check_choice("knn_index", self.knn_index, ("hnsw", "ivf", "exact"))
-        check_int("mcs_reference", self.mcs_reference, 1)
-        check_float("mcs_exponent", self.mcs_exponent, 0.0, 1.0)
-        check_int("max_parents", self.max_parents, 2)
-        return self
+        check_params(self, sample_fit_above=Int(2))
+        return check_params(self, fit_sample=Int(2, self.sample_fit_above), knn_index=Choice(("hnsw", "ivf", "exact")),
+                            mcs_reference=Int(1), mcs_exponent=Real(0, 1), max_parents=Int(2))
 
     def min_cluster_size(self, given: int, n: int) -> int:
         """HDBSCAN's ``min_cluster_size`` for ``n`` rows when ``given`` was asked for."""
@@ -240,11 +236,8 @@ def common_ancestor(nodes, parent: dict) -> int:
         while up != -1:
             chain.append(up)
             up = parent.get(up, -1)
-        if common is None:
-            common = chain
-        else:
-            on_chain = set(chain)
-            common = [v for v in common if v in on_chain]
+        on_chain = set(chain)
+        common = chain if common is None else [v for v in common if v in on_chain]
     return common[0]
 
 

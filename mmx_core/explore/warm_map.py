@@ -25,9 +25,8 @@ import warnings
 
 import numpy as np
 
-from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
-from mmx_core.explore.checks import check_choice, check_int
+from mmx_core.base.constraints import Choice, Int, ParameterError, check_params
 
 __all__ = ["WarmStart", "WARM", "NO_WARM_START", "REFINE_EPOCHS", "REFINE_LEARNING_RATE", "refine_epochs", "warm_plan",
            "interpolate", "warm_layout", "umap_fit"]
@@ -76,14 +75,11 @@ class WarmStart(Params):
         self.knn_index = knn_index
 
     def validate(self) -> "WarmStart":
-        check_int("above", self.above, 3, allow_none=True)
-        check_int("sample", self.sample, 2)
+        check_params(self, above=Int(3, none=True), sample=Int(2))
         if self.above is not None and self.sample >= self.above:
-            raise MMXError(f"sample={self.sample} is invalid; it must be below above={self.above} (the sample "
-                           "is drawn from a larger set)")
-        check_int("place_neighbors", self.place_neighbors, 1)
-        check_choice("knn_index", self.knn_index, ("ivf", "hnsw", "exact"))
-        return self
+            raise ParameterError("sample", self.sample, f"below above={self.above} (the sample is drawn from a "
+                                 "larger set)")
+        return check_params(self, place_neighbors=Int(1), knn_index=Choice(("ivf", "hnsw", "exact")))
 
 
 WARM = WarmStart()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mmx_core.data.manifest import ExpertSpec
 from mmx_core.data.writer import DatasetWriter
-from mmx_core.extract.decode import DecodeSpec
+from mmx_core.extract.config import ExtractConfig, ExtractPlan
 from mmx_core.extract.layout import SOURCES_NAME, THUMBNAILS_NAME
 from mmx_core.extract.meta import genre_vocabulary
 from mmx_core.extract.report import ExtractReport
@@ -24,36 +24,22 @@ __all__ = ["assemble_dataset"]
 log = logging.getLogger(__name__)
 
 
-def assemble_dataset(items, rows, experts, resolved, spec: DecodeSpec, folder: WorkFolder, out: Path, overwrite: bool,
-                     command, batch_size, report: ExtractReport) -> tuple[Path | None, int]:
+def assemble_dataset(plan: ExtractPlan, config: ExtractConfig, folder: WorkFolder, out: Path, overwrite: bool,
+                     command: str | None, report: ExtractReport) -> tuple[Path | None, int]:
     """Write the data set ``out`` from the videos ``folder`` finished; returns ``(out, clips)``.
 
     When no video was extracted, nothing is written and ``(None, 0)`` is returned (the command exits 1,
     :attr:`~mmx_core.base.errors.ExitCode.FAILED_INPUTS`); the work folder is removed then too, as it holds
     no finished video a resume could keep (the failures are in ``report.failed``).
     """
-    from mmx_core.extract.weights import extraction_record
-
+    items, rows, experts, spec = plan.items, plan.rows, plan.experts, plan.spec
     done = [(item, row) for item, row in zip(items, rows) if folder.is_done(item.id)]
     if not done:
         folder.remove()
         log.error("%s: no video could be extracted (%d failed); nothing was written", out, len(report.failed))
         return None, 0
-    kept_rows = [row for _, row in done]
-    genres = genre_vocabulary(kept_rows)
-    extraction = extraction_record(experts, resolved)
-    extraction.update({
-        "shots": spec.detector.to_dict(),
-        "clip_seconds": spec.clip_seconds,
-        "clips_per_sequence": spec.clips_per_sequence,
-        "batch_size": int(batch_size),
-        "videos": len(items),
-        "failed": [{"file": f, "reason": r} for f, r in report.failed],
-        "partial": [{"file": f, "reason": r} for f, r in report.partial],
-        "media_budget": {**spec.budget.describe(), "allow_partial": spec.allow_partial},
-        "thumbnails": THUMBNAILS_NAME if spec.thumbnails else None,
-        "precision": dict(report.precision),
-    })
+    genres = genre_vocabulary([row for _, row in done])
+    extraction = _extraction_record(plan, config, report)
     writer = DatasetWriter(
         out, genres, {e.name: ExpertSpec(int(e.dim), e.temporal) for e in experts}, spec.clips_per_sequence,
         generated=False, generator={"command": command or "", "step": "extract"},
@@ -84,3 +70,21 @@ def assemble_dataset(items, rows, experts, resolved, spec: DecodeSpec, folder: W
         raise
     folder.remove()
     return out, clips
+
+
+def _extraction_record(plan: ExtractPlan, config: ExtractConfig, report: ExtractReport) -> dict:
+    """The manifest's ``extraction``: the experts and their weights, how clips were cut, what failed, the precision."""
+    from mmx_core.extract.weights import extraction_record
+
+    spec = plan.spec
+    return {**extraction_record(plan.experts, plan.resolved),
+            "shots": spec.detector.to_dict(),
+            "clip_seconds": spec.clip_seconds,
+            "clips_per_sequence": spec.clips_per_sequence,
+            "batch_size": int(config.batch_size),
+            "videos": len(plan.items),
+            "failed": [{"file": f, "reason": r} for f, r in report.failed],
+            "partial": [{"file": f, "reason": r} for f, r in report.partial],
+            "media_budget": {**spec.budget.describe(), "allow_partial": spec.allow_partial},
+            "thumbnails": THUMBNAILS_NAME if spec.thumbnails else None,
+            "precision": dict(report.precision)}

@@ -19,16 +19,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-__all__ = [
-    "SAMPLE_RATE",
-    "EXAMPLE_FRAMES",
-    "N_MELS",
-    "mel_matrix",
-    "mel_band_centres_hz",
-    "log_mel_spectrogram",
-    "n_examples",
-    "waveform_to_examples",
-]
+__all__ = ["SAMPLE_RATE", "EXAMPLE_FRAMES", "N_MELS", "mel_matrix", "mel_band_centres_hz", "log_mel_spectrogram",
+           "n_examples", "waveform_to_examples"]
 
 SAMPLE_RATE = 16000
 WINDOW = 400  # 25 ms

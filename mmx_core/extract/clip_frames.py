@@ -14,7 +14,7 @@ import numpy as np
 
 from mmx_core.extract.audio_track import AudioWindows
 from mmx_core.extract.plan import TrailerPlan, sample_times
-from mmx_core.extract.video import frame_array
+from mmx_core.extract.video import frame_array, resized_size
 
 __all__ = ["SampleRequests", "ClipAssembler", "THUMB_SIDE"]
 
@@ -41,11 +41,8 @@ def _scaled(image: np.ndarray, short_side: int) -> np.ndarray:
         return image
     import cv2
 
-    scale = short_side / min(h, w)
-    size = (max(short_side, int(round(w * scale))), max(short_side, int(round(h * scale))))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(image, size, interpolation=interpolation)
-
+    interpolation = cv2.INTER_AREA if short_side < min(h, w) else cv2.INTER_LINEAR
+    return cv2.resize(image, resized_size(w, h, short_side), interpolation=interpolation)
 
 
 class SampleRequests:
@@ -60,10 +57,8 @@ class SampleRequests:
                 for slot, t in enumerate(sample_times(clip, e.frames_per_clip, e.fps)):
                     rows.append((float(t), k, i, slot))
             self.needed[k] += sum(e.frames_per_clip for _, e in video)
-        self.thumbs: list[tuple[float, int]] = []
-        if spec.thumbnails:
-            for s, (a, b) in enumerate(plan.sequence_bounds()):
-                self.thumbs.append((0.5 * (a + b), s))
+        self.thumbs: list[tuple[float, int]] = ([(0.5 * (a + b), s) for s, (a, b) in enumerate(plan.sequence_bounds())]
+                                                if spec.thumbnails else [])
         rows.sort()
         self.rows = rows
         self.pos = 0
@@ -82,7 +77,6 @@ class SampleRequests:
             out.append(self.thumbs[self.thumb_pos][1])
             self.thumb_pos += 1
         return out
-
 
 
 class ClipAssembler:
@@ -111,14 +105,9 @@ class ClipAssembler:
                     inputs[e.name] = buffers.get(k, {}).get(i)
                 else:
                     reader = windows.get(i)
-                    wave = None
-                    if reader is not None:
-                        wave = reader.window(clip.start, clip.end)
-                        if reader.failed and not wave.size:
-                            wave = None
-                        elif not wave.size:
-                            wave = None  # the audio track ended before this clip: missing, not silence
-                    inputs[e.name] = wave
+                    wave = None if reader is None else reader.window(clip.start, clip.end)
+                    # an empty window (the track ended before this clip, or its decoding failed): missing, not silence
+                    inputs[e.name] = wave if wave is not None and wave.size else None
             buffers.pop(k, None)
             self.next_clip += 1
             yield "clip", (k, inputs)

@@ -115,12 +115,24 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
                    "has_audio": info.has_audio, "frames": scan.frames, "width": info.width, "height": info.height,
                    "rotation": info.rotation, "partial": "; ".join(partial) or None}
     windows = _audio_windows(path, spec.experts, info.has_audio, notes)
-    clips = ClipAssembler(plan, spec, windows)
-    frames = scan.frames
-    previous = None
     second = budget.guard(path)
-    for t, frame, rot in iter_raw_frames(path, guard=second):
-        if second.frames > scan.frames:  # a second pass never needs more frames than the first planned with
+    frames = scan.frames + (yield from _clips(path, scan.frames, ClipAssembler(plan, spec, windows), second))
+    _close_audio(windows, notes, partial)
+    if second.stopped and not guard.stopped:
+        partial.append(second.stopped)
+    _refuse_partial(path, partial, spec.allow_partial)
+    yield "done", {"frames": frames, "seconds": time.perf_counter() - started, "notes": notes,
+                   "partial": list(dict.fromkeys(partial))}
+
+
+def _clips(path: str | Path, planned_frames: int, clips: ClipAssembler, guard) -> Iterator[tuple[str, Any]]:
+    """The second pass: every frame into the clips it belongs to, each clip's message once it is whole.
+
+    Returns the frames read (never more than the first pass planned with).
+    """
+    frames, previous = 0, None
+    for t, frame, rot in iter_raw_frames(path, guard=guard):
+        if guard.frames > planned_frames:
             break
         frames += 1
         if previous is not None:
@@ -131,17 +143,17 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
         yield from clips.fill(previous[0], previous[1], None)
     clips.finish()
     yield from clips.ready()
+    return frames
+
+
+def _close_audio(windows: dict[int, AudioWindows | None], notes: list[str], partial: list[str]) -> None:
+    """Close the audio readers; one that stopped early is noted and makes the video partial."""
     for reader in windows.values():
         if reader is not None:
             if reader.failed:
                 notes.append(f"audio decoding stopped: {reader.failed}")
                 partial.append(f"audio decoding stopped ({reader.failed})")
             reader.close()
-    if second.stopped and not guard.stopped:
-        partial.append(second.stopped)
-    _refuse_partial(path, partial, spec.allow_partial)
-    yield "done", {"frames": frames, "seconds": time.perf_counter() - started, "notes": notes,
-                   "partial": list(dict.fromkeys(partial))}
 
 
 def _refuse_partial(path: str | Path, partial: list[str], allow_partial: bool) -> None:

@@ -59,7 +59,6 @@ class ExpertRunner:
     pending: list[Item] = field(default_factory=list)
     pending_rows: int = 0
     items_done: int = 0
-    rows_done: int = 0
     seconds: float = 0.0
 
     @property
@@ -107,10 +106,7 @@ class ExpertRunner:
         self.pending = self.pending[len(take):]
         self.pending_rows = sum(i.rows for i in self.pending)
         started = time.perf_counter()
-        if self.is_audio:
-            inputs = torch.cat([i.tensor for i in take])
-        else:
-            inputs = torch.stack([i.tensor for i in take])
+        inputs = (torch.cat if self.is_audio else torch.stack)([i.tensor for i in take])
         n = inputs.shape[0]
         padded = -(-n // self.batch_size) * self.batch_size
         if padded > n:
@@ -133,4 +129,3 @@ class ExpertRunner:
             self.deliver(item.video, item.clip, self.expert.name, features[row:row + item.rows])
             row += item.rows
         self.items_done += len(take)
-        self.rows_done += n

@@ -1,8 +1,6 @@
-"""Which videos, and what is known about them: file listing and the metadata table.
+"""What is known about the videos: the metadata table, matched to the videos found (:mod:`~mmx_core.extract.listing`).
 
-Videos are found recursively under a folder (or given as files) and get an
-id: their path relative to the folder, without the extension (with it when
-two files differ only by extension). The optional metadata table (CSV or
+The optional metadata table (CSV or
 parquet) is keyed by ``id`` or ``file`` (a file name, a relative path or an
 id, matched exactly or ignoring case) and gives ``title``, ``year``, ``genres`` (a list, or one string split on
 ``|`` or ``;``) and optionally ``split``. A video without a row gets its
@@ -15,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -23,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.errors import MMXError, escape_control
+from mmx_core.extract.listing import VideoItem
 
-__all__ = ["VIDEO_SUFFIXES", "UNLABELLED", "YEAR_RANGE", "FIRST_ROW", "VideoItem", "list_videos", "read_metadata",
-           "match_metadata", "trailer_rows", "split_of", "genre_vocabulary"]
+__all__ = ["UNLABELLED", "YEAR_RANGE", "FIRST_ROW", "read_metadata", "match_metadata", "trailer_rows", "split_of",
+           "genre_vocabulary"]
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
 UNLABELLED = "Unlabelled"
 YEAR_RANGE = (1870, 2100)
 """Years a metadata ``year`` may hold (inclusive)."""
@@ -37,73 +34,6 @@ FIRST_ROW = 2
 """Row number of a metadata table's first data row, as a spreadsheet shows it (the header is row 1)."""
 _SPLITS = ("train", "val", "test")
 _SPLIT_FRACTIONS = (0.7, 0.1)
-
-
-@dataclass(frozen=True)
-class VideoItem:
-    """One input video: its file, its id and its path relative to the input folder.
-
-    ``refused`` says why the file must not be opened (a symbolic link whose target leaves the folder it
-    was found in); such an item is reported as failed, never decoded.
-    """
-
-    path: Path
-    id: str
-    relative: str
-    refused: str | None = None
-
-
-def _link_refusal(path: Path, folder: Path) -> str | None:
-    """Why ``path`` (found in ``folder``) is refused: a symbolic link whose target resolves outside ``folder``."""
-    try:
-        target = path.resolve(strict=True)
-        inside = target.is_relative_to(folder.resolve(strict=True))
-    except (OSError, RuntimeError):  # a dangling or looping link
-        return "a symbolic link to nothing readable; not followed"
-    if not inside:
-        return "a symbolic link that points out of its folder; not followed (copy the file in instead)"
-    return None
-
-
-def list_videos(videos: str | Path | Sequence[str | Path]) -> list[VideoItem]:
-    """Video files under a folder (recursive) or from a list, in a fixed order.
-
-    A file that is a symbolic link is kept only when its target resolves inside the folder it was found
-    in: the folder walked, or for a file given directly, the folder holding it. Any other link is
-    listed with :attr:`VideoItem.refused` set (reported as failed, never opened). Links to folders are
-    not walked into.
-
-    Raises
-    ------
-    MMXError
-        A path that does not exist, or no video found.
-    """
-    inputs = [videos] if isinstance(videos, (str, Path)) else list(videos)
-    found: list[tuple[Path, str]] = []
-    for item in inputs:
-        item = Path(item).expanduser()
-        if item.is_dir():
-            for path in sorted(item.rglob("*")):
-                if (path.is_file() or path.is_symlink()) and path.suffix.lower() in VIDEO_SUFFIXES \
-                        and not path.name.startswith("."):
-                    found.append((path, path.relative_to(item).as_posix(),
-                                  _link_refusal(path, item) if path.is_symlink() else None))
-        elif item.exists() or item.is_symlink():
-            found.append((item, item.name, _link_refusal(item, item.parent) if item.is_symlink() else None))
-        else:
-            raise MMXError("no such file or folder; give a folder of videos or video files", item)
-    if not found:
-        raise MMXError(f"no video files ({', '.join(VIDEO_SUFFIXES[:5])}, ...) found", inputs[0] if inputs else None)
-    stems = [rel.rsplit(".", 1)[0] if "." in Path(rel).name else rel for _, rel, _ in found]
-    counts: dict[str, int] = {}
-    for stem in stems:
-        counts[stem] = counts.get(stem, 0) + 1
-    items = [VideoItem(path, stem if counts[stem] == 1 else rel, rel, refused)
-             for (path, rel, refused), stem in zip(found, stems)]
-    items.sort(key=lambda v: v.id)
-    if len({v.id for v in items}) != len(items):
-        raise MMXError("two inputs give the same id; rename one of them", items[0].path)
-    return items
 
 
 def split_of(trailer_id: str) -> str:
@@ -306,20 +236,11 @@ def trailer_rows(items: Iterable[VideoItem], table: pd.DataFrame | None, *,
         log.warning("%s: %s", escape_control(where or "metadata"), warning)
     rows = []
     for item, meta in zip(items, matches):
-        title = item.path.stem
-        year = None
-        genres: list[str] = []
-        split = split_of(item.id)
-        if meta is not None:
-            if meta.get("title"):
-                title = str(meta["title"])
-            if meta.get("year") is not None:
-                year = int(meta["year"])
-            genres = list(meta["genres"])
-            if meta.get("split"):
-                split = str(meta["split"])
-        rows.append({"id": item.id, "title": title, "year": year, "genres": genres or [UNLABELLED],
-                     "split": split, "labelled": bool(genres)})
+        meta = meta or {}
+        genres = list(meta.get("genres") or [])
+        rows.append({"id": item.id, "title": str(meta.get("title") or item.path.stem),
+                     "year": None if meta.get("year") is None else int(meta["year"]), "genres": genres or [UNLABELLED],
+                     "split": str(meta.get("split") or split_of(item.id)), "labelled": bool(genres)})
     return rows
 
 

@@ -63,11 +63,8 @@ class TrailerPlan:
         return len(self.clip_counts)
 
     def sequence_bounds(self) -> list[tuple[float, float]]:
-        out, k = [], 0
-        for count in self.clip_counts:
-            out.append((self.clips[k].seq_start, self.clips[k].seq_end))
-            k += int(count)
-        return out
+        firsts = np.cumsum(self.clip_counts) - self.clip_counts  # the first clip of each sequence
+        return [(self.clips[k].seq_start, self.clips[k].seq_end) for k in firsts.tolist()]
 
 
 def _runs(cuts: Sequence[float], duration: float, clip_seconds: float) -> list[tuple[float, float]]:

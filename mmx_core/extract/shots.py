@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.constraints import Choice, Real, check_params
 
 __all__ = ["DETECTORS", "ShotDetector", "ShotScan", "scan_shots"]
 
@@ -44,18 +44,12 @@ class ShotDetector:
     min_shot_seconds: float = 0.5
 
     def validate(self) -> "ShotDetector":
-        if self.kind not in DETECTORS:
-            raise MMXError(f"--detector {self.kind!r} is not one of {list(DETECTORS)}")
-        if self.threshold is not None and not self.threshold > 0:
-            raise MMXError(f"--threshold must be > 0, got {self.threshold}")
-        if not self.min_shot_seconds >= 0:
-            raise MMXError(f"--min-shot-seconds must be >= 0, got {self.min_shot_seconds}")
-        return self
+        Choice(DETECTORS).check("detector", self.kind)  # what the record, extract_videos and --detector call it
+        return check_params(self, threshold=Real(0, low_open=True, none=True), min_shot_seconds=Real(0))
 
     def effective_threshold(self) -> float:
-        if self.threshold is not None:
-            return float(self.threshold)
-        return 27.0 if self.kind == "content" else 3.0
+        default = 27.0 if self.kind == "content" else 3.0
+        return default if self.threshold is None else float(self.threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return {"detector": self.kind, "threshold": self.effective_threshold(),
@@ -93,7 +87,7 @@ class ShotScan:
     frame_times: list[float] = field(default_factory=list)
 
 
-def scan_shots(path: str | Path, detector: ShotDetector, fps: float, on_frame=None, guard=None) -> ShotScan:
+def scan_shots(path: str | Path, detector: ShotDetector, fps: float, guard=None) -> ShotScan:
     """Decode the video once at low resolution and find its cuts.
 
     Parameters
@@ -101,8 +95,6 @@ def scan_shots(path: str | Path, detector: ShotDetector, fps: float, on_frame=No
     fps : float
         The header's frame rate (for the minimum shot length in frames and
         the last frame's duration when timestamps do not give it).
-    on_frame : callable, optional
-        Called with the number of frames decoded so far (for progress).
     guard : FrameGuard, optional
         Checks each frame against a media budget (:mod:`mmx_core.extract.budget`).
     """
@@ -115,8 +107,6 @@ def scan_shots(path: str | Path, detector: ShotDetector, fps: float, on_frame=No
                                                   guard=guard)):
         times.append(t)
         cut_frames.extend(det.process_frame(index, image))
-        if on_frame is not None and index % 64 == 63:
-            on_frame(index + 1)
     cut_frames.extend(det.post_process(len(times)) or [])
     cuts = sorted({times[f] for f in cut_frames if 0 < f < len(times)})
     if len(times) >= 2:

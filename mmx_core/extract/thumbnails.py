@@ -3,7 +3,7 @@
 The archive holds ``<trailer id>.jpg`` (the middle frame of the trailer's
 longest sequence) and ``sequences/<trailer id>/<s>.jpg`` (the middle frame
 of sequence ``s``), JPEGs with a 96-pixel short side. Trailer entries are
-named as in the published set's archive, so :class:`mmx_core.base.assets.ThumbnailArchive`
+named as in the published set's archive, so :class:`mmx_core.trailers.published.ThumbnailArchive`
 reads them the same way.
 """
 

@@ -22,7 +22,8 @@ from mmx_core.extract.audio_track import AudioWindows
 from mmx_core.extract.budget import FrameGuard, MediaBudget
 from mmx_core.extract.media import DecodeError, ffmpeg_reason, open_media
 
-__all__ = ["VideoInfo", "DecodeError", "probe", "iter_raw_frames", "frame_array", "iter_frames", "AudioWindows", "display_size", "resized_size"]
+__all__ = ["VideoInfo", "DecodeError", "probe", "iter_raw_frames", "frame_array", "iter_frames", "AudioWindows",
+           "display_size", "resized_size"]
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,24 @@ class VideoInfo:
 
 def _rotation(stream) -> int:
     """Counter-clockwise display rotation of a video stream from its display matrix side data."""
-    angle = 0.0
     try:
         matrix = stream.side_data.get("DISPLAYMATRIX") if hasattr(stream, "side_data") else None
-        if matrix is not None:
-            angle = float(matrix)
+        return _quarter_turns(float(matrix) if matrix is not None else 0.0)
     except Exception:  # noqa: BLE001 - side data layouts vary between PyAV versions; frames carry it too
-        angle = 0.0
-    return int(round(angle / 90.0)) % 4 * 90
+        return 0
+
+
+def _quarter_turns(degrees: float | None) -> int:
+    """A rotation in degrees rounded to 0, 90, 180 or 270."""
+    return int(round((degrees or 0) / 90.0)) % 4 * 90
+
+
+def _video_stream(container, path: str | Path):
+    """The container's first video stream; :class:`DecodeError` naming what it holds when it has none."""
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+        raise DecodeError(f"no video stream (holds {', '.join(kinds)})", path)
+    return container.streams.video[0]
 
 
 def probe(path: str | Path, budget: MediaBudget | None = None) -> VideoInfo:
@@ -82,10 +93,7 @@ def probe(path: str | Path, budget: MediaBudget | None = None) -> VideoInfo:
         The header declares a frame size, duration or frame count over ``budget``.
     """
     with open_media(path) as container:
-        if not container.streams.video:
-            kinds = sorted({s.type for s in container.streams}) or ["no streams"]
-            raise DecodeError(f"no video stream (holds {', '.join(kinds)})", path)
-        stream = container.streams.video[0]
+        stream = _video_stream(container, path)
         ctx = stream.codec_context
         fps = float(stream.average_rate or stream.guessed_rate or 0.0)
         if stream.duration is not None and stream.time_base is not None:
@@ -105,8 +113,8 @@ def probe(path: str | Path, budget: MediaBudget | None = None) -> VideoInfo:
             raise DecodeError(f"the video stream cannot be decoded ({ffmpeg_reason(exc)})", path) from None
         if first is None:
             raise DecodeError("the video stream holds no frame (empty or truncated)", path)
-        rotation = int(round((getattr(first, "rotation", rotation) or 0) / 90.0)) % 4 * 90
-        width, height = int(ctx.width or 0), int(ctx.height or 0)
+        rotation = _quarter_turns(getattr(first, "rotation", rotation))
+        width, height = int(ctx.width or 0), int(ctx.height or 0)  # after the first frame, which may set them
         if width <= 0 or height <= 0:
             raise DecodeError("the video stream has no frame size (damaged header)", path)
         if rotation in (90, 270):
@@ -148,10 +156,7 @@ def iter_raw_frames(path: str | Path, *, threads: int = 1,
 
     container = open_media(path)
     try:
-        if not container.streams.video:
-            kinds = sorted({s.type for s in container.streams}) or ["no streams"]
-            raise DecodeError(f"no video stream (holds {', '.join(kinds)})", path)
-        stream = container.streams.video[0]
+        stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
         stream.codec_context.thread_count = max(1, int(threads))
         fallback_rotation = _rotation(stream)
@@ -160,7 +165,7 @@ def iter_raw_frames(path: str | Path, *, threads: int = 1,
         n = 0
         try:
             for frame in container.decode(stream):
-                rot = int(round((getattr(frame, "rotation", fallback_rotation) or 0) / 90.0)) % 4 * 90
+                rot = _quarter_turns(getattr(frame, "rotation", fallback_rotation))
                 t = frame.time
                 if t is None:
                     t = 0.0 if last_time is None else last_time + 1.0 / fps
@@ -177,7 +182,7 @@ def iter_raw_frames(path: str | Path, *, threads: int = 1,
             if guard is not None:
                 guard.stop(ffmpeg_reason(exc))
             else:
-                    log.warning("%s: decoding stopped after %d frames (%s); the rest is ignored", escape_control(path), n,
+                log.warning("%s: decoding stopped after %d frames (%s); the rest is ignored", escape_control(path), n,
                             ffmpeg_reason(exc))
         if n == 0:
             raise DecodeError("no frame could be decoded (empty or truncated video stream)", path)

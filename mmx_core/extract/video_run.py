@@ -18,9 +18,9 @@ import torch
 
 from mmx_core.base.errors import escape_control
 from mmx_core.base.progress import progress as progress_bar
-from mmx_core.extract.decode import DecodeSpec
+from mmx_core.extract.config import ExtractConfig, ExtractPlan
 from mmx_core.extract.infer import ExpertRunner
-from mmx_core.extract.meta import VideoItem
+from mmx_core.extract.listing import VideoItem
 from mmx_core.extract.report import ExtractReport
 from mmx_core.extract.video import DecodeError
 from mmx_core.extract.workdir import WorkFolder
@@ -42,26 +42,24 @@ class _Video:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-
-
-def run_videos(items: list[VideoItem], todo: list[int], experts, resolved, spec: DecodeSpec, device: torch.device,
-               batch_size: int, workers: int, weights_dir, folder: WorkFolder, report: ExtractReport,
-               progress: Callable[[dict[str, Any]], None] | None, resume_base: int, total: int,
+def run_videos(plan: ExtractPlan, todo: list[int], config: ExtractConfig, device: torch.device, folder: WorkFolder,
+               report: ExtractReport, progress: Callable[[dict[str, Any]], None] | None, resume_base: int, total: int,
                dtype: torch.dtype | None = None) -> None:
-    """Extract the videos ``items[i]`` for ``i`` in ``todo`` into ``folder``, counting into ``report``.
+    """Extract the videos ``plan.items[i]`` for ``i`` in ``todo`` into ``folder``, counting into ``report``.
 
     ``progress`` gets one record per video (``done`` counts from ``resume_base`` up to ``total``); the experts
     run under autocast to ``dtype`` (None: float32; :func:`~mmx_core.base.devices.resolve_precision`).
     """
+    items = plan.items
     if not todo:
         return
-    run = VideoRun(items, experts, resolved, device, batch_size, weights_dir, folder, report, dtype=dtype)
+    run = VideoRun(plan, config, device, folder, report, dtype=dtype)
     for i in [i for i in todo if items[i].refused]:  # refused when listed (a link out of its folder): never opened
         run.record_failure(items[i], items[i].refused)
     todo = [i for i in todo if not items[i].refused]
     if not todo:
         return
-    decoders = DecoderPool([(i, items[i].path) for i in todo], spec, workers)
+    decoders = DecoderPool([(i, items[i].path) for i in todo], plan.spec, config.workers)
     clock = time.perf_counter()
     try:
         for done, index in enumerate(progress_bar(run.events(decoders), "extract (videos)", total=len(todo)), start=1):
@@ -82,20 +80,22 @@ def run_videos(items: list[VideoItem], todo: list[int], experts, resolved, spec:
 class VideoRun:
     """The videos in flight: decoder messages in, the index of each finished (or failed) video out."""
 
-    def __init__(self, items: list[VideoItem], experts, resolved, device: torch.device, batch_size: int, weights_dir,
-                 folder: WorkFolder, report: ExtractReport, dtype: torch.dtype | None = None):
-        self.items, self.experts, self.folder, self.report = items, experts, folder, report
+    def __init__(self, plan: ExtractPlan, config: ExtractConfig, device: torch.device, folder: WorkFolder,
+                 report: ExtractReport, dtype: torch.dtype | None = None):
+        self.items, self.experts, self.folder, self.report = plan.items, plan.experts, folder, report
         self.videos: dict[int, _Video] = {}
         self.finished: list[int] = []
         self.frames_done = 0
         self.runners = {}
-        for expert in experts:
+        for expert in plan.experts:
             with torch.random.fork_rng(devices=[]):
                 # untrained weights drawn from a seed fixed per expert, so every run and rank draws the same
                 torch.manual_seed(zlib.crc32(expert.name.encode()))
-                module = expert.build(weights=resolved[expert.name], weights_dir=weights_dir, device=device,
-                                      untrained=resolved[expert.name].untrained)
-            self.runners[expert.name] = ExpertRunner(expert, module, device, int(batch_size), self.deliver, dtype)
+                resolved = plan.resolved[expert.name]
+                module = expert.build(weights=resolved, weights_dir=config.weights_dir, device=device,
+                                      untrained=resolved.untrained)
+            self.runners[expert.name] = ExpertRunner(expert, module, device, int(config.batch_size), self.deliver,
+                                                     dtype)
 
     def deliver(self, index: int, clip: int, name: str, features) -> None:
         """An expert's features of one clip (called by the runners)."""

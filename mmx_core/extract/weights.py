@@ -30,15 +30,8 @@ from torch import nn
 
 from mmx_core.base.errors import MMXError
 
-__all__ = [
-    "WeightsFile",
-    "ResolvedWeights",
-    "hub_checkpoint_dir",
-    "resolve_weights",
-    "load_expert_weights",
-    "extraction_record",
-    "sha256_file",
-]
+__all__ = ["WeightsFile", "ResolvedWeights", "hub_checkpoint_dir", "resolve_weights", "load_expert_weights",
+           "extraction_record", "sha256_file"]
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +114,7 @@ def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
 
 def _missing(expert: ExpertLike, weights_dir: Path | None, reason: str) -> MMXError:
     wf = expert.weights
-    where = f"put {wf.file_name} in --weights-dir DIR"
-    if weights_dir is not None:
-        where = f"put {wf.file_name} in {weights_dir}"
+    where = f"put {wf.file_name} in {'--weights-dir DIR' if weights_dir is None else weights_dir}"
     source = f" (download it from {wf.url})" if wf.url else (f" ({wf.how_to_get})" if wf.how_to_get else "")
     return MMXError(
         f"expert {expert.name!r}: weights file {wf.file_name} not found ({reason}); "

@@ -10,7 +10,7 @@ resumed run skips the videos that have their ``.npz``. ``<key>`` is a hash of
 the video's id. Under torchrun every rank writes into the same folder.
 
 Only the writer of the data set touches its work folder: the extraction holds the
-writer lock of the set (:func:`mmx_core.base.outputs.output_lock`) from before
+writer lock of the set (:func:`mmx_core.base.output_writer.output_lock`) from before
 :meth:`WorkFolder.prepare` until the set is renamed into place, so a second
 extraction into the same ``out`` is refused instead of emptying this folder.
 """
@@ -51,6 +51,9 @@ class WorkFolder:
 
     def _npz(self, video_id: str) -> Path:
         return self.path / "videos" / f"{self.key(video_id)}.npz"
+
+    def _failed(self, video_id: str) -> Path:
+        return self.path / "failed" / f"{self.key(video_id)}.json"
 
     def prepare(self, identity: dict[str, Any], resume: bool) -> None:
         """Start afresh, or (``resume``) keep what an interrupted run with the same ``identity`` finished.
@@ -131,7 +134,7 @@ class WorkFolder:
                   "partial": partial}
         with atomic_path(self._npz(video_id)) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, meta=np.frombuffer(json.dumps(record).encode(), dtype=np.uint8), **arrays)
-        (self.path / "failed" / f"{self.key(video_id)}.json").unlink(missing_ok=True)
+        self._failed(video_id).unlink(missing_ok=True)
         return int(arrays["clip_counts"].sum())
 
     def load_video(self, video_id: str) -> dict[str, Any] | None:
@@ -141,31 +144,24 @@ class WorkFolder:
             return None
         with np.load(path, allow_pickle=False) as data:
             out: dict[str, Any] = {name: data[name] for name in data.files}
-        out["meta"] = json.loads(out["meta"].tobytes().decode())
-        return out
+        return {**out, "meta": json.loads(out["meta"].tobytes().decode())}
 
     def record_failure(self, video_id: str, relative: str, reason: str) -> None:
-        write_json(self.path / "failed" / f"{self.key(video_id)}.json", {"file": relative, "reason": reason})
+        write_json(self._failed(video_id), {"file": relative, "reason": reason})
 
     def failures(self, video_ids: Iterable[str]) -> list[tuple[str, str]]:
         """(file, reason) of the videos that failed and were not extracted since."""
-        out = []
-        for video_id in video_ids:
-            path = self.path / "failed" / f"{self.key(video_id)}.json"
-            if path.exists() and not self.is_done(video_id):
-                record = json.loads(path.read_text())
-                out.append((record["file"], record["reason"]))
-        return out
+        records = [json.loads(self._failed(v).read_text()) for v in video_ids
+                   if self._failed(v).exists() and not self.is_done(v)]
+        return [(record["file"], record["reason"]) for record in records]
 
     def partials(self, video_ids: Iterable[str]) -> list[tuple[str, str]]:
         """(file, reason) of the finished videos that decoded only in part (``--allow-partial``)."""
         out = []
-        for video_id in video_ids:
-            if self.is_done(video_id):
-                with np.load(self._npz(video_id), allow_pickle=False) as data:
-                    record = json.loads(data["meta"].tobytes().decode())
-                if record.get("partial"):
-                    out.append((record["file"], record["partial"]))
+        for video_id in filter(self.is_done, video_ids):
+            with np.load(self._npz(video_id), allow_pickle=False) as data:  # the record only, not the features
+                record = json.loads(data["meta"].tobytes().decode())
+            out += [(record["file"], record["partial"])] if record.get("partial") else []
         return out
 
     def thumbnail_entries(self, video_id: str, clip_counts: np.ndarray) -> list[tuple[str, bytes]]:

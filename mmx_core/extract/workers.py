@@ -42,10 +42,8 @@ class DecoderPool:
             ctx = mp.get_context("spawn")
             self._tasks = ctx.Queue()
             self._results = ctx.Queue(maxsize=QUEUE_CLIPS)
-            for index, path in jobs:
-                self._tasks.put((index, str(path)))
-            for _ in range(self.workers):
-                self._tasks.put(None)
+            for task in [(index, str(path)) for index, path in jobs] + [None] * self.workers:
+                self._tasks.put(task)
             for _ in range(self.workers):
                 proc = ctx.Process(target=decode_worker, args=(self._tasks, self._results, spec), daemon=True)
                 proc.start()

@@ -1,4 +1,4 @@
-"""Checks shared by the job requests: names, integer ranges, folders inside the project's folders."""
+"""Checks shared by the job requests: names, folders inside the project's folders, starting checkpoints."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import MODELS_DIR, annotations_dir, check_under_roots, data_dir, runs_dir
 from mmx_core.train.checkpoint import run_checkpoint
 
-__all__ = ["NAME_PATTERN", "inside", "check_name", "check_int", "dataset_folder", "new_dataset", "stamp", "init_path"]
+__all__ = ["NAME_PATTERN", "inside", "check_name", "dataset_folder", "new_dataset", "stamp", "init_path", "tags_file"]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
@@ -29,12 +29,6 @@ def check_name(value: str, what: str) -> str:
     return value
 
 
-def check_int(request, name: str, low: int, high: int) -> None:
-    value = getattr(request, name)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise MMXError(f"{name} must be an integer in {low}..{high}, got {value!r}")
-
-
 def dataset_folder(name: str) -> Path:
     """The data set folder ``data/<name>`` (it must hold a manifest.json)."""
     check_name(name, "data set")
@@ -44,11 +38,10 @@ def dataset_folder(name: str) -> Path:
     return folder
 
 
-def new_dataset(name: str) -> Path:
-    check_name(name, "data set name")
-    if (data_dir() / name).exists():
+def new_dataset(name: str) -> None:
+    """Refuse the name of a data set a job is to write when one exists already."""
+    if (data_dir() / check_name(name, "data set name")).exists():
         raise MMXError(f"a data set called {name!r} exists already under {data_dir()}; choose another name")
-    return data_dir() / name
 
 
 def stamp() -> str:

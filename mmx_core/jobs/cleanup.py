@@ -19,7 +19,8 @@ from mmx_core.base.errors import MMXError
 from mmx_core.base.locks import LOCK_NAME, lock_holder
 from mmx_core.base.paths import runs_dir
 from mmx_core.jobs import process
-from mmx_core.jobs.queue import find_job, list_jobs, queue_lock
+from mmx_core.jobs.listing import find_job, list_jobs
+from mmx_core.jobs.queue import queue_lock
 from mmx_core.jobs.records import ACTIVE, BROKEN, ENDED, jobs_dir
 
 __all__ = ["JOB_FILES", "remove", "clear_ended"]

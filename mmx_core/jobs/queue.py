@@ -9,43 +9,35 @@ own process group (``start_new_session=True``), so it outlives the browser tab a
 app. The supervisor runs the job's command (an argument list built only from the validated request,
 never a shell string), records its end, and starts the next queued job. One job at a time per device
 (``cpu`` or ``cuda``); :func:`dispatch` (also called by the app) starts queued jobs whose device is free.
+Jobs are listed and read by :mod:`mmx_core.jobs.listing`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
-import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-
-import pandas as pd
 
 from mmx_core.base.artefacts import read_json, write_json
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 from mmx_core.jobs import process
-from mmx_core.jobs.checks import NAME_PATTERN
 from mmx_core.jobs.kinds import JobRequest, TrainRequest, request_from_record
-from mmx_core.jobs.records import ACTIVE, BROKEN, ENDED, STATES, JobRecord, job_roots, jobs_dir, read_record, scan
+from mmx_core.jobs.listing import find_job, job_alive
+from mmx_core.jobs.records import ACTIVE, BROKEN, JobRecord, jobs_dir, read_record, scan
 
-__all__ = ["COMMAND_PREFIX", "ACTIVE", "ENDED", "STATES", "BROKEN", "PAGE_SIZE", "JobInfo", "JobPage", "jobs_dir",
-           "job_dir", "submit", "dispatch", "cancel", "resume", "list_jobs", "page_jobs", "find_job", "read_events",
-           "tail_log", "build_command"]
+__all__ = ["COMMAND_PREFIX", "jobs_dir", "job_dir", "submit", "dispatch", "cancel", "resume", "build_command",
+           "queue_lock", "read_status", "write_status"]
 
 logger = logging.getLogger(__name__)
 
 COMMAND_PREFIX: list[str] = [sys.executable, "-m", "mmx_core"]
 """Command prefix of every job (the tests point it at a fake trainer)."""
-
-PAGE_SIZE = 20
-"""Jobs on one page of a job list."""
-
 
 def job_dir(request: JobRequest) -> Path:
     """Where the job of a validated request keeps its files."""
@@ -88,7 +80,7 @@ def submit(request: JobRequest) -> Path:
 
     The device is checked here: a ``cuda`` job on a machine without a GPU is refused with the reason.
     """
-    request = request.validated()
+    request = request.validate()
     folder = job_dir(request)
     with queue_lock():
         if folder.exists() or folder.is_symlink():
@@ -103,14 +95,10 @@ def submit(request: JobRequest) -> Path:
     return folder
 
 
-def _job_alive(job: dict) -> bool:
-    return bool(job.get("pid")) and not job.get("ended") and process.alive(job.get("pid"), job.get("pid_started"))
-
-
 def _waiting(record: JobRecord) -> bool:
     """A queued job that has not been started since it was (last) queued."""
     job = record.job
-    return (not record.problem and record.state == "queued" and not _job_alive(job)
+    return (not record.problem and record.state == "queued" and not job_alive(job)
             and (job.get("started") or 0) < job.get("queued", 0))
 
 
@@ -124,7 +112,7 @@ def dispatch() -> list[Path]:
     try:
         with queue_lock():
             records = [r for r in scan() if r.job and not r.problem]
-            busy = {r.job.get("device") for r in records if _job_alive(r.job)}
+            busy = {r.job.get("device") for r in records if job_alive(r.job)}
             for record in sorted((r for r in records if _waiting(r)), key=lambda r: (r.job["queued"], r.name)):
                 if record.job.get("device") in busy:
                     continue
@@ -178,117 +166,6 @@ def _start(folder: Path, job: dict) -> None:
     write_status(folder, "queued", "starting", pid=pid)
 
 
-@dataclass
-class JobInfo:
-    """A job folder as the pages show it (``problem`` says why a ``broken`` one is malformed)."""
-
-    name: str
-    kind: str
-    path: Path
-    status: dict
-    job: dict
-    alive: bool
-    problem: str = ""
-
-    @property
-    def state(self) -> str:
-        return BROKEN if self.problem else self.status.get("state", "unknown")
-
-    @property
-    def progress(self) -> float:
-        value = self.status.get("progress") or 0.0
-        return float(min(1.0, max(0.0, value))) if isinstance(value, (int, float)) else 0.0
-
-    @property
-    def request(self) -> JobRequest | None:
-        return request_from_record(self.job) if self.job else None
-
-
-def _state(record: JobRecord) -> tuple[str, bool]:
-    """The job's state as shown (an active job whose process is gone has failed) and whether it runs."""
-    if record.problem:
-        return BROKEN, False
-    job, state = record.job, record.state
-    if state not in ACTIVE:
-        return state, False
-    live = _job_alive(job)
-    spawned = job.get("started") and job.get("pid") and job["started"] >= job.get("queued", 0)
-    if spawned and not live and not job.get("ended"):
-        return "failed", False
-    return state, live
-
-
-def _info(record: JobRecord) -> JobInfo:
-    state, live = _state(record)
-    status = record.status
-    if state != record.state:
-        status = dict(status, state=state, message="the process is gone; see log.txt")
-    return JobInfo(record.name, record.kind, record.path, status, record.job, live, record.problem)
-
-
-def _newest_first(records: list[JobRecord]) -> list[JobRecord]:
-    return sorted(records, key=lambda r: (r.newest, r.name), reverse=True)
-
-
-def list_jobs(kind: str | None = None) -> list[JobInfo]:
-    """Every job (of ``kind``, if given), newest first; malformed ones appear with state ``broken``."""
-    records = [r for r in scan() if kind is None or r.kind == kind]
-    return [_info(r) for r in _newest_first(records)]
-
-
-@dataclass
-class JobPage:
-    """One page of a job list.
-
-    Attributes
-    ----------
-    jobs : list of JobInfo
-        This page's jobs, newest first, read afresh.
-    total : int
-        Jobs matching the filter.
-    page, pages : int
-        This page's number (from 0) and how many pages the filter gives (at least 1).
-    counts : dict of str to int
-        Jobs of the kinds asked for, per state (before the state filter).
-    """
-
-    jobs: list[JobInfo]
-    total: int
-    page: int
-    pages: int
-    counts: dict[str, int]
-
-
-def page_jobs(kinds: tuple[str, ...] | None = None, states: tuple[str, ...] | None = None, page: int = 0,
-              size: int = PAGE_SIZE) -> JobPage:
-    """Page ``page`` of the jobs of ``kinds`` in ``states`` (None: all), newest first.
-
-    Broken jobs whose kind cannot be read are in every kind's list. Only the page's job files are read
-    (the others come from :func:`mmx_core.jobs.records.scan`'s cache).
-    """
-    if not isinstance(size, int) or size < 1:
-        raise MMXError(f"page size must be a positive integer, got {size!r}")
-    shown = [(_state(r)[0], r) for r in scan() if kinds is None or r.kind in kinds or r.kind == "unknown"]
-    counts = {state: 0 for state in (*STATES, BROKEN)}
-    for state, _ in shown:
-        counts[state] = counts.get(state, 0) + 1
-    chosen = _newest_first([r for state, r in shown if states is None or state in states])
-    pages = max(1, math.ceil(len(chosen) / size))
-    page = min(max(0, int(page)), pages - 1)
-    fresh = [read_record(r.path) for r in chosen[page * size:(page + 1) * size]]
-    return JobPage([_info(r) for r in fresh if r is not None], len(chosen), page, pages, counts)
-
-
-def find_job(name: str) -> JobInfo:
-    """The job called ``name`` (a training run or another job), read afresh."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise MMXError(f"job name {name!r} is not allowed")
-    for root in job_roots():
-        if (root / name).is_dir() and not (root / name).is_symlink() and (record := read_record(root / name)):
-            return _info(record)
-    raise MMXError(f"no job called {name!r}", runs_dir())
-
-
 def cancel(name: str) -> None:
     """Stop a queued or running job: SIGTERM to its process group, status ``cancelled``.
 
@@ -319,29 +196,3 @@ def resume(name: str) -> None:
         write_json(info.path / "job.json", job)
         write_status(info.path, "queued", "waiting for the device (resume)")
     dispatch()
-
-
-def read_events(name: str) -> pd.DataFrame:
-    """``events.jsonl`` of a training run as a table (malformed lines skipped)."""
-    path = find_job(name).path / "events.jsonl"
-    if not path.exists():
-        return pd.DataFrame()
-    rows = []
-    for line in path.read_text(errors="replace").splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            event = json.loads(line)
-            if isinstance(event, dict):
-                for metric, value in (event.pop("val", None) or {}).items():
-                    event[metric if metric.startswith("val_") else f"val_{metric}"] = value
-                rows.append(event)
-    return pd.DataFrame(rows)
-
-
-def tail_log(name: str, lines: int = 20) -> str:
-    """The last ``lines`` lines of a job's log.txt."""
-    path = find_job(name).path / "log.txt"
-    if not path.exists():
-        return ""
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - 64_000))
-        return "\n".join(handle.read().decode(errors="replace").splitlines()[-lines:])

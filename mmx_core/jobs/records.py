@@ -22,7 +22,7 @@ from mmx_core.base.artefacts import read_json
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import runs_dir
 from mmx_core.jobs.checks import NAME_PATTERN
-from mmx_core.jobs.kinds import KINDS, JobRequest, request_from_record
+from mmx_core.jobs.kinds import KINDS, request_from_record
 
 __all__ = ["STATES", "ACTIVE", "ENDED", "BROKEN", "JobRecord", "jobs_dir", "job_roots", "read_record", "scan",
            "clear_cache"]
@@ -40,27 +40,16 @@ RECENT_S = 2.0
 """A folder changed less than this long ago is read again on every scan (file times are coarse)."""
 
 _NUMBER = (int, float)
+_TIME, _INT = (_NUMBER, "a time in seconds since the epoch"), (int, "an integer")
+_PID = (int, "a process id (an integer > 0)")
 # job.json fields besides kind and request: name -> (types allowed, besides None; what the value must be)
-_JOB_FIELDS = {
-    "queued": (_NUMBER, "a time in seconds since the epoch"),
-    "started": (_NUMBER, "a time in seconds since the epoch"),
-    "ended": (_NUMBER, "a time in seconds since the epoch"),
-    "pid": (int, "a process id (an integer > 0)"),
-    "pid_started": (int, "a process start time in clock ticks (an integer >= 0)"),
-    "exit_code": (int, "an integer"),
-    "device": (str, "a device name"),
-    "resume": (bool, "true or false"),
-    "argv": (list, "a list of strings"),
-}
-_STATUS_FIELDS = {
-    "progress": (_NUMBER, "a number from 0 to 1"),
-    "message": (str, "a string"),
-    "epoch": (int, "an integer"),
-    "epochs": (int, "an integer"),
-    "eta_s": (_NUMBER, "a number of seconds"),
-    "updated": ((int, float, str), "a time (seconds since the epoch, or ISO date-time text)"),
-    "pid": (int, "a process id (an integer > 0)"),
-}
+_JOB_FIELDS = {"queued": _TIME, "started": _TIME, "ended": _TIME, "pid": _PID,
+               "pid_started": (int, "a process start time in clock ticks (an integer >= 0)"), "exit_code": _INT,
+               "device": (str, "a device name"), "resume": (bool, "true or false"), "argv": (list, "a list of strings")}
+_STATUS_FIELDS = {"progress": (_NUMBER, "a number from 0 to 1"), "message": (str, "a string"), "epoch": _INT,
+                  "epochs": _INT, "eta_s": (_NUMBER, "a number of seconds"),
+                  "updated": ((int, float, str), "a time (seconds since the epoch, or ISO date-time text)"),
+                  "pid": _PID}
 
 
 def jobs_dir() -> Path:
@@ -115,10 +104,6 @@ class JobRecord:
         object.__setattr__(self, "state", BROKEN if self.problem else self.status.get("state", "unknown"))
         object.__setattr__(self, "newest", self.job.get("queued") or self.changed)
 
-    @property
-    def request(self) -> JobRequest | None:
-        return request_from_record(self.job) if self.job else None
-
 
 def _check_fields(record: dict, spec: dict, file: str) -> None:
     for key, (types, what) in spec.items():
@@ -143,8 +128,8 @@ def _checked_job(folder: Path, job: object) -> dict:
         raise MMXError(f"job.json: kind {str(job['kind'])[:40]!r} is not one of {tuple(KINDS)}")
     if not isinstance(job.get("request"), dict):
         raise MMXError("job.json: request must be an object")
-    if not isinstance(job.get("queued"), _NUMBER) or isinstance(job.get("queued"), bool):
-        raise MMXError(f"job.json: queued must be a time in seconds since the epoch, got {job.get('queued')!r}"[:200])
+    if job.get("queued") is None:  # the one field a job.json must have; its type is checked with the others
+        raise MMXError(f"job.json: queued must be {_TIME[1]}, got None")
     _check_fields(job, _JOB_FIELDS, "job.json")
     try:
         request = request_from_record(job).checked()

@@ -19,7 +19,8 @@ from mmx_core.base.artefacts import read_json, write_json
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
 from mmx_core.jobs.checks import inside
-from mmx_core.jobs.queue import ACTIVE, dispatch, queue_lock, read_status, write_status
+from mmx_core.jobs.queue import dispatch, queue_lock, read_status, write_status
+from mmx_core.jobs.records import ACTIVE
 
 logger = logging.getLogger(__name__)
 

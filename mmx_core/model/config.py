@@ -6,14 +6,21 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from mmx_core.base.constraints import Choice, Int, ParameterError, Real, check_params
 from mmx_core.base.errors import MMXError
 
-__all__ = ["ModelConfig", "FUSIONS", "SEQUENCE_ENCODERS", "GEM_SCALES", "DEFAULT_EXPERT_DIMS"]
+__all__ = ["ModelConfig", "FUSIONS", "SEQUENCE_ENCODERS", "GEM_SCALES", "DEFAULT_EXPERT_DIMS", "LIMITS"]
 
 FUSIONS = ("collaborative", "gem", "concat")
 SEQUENCE_ENCODERS = ("mlp", "mlp+mean")
 GEM_SCALES = ("unit", "sqrt_dim")
 DEFAULT_EXPERT_DIMS = {"image": 2048, "scene": 2048, "motion": 512, "audio": 128}
+LIMITS = {"fusion": Choice(FUSIONS), "gem_scale": Choice(GEM_SCALES), "sequence_encoder": Choice(SEQUENCE_ENCODERS),
+          **{name: Int(1) for name in ("shared_dim", "n_genres", "clips_per_sequence", "sequence_dim",
+                                       "bottleneck_dim", "vlad_clusters", "gating_hidden", "head_hidden",
+                                       "projection_dim", "train_sequences")},
+          "vlad_ghost_clusters": Int(0), "dropout": Real(0, 1, high_open=True)}
+"""What each size and switch of :class:`ModelConfig` accepts (``train``'s model options parse with them)."""
 
 
 @dataclass
@@ -88,29 +95,15 @@ class ModelConfig:
 
     def validate(self) -> "ModelConfig":
         """Raise :class:`MMXError` naming the parameter for invalid values; return self."""
-        if self.fusion not in FUSIONS:
-            raise MMXError(f"model fusion={self.fusion!r} is not one of {list(FUSIONS)}")
-        if self.gem_scale not in GEM_SCALES:
-            raise MMXError(f"model gem_scale={self.gem_scale!r} is not one of {list(GEM_SCALES)}")
-        if self.sequence_encoder not in SEQUENCE_ENCODERS:
-            raise MMXError(f"model sequence_encoder={self.sequence_encoder!r} is not one of {list(SEQUENCE_ENCODERS)}")
+        check_params(self, **LIMITS)
         if not self.experts:
-            raise MMXError("model experts=() is empty; name at least one expert, e.g. ('image',)")
+            raise ParameterError("experts", self.experts, "non-empty: at least one expert, e.g. ('image',)")
         if len(set(self.experts)) != len(self.experts):
-            raise MMXError(f"model experts={self.experts} repeats an expert")
+            raise ParameterError("experts", self.experts, "distinct experts")
         missing = [e for e in self.experts if e not in self.expert_dims]
         if missing:
             raise MMXError(f"model experts {missing} have no entry in expert_dims={self.expert_dims}; "
                            "give their feature sizes (they come from the data manifest)")
-        for name in ("shared_dim", "n_genres", "clips_per_sequence", "sequence_dim", "bottleneck_dim",
-                     "vlad_clusters", "gating_hidden", "head_hidden", "projection_dim", "train_sequences"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise MMXError(f"model {name}={value!r} must be a positive integer")
-        if self.vlad_ghost_clusters < 0:
-            raise MMXError(f"model vlad_ghost_clusters={self.vlad_ghost_clusters} must be >= 0")
-        if not 0.0 <= self.dropout < 1.0:
-            raise MMXError(f"model dropout={self.dropout} must be in [0, 1)")
         return self
 
     def expert_input_dim(self, name: str) -> int:
@@ -120,10 +113,7 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (tuples as lists); :meth:`from_dict` reads it back."""
-        out = dataclasses.asdict(self)
-        out["experts"] = list(self.experts)
-        out["vlad_experts"] = list(self.vlad_experts)
-        return out
+        return {**dataclasses.asdict(self), "experts": list(self.experts), "vlad_experts": list(self.vlad_experts)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":

@@ -39,8 +39,7 @@ class MMXEncoder(nn.Module):
 
     def __init__(self, config: ModelConfig, clip_encoder: nn.Module | None = None) -> None:
         super().__init__()
-        config.validate()
-        self.config = config
+        self.config = config.validate()
         self.clip_encoder = clip_encoder if clip_encoder is not None else ClipEncoder(config)
         clip_dim = self.clip_encoder.output_dim
         self.sequence_mlp = nn.Sequential(
@@ -83,5 +82,4 @@ class MMXEncoder(nn.Module):
     def extra_repr(self) -> str:
         c = self.config
         return (f"experts={c.experts}, fusion={c.fusion!r}, sequence_encoder={c.sequence_encoder!r}, "
-                f"shared_dim={c.shared_dim}, "
-                f"sequence_dim={c.sequence_dim}, bottleneck_dim={c.bottleneck_dim}")
+                f"shared_dim={c.shared_dim}, sequence_dim={c.sequence_dim}, bottleneck_dim={c.bottleneck_dim}")

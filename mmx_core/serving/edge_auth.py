@@ -7,9 +7,9 @@ Endpoints (on a loopback port; nginx passes ``X-Real-IP`` and ``X-Forwarded-Prot
   time, then sets a signed, expiring, HttpOnly, SameSite=Lax cookie (Secure over HTTPS) and redirects to
   ``next`` (a path on this site only); ``POST /signout`` clears the cookie.
 
-Wrong passwords are limited per client address (:class:`AttemptLimiter`): after :data:`FREE_FAILURES`
-failures an address must wait a delay that doubles with each further failure; attempts inside the delay
-are refused with 429 and ``Retry-After`` (the right password too) and logged in one line.
+Wrong passwords are limited per client address (:mod:`~mmx_core.serving.attempt_limiter`): after a few failures
+an address must wait a delay that doubles with each further failure; attempts inside the delay are refused with
+429 and ``Retry-After`` (the right password too) and logged in one line.
 """
 
 from __future__ import annotations
@@ -24,18 +24,17 @@ import secrets
 import threading
 import time
 import tomllib
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 from urllib.parse import parse_qs
 
 from mmx_core.appkit.access import PASSWORD_VARIABLE, PROXY_USER_HEADER, password_matches
+from mmx_core.serving.attempt_limiter import AttemptLimiter
 
-__all__ = ["COOKIE_NAME", "SESSION_SECONDS", "PASSWORD_USER", "SECRET_VARIABLE", "FREE_FAILURES",
-           "make_cookie", "read_cookie", "safe_next", "AttemptLimiter", "EdgeAuth", "load_password",
-           "load_secret", "start_auth_server"]
+__all__ = ["COOKIE_NAME", "SESSION_SECONDS", "PASSWORD_USER", "SECRET_VARIABLE", "make_cookie", "read_cookie",
+           "safe_next", "EdgeAuth", "load_password", "load_secret", "start_auth_server"]
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +47,6 @@ PASSWORD_USER = "member"
 SECRET_VARIABLE = "MMX_COOKIE_SECRET"
 """Environment variable with the cookie-signing secret (else one is generated into the run folder)."""
 SECRET_FILE = "cookie_secret"
-FREE_FAILURES = 5
-"""Wrong passwords an address may send before each further attempt must wait."""
-FIRST_DELAY = 1.0
-MAX_DELAY = 300.0
-FORGET_SECONDS = 3600.0
-"""An address whose last failure is this old starts again from zero."""
-MAX_ADDRESSES = 10_000
-"""The most addresses the limiter remembers (least recently failed dropped first)."""
 MAX_FORM_BYTES = 4096
 
 
@@ -105,75 +96,6 @@ def safe_next(value: str | None) -> str:
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value) or len(value) > 2048:
         return "/"
     return value
-
-
-@dataclass
-class _Record:
-    failures: int = 0
-    last: float = 0.0
-    until: float = 0.0
-
-
-@dataclass
-class AttemptLimiter:
-    """Wrong-password limit per client address, in bounded memory.
-
-    Parameters
-    ----------
-    free : int
-        Failures allowed before a delay applies.
-    first_delay, max_delay : float
-        Seconds of the first delay; each further failure doubles it, up to ``max_delay``.
-    max_addresses : int
-        The most addresses remembered; the least recently failed is forgotten first.
-    clock : callable
-        Seconds, monotonic (tests pass a fake one).
-    """
-
-    free: int = FREE_FAILURES
-    first_delay: float = FIRST_DELAY
-    max_delay: float = MAX_DELAY
-    max_addresses: int = MAX_ADDRESSES
-    clock: Callable[[], float] = time.monotonic
-    _table: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-
-    def wait(self, address: str) -> float:
-        """Seconds ``address`` must still wait before its next attempt is checked (0: check it now)."""
-        with self._lock:
-            record = self._current(address)
-            return max(0.0, record.until - self.clock()) if record else 0.0
-
-    def failed(self, address: str) -> float:
-        """Count a wrong password from ``address``; returns the delay it now has (0 while under ``free``)."""
-        with self._lock:
-            now = self.clock()
-            record = self._current(address) or _Record()
-            record.failures += 1
-            record.last = now
-            over = record.failures - self.free
-            delay = min(self.max_delay, self.first_delay * 2 ** (over - 1)) if over > 0 else 0.0
-            record.until = now + delay
-            self._table[address] = record
-            self._table.move_to_end(address)
-            while len(self._table) > self.max_addresses:
-                self._table.popitem(last=False)
-            return delay
-
-    def succeeded(self, address: str) -> None:
-        """Forget ``address``'s failures (a signed-in visitor starts again from zero)."""
-        with self._lock:
-            self._table.pop(address, None)
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-    def _current(self, address: str) -> _Record | None:
-        record = self._table.get(address)
-        if record is not None and self.clock() - record.last > max(FORGET_SECONDS, self.max_delay):
-            del self._table[address]
-            return None
-        return record
 
 
 def load_password(root: Path, environ: Mapping[str, str]) -> str:
@@ -274,13 +196,9 @@ class _Handler(BaseHTTPRequestHandler):
         secure = "; Secure" if self._secure() else ""
         return f"{COOKIE_NAME}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
 
-    def _path_and_query(self) -> tuple[str, str]:
-        path, _, query = self.path.partition("?")
-        return path, query
-
     # -- endpoints ------------------------------------------------------------------------------------
     def do_GET(self):
-        path, query = self._path_and_query()
+        path, _, query = self.path.partition("?")
         if path == "/auth":
             user = self.auth.user_of(self.headers.get("Cookie"))
             if user is None:
@@ -295,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self):
-        path, _ = self._path_and_query()
+        path = self.path.partition("?")[0]
         if path == "/signout":
             self._drain()
             return self._send(303, headers={"Location": "/signin", "Set-Cookie": self._cookie("", 0)})

@@ -162,43 +162,63 @@ def served(workers: int = 2, password: str | None = None, *, host: str = "127.0.
         server = start_auth_server(auth)
         cleanup.callback(server.server_close)
         cleanup.callback(server.shutdown)
-        procs: list[Worker] = []
-
-        def stop_workers():
-            for worker in procs:
-                stop_server(worker.process)
-        cleanup.callback(stop_workers)
-        for _ in range(workers):
-            worker_port = free_port()
-            procs.append(Worker(worker_port, start_server(Path(root) / script, worker_port, Path(root),
-                                                          log=run_dir / f"worker-{worker_port}.log")))
+        procs = _start_workers(cleanup, workers, Path(root), script, run_dir)
         port = port or free_port()
         plan = ProxyPlan(host=host, port=port, worker_ports=tuple(w.port for w in procs),
                          auth_port=server.server_address[1], run_dir=run_dir, cert=cert, key=key,
                          http_port=http_port)
         write_config(plan)
-        for worker in procs:
-            try:
-                wait_healthy(worker.url, worker.process, ready_seconds)
-            except (RuntimeError, TimeoutError) as exc:
-                raise MMXError(f"worker on port {worker.port}: {exc}; see {run_dir}/worker-{worker.port}.log") \
-                    from None
-        with open(run_dir / "error.log", "ab") as errors:      # what nginx says before it opens its own log
-            nginx = subprocess.Popen(nginx_command(run_dir), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=errors, start_new_session=True)
-        cleanup.callback(stop_server, nginx, NGINX_STOP_SECONDS, signal.SIGQUIT)
+        _wait_workers(procs, ready_seconds, run_dir)
+        nginx = _start_nginx(cleanup, run_dir)
         url = _local_url(host, port, tls=cert is not None)
         _wait_proxy(url, nginx, _probe_context(cert is not None), ready_seconds, run_dir)
         stack = Stack(url=url, run_dir=run_dir, workers=procs, nginx=nginx, auth=auth)
-        watcher = threading.Thread(target=_watch, args=(stack, Path(root) / script, Path(root), os.environ),
-                                   name="mmx-worker-watch", daemon=True)
-        watcher.start()
-
-        def stop_watch():
-            stack._stopping.set()
-            watcher.join(timeout=5)
-        cleanup.callback(stop_watch)
+        _start_watch(cleanup, stack, Path(root), script)
         yield stack
+
+
+def _start_workers(cleanup: contextlib.ExitStack, n: int, root: Path, script: str, run_dir: Path) -> list[Worker]:
+    """Start ``n`` Streamlit workers on free loopback ports; ``cleanup`` stops them."""
+    procs: list[Worker] = []
+
+    def stop_workers():
+        for worker in procs:
+            stop_server(worker.process)
+    cleanup.callback(stop_workers)
+    for _ in range(n):
+        worker_port = free_port()
+        procs.append(Worker(worker_port, start_server(root / script, worker_port, root,
+                                                      log=run_dir / f"worker-{worker_port}.log")))
+    return procs
+
+
+def _wait_workers(procs: list[Worker], ready_seconds: float, run_dir: Path) -> None:
+    for worker in procs:
+        try:
+            wait_healthy(worker.url, worker.process, ready_seconds)
+        except (RuntimeError, TimeoutError) as exc:
+            raise MMXError(f"worker on port {worker.port}: {exc}; see {run_dir}/worker-{worker.port}.log") from None
+
+
+def _start_nginx(cleanup: contextlib.ExitStack, run_dir: Path) -> subprocess.Popen:
+    """Start nginx on the configuration in ``run_dir``; ``cleanup`` stops it gracefully."""
+    with open(run_dir / "error.log", "ab") as errors:      # what nginx says before it opens its own log
+        nginx = subprocess.Popen(nginx_command(run_dir), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=errors, start_new_session=True)
+    cleanup.callback(stop_server, nginx, NGINX_STOP_SECONDS, signal.SIGQUIT)
+    return nginx
+
+
+def _start_watch(cleanup: contextlib.ExitStack, stack: Stack, root: Path, script: str) -> None:
+    """Restart dead workers in a background thread until ``cleanup`` stops it."""
+    watcher = threading.Thread(target=_watch, args=(stack, root / script, root, os.environ),
+                               name="mmx-worker-watch", daemon=True)
+    watcher.start()
+
+    def stop_watch():
+        stack._stopping.set()
+        watcher.join(timeout=5)
+    cleanup.callback(stop_watch)
 
 
 def sign_in(url: str, password: str, context: ssl.SSLContext | None = None) -> str:

@@ -5,6 +5,7 @@ The benchmarks and the browser test start single servers with the same functions
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -82,7 +83,5 @@ def stop_server(process: subprocess.Popen, seconds: float = 20.0, first: int = s
 
 
 def _kill_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -34,16 +34,11 @@ import numpy as np
 
 from mmx_core.base.artefacts import write_json
 from mmx_core.base.errors import MMXError
-from mmx_core.studies.ablate_runs import VariantRunner, evaluate_scores, rows_in_store_order, train_variant
-from mmx_core.studies.ablate_table import ablation_markdown, compare_to_full
-from mmx_core.studies.ablate_variants import (
-    FULL, PAPER_EXPERT_ROWS, AblationResult, Variant, VariantResult, default_variants,
-)
+from mmx_core.studies.ablate_runs import VariantRunner, stage_settings
+from mmx_core.studies.ablate_table import compare_to_full
+from mmx_core.studies.ablate_variants import AblationResult, Variant, default_variants
 
-__all__ = [
-    "Variant", "default_variants", "VariantResult", "AblationResult", "run_ablation", "train_variant",
-    "evaluate_scores", "compare_to_full", "rows_in_store_order", "ablation_markdown", "FULL", "PAPER_EXPERT_ROWS",
-]
+__all__ = ["run_ablation"]
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +51,11 @@ def _eval_labels(store, data: Path) -> tuple[np.ndarray, np.ndarray]:
     return val_labels, test_labels
 
 
-def run_ablation(
-    data: str | Path,
-    work_dir: str | Path,
-    *,
-    epochs: int = 5,
-    fine_epochs: int | None = None,
-    batch_size: int | None = None,
-    seed: int = 0,
-    model_overrides: dict[str, Any] | None = None,
-    variants: list[Variant] | None = None,
-    device: str = "auto",
-    command: str = "",
-    lr: float | None = None,
-    fine_lr: float | None = None,
-    patience: int | None = None,
-    fine_patience: int | None = None,
-) -> AblationResult:
+def run_ablation(data: str | Path, work_dir: str | Path, *, epochs: int = 5, fine_epochs: int | None = None,
+                 batch_size: int | None = None, seed: int = 0, model_overrides: dict[str, Any] | None = None,
+                 variants: list[Variant] | None = None, device: str = "auto", command: str = "",
+                 lr: float | None = None, fine_lr: float | None = None, patience: int | None = None,
+                 fine_patience: int | None = None) -> AblationResult:
     """Train and score every variant on ``data``; runs go under ``work_dir/runs``.
 
     Parameters
@@ -84,10 +67,10 @@ def run_ablation(
     epochs, fine_epochs : int
         Epochs of every coarse run and of the fine stage (default: ``epochs``).
     batch_size : int, optional
-        Batch size of every run (the trainer's default when None).
+        Batch size of every run (:data:`~mmx_core.studies.RUN_DEFAULTS` when None).
     lr, fine_lr, patience : optional
         Learning rate of the coarse runs and of the fine stage, early-stopping
-        patience of every run (the trainer's defaults when None).
+        patience of every run (the stage recipe's rate and :data:`~mmx_core.studies.RUN_DEFAULTS` when None).
     fine_patience : int, optional
         Patience of the fine stage (default ``patience``; 0 = no early stopping, keep the last epoch).
     model_overrides : dict, optional
@@ -108,8 +91,8 @@ def run_ablation(
                 "batch_size": batch_size, "seed": seed, "model_overrides": overrides, "device": device, "lr": lr,
                 "fine_lr": fine_lr, "patience": patience, "fine_patience": fine_patience}
     result = AblationResult(data=str(data), data_summary=_data_summary(store), settings=settings, command=command)
-    runner = VariantRunner(store, data, work_dir, overrides,
-                           **{key: value for key, value in settings.items() if key != "model_overrides"})
+    stages = stage_settings(**{key: value for key, value in settings.items() if key != "model_overrides"})
+    runner = VariantRunner(store, data, work_dir, overrides, *stages)
     genres = list(store.manifest.genres)
     result.results = [runner.run(variant, val_labels, test_labels, genres) for variant in variants]
     result.comparisons = compare_to_full(result, test_labels, seed=seed)

@@ -12,24 +12,16 @@ import numpy as np
 
 from mmx_core.base.artefacts import read_json
 from mmx_core.base.errors import MMXError
-from mmx_core.base.metrics import GenreReport, genre_metrics
 from mmx_core.evaluate.baselines import LinearProbe, random_scores
 from mmx_core.evaluate.predictions import save_predictions
 from mmx_core.evaluate.report import json_safe
-from mmx_core.evaluate.thresholds import tune_thresholds
+from mmx_core.evaluate.thresholds import evaluate_scores
+from mmx_core.studies import RUN_DEFAULTS
 from mmx_core.studies.ablate_variants import FULL, Variant, VariantResult
 
-__all__ = ["evaluate_scores", "train_variant", "rows_in_store_order", "VariantRunner"]
+__all__ = ["train_variant", "stage_settings", "rows_in_store_order", "VariantRunner"]
 
 log = logging.getLogger(__name__)
-
-
-def evaluate_scores(val_scores, val_labels, test_scores, test_labels, genres) -> tuple[GenreReport, GenreReport, np.ndarray]:
-    """Test metrics at threshold 0.5 and with per-genre thresholds tuned on validation."""
-    thresholds = tune_thresholds(val_scores, val_labels, genres)
-    fixed = genre_metrics(test_scores, test_labels, genres, threshold=0.5)
-    tuned = genre_metrics(test_scores, test_labels, genres, threshold=thresholds)
-    return fixed, tuned, thresholds
 
 
 def _finished(run_dir: Path) -> bool:
@@ -69,8 +61,8 @@ def train_variant(store, data: Path, run_dir: Path, *, stage: str, epochs: int, 
     model = None
     if stage == "coarse":
         model = ModelConfig.for_store(store.manifest, **model_overrides)
-    kwargs = dict(stage=stage, data=data, out=run_dir, init=init, epochs=epochs, seed=seed, model=model,
-                  device=device)
+    kwargs = dict(RUN_DEFAULTS, stage=stage, data=data, out=run_dir, init=init, epochs=epochs, seed=seed,
+                  model=model, device=device)
     for key, value in (("batch_size", batch_size), ("lr", lr), ("patience", patience)):
         if value is not None:
             kwargs[key] = value
@@ -92,28 +84,31 @@ def train_variant(store, data: Path, run_dir: Path, *, stage: str, epochs: int, 
     return Path(train(config))
 
 
+def stage_settings(*, epochs: int, fine_epochs: int | None, batch_size: int | None, seed: int, device: str,
+                   lr: float | None, fine_lr: float | None, patience: int | None,
+                   fine_patience: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The :func:`train_variant` settings of the coarse runs and of the fine stage: the fine stage's epochs and
+    patience default to the coarse ones, its learning rate to the fine recipe's."""
+    coarse = dict(epochs=epochs, batch_size=batch_size, seed=seed, device=device, lr=lr, patience=patience)
+    fine = {**coarse, "epochs": epochs if fine_epochs is None else fine_epochs, "lr": fine_lr,
+            "patience": patience if fine_patience is None else fine_patience}
+    return coarse, fine
+
+
 @dataclass
 class VariantRunner:
     """Runs the variants of one ablation: the shared training settings, and where runs and predictions go.
 
-    ``overrides`` are the ModelConfig fields shared by every model variant;
-    ``patience`` applies to every run and ``fine_patience`` (when not None) to
-    the fine stage.
+    ``overrides`` are the ModelConfig fields shared by every model variant; ``coarse`` and ``fine`` the
+    :func:`train_variant` settings of the coarse runs and of the fine stage (:func:`stage_settings`).
     """
 
     store: Any
     data: Path
     work_dir: Path
     overrides: dict[str, Any]
-    epochs: int
-    fine_epochs: int
-    batch_size: int | None
-    seed: int
-    device: str
-    lr: float | None
-    fine_lr: float | None
-    patience: int | None
-    fine_patience: int | None
+    coarse: dict[str, Any]
+    fine: dict[str, Any]
 
     def run(self, variant: Variant, val_labels: np.ndarray, test_labels: np.ndarray, genres: list[str]) -> VariantResult:
         """Score ``variant`` on val and test, evaluate it and save its predictions."""
@@ -131,7 +126,7 @@ class VariantRunner:
     def scores(self, variant: Variant, n_val: int, n_test: int,
                n_genres: int) -> tuple[np.ndarray, np.ndarray, Path | None]:
         """Val and test scores of ``variant`` and the run folder they come from (None for ``Random``)."""
-        store, seed = self.store, self.seed
+        store, seed = self.store, self.coarse["seed"]
         if variant.kind == "random":
             return (random_scores(n_val, n_genres, seed=seed), random_scores(n_test, n_genres, seed=seed + 1), None)
         if variant.kind == "model":
@@ -152,8 +147,7 @@ class VariantRunner:
     def _train(self, slug: str, model_overrides: dict[str, Any]) -> Path:
         """A coarse run of the shared settings under ``runs/<slug>``."""
         return train_variant(self.store, self.data, self.work_dir / "runs" / slug, stage="coarse",
-                             model_overrides=model_overrides, lr=self.lr, epochs=self.epochs,
-                             batch_size=self.batch_size, seed=self.seed, device=self.device, patience=self.patience)
+                             model_overrides=model_overrides, **self.coarse)
 
     def _probe_scores(self, variant: Variant) -> tuple[np.ndarray, np.ndarray, Path]:
         """A logistic-regression probe per genre on the full model's coarse or fine bottleneck."""
@@ -165,10 +159,8 @@ class VariantRunner:
         if variant.embedding == "fine":
             coarse_best = run_checkpoint(run_dir)
             run_dir = train_variant(store, self.data, self.work_dir / "runs" / "fine", stage="fine", init=coarse_best,
-                                    model_overrides={}, epochs=self.fine_epochs, batch_size=self.batch_size,
-                                    seed=self.seed, device=self.device, lr=self.fine_lr,
-                                    patience=self.patience if self.fine_patience is None else self.fine_patience)
-        ids, vectors = embed_store(store, load_checkpoint(run_dir), device=self.device)
+                                    model_overrides={}, **self.fine)
+        ids, vectors = embed_store(store, load_checkpoint(run_dir), device=self.coarse["device"])
         vectors = rows_in_store_order(store, ids, vectors)
         train_rows = store.split_indices("train")
         probe = LinearProbe().fit(vectors[train_rows], store.labels()[train_rows])

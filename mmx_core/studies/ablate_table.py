@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmx_core.base.metrics import auprc_weighted, paired_bootstrap
+from mmx_core.trailers.metrics import auprc_weighted, paired_bootstrap
 from mmx_core.evaluate.paper import load_table2
 from mmx_core.evaluate.report import format_markdown_per_genre, format_markdown_summary, json_safe
 from mmx_core.studies.ablate_variants import FULL, AblationResult, VariantResult
@@ -22,20 +22,19 @@ def rivals(result: AblationResult) -> list[VariantResult]:
             (r.variant.fusion == "concat" or (r.variant.experts is not None and len(r.variant.experts) == 1))]
 
 
-def compare_to_full(result: AblationResult, test_labels: np.ndarray, n_resamples: int = 1000,
-                    seed: int = 0) -> dict[str, dict[str, float]]:
-    """Paired bootstrap (over test trailers) of the full model's AU(PRC)w minus each rival's."""
+def compare_to_full(result: AblationResult, test_labels: np.ndarray, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Paired bootstrap (over test trailers, 1,000 resamples) of the full model's AU(PRC)w minus each rival's."""
     full = result.get(FULL)
     if full is None or full.test_scores is None:
         return {}
     return {r.variant.name: paired_bootstrap(auprc_weighted, full.test_scores, r.test_scores, test_labels,
-                                             n_resamples=n_resamples, seed=seed)
+                                             n_resamples=1000, seed=seed)
             for r in rivals(result) if r.test_scores is not None}
 
 
-def ablation_markdown(result: AblationResult, paper_table2: str | Path | None = None) -> str:
+def ablation_markdown(result: AblationResult) -> str:
     """The generated block of docs/results.md: commands, summary table, per-genre table, the issue's check."""
-    paper = load_table2(paper_table2)
+    paper = load_table2()
     summary = result.data_summary
     lines = [
         "## Coarse genre classification: ablation (Table 2)",
@@ -61,22 +60,20 @@ def ablation_markdown(result: AblationResult, paper_table2: str | Path | None = 
         "",
     ]
     rows: list[tuple[str, dict]] = []
-    for r in result.results:
-        rows.append((f"{r.variant.name} (ours, t=0.5)", r.fixed.to_dict()))
-        rows.append((f"{r.variant.name} (ours, tuned)", r.tuned.to_dict()))
-        if r.variant.paper_row and r.variant.paper_row in paper.rows:
-            rows.append((f"*{r.variant.paper_row} (paper)*", dataclasses.asdict(paper.rows[r.variant.paper_row])))
-    lines.append(format_markdown_summary(rows))
-    lines.append(_goal_check(result))
-    genres = list(result.results[0].fixed.per_genre) if result.results else []
-    support = [("Support (ours, test)", {g: e["support"] for g, e in result.results[0].fixed.per_genre.items()}),
-               ("Support (paper)", paper.support)] if result.results else []
     per_genre_rows: list[tuple[str, dict]] = []
     for r in result.results:
+        rows += [(f"{r.variant.name} (ours, t=0.5)", r.fixed.to_dict()),
+                 (f"{r.variant.name} (ours, tuned)", r.tuned.to_dict())]
         per_genre_rows.append((f"{r.variant.name} (ours)", {g: (e["f1"] if e["support"] else float("nan"))
                                                             for g, e in r.fixed.per_genre.items()}))
         if r.variant.paper_row and r.variant.paper_row in paper.rows:
-            per_genre_rows.append((f"*{r.variant.paper_row} (paper)*", paper.rows[r.variant.paper_row].per_genre_f1))
+            row_name, paper_row = f"*{r.variant.paper_row} (paper)*", paper.rows[r.variant.paper_row]
+            rows.append((row_name, dataclasses.asdict(paper_row)))
+            per_genre_rows.append((row_name, paper_row.per_genre_f1))
+    lines += [format_markdown_summary(rows), _goal_check(result)]
+    genres = list(result.results[0].fixed.per_genre) if result.results else []
+    support = [("Support (ours, test)", {g: e["support"] for g, e in result.results[0].fixed.per_genre.items()}),
+               ("Support (paper)", paper.support)] if result.results else []
     lines += ["", "Per-genre F1 at threshold 0.5:", "", format_markdown_per_genre(per_genre_rows, genres, support)]
     return "\n".join(lines)
 

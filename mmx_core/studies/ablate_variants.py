@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from mmx_core.base.metrics import GenreReport
+from mmx_core.trailers.metrics import GenreReport
 from mmx_core.evaluate.report import json_safe
 
 __all__ = ["Variant", "FULL", "PAPER_EXPERT_ROWS", "default_variants", "VariantResult", "AblationResult"]

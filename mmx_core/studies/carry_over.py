@@ -9,21 +9,19 @@ of the same trailers. For each change, each name is shown on the new cluster its
 :data:`~mmx_core.annotations.carry.MATCH_THRESHOLD`), or left unmatched. A name lands **right** when the
 cluster it is shown on has the same majority sub-genre as the cluster it was given to.
 
-The clusters come from the app's own cached step (:func:`mmx_core.explore.pipeline.clusters`); the caller
+The clusters come from the app's own cached step (:func:`mmx_core.explore.cached_clusters.clusters`); the caller
 gives the clusters of each changed map (the benchmark reads them from the app's map, so a projection change
 goes through the same code as in the app).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from mmx_core.annotations.carry import match_names
-from mmx_core.base.embeddings import EmbeddingSet
-from mmx_core.explore import pipeline
+from mmx_core.trailers.embeddings import EmbeddingSet
+from mmx_core.explore import cached_clusters
 
 __all__ = ["name_by_majority", "carry_over"]
 
@@ -49,7 +47,7 @@ def name_by_majority(emb_set: EmbeddingSet, truth: np.ndarray, min_cluster_size:
 
 
 def _labels(emb_set: EmbeddingSet, min_cluster_size: int) -> np.ndarray:
-    table = pipeline.clusters(emb_set, min_cluster_size=min_cluster_size).table
+    table = cached_clusters.clusters(emb_set, min_cluster_size=min_cluster_size).table
     return table.set_index("id").loc[emb_set.ids.astype(str), "cluster"].to_numpy()
 
 

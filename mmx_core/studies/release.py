@@ -20,8 +20,9 @@ import torch
 from mmx_core.base.artefacts import atomic_write, read_json, write_json
 from mmx_core.data import TrailerStore
 from mmx_core.base.errors import MMXError
-from mmx_core.base.metrics import genre_metrics
+from mmx_core.trailers.metrics import genre_metrics
 from mmx_core.model import ModelConfig
+from mmx_core.studies.model_card import render_model_card
 from mmx_core.base.paths import MODELS_DIR, data_dir, display_path, runs_dir
 from mmx_core.train.inference import embed_store, predict_scores, write_embeddings
 from mmx_core.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
@@ -164,7 +165,8 @@ def make_models(config: ReleaseConfig) -> dict[str, Any]:
                    machine=f"{platform.node()} ({torch.get_num_threads()} torch thread(s), "
                            f"{'CUDA' if torch.cuda.is_available() else 'CPU'})")
     write_json(out / "make_models.json", results)
-    write_model_card(out / "README.md", results)
+    with atomic_write(out / "README.md", "w") as handle:
+        handle.write(render_model_card(results))
     return results
 
 
@@ -179,21 +181,15 @@ def run_seconds(run: Path, fallback: float) -> float:
         times = [(e["event"], datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%SZ")) for e in events]
     except (OSError, ValueError, KeyError):
         return fallback
-    total, start, last = 0.0, None, None
-    for kind, moment in times:
-        if kind == "start":
-            if start is not None:
-                total += (last - start).total_seconds()
-            start = moment
-        last = moment
-    if start is not None:
-        total += (last - start).total_seconds()
+    starts = [i for i, (kind, _) in enumerate(times) if kind == "start"]  # a session: a start to its last event
+    total = sum((times[end - 1][1] - times[begin][1]).total_seconds()
+                for begin, end in zip(starts, starts[1:] + [len(times)]))
     return max(total, fallback)
 
 
 def _neighbour_genre_overlap(path: Path, store: TrailerStore, k: int = 10) -> float:
     """Mean Jaccard overlap of genre sets between each trailer and its k cosine neighbours."""
-    from mmx_core.base.embeddings import load_embeddings
+    from mmx_core.trailers.embeddings import load_embeddings
     from mmx_core.explore import NeighbourIndex
 
     vectors = load_embeddings(path).vectors
@@ -203,9 +199,3 @@ def _neighbour_genre_overlap(path: Path, store: TrailerStore, k: int = 10) -> fl
     union = (labels[:, None, :] | labels[neighbours]).sum(-1)
     return float(np.mean(inter / np.maximum(union, 1)))
 
-
-def write_model_card(path: Path, results: dict[str, Any]) -> None:
-    from mmx_core.studies.model_card import render_model_card
-
-    with atomic_write(path, "w") as handle:
-        handle.write(render_model_card(results))

@@ -1,20 +1,10 @@
 """How well an embedding recovers planted sub-genres.
 
-On a generated ``planted`` data set every trailer carries a ground-truth
-``subgenre``. For each embedding (coarse and fine bottleneck) we measure:
-
-- the agreement of HDBSCAN clusters with the sub-genres: adjusted Rand index
-  and normalised mutual information (noise points, label -1, count as one
-  cluster of their own, so a clusterer cannot score by discarding hard
-  trailers), plus the number of clusters and the noise fraction;
-- sub-genre precision@k: the mean share of a trailer's k nearest cosine
-  neighbours (itself excluded) with its sub-genre.
-
-The metrics of one embedding live in :mod:`mmx_core.studies.subgenre_metrics`;
-this module runs the held-out experiment and writes its docs block.
-Clustering goes through :class:`mmx_core.explore.SubgenreClusterer` and the
-neighbour search through :class:`mmx_core.explore.NeighbourIndex` (exact), the
-same code the app uses.
+On a generated ``planted`` data set every trailer carries a ground-truth ``subgenre``. For each embedding
+(coarse and fine bottleneck) :mod:`mmx_core.studies.subgenre_metrics` measures the agreement of HDBSCAN
+clusters with the sub-genres (ARI, NMI, clusters, noise fraction) and sub-genre precision@k, the mean share
+of a trailer's k nearest cosine neighbours (itself excluded) with its sub-genre; this module runs the
+held-out experiment and writes its docs block.
 """
 
 from __future__ import annotations
@@ -26,20 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from mmx_core.base.embeddings import load_embeddings, save_embeddings
+from mmx_core.trailers.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
-from mmx_core.base.metrics import paired_bootstrap
+from mmx_core.trailers.metrics import paired_bootstrap
 from mmx_core.studies.ablate_runs import rows_in_store_order
 from mmx_core.studies.subgenre_metrics import (
-    RecoveryScores, chance_precision_at_k, cluster_agreement, cluster_embedding, describe_clusterer, precision_at_k,
-    precision_at_k_per_trailer, subgenre_probe_accuracy, subgenre_recovery,
+    chance_precision_at_k, describe_clusterer, planted_subgenres, precision_at_k_per_trailer, subgenre_probe_accuracy,
+    subgenre_recovery,
 )
 
-__all__ = [
-    "RecoveryScores", "precision_at_k", "precision_at_k_per_trailer", "chance_precision_at_k", "cluster_agreement",
-    "cluster_embedding", "describe_clusterer", "subgenre_recovery", "subgenre_probe_accuracy", "pooled_features", "SubgenreExperiment",
-    "run_subgenre_experiment", "subgenre_markdown",
-]
+__all__ = ["pooled_features", "SubgenreExperiment", "run_subgenre_experiment", "subgenre_markdown"]
 
 log = logging.getLogger(__name__)
 
@@ -96,26 +82,12 @@ class SubgenreExperiment:
     def to_dict(self) -> dict:
         from mmx_core.evaluate.report import json_safe
 
-        out = asdict(self)
-        out["rows"] = {name: scores.to_dict() for name, scores in self.rows.items()}
-        return json_safe(out)
+        return json_safe(asdict(self))  # the RecoveryScores rows become dicts too
 
 
-def run_subgenre_experiment(
-    data,
-    models: dict,
-    *,
-    split: str = "all",
-    k: int = 10,
-    min_cluster_size: int = 15,
-    space: str = "umap10",
-    seed: int = 0,
-    device: str = "auto",
-    command: str = "",
-    reference: bool = True,
-    probe: bool = True,
-    embeddings_dir=None,
-) -> SubgenreExperiment:
+def run_subgenre_experiment(data, models: dict, *, split: str = "all", k: int = 10, min_cluster_size: int = 15,
+                            space: str = "umap10", seed: int = 0, device: str = "auto", command: str = "",
+                            reference: bool = True, probe: bool = True, embeddings_dir=None) -> SubgenreExperiment:
     """Embed ``data`` with each checkpoint of ``models`` (name -> checkpoint or run folder) and score recovery.
 
     Parameters
@@ -134,9 +106,7 @@ def run_subgenre_experiment(
 
     start = time.perf_counter()
     store = TrailerStore.open(data)
-    if "subgenre" not in store.trailers.columns:
-        raise MMXError("the data set has no 'subgenre' column; generate a planted set with "
-                       "'python -m mmx_core synth --latent planted'", data)
+    planted_subgenres(store, data)
     rows, truth, probe_train, probe_test = _scored_trailers(store, split)
     spaces = _embedding_spaces(store, models, device, embeddings_dir)
     if reference:
@@ -179,7 +149,7 @@ def _scored_trailers(store, split: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         rows = store.split_indices(split)
     else:
         raise MMXError(f"split={split!r} is not one of ['all', 'train', 'val', 'test']")
-    subgenres = store.trailers["subgenre"].to_numpy()[rows]
+    subgenres = planted_subgenres(store)[rows]
     known = np.array([s is not None and s == s and str(s) not in ("", "<NA>") for s in subgenres])
     rows, truth = rows[known], subgenres[known].astype(str)
     # Probe diagnostic: train on the train split's scored trailers, test on the test split's.
@@ -205,11 +175,9 @@ def _embedding_spaces(store, models: dict, device: str, embeddings_dir) -> dict[
     return spaces
 
 
-def subgenre_markdown(experiments: list[SubgenreExperiment], preamble: str = "") -> str:
+def subgenre_markdown(experiments: list[SubgenreExperiment]) -> str:
     """The generated block of docs/results.md for the sub-genre recovery experiment."""
     lines = ["## Fine-grained sub-genre recovery (held-out planted set)", ""]
-    if preamble:
-        lines += [preamble.rstrip(), ""]
     for experiment in experiments:
         s = experiment.settings
         lines += [

@@ -8,7 +8,7 @@ own, so a clusterer cannot score by discarding hard trailers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -18,7 +18,7 @@ from mmx_core.explore import NeighbourIndex, SubgenreClusterer
 
 __all__ = [
     "RecoveryScores", "precision_at_k", "precision_at_k_per_trailer", "chance_precision_at_k", "cluster_agreement",
-    "cluster_embedding", "describe_clusterer", "subgenre_recovery", "subgenre_probe_accuracy",
+    "cluster_embedding", "describe_clusterer", "subgenre_recovery", "subgenre_probe_accuracy", "planted_subgenres",
 ]
 
 
@@ -50,8 +50,14 @@ class RecoveryScores:
     n_subgenres: int
     probe_accuracy: float = float("nan")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+
+def planted_subgenres(store, source=None) -> np.ndarray:
+    """The ``subgenre`` column of a planted data set; a set without one is refused (naming ``source``, by
+    default the store's folder)."""
+    if "subgenre" not in store.trailers.columns:
+        raise MMXError("the data set has no 'subgenre' column; generate a planted set with "
+                       "'python -m mmx_core synth --latent planted'", store.path if source is None else source)
+    return store.trailers["subgenre"].to_numpy()
 
 
 def _check(X: np.ndarray, subgenres) -> tuple[np.ndarray, np.ndarray]:
@@ -62,12 +68,6 @@ def _check(X: np.ndarray, subgenres) -> tuple[np.ndarray, np.ndarray]:
     if len(X) < 3:
         raise MMXError(f"sub-genre recovery needs at least 3 trailers with a sub-genre, got {len(X)}")
     return X, truth
-
-
-def _neighbours(X: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` exact cosine neighbours of every row of ``X`` (itself left out)."""
-    rows, _ = NeighbourIndex(backend="exact").build(X).query(np.arange(len(X)), k=k)
-    return rows
 
 
 def precision_at_k(X: np.ndarray, subgenres, k: int = 10) -> float:
@@ -88,7 +88,7 @@ def precision_at_k_per_trailer(X: np.ndarray, subgenres, k: int = 10) -> np.ndar
     X, truth = _check(X, subgenres)
     if not 1 <= k < len(X):
         raise MMXError(f"k={k} must be between 1 and n_trailers - 1 = {len(X) - 1}")
-    rows = _neighbours(X, k)
+    rows, _ = NeighbourIndex(backend="exact").build(X).query(np.arange(len(X)), k=k)  # itself left out
     return (truth[rows] == truth[:, None]).mean(axis=1)
 
 
@@ -133,15 +133,8 @@ def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "u
     return np.asarray(clusterer.fit(X).labels_)
 
 
-def subgenre_recovery(
-    X: np.ndarray,
-    subgenres,
-    *,
-    k: int = 10,
-    min_cluster_size: int = 15,
-    space: str = "umap10",
-    seed: int = 0,
-) -> RecoveryScores:
+def subgenre_recovery(X: np.ndarray, subgenres, *, k: int = 10, min_cluster_size: int = 15, space: str = "umap10",
+                      seed: int = 0) -> RecoveryScores:
     """Cluster agreement and precision@k of one embedding against the ground-truth sub-genres.
 
     Parameters
@@ -154,17 +147,8 @@ def subgenre_recovery(
     """
     X, truth = _check(X, subgenres)
     labels = cluster_embedding(X, min_cluster_size=min_cluster_size, space=space, seed=seed)
-    agreement = cluster_agreement(labels, truth)
-    return RecoveryScores(
-        ari=agreement["ari"],
-        nmi=agreement["nmi"],
-        precision_at_k=precision_at_k(X, truth, k),
-        k=k,
-        n_clusters=agreement["n_clusters"],
-        noise_fraction=agreement["noise_fraction"],
-        n_trailers=len(X),
-        n_subgenres=int(len(np.unique(truth))),
-    )
+    return RecoveryScores(**cluster_agreement(labels, truth), precision_at_k=precision_at_k(X, truth, k), k=k,
+                          n_trailers=len(X), n_subgenres=int(len(np.unique(truth))))
 
 
 def subgenre_probe_accuracy(X: np.ndarray, subgenres, train_rows: np.ndarray, test_rows: np.ndarray,

@@ -23,7 +23,7 @@ from mmx_core.annotations.table import Row, table_text
 from mmx_core.base.artefacts import atomic_write
 from mmx_core.base.errors import MMXError
 from mmx_core.studies.ablate_runs import rows_in_store_order
-from mmx_core.studies.subgenre_metrics import chance_precision_at_k, precision_at_k
+from mmx_core.studies.subgenre_metrics import chance_precision_at_k, planted_subgenres, precision_at_k
 
 __all__ = ["TAG_SHARE", "plant_tags", "write_tags_csv", "untagged_precision", "TagExperiment", "run_tag_experiment"]
 
@@ -31,13 +31,6 @@ log = logging.getLogger(__name__)
 
 TAG_SHARE = 0.10
 """Share of each planted sub-genre's training trailers that :func:`plant_tags` tags (issue 19's measure)."""
-
-
-def _subgenres(store) -> np.ndarray:
-    if "subgenre" not in store.trailers.columns:
-        raise MMXError("the data set has no 'subgenre' column; generate a planted set with "
-                       "'python -m mmx_core synth --latent planted'", store.path)
-    return store.trailers["subgenre"].astype(str).to_numpy()
 
 
 def plant_tags(store, share: float = TAG_SHARE, seed: int = 0) -> dict[str, str]:
@@ -54,7 +47,7 @@ def plant_tags(store, share: float = TAG_SHARE, seed: int = 0) -> dict[str, str]
     """
     if not 0 < share <= 1:
         raise MMXError(f"share={share!r} must be in (0, 1]")
-    subgenres, ids = _subgenres(store), store.trailers["id"].astype(str).to_numpy()
+    subgenres, ids = planted_subgenres(store).astype(str), store.trailers["id"].astype(str).to_numpy()
     train = np.asarray(store.split_indices("train"), dtype=np.int64)
     rng = np.random.default_rng([seed, 19])
     tags = {}
@@ -86,7 +79,7 @@ def untagged_precision(store, run, tagged: set[str] | dict, k: int = 10, device:
 
     ids, vectors = embed_store(store, load_checkpoint(run), device=device)
     vectors = rows_in_store_order(store, ids, vectors)
-    subgenres, all_ids = _subgenres(store), store.trailers["id"].astype(str).to_numpy()
+    subgenres, all_ids = planted_subgenres(store).astype(str), store.trailers["id"].astype(str).to_numpy()
     untagged = np.flatnonzero(~np.isin(all_ids, list(tagged)))
     test = np.asarray(store.split_indices("test"), dtype=np.int64)
     return {"all": precision_at_k(vectors[untagged], subgenres[untagged], k),

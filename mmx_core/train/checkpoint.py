@@ -9,7 +9,6 @@ and None go in, so :func:`torch.load` with ``weights_only=True`` reads it.
 from __future__ import annotations
 
 import io
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -87,10 +86,6 @@ def resolve_checkpoint_path(path_or_run: str | Path) -> Path:
     return path
 
 
-RUN_CHECKPOINTS = ("best.pt", "last.pt")
-"""A run's starting checkpoint, in order of preference: its best, else its last (no best written yet)."""
-
-
 def run_checkpoint(run_dir: str | Path, present: Iterable[str] | None = None) -> Path:
     """A run folder's best checkpoint, else its last one (a run that has not written a best yet).
 
@@ -99,10 +94,8 @@ def run_checkpoint(run_dir: str | Path, present: Iterable[str] | None = None) ->
     look-up per name, for the catalogue of many runs).
     """
     folder = Path(run_dir) / "checkpoints"
-    for name in RUN_CHECKPOINTS[:-1]:
-        if (name in present) if present is not None else (folder / name).exists():
-            return folder / name
-    return folder / RUN_CHECKPOINTS[-1]
+    has_best = "best.pt" in present if present is not None else (folder / "best.pt").exists()
+    return folder / ("best.pt" if has_best else "last.pt")
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

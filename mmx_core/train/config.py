@@ -7,21 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmx_core.base.constraints import Choice, Int, ParameterError, Real, check_params
 from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISIONS
 from mmx_core.base.errors import MMXError
 from mmx_core.model.config import ModelConfig
 
-__all__ = ["TrainConfig", "STAGES", "DEFAULT_TAG_WEIGHT", "DEFAULT_TAG_PROTOTYPE_WEIGHT", "TAG_TEMPERATURE"]
+__all__ = ["TrainConfig", "STAGES", "STAGE_RECIPES", "LIMITS", "DEFAULT_TAG_WEIGHT", "DEFAULT_TAG_PROTOTYPE_WEIGHT",
+           "TAG_TEMPERATURE"]
 
 STAGES = ("coarse", "fine")
-
 
 STAGE_RECIPES: dict[str, dict[str, float | int]] = {
     "coarse": {"epochs": 10, "batch_size": 64, "lr": 1e-3, "patience": 3},
     "fine": {"epochs": 20, "batch_size": 64, "lr": 1e-3, "patience": 0},
 }
 """The documented recipe of each stage (docs/model.md), which the shipped models were trained with and
-``python -m mmx_core train`` uses when an option is not given. Coarse: early stopping on validation
+every :class:`TrainConfig` takes for the settings its caller leaves unset (None). Coarse: early stopping on validation
 AU(PRC)w; fine: a fixed budget, last epoch kept (its validation loss bottoms out long before sub-genre
 recovery peaks)."""
 
@@ -51,6 +52,13 @@ With the term on the bottleneck, it beat the term on the projections at 0.5 on t
 run each; the outputs were not kept)."""
 
 
+LIMITS = {"epochs": Int(1), "batch_size": Int(1), "patience": Int(0), "log_every": Int(1),
+          "lr": Real(0, low_open=True), "weight_decay": Real(0), "temperature": Real(0, low_open=True),
+          "tag_weight": Real(0, low_open=True), "tag_prototype_weight": Real(0)}
+"""The range of each numeric setting of :class:`TrainConfig` (``python -m mmx_core train`` parses its options with
+them)."""
+
+
 @dataclass
 class TrainConfig:
     """Settings of :func:`mmx_core.train.train`.
@@ -67,8 +75,9 @@ class TrainConfig:
     init : str or Path, optional
         Checkpoint file or run folder (its best checkpoint) to start from; the
         fine stage starts from a coarse checkpoint.
-    epochs, batch_size : int
-        Maximum epochs; trailers per optimiser step (the global batch under DDP).
+    epochs, batch_size : int, optional
+        Maximum epochs; trailers per optimiser step (the global batch under DDP). None (like ``lr`` and
+        ``patience``): the stage's :data:`STAGE_RECIPES`.
     device : {"auto", "cpu", "cuda"}
         "auto" = CUDA when available, else CPU.
     precision : {"auto", "fp32", "bf16", "fp16"}
@@ -83,8 +92,8 @@ class TrainConfig:
     resume : bool
         Continue from ``out/checkpoints/last.pt``.
     lr, weight_decay : float
-        AdamW settings.
-    patience : int
+        AdamW settings (``lr`` None: the stage's recipe).
+    patience : int, optional
         Early stopping: stop after this many epochs without improvement of the
         validation metric (AU(PRC) weighted for coarse, loss for fine), keeping
         the best epoch. 0: no early stopping, train all ``epochs`` and keep the
@@ -116,61 +125,40 @@ class TrainConfig:
     data: str | Path = ""
     out: str | Path = ""
     init: str | Path | None = None
-    epochs: int = 20
-    batch_size: int = 32
+    epochs: int | None = None
+    batch_size: int | None = None
     device: str = DEFAULT_DEVICE
     precision: str = DEFAULT_PRECISION
     seed: int = 0
     model: ModelConfig | None = None
     resume: bool = False
-    lr: float = 1e-3
+    lr: float | None = None
     weight_decay: float = 1e-4
-    patience: int = 5
+    patience: int | None = None
     temperature: float = 0.5
     log_every: int = 10
     tags: str | Path | None = None
     tag_weight: float = DEFAULT_TAG_WEIGHT
     tag_prototype_weight: float = DEFAULT_TAG_PROTOTYPE_WEIGHT
 
-    @classmethod
-    def recipe(cls, stage: str, **options) -> "TrainConfig":
-        """The stage's :data:`STAGE_RECIPES` with ``options`` (None values ignored) on top."""
-        if stage not in STAGE_RECIPES:
-            raise MMXError(f"stage={stage!r} is not one of {list(STAGE_RECIPES)}")
-        given = {k: v for k, v in options.items() if v is not None}
-        return cls(stage=stage, **{**STAGE_RECIPES[stage], **given})
+    def __post_init__(self) -> None:
+        for name, value in STAGE_RECIPES.get(self.stage, {}).items():  # an unknown stage is refused by validate
+            if getattr(self, name) is None:
+                setattr(self, name, value)
 
     def validate(self) -> "TrainConfig":
-        if self.stage not in STAGES:
-            raise MMXError(f"stage={self.stage!r} is not one of {list(STAGES)}")
-        if self.device not in DEVICES:  # a missing GPU is reported when the run resolves its device
-            raise MMXError(f"device={self.device!r} is not one of {list(DEVICES)}")
-        if self.precision not in PRECISIONS:  # one the device cannot run is refused when the run resolves it
-            raise MMXError(f"precision={self.precision!r} is not one of {list(PRECISIONS)}")
-        if not str(self.data):
-            raise MMXError("no data set given; pass --data DIR")
-        if not str(self.out):
-            raise MMXError("no run folder given; pass --out RUN_DIR")
-        for name in ("epochs", "batch_size", "patience", "log_every"):
-            value, lowest = getattr(self, name), 0 if name == "patience" else 1
-            if not isinstance(value, int) or value < lowest:
-                raise MMXError(f"{name}={value!r} must be an integer >= {lowest}")
+        # a missing GPU, or a precision the device cannot run, is reported when the run resolves its device
+        check_params(self, stage=Choice(STAGES), device=Choice(DEVICES), precision=Choice(PRECISIONS))
+        for name, what in (("data", "a data set folder"), ("out", "a run folder")):
+            if not str(getattr(self, name)):
+                raise ParameterError(name, str(getattr(self, name)), what)
+        check_params(self, **LIMITS)
         if self.stage == "fine" and self.batch_size < 2:
-            raise MMXError(f"batch_size={self.batch_size}: the fine stage needs at least 2 trailers a batch "
-                           "(the other trailers are the negatives)")
-        if not (self.lr > 0 and self.temperature > 0 and self.weight_decay >= 0):
-            raise MMXError(f"lr={self.lr}, temperature={self.temperature} must be > 0 and "
-                           f"weight_decay={self.weight_decay} >= 0")
+            raise ParameterError("batch_size", self.batch_size, "at least 2 in the fine stage (the other trailers "
+                                 "of a batch are the negatives)")
         if self.tags is not None and self.stage != "fine":
-            raise MMXError(f"tags={str(self.tags)!r} teaches the fine stage only, not stage={self.stage!r}; "
-                           "drop --tags or pass --stage fine")
-        if isinstance(self.tag_weight, bool) or not isinstance(self.tag_weight, (int, float)) \
-                or not self.tag_weight > 0 or not self.tag_weight < float("inf"):
-            raise MMXError(f"tag_weight={self.tag_weight!r} must be a number > 0")
-        if isinstance(self.tag_prototype_weight, bool) or not isinstance(self.tag_prototype_weight, (int, float)) \
-                or not 0 <= self.tag_prototype_weight < float("inf"):
-            raise MMXError(f"tag_prototype_weight={self.tag_prototype_weight!r} must be a number >= 0 (0: no "
-                           "prototype term)")
+            raise MMXError(f"tags={str(self.tags)!r} teach the fine stage only, not stage={self.stage!r}; "
+                           "leave tags out or train stage 'fine'")
         if self.model is not None:
             self.model.validate()
         return self

@@ -7,22 +7,12 @@ global batch. Without those variables everything runs in one process.
 
 from __future__ import annotations
 
-
 import torch
 import torch.distributed as dist
 
-from mmx_core.base.processgroup import ProcessGroup, join_process_group, leave_process_group
+from mmx_core.base.processgroup import ProcessGroup
 
-__all__ = ["setup", "teardown", "all_gather_with_grad", "mean_over_ranks"]
-
-
-def setup(requested_device: str) -> ProcessGroup:
-    """Join the torchrun process group when launched by torchrun; else a single-process group."""
-    return join_process_group(requested_device)
-
-
-def teardown(group: ProcessGroup) -> None:
-    leave_process_group(group)
+__all__ = ["all_gather_with_grad", "mean_over_ranks"]
 
 
 class _GatherWithGrad(torch.autograd.Function):

@@ -50,8 +50,11 @@ class RunRecorder:
                   **self.status_fields, "updated": _now()}
         write_json(self.run_dir / "status.json", record)
 
+    def failed(self, message: str) -> None:
+        """Record that the run stopped: an ``error`` event and a ``failed`` status, both with ``message``."""
+        self.event("error", message=message)
+        self.status("failed", message=message)
+
 
 def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+    return value.item() if hasattr(value, "item") else str(value)

@@ -16,16 +16,13 @@ from mmx_core.base.progress import progress
 from mmx_core.train.checkpoint import Checkpoint, check_compatible, load_checkpoint
 from mmx_core.train.sampling import TrailerSequences
 
-__all__ = ["embed_store", "predict_scores", "inference_batches", "to_device", "read_dtype", "as_checkpoint", "as_store",
+__all__ = ["embed_store", "predict_scores", "inference_batches", "forward_rows", "to_device", "read_dtype",
            "write_embeddings"]
 
 
-def as_checkpoint(checkpoint: Checkpoint | str | Path) -> Checkpoint:
-    return checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-
-
-def as_store(store: TrailerStore | str | Path) -> TrailerStore:
-    return store if isinstance(store, TrailerStore) else TrailerStore.open(store)
+def _open(store: TrailerStore | str | Path, checkpoint: Checkpoint | str | Path) -> tuple[TrailerStore, Checkpoint]:
+    return (store if isinstance(store, TrailerStore) else TrailerStore.open(store),
+            checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint))
 
 
 def inference_batches(store: TrailerStore, indices: np.ndarray, batch_size: int, device: torch.device,
@@ -46,9 +43,7 @@ def inference_batches(store: TrailerStore, indices: np.ndarray, batch_size: int,
 def read_dtype(store: TrailerStore, device: torch.device) -> torch.dtype:
     """Dtype to read features in for ``device``: float32 on the CPU (the model's dtype, no cast), else
     the store's own (half the bytes to move when it is float16; :func:`to_device` casts on the device)."""
-    if device.type == "cpu":
-        return torch.float32
-    return torch.float16 if store.manifest.dtype == "float16" else torch.float32
+    return torch.float16 if device.type != "cpu" and store.manifest.dtype == "float16" else torch.float32
 
 
 def to_device(value, device: torch.device, buffers: BatchBuffers | None = None):
@@ -76,17 +71,17 @@ def to_device(value, device: torch.device, buffers: BatchBuffers | None = None):
 
 
 @torch.no_grad()
-def _run(model, store, indices, head: str, device: torch.device, batch_size: int, description: str,
-         dtype: torch.dtype | None) -> np.ndarray:
+def forward_rows(model: torch.nn.Module, store: TrailerStore, indices: np.ndarray, head: str, batch_size: int,
+                 device: torch.device, dtype: torch.dtype | None = None, buffers: BatchBuffers | None = None,
+                 description: str = "") -> torch.Tensor:
+    """The ``head`` outputs (float32, on the CPU) of ``model`` in eval mode for trailers ``indices`` with all their
+    sequences, the forward passes under autocast to ``dtype`` (None: float32); shape (0, 0) for no trailer."""
     model.eval()
     outputs = []
-    for batch in inference_batches(store, indices, batch_size, device, description, buffers=BatchBuffers()):
+    for batch in inference_batches(store, indices, batch_size, device, description, buffers=buffers):
         with autocast_for(device, dtype):
-            out = model(batch["batch"], head=head)
-        outputs.append(out.float().cpu())
-    if not outputs:
-        return np.zeros((0, 0), dtype=np.float32)
-    return torch.cat(outputs).numpy()
+            outputs.append(model(batch["batch"], head=head).float().cpu())
+    return torch.cat(outputs) if outputs else torch.zeros(0, 0)
 
 
 def embed_store(store: TrailerStore | str | Path, checkpoint: Checkpoint | str | Path, device: str = "auto",
@@ -102,13 +97,13 @@ def embed_store(store: TrailerStore | str | Path, checkpoint: Checkpoint | str |
     ids : ndarray of shape (n,)
     vectors : ndarray of shape (n, bottleneck_dim), float32
     """
-    store, checkpoint = as_store(store), as_checkpoint(checkpoint)
+    store, checkpoint = _open(store, checkpoint)
     check_compatible(checkpoint.config, checkpoint.genres, checkpoint.data_fingerprint, store, checkpoint.path,
                      need_genres=False)
-    device_ = resolve_device(device)
-    dtype = resolve_precision(precision, device_).dtype
     rows = np.arange(store.n_trailers) if indices is None else np.asarray(indices)
-    vectors = _run(checkpoint.model.to(device_), store, rows, "embed", device_, batch_size, "embed", dtype)
+    device_ = resolve_device(device)
+    vectors = forward_rows(checkpoint.model.to(device_), store, rows, "embed", batch_size, device_,
+                           resolve_precision(precision, device_).dtype, BatchBuffers(), "embed").numpy()
     checkpoint.model.cpu()
     return store.trailers["id"].to_numpy().astype(str)[rows], vectors.astype(np.float32)
 
@@ -125,14 +120,14 @@ def predict_scores(store: TrailerStore | str | Path, checkpoint: Checkpoint | st
     scores, labels : ndarray of shape (n, n_genres), float32
         Columns in the order of ``store.manifest.genres`` (= the checkpoint's genres).
     """
-    store, checkpoint = as_store(store), as_checkpoint(checkpoint)
+    store, checkpoint = _open(store, checkpoint)
     check_compatible(checkpoint.config, checkpoint.genres, checkpoint.data_fingerprint, store, checkpoint.path)
     rows = store.split_indices(split)
     if len(rows) == 0:
         raise MMXError(f"the data set has no trailers in split {split!r}", store.path)
     device_ = resolve_device(device)
-    dtype = resolve_precision(precision, device_).dtype
-    logits = _run(checkpoint.model.to(device_), store, rows, "coarse", device_, batch_size, f"predict {split}", dtype)
+    logits = forward_rows(checkpoint.model.to(device_), store, rows, "coarse", batch_size, device_,
+                          resolve_precision(precision, device_).dtype, BatchBuffers(), f"predict {split}").numpy()
     checkpoint.model.cpu()
     scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     return scores.astype(np.float32), store.labels()[rows]
@@ -146,7 +141,7 @@ def write_embeddings(path: str | Path, ids: np.ndarray, vectors: np.ndarray, sto
     run, written in the parameters (``params.precision``).
     """
     from mmx_core.base.artefacts import write_params_json
-    from mmx_core.base.embeddings import save_embeddings
+    from mmx_core.trailers.embeddings import save_embeddings
 
     untrained = bool((store.manifest.extraction or {}).get("untrained"))
     source = (f"{checkpoint.stage} encoder {checkpoint.path} (epoch {checkpoint.epoch}) on data set {store.path}"

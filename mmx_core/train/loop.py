@@ -26,19 +26,18 @@ from mmx_core.base.artefacts import write_json
 from mmx_core.base.devices import autocast_for, resolve_device, resolve_precision
 from mmx_core.data import BatchBuffers, TrailerStore
 from mmx_core.base.errors import MMXError
-from mmx_core.base.processgroup import ProcessGroup
+from mmx_core.base.processgroup import ProcessGroup, join_process_group, leave_process_group
 from mmx_core.base.locks import folder_lock
 from mmx_core.base.outputs import RUN, check_output
-from mmx_core.model import MMXModel
 from mmx_core.train import distributed
+from mmx_core.train.build import build_run
 from mmx_core.train.inference import read_dtype, to_device
 from mmx_core.train.checkpoint import FORMAT, FORMAT_VERSION, save_checkpoint
 from mmx_core.train.config import TrainConfig
 from mmx_core.train.events import RunRecorder
 from mmx_core.train.losses import coarse_loss, nt_xent
-from mmx_core.train.sampling import TrailerSequences, epoch_batches
-from mmx_core.train.start import initial_state
-from mmx_core.train.tags import TagTeaching, check_resume_tags, load_trailer_tags
+from mmx_core.train.sampling import TrailerSequences, epoch_batches, tag_batches
+from mmx_core.train.tags import TagTeaching, load_trailer_tags
 from mmx_core.train.validation import coarse_validation, fine_validation
 
 __all__ = ["train"]
@@ -50,11 +49,11 @@ def train(config: TrainConfig) -> Path:
     """Train one stage; returns the run folder (see docs/interfaces.md for its contents)."""
     config.validate()
     check_output(config.out, RUN, inputs=(config.data,), reads=(config.init, config.tags))  # before any work
-    info = distributed.setup(config.device)
+    info = join_process_group(config.device)
     try:
         return _Trainer(config, info).run()
     finally:
-        distributed.teardown(info)
+        leave_process_group(info)
 
 
 class _Trainer:
@@ -74,39 +73,14 @@ class _Trainer:
 
     # ------------------------------------------------------------------ set-up
     def _build(self):
-        model_config, resume_state, init_state = initial_state(self.config, self.store, self.out, self.last)
-        torch.manual_seed(self.config.seed)
-        model = MMXModel(model_config)
-        if init_state is not None:
-            try:
-                model.load_state_dict(init_state["model"])
-            except (RuntimeError, TypeError, KeyError, ValueError) as exc:
-                reason = " ".join(str(exc).split())[:300] or type(exc).__name__
-                raise MMXError(f"the --init weights do not fit its model config ({reason}); pass a checkpoint "
-                               "written by `python -m mmx_core train`", self.config.init) from None
-        unused = model.projection_head if self.config.stage == "coarse" else model.coarse_head
-        unused.requires_grad_(False)
-        model.to(self.device)
-        params = [p for p in model.parameters() if p.requires_grad]
-        optimiser = torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay, fused=True)
-        scaler = torch.amp.GradScaler("cuda", enabled=self.autocast.dtype is torch.float16)  # bf16 needs none
-        self.model_config, self.model, self.optimiser, self.scaler = model_config, model, optimiser, scaler
-        self.progress = {"epoch": 0, "best_metric": None, "best_epoch": 0, "bad_epochs": 0, "history": []}
-        if resume_state is not None:
-            check_resume_tags(resume_state.get("tags"), self.tags, self.last)
-            self._check_resume_precision(resume_state)
-            model.load_state_dict(resume_state["model"])
-            optimiser.load_state_dict(resume_state["optimiser"])
-            if resume_state.get("scaler"):
-                scaler.load_state_dict(resume_state["scaler"])
-            for key in self.progress:
-                self.progress[key] = resume_state.get(key, self.progress[key])
-            torch.set_rng_state(resume_state["rng"]["torch"])
-        self.ddp = model
+        built = build_run(self.config, self.store, self.out, self.last, self.device, self.autocast, self.tags)
+        self.model_config, self.model, self.optimiser, self.scaler, self.progress = built
+        self.ddp = self.model
         if self.info.active:
             from torch.nn.parallel import DistributedDataParallel
 
-            self.ddp = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            self.ddp = DistributedDataParallel(self.model,
+                                               device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
     # ------------------------------------------------------------------ one step
     def _loss(self, batch: dict, tag_rows: torch.Tensor | None = None) -> torch.Tensor:
@@ -142,8 +116,7 @@ class _Trainer:
     def run(self) -> Path:
         """Train under the run folder's writer lock (a second trainer on the same folder is refused)."""
         self.out.mkdir(parents=True, exist_ok=True)
-        lock = folder_lock(self.out, "run folder") if self.info.is_main else contextlib.nullcontext()
-        with lock:
+        with folder_lock(self.out, "run folder") if self.info.is_main else contextlib.nullcontext():
             return self._run()
 
     def _run(self) -> Path:
@@ -153,17 +126,14 @@ class _Trainer:
             self._build()
         except MMXError as exc:
             if fresh:  # a refused command never touches an existing run's files
-                self.recorder.event("error", message=str(exc))
-                self.recorder.status("failed", message=str(exc))
+                self.recorder.failed(str(exc))
             raise
         config, info = self.config, self.info
         if info.is_main:
-            record = {"train": config.to_dict(), "model": self.model_config.to_dict(),
-                      "genres": self.store.manifest.genres, "data_fingerprint": self.store.fingerprint,
-                      "precision": self.autocast.record(config.precision)}
-            if self.tags is not None:
-                record["tags"] = self.tags.summary()
-            write_json(self.out / "config.json", record)
+            write_json(self.out / "config.json", {
+                "train": config.to_dict(), "model": self.model_config.to_dict(), "genres": self.store.manifest.genres,
+                "data_fingerprint": self.store.fingerprint, "precision": self.autocast.record(config.precision),
+                **({} if self.tags is None else {"tags": self.tags.summary()})})
         train_set, val_rows = self._dataset("train"), self.store.split_indices("val")
         self.steps_per_epoch = len(epoch_batches(len(train_set), config.batch_size, info.world_size, config.seed, 0))
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -180,17 +150,10 @@ class _Trainer:
             already_stopped = 0 < config.patience <= self.progress["bad_epochs"]  # an early-stopped run stays stopped
             for epoch in range(start_epoch + 1, config.epochs + 1 if not already_stopped else start_epoch + 1):
                 train_loss = self._train_epoch(train_set, epoch)
-                val = self._validate(val_rows, train_loss)
-                stop = self._end_epoch(epoch, train_loss, val)
-                if stop:
+                if self._end_epoch(epoch, train_loss, self._validate(val_rows, train_loss)):
                     break
-        except MMXError as exc:
-            self.recorder.event("error", message=str(exc))
-            self.recorder.status("failed", message=str(exc))
-            raise
         except BaseException as exc:
-            self.recorder.event("error", message=f"{type(exc).__name__}: {exc}")
-            self.recorder.status("failed", message=f"{type(exc).__name__}: {exc}")
+            self.recorder.failed(str(exc) if isinstance(exc, MMXError) else f"{type(exc).__name__}: {exc}")
             raise
         best = self.progress["best_metric"]
         message = f"best {self.metric_name} {best:.4f} at epoch {self.progress['best_epoch']}"
@@ -207,7 +170,7 @@ class _Trainer:
         losses = []
         batches = epoch_batches(len(train_set), config.batch_size, info.world_size, config.seed, epoch)
         if self.tags is not None:
-            batches = self.teaching.batches(batches, config.seed, epoch)
+            batches = tag_batches(batches, self.teaching.groups, config.seed, epoch)
             self.teaching.refresh(self.model, self.store, config.batch_size, self.device, self.buffers)
         for step, rows in enumerate(batches, start=1):
             tick = time.perf_counter()
@@ -231,14 +194,16 @@ class _Trainer:
 
     def _step_event(self, epoch: int, step: int, batch_trailers: int, loss: float, seconds: float) -> None:
         global_step = (epoch - 1) * self.steps_per_epoch + step
-        elapsed = time.perf_counter() - self.started
-        per_step = elapsed / max(self.steps_done_here, 1)
-        eta = per_step * (self.total_steps - global_step)
-        fields = dict(epoch=epoch, step=global_step, total_steps=self.total_steps, loss=loss,
-                      lr=self.optimiser.param_groups[0]["lr"], trailers_per_s=batch_trailers / max(seconds, 1e-9),
-                      eta_s=eta)
-        self.recorder.event("step", **fields)
+        eta = self._eta(global_step)
+        self.recorder.event("step", epoch=epoch, step=global_step, total_steps=self.total_steps, loss=loss,
+                            lr=self.optimiser.param_groups[0]["lr"],
+                            trailers_per_s=batch_trailers / max(seconds, 1e-9), eta_s=eta)
         self.recorder.status("running", epoch=epoch, progress=global_step / self.total_steps, eta_s=eta)
+
+    def _eta(self, global_step: int) -> float:
+        """Seconds left after ``global_step``, at this process's mean time per step so far."""
+        elapsed = time.perf_counter() - self.started
+        return elapsed / max(self.steps_done_here, 1) * (self.total_steps - global_step)
 
     def _validate(self, val_rows: np.ndarray, train_loss: float) -> dict:
         if len(val_rows) == 0:
@@ -254,12 +219,9 @@ class _Trainer:
     def _end_epoch(self, epoch: int, train_loss: float, val: dict) -> bool:
         p = self.progress
         metric = val[self.metric_name] if self.metric_name in val else val["val_loss"]
-        better = p["best_metric"] is None or (
-            metric > p["best_metric"] if self.config.stage == "coarse" else metric < p["best_metric"])
-        if not math.isfinite(metric):
-            better = False
-        if self.config.patience == 0:  # a fixed budget: no early stopping, the kept checkpoint is the last epoch
-            better = True
+        # patience 0 is a fixed budget: no early stopping, the kept checkpoint is the last epoch
+        better = self.config.patience == 0 or math.isfinite(metric) and (p["best_metric"] is None or (
+            metric > p["best_metric"] if self.config.stage == "coarse" else metric < p["best_metric"]))
         p["epoch"] = epoch
         p["history"].append({"epoch": epoch, "train_loss": train_loss, **val})
         if better:
@@ -274,8 +236,7 @@ class _Trainer:
             save_checkpoint(self.last, state)
         if self.info.active:
             torch.distributed.barrier()
-        elapsed = time.perf_counter() - self.started
-        eta = elapsed / max(self.steps_done_here, 1) * (self.total_steps - epoch * self.steps_per_epoch)
+        eta = self._eta(epoch * self.steps_per_epoch)
         message = f"epoch {epoch}: train loss {train_loss:.4f}, {self.metric_name} {metric:.4f}"
         if stop:
             message += f"; early stop ({self.config.patience} epochs without improvement)"
@@ -286,15 +247,6 @@ class _Trainer:
         self.recorder.status("running", epoch=epoch, progress=epoch / self.config.epochs, eta_s=eta, message=message,
                              best_checkpoint=str(self.best) if self.best.exists() else None)
         return stop
-
-    def _check_resume_precision(self, resume_state: dict) -> None:
-        """Refuse to resume a run in another precision than it trained in (checkpoints from before the choice
-        existed carry none and resume as they are)."""
-        was = (resume_state.get("train_config") or {}).get("precision")
-        if was is not None and resolve_precision(was, self.device).name != self.autocast.name:
-            raise MMXError(f"--resume in {self.autocast.name}, but the run trained in "
-                           f"{resolve_precision(was, self.device).name} (--precision {was}); pass --precision {was} "
-                           "or start a new run", self.last)
 
     def _state(self, epoch: int) -> dict:
         rng = {"torch": torch.get_rng_state()}

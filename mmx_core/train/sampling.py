@@ -3,7 +3,7 @@
 Every random choice is drawn from a generator seeded by (seed, epoch, trailer),
 so an item is the same whatever the batch order, the number of DDP processes or
 a resume in between. :meth:`TrailerSequences.batch` reads a whole batch in one
-copy; :class:`SequenceBatches` lets DataLoader workers build whole batches.
+copy.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from mmx_core.base.errors import MMXError
-from mmx_core.data import BatchBuffers, TrailerStore, collate_clips, read_batch
-from mmx_core.data.transfer import shareable
+from mmx_core.data import BatchBuffers, TrailerStore, read_batch
 
-__all__ = ["TrailerSequences", "SequenceBatches", "batch_loader", "MODES", "collate_items", "sample_sequences", "epoch_batches",
-           "split_halves", "tag_batches", "TAG_SHARE", "TAG_GROUP"]
+__all__ = ["TrailerSequences", "MODES", "sample_sequences", "epoch_batches", "split_halves", "tag_batches", "TAG_SHARE",
+           "TAG_GROUP"]
 
 MODES = ("sample", "pairs", "all")
 TAG_SHARE = 0.75
@@ -62,19 +61,17 @@ class TrailerSequences(Dataset):
     n_sequences : int
         Sequences per sample (per half in "pairs").
     seed : int
-    labels : ndarray of shape (n_trailers, n_genres), optional
-        Defaults to ``store.labels()``.
 
     Items are dicts: "clips" (TrailerClips; "clips_b" too in "pairs"),
     "label" (ndarray of shape (n_genres,)) and "index" (int).
     """
 
     def __init__(self, store: TrailerStore, indices: np.ndarray, mode: str = "sample", n_sequences: int = 8,
-                 seed: int = 0, labels: np.ndarray | None = None) -> None:
+                 seed: int = 0) -> None:
         assert mode in MODES, mode
         self.store, self.indices, self.mode = store, np.asarray(indices, dtype=np.int64), mode
         self.n_sequences, self.seed, self.epoch = n_sequences, seed, 0
-        self.labels = store.labels() if labels is None else labels
+        self.labels = store.labels()
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -104,8 +101,8 @@ class TrailerSequences(Dataset):
               buffers: BatchBuffers | None = None) -> dict:
         """Items ``positions`` as one batch, read straight from the store (see :func:`read_batch`).
 
-        Equal to ``collate_items([self[i] for i in positions])`` (features cast to float32),
-        without per-trailer arrays.
+        Equal to the items ``[self[i] for i in positions]`` collated by :func:`mmx_core.data.collate_clips`
+        (features cast to float32), without per-trailer arrays.
 
         Parameters
         ----------
@@ -140,70 +137,6 @@ class TrailerSequences(Dataset):
         return out
 
 
-class SequenceBatches(Dataset):
-    """Whole batches of a :class:`TrailerSequences`, one per index: what DataLoader workers build.
-
-    Item ``k`` is ``sequences.batch(batches[k], ...)``: the same batches whatever the number of
-    workers. In a worker the batch is read into the worker's reused buffers, then copied into
-    one shared-memory block that the worker recycles once the receiver holds nothing of it
-    (:func:`mmx_core.data.transfer.shareable`); the features keep ``dtype`` (float16 by default:
-    half the bytes to move), and the consumer casts them to float32 on the model's device
-    (:func:`mmx_core.train.inference.to_device`).
-
-    Parameters
-    ----------
-    sequences : TrailerSequences
-    batches : sequence of array-like of int
-        Positions of ``sequences`` in each batch (e.g. :func:`mmx_core.train.loop.epoch_batches`).
-    join_pairs : bool
-        See :meth:`TrailerSequences.batch`.
-    dtype : {torch.float16, torch.float32}
-    """
-
-    def __init__(self, sequences: TrailerSequences, batches: Sequence, join_pairs: bool = False,
-                 dtype: torch.dtype = torch.float16) -> None:
-        self.sequences, self.batches = sequences, [np.asarray(b, dtype=np.int64) for b in batches]
-        self.join_pairs, self.dtype = join_pairs, dtype
-        self._buffers = BatchBuffers()
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __getitem__(self, k: int):
-        in_worker = torch.utils.data.get_worker_info() is not None
-        batch = self.sequences.batch(self.batches[k], join_pairs=self.join_pairs, dtype=self.dtype,
-                                     buffers=self._buffers if in_worker else None)
-        return shareable(batch)
-
-
-def batch_loader(sequences: TrailerSequences, batches: Sequence, num_workers: int = 2, join_pairs: bool = False,
-                 dtype: torch.dtype = torch.float16, prefetch_factor: int = 2) -> DataLoader:
-    """A DataLoader of the whole batches ``batches`` of ``sequences``, built by ``num_workers`` workers.
-
-    Batches come in the order of ``batches``; with ``num_workers=0`` they are read in this
-    process. See :class:`SequenceBatches`.
-    """
-    return DataLoader(SequenceBatches(sequences, batches, join_pairs, dtype), batch_size=None, shuffle=False,
-                      num_workers=num_workers, collate_fn=_as_is,
-                      prefetch_factor=prefetch_factor if num_workers else None)
-
-
-def _as_is(batch):
-    return batch
-
-
-def collate_items(items: list[dict]) -> dict:
-    """Batch items of :class:`TrailerSequences`: "batch" (and "batch_b"), "labels", "index"."""
-    out = {
-        "batch": collate_clips([item["clips"] for item in items]),
-        "labels": torch.from_numpy(np.stack([item["label"] for item in items]).astype(np.float32)),
-        "index": torch.tensor([item["index"] for item in items], dtype=torch.long),
-    }
-    if "clips_b" in items[0]:
-        out["batch_b"] = collate_clips([item["clips_b"] for item in items])
-    return out
-
-
 def epoch_batches(n: int, batch_size: int, world_size: int, seed: int, epoch: int) -> list[np.ndarray]:
     """Shuffled full batches of positions ``0..n-1`` (the last partial batch is dropped).
 
@@ -217,14 +150,13 @@ def epoch_batches(n: int, batch_size: int, world_size: int, seed: int, epoch: in
     return [order[i:i + size] for i in range(0, n - size + 1, size)]
 
 
-def tag_batches(batches: list[np.ndarray], groups: list[np.ndarray], seed: int, epoch: int,
-                share: float = TAG_SHARE, group_size: int = TAG_GROUP) -> list[np.ndarray]:
+def tag_batches(batches: list[np.ndarray], groups: list[np.ndarray], seed: int, epoch: int) -> list[np.ndarray]:
     """The batches of :func:`epoch_batches` with a share of each filled by trailers that share a tag.
 
     With a few trailers tagged, random batches rarely hold two trailers sharing a tag, so the supervised
-    contrastive term would rarely have a positive. Each batch here takes up to ``share * size`` positions
-    from a few randomly chosen tags (``group_size`` trailers of each), then the batch's own positions (those
-    not already taken) up to its size: sizes stay equal and no trailer appears twice in a batch. Tagged
+    contrastive term would rarely have a positive. Each batch here takes up to :data:`TAG_SHARE` of its size in
+    positions from a few randomly chosen tags (:data:`TAG_GROUP` trailers of each), then the batch's own positions
+    (those not already taken) up to its size: sizes stay equal and no trailer appears twice in a batch. Tagged
     trailers are thus seen more often than once an epoch, and the untagged ones they displace wait for a later
     epoch. The choices come from their own generator seeded by (seed, epoch), so the batches are the
     same on resume; only runs given tags call this (a run without tags draws exactly what it always drew).
@@ -236,10 +168,6 @@ def tag_batches(batches: list[np.ndarray], groups: list[np.ndarray], seed: int, 
     groups : list of ndarray of int
         For each tag, the positions of the trailers carrying it (tags carried by fewer than two are ignored).
     seed, epoch : int
-    share : float
-        At most this share of each batch comes from the tag groups.
-    group_size : int
-        Trailers taken from one tag.
 
     Returns
     -------
@@ -252,7 +180,7 @@ def tag_batches(batches: list[np.ndarray], groups: list[np.ndarray], seed: int, 
     out = []
     for batch in batches:
         size = len(batch)
-        slots = max(2, int(share * size)) if size >= 4 else 0
+        slots = max(2, int(TAG_SHARE * size)) if size >= 4 else 0
         chosen: list[int] = []
         for tag in rng.permutation(len(groups)):
             room = slots - len(chosen)
@@ -260,7 +188,7 @@ def tag_batches(batches: list[np.ndarray], groups: list[np.ndarray], seed: int, 
                 break
             fresh = [int(p) for p in rng.permutation(groups[tag]) if int(p) not in chosen]
             if len(fresh) >= 2:
-                chosen += fresh[:min(group_size, room)]
+                chosen += fresh[:min(TAG_GROUP, room)]
         taken = set(chosen)
         rest = [int(p) for p in batch if int(p) not in taken]
         out.append(np.asarray(chosen + rest[:size - len(chosen)], dtype=np.int64))

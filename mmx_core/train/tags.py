@@ -2,11 +2,12 @@
 
 :func:`load_trailer_tags` reads the file's bytes once, parses them with
 :func:`mmx_core.annotations.table.parse_tags` (the one reader of the annotations CSV), hashes the same bytes,
-and turns the tags into a boolean matrix over the store's trailers, which the loop slices per batch for :func:`mmx_core.train.losses.supervised_contrastive`. A file that names trailers the data set does
-not hold, or in which no two training trailers share a tag (nothing to learn), is refused before any
-training, so the run folder is never created. :class:`TagTeaching` holds what such a run adds to the plain fine
-stage: its batches (:func:`mmx_core.train.sampling.tag_batches`) and its two terms, SupCon between trailers sharing
-a tag and a cosine-softmax over the tags' prototypes (:mod:`mmx_core.train.losses`).
+and turns the tags into a boolean matrix over the store's trailers, which the loop slices per batch for
+:func:`mmx_core.train.losses.supervised_contrastive`. A file that names trailers the data set does not hold, or
+in which no two training trailers share a tag (nothing to learn), is refused before any training, so the run
+folder is never created. :class:`TagTeaching` holds what such a run adds to the plain fine stage: its batch
+groups (for :func:`mmx_core.train.sampling.tag_batches`) and its two terms, SupCon between trailers sharing a
+tag and a cosine-softmax over the tags' prototypes (:mod:`mmx_core.train.losses`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from mmx_core.data import TrailerStore
 from mmx_core.train.config import TAG_TEMPERATURE
 from mmx_core.train.inference import inference_batches
 from mmx_core.train.losses import prototype_loss, supervised_contrastive
-from mmx_core.train.sampling import tag_batches
 
 __all__ = ["TrailerTags", "load_trailer_tags", "check_resume_tags", "TagTeaching"]
 
@@ -95,14 +95,14 @@ def load_trailer_tags(path: str | Path, store: TrailerStore) -> TrailerTags:
     matrix = np.zeros((len(ids), len(names)), dtype=bool)
     for trailer, trailer_tags in tags.items():
         matrix[row_of[trailer], [column[t] for t in trailer_tags]] = True
-    train_rows = np.asarray(store.split_indices("train"), dtype=np.int64)
-    if not (matrix[train_rows].sum(axis=0) >= 2).any():
-        raise MMXError(f"no two training trailers share a tag ({int(matrix.any(axis=1).sum())} trailers tagged, "
+    trailer_tags = TrailerTags(str(path), digest, names, matrix, np.asarray(store.split_indices("train"), np.int64))
+    counts = trailer_tags.summary()
+    if not counts["tags_shared_in_train"]:
+        raise MMXError(f"no two training trailers share a tag ({counts['trailers_tagged']} trailers tagged, "
                        f"{len(names)} tags): nothing for --tags to teach; give a tag to several training trailers",
                        path)
-    log.info("tags %s (sha256 %s): %d training trailers tagged", path, digest[:16],
-             int(matrix[train_rows].any(axis=1).sum()))
-    return TrailerTags(str(path), digest, names, matrix, train_rows)
+    log.info("tags %s (sha256 %s): %d training trailers tagged", path, digest[:16], counts["train_trailers_tagged"])
+    return trailer_tags
 
 
 def check_resume_tags(recorded: dict | None, tags: TrailerTags | None, checkpoint: str | Path) -> None:
@@ -138,9 +138,6 @@ class TagTeaching:
         self.weight, self.prototype_weight = weight, prototype_weight
         self.groups = tags.groups(self.train_rows)
         self.memory_ = None
-
-    def batches(self, batches: list[np.ndarray], seed: int, epoch: int) -> list[np.ndarray]:
-        return tag_batches(batches, self.groups, seed, epoch)
 
     def rows(self, positions: np.ndarray) -> torch.Tensor:
         """Tag matrix rows (bool, (B, n_tags)) of the training set's positions ``positions``."""

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from mmx_core.base.devices import autocast_for
-from mmx_core.base.metrics import genre_metrics
+from mmx_core.trailers.metrics import genre_metrics
 from mmx_core.data import BatchBuffers, TrailerStore
-from mmx_core.train.inference import inference_batches, to_device
+from mmx_core.train.inference import forward_rows, to_device
 from mmx_core.train.losses import coarse_loss, nt_xent
 from mmx_core.train.sampling import TrailerSequences
 
@@ -28,15 +28,10 @@ def coarse_validation(model: torch.nn.Module, store: TrailerStore, rows: np.ndar
                       dtype: torch.dtype | None = None) -> dict:
     """``{"val_loss", "auprc_weighted", "auprc_micro", "auprc_macro", "f1_weighted"}`` of the genre head on
     trailers ``rows`` (all their sequences), the forward passes under autocast to ``dtype`` (None: float32)."""
-    model.eval()
-    logits, labels = [], []
-    for batch in inference_batches(store, rows, batch_size, device, buffers=buffers):
-        with autocast_for(device, dtype):
-            logits.append(model(batch["batch"], head="coarse").float().cpu())
-        labels.append(batch["labels"].cpu())
-    logits, labels = torch.cat(logits), torch.cat(labels)
-    report = genre_metrics(torch.sigmoid(logits).numpy(), labels.numpy(), store.manifest.genres)
-    return {"val_loss": float(coarse_loss(logits, labels)), "auprc_weighted": report.auprc_weighted,
+    logits = forward_rows(model, store, rows, "coarse", batch_size, device, dtype, buffers)
+    labels = store.labels()[rows]
+    report = genre_metrics(torch.sigmoid(logits).numpy(), labels, store.manifest.genres)
+    return {"val_loss": float(coarse_loss(logits, torch.from_numpy(labels))), "auprc_weighted": report.auprc_weighted,
             "auprc_micro": report.auprc_micro, "auprc_macro": report.auprc_macro, "f1_weighted": report.f1_weighted}
 
 

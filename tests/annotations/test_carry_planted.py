@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.data import TrailerStore, synthesize
-from mmx_core.explore import pipeline
+from mmx_core.explore import cached_clusters
 from mmx_core.studies.carry_over import carry_over, name_by_majority
 from mmx_core.studies.subgenre import pooled_features
 
@@ -21,9 +21,9 @@ def test_names_given_at_one_minimum_cluster_size_land_right_at_a_smaller_one(tmp
     truth = pd.Series(store.trailers["subgenre"].astype(str).to_numpy(), index=ids)
     named, subgenre_of = name_by_majority(emb, truth.to_numpy(), 25)
     assert len(named) >= 5 and all(members for members in named.values())
-    table = pipeline.clusters(emb, min_cluster_size=20).table.set_index("id").loc[ids]
+    table = cached_clusters.clusters(emb, min_cluster_size=20).table.set_index("id").loc[ids]
     result = carry_over(named, subgenre_of, truth, [("25 -> 20", ids, table["cluster"].to_numpy()),
-                                                    ("the same map", ids, pipeline.clusters(emb, min_cluster_size=25)
+                                                    ("the same map", ids, cached_clusters.clusters(emb, min_cluster_size=25)
                                                      .table.set_index("id").loc[ids, "cluster"].to_numpy())])
     same = result.set_index("change").loc["the same map"]
     assert same["share_right"] == 1.0                              # a name always lands on its own cluster

@@ -13,14 +13,16 @@ import pandas as pd
 import pytest
 
 from mmx_core import workspace
-from mmx_core.appkit import evalview, hovercard, mapview, media, search, sets, uploads
-from mmx_core.appkit.map_figure import NOISE_COLOUR, map_figure
-from mmx_core.base.assets import load_published
-from mmx_core.base.embeddings import save_embeddings
+from mmx_core.appkit import dataset_folders, evalview, hovercard, map_tables, search, trailer_media, uploads
+from mmx_core.appkit.map_figure import map_figure
+from mmx_core.appkit.map_traces import NOISE_COLOUR
+from mmx_core.trailers.published import load_published
+from mmx_core.trailers.embeddings import save_embeddings
+from mmx_core.base.artefacts import read_json
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir
 from mmx_core.evaluate.probe import probe_predictions
-from mmx_core.appkit.viewstate import ViewState
+from mmx_core.appkit.url_state import ViewState
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +103,8 @@ def test_workspace_lists_published_and_uploads(published):
     emb = workspace.load_set("upload:unit-upload")
     assert emb.name == "upload:unit-upload" and emb.generated
     assert list(emb.metadata["display_title"][:3]) == list(published.metadata["display_title"][:3])
-    assert uploads.upload_record("unit-upload") == {"name": "unit-upload", "trailers": 30,
-                                                      "dim": published.dim, "metadata": False}
+    assert read_json(workspace.uploads_dir() / "unit-upload" / "upload.json") == {
+        "name": "unit-upload", "trailers": 30, "dim": published.dim, "metadata": False}
     with pytest.raises(MMXError, match="unknown embedding set 'upload:nope'"):
         workspace.load_set("upload:nope")
 
@@ -147,7 +149,7 @@ def test_map_figure_rows_round_trip_through_a_selection_event():
     assert sorted(rows) == list(range(200))
     trace = fig.data[2]
     event = {"selection": {"points": [{"customdata": int(r)} for r in trace.customdata[:3]] + [{"x": 1}]}}
-    picked = mapview.selected_rows(event, len(frame))
+    picked = map_tables.selected_rows(event, len(frame))
     assert list(picked) == sorted(int(r) for r in trace.customdata[:3])
     assert (frame["cluster"].iloc[picked] == frame["cluster"].iloc[picked[0]]).all()
 
@@ -156,7 +158,7 @@ def test_hover_card_reply_sends_one_thumbnail_for_a_valid_request(published):
     ids = published.ids.tolist()
     reply = hovercard.hover_reply(ids, {"row": 10, "scope": "published"}, "published")
     assert reply["row"] == 10
-    assert reply["src"] == "data:image/jpeg;base64," + base64.b64encode(media.thumbnail_bytes(ids[10])).decode()
+    assert reply["src"] == "data:image/jpeg;base64," + base64.b64encode(trailer_media.thumbnail_bytes(ids[10])).decode()
     empty = {"scope": "published", "row": None, "src": None}
     for request in (None, {"row": 10, "scope": "other set"}, {"row": "x", "scope": "published"},
                     {"row": len(ids), "scope": "published"}, {"row": -1, "scope": "published"}, ["row", 1]):
@@ -190,8 +192,8 @@ def test_an_authors_layout_folder_is_imported_by_a_background_job(tmp_path):
 
     (tmp_path / "Horror").mkdir()
     with pytest.raises(MMXError, match="give a name"):
-        sets.check_folder(tmp_path, "")
-    result = sets.check_folder(tmp_path, "imported-here")
+        dataset_folders.check_folder(tmp_path, "")
+    result = dataset_folders.check_folder(tmp_path, "imported-here")
     assert result["ok"] is None and "background" in result["report"]
     job = jobs.find_job("import-imported-here")
     assert job.kind == "import" and job.request.folder == str(tmp_path.resolve())
@@ -272,7 +274,7 @@ def test_catalogue_lists_data_sets_checkpoints_and_prediction_files():
 
 
 def test_comparison_table_is_the_comparison_with_metadata(published):
-    from mmx_core.explore import pipeline
+    from mmx_core.explore import cached_comparison
 
     rows = np.arange(300)
     a = published.subset(rows)
@@ -280,9 +282,9 @@ def test_comparison_table_is_the_comparison_with_metadata(published):
     noisy = published.vectors[rows] + np.random.default_rng(0).normal(0, 0.3 * a.vectors.std(), a.vectors.shape)
     order = np.r_[np.arange(299, -1, -1)]                    # b lists the trailers in another order
     b = type(a)(a.ids[order], noisy[order].astype(np.float32), None, "b")
-    result = pipeline.comparison(a, b, k=5, cluster_params={"min_cluster_size": 10, "space": "raw"},
-                                 projection_params={"method": "pca"})
-    table = mapview.comparison_table(result, a)
+    result = cached_comparison.comparison(a, b, k=5, cluster_params={"min_cluster_size": 10, "space": "raw"},
+                                          projection_params={"method": "pca"})
+    table = map_tables.comparison_table(result, a)
     assert table["id"].tolist() == a.ids.tolist() == result.table["id"].tolist()
     assert table["jaccard"].mean() == pytest.approx(result.summary["jaccard_mean"])
     assert table["display_title"].tolist() == a.metadata["display_title"].tolist()
@@ -290,7 +292,7 @@ def test_comparison_table_is_the_comparison_with_metadata(published):
     assert labels_b and all(table["label_b"][table["cluster_b"] == c].eq(name).all() for c, name in labels_b.items())
     assert (table.loc[table["cluster_a"] < 0, "label_a"] == "noise").all()
     np.testing.assert_allclose(table["x_b"], result.aligned["x_b"])
-    side_b = mapview.comparison_map(table, result, "b")
+    side_b = map_tables.comparison_map(table, result, "b")
     np.testing.assert_allclose(side_b["x"], table["x_b"])
     assert side_b["cluster"].tolist() == table["cluster_b"].tolist()
     legends = result.labels("b", "legend_label")

@@ -23,8 +23,8 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from benchmarks.st_client import free_port, stop_server, wait_healthy
-from benchmarks.st_client import start_server as start_streamlit
+from testing.streamlit_client import free_port, stop_server, wait_healthy
+from testing.streamlit_client import start_server as start_streamlit
 from project_dirs import env_for, project_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +68,8 @@ def served(home: Path, env: dict | None = None, seconds: float = 60) -> Iterator
 
 def demo_sets(home: Path) -> None:
     """Two small uploads for the Compare page while the shipped coarse/fine sets are absent."""
-    from mmx_core.base.assets import load_published
-    from mmx_core.base.embeddings import save_embeddings
+    from mmx_core.trailers.published import load_published
+    from mmx_core.trailers.embeddings import save_embeddings
     from mmx_core.base.paths import MODELS_DIR
 
     if (MODELS_DIR / "coarse_embeddings.npz").exists() and (MODELS_DIR / "fine_embeddings.npz").exists():
@@ -169,7 +169,7 @@ def shot(page, name: str, height: int = 1000) -> None:
 
 def test_hover_card_then_click_on_the_map_shows_neighbours_and_screenshots(server, page):
     from mmx_core.appkit import hovercard
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
 
     url, home = server
     page.goto(url, wait_until="domcontentloaded")
@@ -254,15 +254,15 @@ def own_trailers_set(home: Path) -> str:
     from videos import make_video
 
     from mmx_core.cli import main
-    from mmx_core.extract.pipeline import extract_videos
+    from mmx_core.extract.pipeline import ExtractConfig, extract_videos
 
     videos = home / "own_videos"
     videos.mkdir(exist_ok=True)
     for i, name in enumerate(("alpha", "beta", "gamma")):
         make_video(videos / f"{name}.mp4", duration=4.0, cuts=[2.0], size=(160, 120), tone_hz=300 + 200 * i)
     with project_dirs(home):
-        extract_videos(videos, home / "data" / "own", experts="image,audio", untrained=True, device="cpu",
-                       batch_size=2, workers=0)
+        extract_videos(videos, home / "data" / "own",
+                       ExtractConfig(experts="image,audio", untrained=True, device="cpu", batch_size=2, workers=0))
         run = home / "runs" / "own-coarse"
         assert main(["train", "--stage", "coarse", "--data", str(home / "data" / "own"), "--out", str(run),
                      "--epochs", "1", "--batch-size", "2", "--device", "cpu", "--shared-dim", "16",

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mmx_core.appkit import map_groups, mapview
+from mmx_core.appkit import map_groups, map_tables
 from mmx_core.appkit.figures import LEGEND_WIDTH, cut
 from mmx_core.appkit.map_figure import map_figure
-from mmx_core.explore import pipeline
+from mmx_core.explore import cached_clusters
 from mmx_core.explore.scale import POLICY
 
 from test_pages import ROOT, assert_clean
@@ -21,7 +21,7 @@ N, DIM, MCS = 8000, 16, 5      # a generated set that HDBSCAN cuts into more tha
 
 
 def _generated(n: int, seed: int = 0):
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
     from mmx_core.explore.generate import generate_set
 
     return generate_set(load_published(), n, DIM, seed=seed)
@@ -31,7 +31,7 @@ def _generated(n: int, seed: int = 0):
 def many() -> tuple:
     """The set, its PCA map with many clusters and its clustering (cached on disk for the session)."""
     emb = _generated(N)
-    return emb, mapview.map_data(emb, "pca", MCS), pipeline.clusters(emb, min_cluster_size=MCS)
+    return emb, map_tables.map_data(emb, "pca", MCS), cached_clusters.clusters(emb, min_cluster_size=MCS)
 
 
 def _names(fig) -> list[str]:
@@ -40,7 +40,7 @@ def _names(fig) -> list[str]:
 
 def test_a_map_with_many_clusters_has_groups_that_are_the_parents_of_its_clusters(many):
     emb, data, clusters = many
-    assert len(data.summaries) > mapview.GROUPED_ABOVE
+    assert len(data.summaries) > map_tables.GROUPED_ABOVE
     groups = data.groups
     assert groups is not None and 2 <= len(groups) <= POLICY.max_parents
     assert list(groups.columns[:5]) == ["group", "label", "short_label", "legend_label", "size"]
@@ -57,8 +57,8 @@ def test_a_map_with_many_clusters_has_groups_that_are_the_parents_of_its_cluster
 
 
 def test_a_map_with_few_clusters_has_no_groups():
-    data = mapview.map_data(_generated(1500, seed=1), "pca", 60)
-    assert 0 < len(data.summaries) <= mapview.GROUPED_ABOVE
+    data = map_tables.map_data(_generated(1500, seed=1), "pca", 60)
+    assert 0 < len(data.summaries) <= map_tables.GROUPED_ABOVE
     assert data.groups is None and "group" not in data.frame and "group" not in data.summaries
     assert map_groups.cluster_path(data, 0) == data.frame["cluster_label"].iloc[0]
 
@@ -144,7 +144,7 @@ def test_the_explore_page_chooses_a_group_then_a_cluster_of_it(many, many_set):
 def test_precompute_writes_the_index_and_the_groups_the_explore_page_reads(tmp_path, monkeypatch):
     from mmx_core.commands.precompute import precompute
 
-    monkeypatch.setattr(mapview, "GROUPED_ABOVE", 2)   # a small set stands in for a map with many clusters
+    monkeypatch.setattr(map_tables, "GROUPED_ABOVE", 2)   # a small set stands in for a map with many clusters
     emb = _generated(1500, seed=1)
     done = precompute(tmp_path / "cache", methods=("pca",), sets=[emb])
     steps = [d["step"] for d in done]

@@ -36,13 +36,13 @@ def fake(monkeypatch, tiny):
 
 
 def test_command_is_a_list_of_known_parameters(tiny):
-    request = jobs.TrainRequest("coarse", tiny, epochs=2, batch_size=4, device="cpu", seed=3, name="r1").validated()
+    request = jobs.TrainRequest("coarse", tiny, epochs=2, batch_size=4, device="cpu", seed=3, name="r1").validate()
     argv = jobs.build_command(request, runs_dir() / "r1")
     assert argv[:3] == [sys.executable, "-m", "mmx_core"]
     assert argv[3:] == ["train", "--stage", "coarse", "--data", str((data_dir() / tiny).resolve()), "--out",
                         str((runs_dir() / "r1").resolve()), "--device", "cpu", "--seed", "3", "--epochs", "2",
                         "--batch-size", "4"]
-    recipe = jobs.TrainRequest("fine", tiny, device="cpu", name="r2").validated()     # epochs, batch size unset:
+    recipe = jobs.TrainRequest("fine", tiny, device="cpu", name="r2").validate()     # epochs, batch size unset:
     assert "--epochs" not in jobs.build_command(recipe, runs_dir() / "r2")            # the stage's recipe decides
 
 
@@ -51,17 +51,17 @@ def test_an_extraction_request_passes_the_media_options_the_command_accepts(tmp_
 
     (tmp_path / "videos").mkdir()
     request = jobs.ExtractRequest(videos=str(tmp_path / "videos"), dataset="clips", device="cpu",
-                                  allow_partial=True, strict=True).validated()
+                                  allow_partial=True, strict=True).validate()
     argv = jobs.build_command(request, tmp_path / "job")[3:]
     args = build_parser().parse_args(argv)
     assert (args.command, args.allow_partial, args.strict, args.untrained) == ("extract", True, True, False)
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"stage": "medium"}, "stage 'medium' is not one of"),
-    ({"device": "tpu"}, "device 'tpu'"),
-    ({"epochs": -1}, "epochs must be an integer in 0..1000"),
-    ({"batch_size": "8; rm -rf /"}, "batch_size must be an integer"),
+    ({"stage": "medium"}, "stage='medium': must be one of"),
+    ({"device": "tpu"}, "device='tpu'"),
+    ({"epochs": -1}, r"epochs=-1: must be an integer in \[0, 1000\]"),
+    ({"batch_size": "8; rm -rf /"}, "batch_size='8; rm -rf /': must be an integer"),
     ({"data": "../../etc"}, "data set '../../etc' is not allowed"),
     ({"data": "absent"}, "is not a data set folder"),
     ({"init": "/etc/passwd"}, "starting checkpoint '/etc/passwd' is outside"),

@@ -1,5 +1,5 @@
 """The map of a large collection: the density of every point plus the points of the region shown
-(mmx_core.appkit.viewport, map_figure above the point limit), and the Explore page drawing it (AppTest)."""
+(mmx_core.appkit.large_map, map_figure above the point limit), and the Explore page drawing it (AppTest)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import plotly.io
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mmx_core.appkit import map_figure as map_module
+from mmx_core.appkit import map_traces as map_module
+from mmx_core.appkit.large_map import (DENSITY_BINS, MATCH_CAP, capped_matches, density_grid, density_trace,
+                                       draw_priority, in_view, parse_view, rows_in_view)
 from mmx_core.appkit.map_figure import map_base, map_figure
-from mmx_core.appkit.viewport import (DENSITY_BINS, MATCH_CAP, capped_matches, density_grid, density_trace,
-                                      draw_priority, in_view, parse_view, rows_in_view)
 
 from test_pages import ROOT, assert_clean
 
@@ -169,7 +169,7 @@ def test_a_million_point_map_stays_under_10_mb_with_hover_texts_for_drawn_rows_o
 def large_set(tmp_path_factory, monkeypatch) -> str:
     """A generated set of 3,000 trailers (16-d) as an upload, with the map's point limit lowered to 1,000."""
     from mmx_core.appkit.uploads import keep_generated
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
     from mmx_core.explore.generate import generate_set
     from mmx_core.workspace import uploads_dir
 

@@ -54,7 +54,7 @@ ISOLATED_JS = """() => {
 
 def large_set(home) -> str:
     from mmx_core.appkit.uploads import keep_generated
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
     from mmx_core.explore.generate import generate_set
 
     with project_dirs(home):

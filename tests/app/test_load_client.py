@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import st_client as sc
+from testing import streamlit_client as sc
 
 MAIN = '''
 import plotly.graph_objects as go

@@ -12,7 +12,8 @@ import plotly.io
 import pytest
 
 from mmx_core.appkit.figure_payload import Texts
-from mmx_core.appkit.map_figure import focus_on, map_base, map_figure
+from mmx_core.appkit.map_figure import map_base, map_figure
+from mmx_core.appkit.map_groups import focus_on
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:

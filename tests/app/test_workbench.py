@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmx_core.annotations.store import AnnotationStore
-from mmx_core.base.assets import load_published
+from mmx_core.trailers.published import load_published
 from test_pages import assert_clean, figures_of, run_page, trace_names, two_small_sets  # noqa: F401 (a fixture)
 from mmx_core import workspace
 

@@ -47,9 +47,9 @@ def submit(page, label: str, text: str, button: str) -> None:
 
 
 def test_name_tag_reload_export_and_screenshots(browser_page):
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
     from mmx_core.workspace import load_set
-    from mmx_core.appkit.mapview import map_data
+    from mmx_core.appkit.map_tables import map_data
 
     url, page = browser_page
     cluster = int(map_data(load_set("published")).summaries["cluster"].iloc[0])   # the largest cluster
@@ -75,6 +75,7 @@ def test_name_tag_reload_export_and_screenshots(browser_page):
     shot(page, "explore-named-subgenres")
 
     page.get_by_text("Annotations file (CSV)").click()
+    wait_idle(page)   # a rerun (the screenshot's resize) renews the button's deferred file: click the current one
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Download names, tags and notes").click()
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))

@@ -1,5 +1,4 @@
-"""Batch reads: read_batch against a frame-by-frame reference and the item API, dtypes, buffer reuse,
-whole batches built by DataLoader workers, errors."""
+"""Batch reads: read_batch against a frame-by-frame reference and the item API, dtypes, buffer reuse, errors."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import torch
 from mmx_core.data import BatchBuffers, DatasetWriter, ExpertSpec, TrailerStore, collate_clips, read_batch
 from mmx_core.base.errors import MMXError
 from mmx_core.train.inference import to_device
-from mmx_core.train.sampling import TrailerSequences, batch_loader, collate_items
+from mmx_core.train.sampling import TrailerSequences
 
 EXPERTS = {"image": ExpertSpec(5, "pooled"), "motion": ExpertSpec(3, "pooled"), "audio": ExpertSpec(2, "frames")}
 CLIPS = 4
@@ -132,6 +131,16 @@ def test_reused_buffers_pad_a_smaller_batch_after_a_larger_one(ragged_store, dty
     _assert_same(again, _reference(ragged_store, big, [None] * len(big)))
 
 
+def _collate_items(items: list[dict]) -> dict:
+    """Items of a TrailerSequences collated one by one: what its ``batch`` must equal."""
+    out = {"batch": collate_clips([item["clips"] for item in items]),
+           "labels": torch.from_numpy(np.stack([item["label"] for item in items]).astype(np.float32)),
+           "index": torch.tensor([item["index"] for item in items], dtype=torch.long)}
+    if "clips_b" in items[0]:
+        out["batch_b"] = collate_clips([item["clips_b"] for item in items])
+    return out
+
+
 def test_dataset_batch_equals_collated_items(ragged_store):
     rows = np.arange(ragged_store.n_trailers)
     positions = [3, 0, 17, 9, 3]
@@ -140,7 +149,7 @@ def test_dataset_batch_equals_collated_items(ragged_store):
         dataset = TrailerSequences(ragged_store, rows, mode, n_sequences=2, seed=4)
         dataset.set_epoch(3)
         items = [dataset[i] for i in positions]
-        expected = collate_items(items)
+        expected = _collate_items(items)
         got = dataset.batch(positions, buffers=buffers)
         assert sorted(got) == sorted(expected)
         for key in ("batch", "batch_b") if mode == "pairs" else ("batch",):
@@ -152,32 +161,10 @@ def test_dataset_batch_equals_collated_items(ragged_store):
     items = [pairs[i] for i in positions]
     both = [{"clips": it["clips"], "label": it["label"], "index": it["index"]} for it in items]
     both += [{"clips": it["clips_b"], "label": it["label"], "index": it["index"]} for it in items]
-    expected, joined = collate_items(both), pairs.batch(positions, join_pairs=True)
+    expected, joined = _collate_items(both), pairs.batch(positions, join_pairs=True)
     assert "batch_b" not in joined and torch.equal(joined["index"], expected["index"])
     _assert_same(joined["batch"], {k: v if k in ("features", "frame_mask") else v.numpy()
                                    for k, v in expected["batch"].items()})
-
-
-@pytest.mark.parametrize("join_pairs", [False, True])
-def test_worker_batches_equal_in_process_batches(ragged_store, join_pairs):
-    dataset = TrailerSequences(ragged_store, np.arange(ragged_store.n_trailers), "pairs", n_sequences=2, seed=1)
-    batches = [np.array([4, 1, 7]), np.array([0, 2]), np.array([5, 6, 8, 9]), np.array([3])]
-    for workers in (0, 2):
-        loaded = list(batch_loader(dataset, batches, num_workers=workers, join_pairs=join_pairs))
-        assert len(loaded) == len(batches)
-        for got, rows in zip(loaded, batches):
-            want = dataset.batch(rows, join_pairs=join_pairs, dtype=torch.float16)
-            _assert_equal_nested(got, want)
-            assert got["batch"]["features"]["image"].dtype == torch.float16
-
-
-def _assert_equal_nested(got, want) -> None:
-    assert type(got) is dict and sorted(got) == sorted(want)
-    for key, value in want.items():
-        if isinstance(value, dict):
-            _assert_equal_nested(got[key], value)
-        else:
-            assert got[key].dtype == value.dtype and torch.equal(got[key], value), key
 
 
 def test_errors_name_the_bad_request(ragged_store):
@@ -195,25 +182,6 @@ def test_errors_name_the_bad_request(ragged_store):
         read_batch(ragged_store, [0, 1], [None])
     with pytest.raises(MMXError, match="dtype must be one of"):
         read_batch(ragged_store, [0], dtype=torch.float64)
-
-
-def test_recycled_worker_blocks_never_change_a_held_batch(ragged_store):
-    """Blocks come back to a worker only when nothing of their batch is held: kept batches stay intact."""
-    dataset = TrailerSequences(ragged_store, np.arange(ragged_store.n_trailers), "sample", n_sequences=3, seed=2)
-    rng = np.random.default_rng(3)
-    batches = [rng.choice(ragged_store.n_trailers, size=int(rng.integers(1, 9)), replace=False) for _ in range(30)]
-    expected = [dataset.batch(rows, dtype=torch.float16) for rows in batches]
-    kept = []
-    for k, got in enumerate(batch_loader(dataset, batches, num_workers=1)):
-        _assert_equal_nested(got, expected[k])
-        if k % 3 == 0:
-            kept.append((k, got["batch"]["features"]["image"], got["batch"]["clip_mask"]))  # parts of a batch
-    for k, image, clip_mask in kept:
-        assert torch.equal(image, expected[k]["batch"]["features"]["image"])
-        assert torch.equal(clip_mask, expected[k]["batch"]["clip_mask"])
-    everything = list(batch_loader(dataset, batches, num_workers=1))  # more batches held than blocks
-    for got, want in zip(everything, expected):
-        _assert_equal_nested(got, want)
 
 
 def test_reads_run_on_one_thread_and_restore_the_thread_count(ragged_store, monkeypatch):

@@ -12,7 +12,7 @@ from mmx_core.cli import main
 from mmx_core.data import TrailerStore
 from mmx_core.data.importer import import_mmx, parse_meta, read_meta
 from mmx_core.data.validate import validate_dataset
-from mmx_core.base.outputs import stage_dir
+from mmx_core.base.output_writer import stage_dir
 from mmx_core.base.errors import MMXError
 
 from mmx_data_helpers import TINY_DIMS, Payload, write_clip, write_trailer
@@ -133,7 +133,7 @@ def test_interrupted_import_resumes_without_redoing_trailers(good_tree, tmp_path
     with pytest.raises(KeyboardInterrupt):
         import_mmx(root, out, dims=TINY_DIMS, stop_after=1)
     assert not out.exists() and stage_dir(out).exists()
-    import mmx_core.data.importer as importer
+    import mmx_core.data.importer.convert as importer
 
     seen = []
     original = importer.read_trailer

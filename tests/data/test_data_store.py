@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmx_core.data import DatasetWriter, ExpertSpec, TrailerStore, collate_clips
-from mmx_core.base.outputs import stage_dir
+from mmx_core.base.output_writer import stage_dir
 from mmx_core.base.errors import MMXError
 
 EXPERTS = {"image": ExpertSpec(3, "pooled"), "audio": ExpertSpec(2, "frames")}

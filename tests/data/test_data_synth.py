@@ -10,7 +10,7 @@ import pytest
 from mmx_core.data import TrailerStore
 from mmx_core.data.synth import SynthConfig, planted_label_sets, synthesize
 from mmx_core.base.errors import MMXError
-from mmx_core.base.genres import PAPER_GENRES, PAPER_SUPPORT
+from mmx_core.trailers.genres import PAPER_GENRES, PAPER_SUPPORT
 
 from mmx_data_helpers import TINY_DIMS
 
@@ -114,7 +114,7 @@ def test_planted_structure_genres_learnable_subgenres_separable_fusion_helps(tmp
 
 
 def test_published_latents_keep_real_metadata_and_neighbourhoods(tmp_path):
-    from mmx_core.base.assets import load_published
+    from mmx_core.trailers.published import load_published
 
     dims = {"image": 32, "scene": 32, "motion": 16, "audio": 8}
     store = TrailerStore.open(synthesize(tmp_path / "pub", 60, seed=2, latent="published", dims=dims,
@@ -138,13 +138,13 @@ def test_published_latents_keep_real_metadata_and_neighbourhoods(tmp_path):
 
 
 @pytest.mark.parametrize("knobs, match", [
-    ({"latent": "random"}, "--latent must be"),
-    ({"sequences": (3, 2)}, "sequences must be"),
-    ({"visibility": 0.0}, "visibility must be"),
+    ({"latent": "random"}, "latent='random': must be one of"),
+    ({"sequences": (3, 2)}, r"sequences=\(3, 2\): must be"),
+    ({"visibility": 0.0}, r"visibility=0.0: must be a finite number in \(0, 1\]"),
     ({"dims": {"video": 3}}, "unknown expert"),
-    ({"splits": (0.5, 0.5, 0.5)}, "splits must be"),
+    ({"splits": (0.5, 0.5, 0.5)}, "splits=.*: must be three fractions"),
     ({"colour": 1}, "unknown generator knob"),
-    ({"expert_corruption": 1.0}, "expert_corruption must be"),
+    ({"expert_corruption": 1.0}, r"expert_corruption=1.0: must be a finite number in \[0, 1\)"),
 ])
 def test_bad_knobs_raise(tmp_path, knobs, match):
     with pytest.raises(MMXError, match=match):
@@ -162,7 +162,7 @@ def test_default_config_documents_real_dims():
 
 
 def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
-    import mmx_core.data.synth as synth
+    import mmx_core.data.synth.generate as synth
 
     calls = []
 

@@ -50,5 +50,5 @@ def test_style_looks_zero_draws_nothing_extra(tmp_path):
 
 
 def test_negative_style_looks_is_refused(tmp_path):
-    with pytest.raises(MMXError, match="style_looks must be >= 0"):
+    with pytest.raises(MMXError, match="style_looks=-1: must be an integer >= 0"):
         synthesize(tmp_path / "x", 5, style_looks=-1)

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from mmx_core.base.embeddings import load_embeddings
+from mmx_core.trailers.embeddings import load_embeddings
 from mmx_core.cli import main
 from mmx_core.data import TrailerStore
 from mmx_core.evaluate import genre_metrics
 from mmx_core.evaluate.baselines import random_scores
 from mmx_core.evaluate.predictions import load_predictions
-from mmx_core.studies.subgenre import chance_precision_at_k, pooled_features, precision_at_k
+from mmx_core.studies.subgenre import pooled_features
+from mmx_core.studies.subgenre_metrics import chance_precision_at_k, precision_at_k
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:The number of unique classes is greater than 50%:UserWarning")]

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
 from mmx_core.base.errors import MMXError
-from mmx_core.base.metrics import auprc_weighted, average_precision, genre_metrics, paired_bootstrap
+from mmx_core.trailers.metrics import auprc_weighted, average_precision, genre_metrics, paired_bootstrap
 from mmx_core.evaluate.thresholds import best_f1_threshold, tune_thresholds
 
 # Two genres, four trailers; the expected values are worked out by hand in the comments.

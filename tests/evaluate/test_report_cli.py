@@ -10,7 +10,7 @@ import pytest
 from mmx_core.cli import main
 from mmx_core.base.errors import MMXError
 from mmx_core.evaluate.baselines import LinearProbe, random_scores
-from mmx_core.base.metrics import genre_metrics
+from mmx_core.trailers.metrics import genre_metrics
 from mmx_core.evaluate.paper import load_table2, load_table3
 from mmx_core.evaluate.predictions import load_predictions, save_predictions
 from mmx_core.evaluate.report import abbreviation, format_markdown_summary, format_text, report_json
@@ -70,7 +70,7 @@ def test_markdown_summary_prints_dash_for_missing():
 
 def test_paper_table2_undoes_the_swap_and_reads_table3():
     table = load_table2()
-    assert len(table.genres) == 20
+    assert len(table.support) == 20
     assert table.support["Thriller"] == 181 and table.support["Western"] == 12
     full = table.rows["MMX-Trailer-20"]
     assert full.per_genre_f1["Thriller"] == 0.64 and full.per_genre_f1["Western"] == 0.13

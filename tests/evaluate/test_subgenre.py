@@ -7,7 +7,7 @@ import pytest
 
 from mmx_core.base.errors import MMXError
 from mmx_core.evaluate.results_doc import DEFAULT_HEADER, update_block
-from mmx_core.studies.subgenre import (
+from mmx_core.studies.subgenre_metrics import (
     chance_precision_at_k,
     cluster_agreement,
     precision_at_k,

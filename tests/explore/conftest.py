@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 
 
 def make_blobs(n_per: int = 60, n_blobs: int = 4, dim: int = 32, spread: float = 0.05, seed: int = 0):

@@ -13,12 +13,14 @@ import pytest
 
 from mmx_core.base.artefacts import array_hash, params_key, read_json
 from mmx_core.base.devices import cuda_available
-from mmx_core.base.embeddings import save_embeddings
+from mmx_core.trailers.embeddings import save_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.cli import build_parser, main
-from mmx_core.explore import Projector, SubgenreClusterer, faiss_index, pipeline
+from mmx_core.explore import Projector, SubgenreClusterer, faiss_index
+from mmx_core.explore import cached_clusters, cached_map
 from mmx_core.explore.backends import (BACKENDS, CUML_INSTALL, DEFAULT_BACKEND, cache_params, choose_backend,
                                        cuml_problem, pca_layout, plan_for_backend, resolve_backend)
+from mmx_core.explore.clustering import node_members
 from mmx_core.explore.neighbours import NeighbourIndex
 
 from .conftest import blob_set, make_blobs
@@ -90,7 +92,7 @@ def test_a_cpu_map_keeps_its_old_key_and_its_json_names_the_backend():
     for method in ("pca", "umap"):
         old_params = {k: v for k, v in Projector(method=method, n_epochs=20).get_params().items() if k != "backend"}
         old_key = params_key("projection", old_params, inputs)
-        paths = {pipeline.projection_path(emb, method=method, n_epochs=20, backend=b) for b in ("auto", "cpu")}
+        paths = {cached_map.projection_path(emb, method=method, n_epochs=20, backend=b) for b in ("auto", "cpu")}
         assert len(paths) == 1
         path = paths.pop()
         assert path.name == f"{old_key}.parquet"
@@ -102,9 +104,9 @@ def test_cpu_clusters_keep_their_old_key_and_name_each_step():
     emb = blob_set(seed=22)
     params = {"min_cluster_size": 20, "space": "raw", "selection": "eom", "min_samples": 5}
     old_params = {k: v for k, v in SubgenreClusterer(**params).get_params().items() if k != "backend"}
-    result = pipeline.clusters(emb, backend="auto", **params)
+    result = cached_clusters.clusters(emb, backend="auto", **params)
     assert result.path.name == f"{params_key('clusters', old_params, {'embeddings': emb.content_hash})}.parquet"
-    assert pipeline.clusters(emb, backend="cpu", **params).path == result.path
+    assert cached_clusters.clusters(emb, backend="cpu", **params).path == result.path
     record = read_json(result.path.with_name(result.path.name + ".json"))
     assert record["backend"] == "cpu" and "backend" not in record["params"]
     assert record["backend_steps"] == {"reduction": None, "hdbscan": "cpu"}
@@ -224,18 +226,18 @@ def test_cuml_maps_and_clusters_match_the_cpu_interface(blobs):  # pragma: no co
     assert adjusted_rand_score(truth, model.labels_) > 0.9
     assert set(model.hierarchy_["cluster"]) >= set(range(model.n_clusters_))
     assert len(model.parents(max_parents=2)) == model.n_clusters_
-    assert len(model.members(len(X))) == len(X)
+    assert len(node_members(model.condensed_tree_, len(X), len(X))) == len(X)
 
 
 @NEEDS_CUML
 def test_cuml_artefacts_have_their_own_key_and_name_the_backend():  # pragma: no cover - needs cuML and a GPU
     emb = blob_set(seed=25)
-    gpu = pipeline.projection_path(emb, backend="cuml", n_epochs=50)
-    cpu = pipeline.projection_path(emb, backend="cpu", n_epochs=50)
-    assert gpu != cpu and pipeline.projection_path(emb, backend="auto", n_epochs=50) == gpu
+    gpu = cached_map.projection_path(emb, backend="cuml", n_epochs=50)
+    cpu = cached_map.projection_path(emb, backend="cpu", n_epochs=50)
+    assert gpu != cpu and cached_map.projection_path(emb, backend="auto", n_epochs=50) == gpu
     record = read_json(gpu.with_name(gpu.name + ".json"))
     assert record["backend"] == record["params"]["backend"] == "cuml" and record["cuml_version"]
-    result = pipeline.clusters(emb, min_cluster_size=20, backend="cuml")
+    result = cached_clusters.clusters(emb, min_cluster_size=20, backend="cuml")
     assert read_json(result.path.with_name(result.path.name + ".json"))["params"]["backend"] == "cuml"
     assert array_hash(result.table["cluster"].to_numpy()) == array_hash(
-        pipeline.clusters(emb, min_cluster_size=20, backend="cuml").table["cluster"].to_numpy())
+        cached_clusters.clusters(emb, min_cluster_size=20, backend="cuml").table["cluster"].to_numpy())

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from mmx_core.base.artefacts import read_json
-from mmx_core.base.embeddings import EmbeddingSet, save_embeddings
+from mmx_core.trailers.embeddings import EmbeddingSet, save_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.cli import main
-from mmx_core.explore import pipeline
+from mmx_core.explore.cached_clusters import clusters
+from mmx_core.explore.cached_neighbours import clear_memory_caches
 from mmx_core.explore.cached_clusters import ClusterResult
 from mmx_core.explore.cached_sweep import mcs_sweep, sweep_path
 from mmx_core.explore.cluster_card import cluster_card, cluster_persistence, excess_of_mass, sibling_clusters
@@ -55,7 +56,7 @@ def _cluster_of(result: ClusterResult, rows: np.ndarray) -> int:
 
 def test_card_sizes_typical_members_and_persistence(planted):
     emb, truth = planted
-    result = pipeline.clusters(emb, min_cluster_size=12, **PARAMS)
+    result = clusters(emb, min_cluster_size=12, **PARAMS)
     labels = result.table["cluster"].to_numpy()
     for c in range(result.n_clusters):
         card = cluster_card(emb, result, c, n_typical=8)
@@ -92,7 +93,7 @@ def test_excess_of_mass_on_a_hand_made_tree():
 
 def test_stability_is_one_for_a_separated_cluster_and_lower_for_an_unstable_one(planted):
     emb, truth = planted
-    result = pipeline.clusters(emb, min_cluster_size=12, **PARAMS)
+    result = clusters(emb, min_cluster_size=12, **PARAMS)
     separated = _cluster_of(result, np.flatnonzero(truth == 0))
     unstable = _cluster_of(result, np.flatnonzero(truth == 3))
     card = cluster_card(emb, result, separated, neighbour_sizes=(8, 16))
@@ -105,7 +106,7 @@ def test_stability_is_one_for_a_separated_cluster_and_lower_for_an_unstable_one(
 
 def test_siblings_and_terms_of_the_twin_clusters(planted):
     emb, truth = planted
-    result = pipeline.clusters(emb, min_cluster_size=12, **PARAMS)
+    result = clusters(emb, min_cluster_size=12, **PARAMS)
     beach, town = (_cluster_of(result, np.flatnonzero(truth == t)) for t in (3, 4))
     assert sibling_clusters(result, beach) == ([town], "parent")
     terms = cluster_card(emb, result, beach).terms.set_index("term")
@@ -164,7 +165,7 @@ def test_sweep_is_computed_once_and_cached_on_disk(planted, monkeypatch):
     record = read_json(str(path) + ".json")
     assert record["step"] == "mcs_sweep" and record["params"]["values"] == [8, 12, 16]
     assert record["inputs"]["embeddings"] == emb.content_hash
-    pipeline.clear_memory_caches()
+    clear_memory_caches()
     again = mcs_sweep(emb, [8, 12, 16], **PARAMS)
     assert calls == [8, 12, 16]                                          # read, not fitted again
     pd.testing.assert_frame_equal(first, again)
@@ -176,7 +177,7 @@ def test_sweep_matches_the_clusterings_of_each_size(planted):
     emb, _ = planted
     sweep = mcs_sweep(emb, [8, 12, 16, 20], **PARAMS)
     for row in sweep.itertuples():
-        result = pipeline.clusters(emb, min_cluster_size=row.mcs, **PARAMS)
+        result = clusters(emb, min_cluster_size=row.mcs, **PARAMS)
         assert (row.n_clusters, row.noise_share) == (result.n_clusters, round(result.noise_share, 4))
 
 

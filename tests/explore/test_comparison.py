@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmx_core.appkit import mapview
-from mmx_core.base.embeddings import save_embeddings
+from mmx_core.appkit import map_tables
+from mmx_core.trailers.embeddings import save_embeddings
 from mmx_core.cli import build_parser, main
-from mmx_core.explore import pipeline
+from mmx_core.explore import cached_comparison
 from mmx_core.explore.compare import MIN_SHARED_IDS, SUMMARY_KEYS, SpaceComparison, transition_table
 from mmx_core.explore.labels import ClusterSummary
 from mmx_core.workspace import load_set
@@ -48,6 +48,10 @@ def test_a_small_set_is_refused_naming_only_options_compare_has(tmp_path, capsys
     a, b = write_pair(tmp_path, 30, 30)
     assert main(["compare", "--a", a, "--b", b, *extra]) == 2
     err = capsys.readouterr().err
+    option = re.match(r"error: argument (-[-a-z]+): ", err)     # a parameter error, named as compare's option
+    if option:
+        assert option.group(1).lstrip("-").replace("-", "_") == parameter and option.group(1) in compare_options()
+        return
     assert re.search(rf"\b{parameter}=", err), err
     named = set(re.findall(r"\b([a-z_]+)=", err.split(": ", 2)[-1]))   # parameters the message names
     assert parameter in named
@@ -64,9 +68,9 @@ def test_cli_summary_is_the_comparison_the_app_draws(tmp_path, capsys):
     cli = json.loads(capsys.readouterr().out)
     assert set(cli) == set(SUMMARY_KEYS)
     a, b = load_set(a_path), load_set(b_path)                # what the Compare page does (ui/widgets.py)
-    result = pipeline.comparison(a, b, k=5, cluster_params={"min_cluster_size": 20},
-                                 projection_params={"method": "pca"})
-    table = mapview.comparison_table(result, a)
+    result = cached_comparison.comparison(a, b, k=5, cluster_params={"min_cluster_size": 20},
+                                          projection_params={"method": "pca"})
+    table = map_tables.comparison_table(result, a)
     assert {key: result.summary[key] for key in SUMMARY_KEYS} == cli
     assert cli["n"] == len(table) == 238 and table["jaccard"].mean() == pytest.approx(cli["jaccard_mean"])
     written = pd.read_parquet(out)

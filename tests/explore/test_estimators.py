@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from mmx_core.base.errors import MMXError
 from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer
+from mmx_core.explore.clustering import drill, node_members
 from mmx_core.explore.compare import compare_spaces, knn_jaccard, procrustes_align, transition_table
 from mmx_core.explore.labels import summarise_clusters
 from mmx_core.explore.exact_knn import exact_topk
@@ -38,9 +39,9 @@ def test_projector_parameters_reach_the_kernel(blobs):
     pca = Projector(method="pca", n_components=3, seed=3).fit(X)
     assert pca.pca_.n_components == 3 and pca.pca_.random_state == 3  # the fitted scikit-learn PCA got them
     assert pca.embedding_.shape == (len(X), 3)
-    with pytest.raises(MMXError, match=r"method='mds' is not supported"):
+    with pytest.raises(MMXError, match=r"method='mds': must be one of"):
         Projector(method="mds").fit_transform(np.ones((10, 3)))
-    with pytest.raises(MMXError, match=r"n_neighbors=1 is invalid"):
+    with pytest.raises(MMXError, match=r"n_neighbors=1: must be an integer >= 2"):
         Projector(n_neighbors=1).fit_transform(np.ones((10, 3)))
 
 
@@ -53,10 +54,10 @@ def test_raw_space_clusters_give_blobs_back(blobs):
     assert {"parent", "child", "lambda_val", "child_size"} <= set(c.condensed_tree_.columns)
     # Every selected cluster is a node of the hierarchy, and drilling in from the root covers everyone.
     assert sorted(c.hierarchy_.loc[c.hierarchy_["cluster"] >= 0, "cluster"]) == [0, 1, 2, 3]
-    root = c.sub_clusters(len(X))
+    root = drill(c.condensed_tree_, c.hierarchy_, len(X), len(X))
     assert len(root) == len(X) and set(root["node"]) <= set(c.hierarchy_["node"]) | {-1}
     node0 = int(c.hierarchy_.loc[c.hierarchy_["cluster"] == 0, "node"].iloc[0])
-    assert set(c.members(node0)) == set(np.flatnonzero(c.labels_ == 0))
+    assert set(node_members(c.condensed_tree_, node0, len(X))) == set(np.flatnonzero(c.labels_ == 0))
 
 
 def test_exact_neighbours_match_brute_force(blobs, rng):

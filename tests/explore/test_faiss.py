@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from mmx_core.base.errors import MMXError
-from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer, pipeline
+from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer
+from mmx_core.explore import cached_clusters, cached_comparison, cached_map, cached_neighbours
 from mmx_core.explore import faiss_index
 from mmx_core.explore.compare import compare_spaces
 from mmx_core.explore.exact_knn import knn_graph
@@ -111,9 +112,9 @@ def test_query_by_vector_and_bad_queries(clustered):
         index.query(np.ones((1, 8)), k=1)
     with pytest.raises(MMXError, match=r"row 4000 is out of range"):
         index.query(np.array([4000]), k=1)
-    with pytest.raises(MMXError, match=r"backend='annoy' is not supported"):
+    with pytest.raises(MMXError, match=r"backend='annoy': must be one of"):
         NeighbourIndex(backend="annoy").build(X)
-    with pytest.raises(MMXError, match=r"device='tpu' is not supported"):
+    with pytest.raises(MMXError, match=r"device='tpu': must be one of"):
         NeighbourIndex(device="tpu").validate()
 
 
@@ -145,7 +146,7 @@ def test_min_cluster_size_grows_with_the_square_root_of_n():
     assert policy.min_cluster_size(40, 4 * policy.mcs_reference) == 80
     assert policy.min_cluster_size(40, 100 * policy.mcs_reference) == 400
     assert policy.min_cluster_size(15, 1_000_000) == round(15 * (1_000_000 / policy.mcs_reference) ** 0.5)
-    with pytest.raises(MMXError, match=r"fit_sample=500 is invalid; it must be an integer in \[2, 100\]"):
+    with pytest.raises(MMXError, match=r"fit_sample=500: must be an integer in \[2, 100\]"):
         ScalePolicy(sample_fit_above=100, fit_sample=500).validate()
 
 
@@ -215,12 +216,12 @@ def test_parents_of_many_clusters_stay_few(rng):
 
 def test_the_shipped_cache_is_still_hit(monkeypatch, tmp_path):
     """The published set and the shipped coarse/fine sets read assets/cache: same keys, nothing recomputed."""
-    from mmx_core.base.assets import load_published, published_metadata
-    from mmx_core.base.embeddings import load_embeddings
+    from mmx_core.trailers.published import load_published, published_metadata
+    from mmx_core.trailers.embeddings import load_embeddings
     from mmx_core.base.paths import MODELS_DIR, cache_dir, shipped_cache_dir
 
     monkeypatch.setenv("MMX_CACHE_DIR", str(tmp_path / "empty-cache"))
-    pipeline.clear_memory_caches()
+    cached_neighbours.clear_memory_caches()
 
     def recomputed(*args, **kwargs):
         raise AssertionError("recomputed: the shipped cache key changed")
@@ -235,9 +236,9 @@ def test_the_shipped_cache_is_still_hit(monkeypatch, tmp_path):
     shipped = shipped_cache_dir().resolve()
     for emb_set in (published, coarse, fine):
         for method in Projector.METHODS:
-            assert pipeline.projection_path(emb_set, method=method).resolve().parent.parent == shipped
-        assert pipeline.clusters(emb_set).path.resolve().parent.parent == shipped
-    result = pipeline.comparison(coarse, fine)
+            assert cached_map.projection_path(emb_set, method=method).resolve().parent.parent == shipped
+        assert cached_clusters.clusters(emb_set).path.resolve().parent.parent == shipped
+    result = cached_comparison.comparison(coarse, fine)
     assert result.summary["n"] == len(coarse)
     assert not cache_dir().exists() or not any(cache_dir().rglob("*.parquet"))
 
@@ -245,7 +246,7 @@ def test_the_shipped_cache_is_still_hit(monkeypatch, tmp_path):
 def test_generate_embeddings_command(tmp_path, capsys):
     import json
 
-    from mmx_core.base.embeddings import load_embeddings
+    from mmx_core.trailers.embeddings import load_embeddings
     from mmx_core.cli import main
 
     out = tmp_path / "big.npz"
@@ -296,12 +297,12 @@ def test_a_saved_index_is_keyed_by_what_it_was_built_with_not_how_it_is_searched
     from mmx_core.base.paths import cache_dir
 
     emb = blob_set(n_per=100, dim=16, seed=2)
-    pipeline.clear_indexes()
-    first = pipeline.neighbour_index(emb, backend="ivf", n_lists=4)
+    cached_neighbours.clear_memory_caches()
+    first = cached_neighbours.neighbour_index(emb, backend="ivf", n_lists=4)
     files = sorted((cache_dir() / "neighbour_index").glob("*.faiss"))
-    pipeline.clear_indexes()
-    searched = pipeline.neighbour_index(emb, backend="ivf", n_lists=4, n_probe=2, rerank=3)
+    cached_neighbours.clear_memory_caches()
+    searched = cached_neighbours.neighbour_index(emb, backend="ivf", n_lists=4, n_probe=2, rerank=3)
     assert sorted((cache_dir() / "neighbour_index").glob("*.faiss")) == files and len(files) == 1
     assert searched.n_probe == 2 and first.n_probe == NeighbourIndex().n_probe
-    pipeline.neighbour_index(emb, backend="ivf", n_lists=5)  # built differently: a second file
+    cached_neighbours.neighbour_index(emb, backend="ivf", n_lists=5)  # built differently: a second file
     assert len(list((cache_dir() / "neighbour_index").glob("*.faiss"))) == 2

@@ -9,9 +9,10 @@ import pytest
 from mmx_core.appkit import figures
 from mmx_core.appkit.map_figure import SHORT_WIDTH, map_figure
 from mmx_core.base.artefacts import file_hash, params_key, read_json
-from mmx_core.base.assets import load_published
+from mmx_core.trailers.published import load_published
 from mmx_core.base.paths import shipped_cache_dir
-from mmx_core.explore import SubgenreClusterer, pipeline
+from mmx_core.explore import SubgenreClusterer
+from mmx_core.explore import cached_clusters
 from mmx_core.explore.labels import ClusterLabels, ClusterSummary, default_label, summarise_clusters
 
 from .conftest import make_blobs
@@ -94,10 +95,10 @@ def test_the_shipped_cluster_summaries_are_still_hit_and_read(monkeypatch):
 
     monkeypatch.setattr(SubgenreClusterer, "fit", no_fit)
     published = load_published()
-    result = pipeline.clusters(published)
+    result = cached_clusters.clusters(published)
     assert result.path.parent.parent == shipped_cache_dir()
     inputs = {"embeddings": published.content_hash, "clusters": file_hash(result.path),
-              "metadata": pipeline.metadata_hash(published)}
+              "metadata": cached_clusters.metadata_hash(published)}
     key = params_key("cluster_summaries", {**cache_params(SubgenreClusterer.defaults(), "cpu"),
                                            "label_maker": "mmx_core.explore.labels.default_label"}, inputs)
     stored = read_json(shipped_cache_dir() / "cluster_summaries" / f"{key}.json")

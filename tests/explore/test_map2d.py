@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
 
-from mmx_core.base.embeddings import EmbeddingSet
+from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
-from mmx_core.explore import Projector, SubgenreClusterer, pipeline
+from mmx_core.explore import Projector, SubgenreClusterer
+from mmx_core.explore.cached_map import projection, projection_path
 from mmx_core.explore.backends import cache_params, resolve_for_cache
 from mmx_core.explore.scale import POLICY, cluster_plan
 from mmx_core.explore.warm_map import REFINE_EPOCHS, REFINE_LEARNING_RATE, WARM, WarmStart, interpolate, warm_plan
@@ -90,11 +91,11 @@ def test_the_cached_map_records_the_warm_plan():
     ids = np.array([f"w{i:04d}" for i in range(len(X))])
     emb = EmbeddingSet(ids, X, None, "warm-test")
     warm = WarmStart(above=500, sample=200)
-    path = pipeline.projection_path(emb, n_epochs=30, warm=warm)
+    path = projection_path(emb, n_epochs=30, warm=warm)
     params = json.loads((path.parent / (path.name + ".json")).read_text())["params"]
     assert params["scale"]["fit"] == "warm-start" and params["scale"]["warm_start"] == warm.get_params()
-    assert pipeline.projection_path(emb, n_epochs=30) != path  # below the default limit: the plain map
-    table = pipeline.projection(emb, n_epochs=30, warm=warm)
+    assert projection_path(emb, n_epochs=30) != path  # below the default limit: the plain map
+    table = projection(emb, n_epochs=30, warm=warm)
     assert list(table["id"]) == list(ids)
 
 
@@ -110,10 +111,10 @@ def test_interpolation_puts_rows_among_their_nearest_sample_rows():
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"above": 2}, r"above=2 is invalid; it must be an integer >= 3"),
-    ({"above": 1000, "sample": 1000}, r"sample=1000 is invalid; it must be below above=1000"),
-    ({"place_neighbors": 0}, r"place_neighbors=0 is invalid; it must be an integer >= 1"),
-    ({"knn_index": "ivfpq"}, r"knn_index='ivfpq' is not supported"),
+    ({"above": 2}, r"above=2: must be an integer >= 3 or None"),
+    ({"above": 1000, "sample": 1000}, r"sample=1000: must be below above=1000"),
+    ({"place_neighbors": 0}, r"place_neighbors=0: must be an integer >= 1"),
+    ({"knn_index": "ivfpq"}, r"knn_index='ivfpq': must be one of"),
 ])
 def test_warm_start_parameters_are_checked(params, message):
     with pytest.raises(MMXError, match=message):

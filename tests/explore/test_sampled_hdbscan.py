@@ -64,6 +64,6 @@ def test_clusterer_samples_hdbscan_above_the_limit_and_says_so():
     assert plan == {"fit": "sample+approximate_predict", "fit_rows": 200, "sample_seed": 0,
                     "min_cluster_size": round(model.min_cluster_size_ * 200 / 400)}
     assert adjusted_rand_score(truth[model.labels_ >= 0], model.labels_[model.labels_ >= 0]) == 1.0
-    assert model.n_clusters_ == 4 and len(model.members(len(Z))) == len(Z)
+    assert model.n_clusters_ == 4 and len(node_members(model.condensed_tree_, len(Z), len(Z))) == len(Z)
     small = SubgenreClusterer(min_cluster_size=20, min_samples=5, space="raw").fit(Z[:300], scale=policy)
     assert "hdbscan" not in (small.plan_ or {})

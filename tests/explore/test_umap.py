@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from mmx_core.explore import Projector, SubgenreClusterer, pipeline
+from mmx_core.explore import Projector, SubgenreClusterer
+
+from mmx_core.explore import cached_clusters, cached_map
 
 from .conftest import blob_set, make_blobs
 
@@ -52,8 +54,8 @@ def test_umap10_clusters_give_blobs_back(fitted):
 
 def test_pipeline_place_into_cached_map():
     emb = blob_set(n_per=40, dim=64, seed=3)
-    table = pipeline.projection(emb, n_epochs=50)
-    placed = pipeline.place(emb, emb.vectors[:4] * 1.01, n_epochs=50)
+    table = cached_map.projection(emb, n_epochs=50)
+    placed = cached_map.place(emb, emb.vectors[:4] * 1.01, n_epochs=50)
     own = table[["x", "y"]].to_numpy()[:4]
     spread = table[["x", "y"]].to_numpy().std()
     assert np.linalg.norm(placed - own, axis=1).max() < spread
@@ -71,7 +73,7 @@ def test_cli_cluster_and_compare(tmp_path, capsys):
     import pandas as pd
 
     from mmx_core.cli import main
-    from mmx_core.base.embeddings import save_embeddings
+    from mmx_core.trailers.embeddings import save_embeddings
 
     emb = blob_set(n_per=60, dim=64, seed=5)
     save_embeddings(tmp_path / "a.npz", emb.ids, emb.vectors)
@@ -140,14 +142,14 @@ def test_pipeline_records_the_plan_above_the_limits_only():
     from mmx_core.explore.scale import ScalePolicy
 
     emb = blob_set(n_per=50, dim=64, seed=8)
-    small = pipeline.projection_path(emb, n_epochs=50)
+    small = cached_map.projection_path(emb, n_epochs=50)
     assert "scale" not in json.loads(small.with_name(small.name + ".json").read_text())["params"]
-    big = pipeline.projection_path(emb, n_epochs=50, scale=ScalePolicy(**SMALL_LIMITS))
+    big = cached_map.projection_path(emb, n_epochs=50, scale=ScalePolicy(**SMALL_LIMITS))
     assert big != small
     record = json.loads(big.with_name(big.name + ".json").read_text())
     assert record["params"]["scale"]["fit"] == "sample+transform" and record["params"]["scale"]["fit_rows"] == 100
-    result = pipeline.clusters(emb, min_cluster_size=20, min_samples=5, selection="eom", n_neighbors=10,
-                               scale=ScalePolicy(**SMALL_LIMITS))
+    result = cached_clusters.clusters(emb, min_cluster_size=20, min_samples=5, selection="eom", n_neighbors=10,
+                                      scale=ScalePolicy(**SMALL_LIMITS))
     assert result.params["scale"]["min_cluster_size"] == round(20 * (200 / 100) ** 0.5)
     assert result.params["scale"]["reduction"]["fit"] == "sample+transform"
     assert result.n_clusters == 4
@@ -164,8 +166,8 @@ def test_parent_summaries_are_computed_once_and_read_back(monkeypatch, tmp_path)
         return sorted((tmp_path / "parent_summaries").glob("*[0-9a-f].json"))
 
     emb = blob_set(n_per=50, dim=64, seed=8)
-    result = pipeline.clusters(emb, min_cluster_size=20, min_samples=5, selection="eom", n_neighbors=10,
-                               scale=ScalePolicy(**SMALL_LIMITS))
+    result = cached_clusters.clusters(emb, min_cluster_size=20, min_samples=5, selection="eom", n_neighbors=10,
+                                      scale=ScalePolicy(**SMALL_LIMITS))
     table, first = result.parents(emb, max_parents=2)
     files = saved()
     assert len(files) == 1

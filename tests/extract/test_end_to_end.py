@@ -12,11 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mmx_core import workspace
-from mmx_core.appkit import media
+from mmx_core.appkit import trailer_media
 from mmx_core.base.paths import data_dir, runs_dir
 from mmx_core.cli import main
 from mmx_core.data import TrailerStore
-from mmx_core.extract.pipeline import extract_videos
+from mmx_core.extract.pipeline import ExtractConfig, extract_videos
 
 from project_dirs import project_dirs, session_home
 from videos import make_video
@@ -51,8 +51,10 @@ def extracted_embedded(project_home, own_trailers):
     """extract (untrained image + audio experts) -> train coarse 1 epoch -> embed with the trailer table."""
     out = data_dir() / "own"
     assert out.is_relative_to(project_home)
-    report = extract_videos(own_trailers, out, meta=own_trailers / "meta.csv", experts="image,audio",
-                            untrained=True, device="cpu", batch_size=2, workers=0)
+    report = extract_videos(own_trailers, out,
+                            ExtractConfig(experts="image,audio", untrained=True, device="cpu", batch_size=2,
+                                          workers=0),
+                            meta=own_trailers / "meta.csv")
     assert report.ok, report.failed
     run = runs_dir() / "own-coarse"
     assert main(["train", "--stage", "coarse", "--data", str(out), "--out", str(run), "--epochs", "1",
@@ -94,9 +96,9 @@ def test_thumbnails_and_the_source_video_are_found_from_the_set(extracted_embedd
     emb = workspace.load_set("run:own-coarse/own")
     row = emb.metadata.iloc[0]
     trailer_id = str(emb.ids[0])
-    image = media.thumbnail_bytes(trailer_id, row)
+    image = trailer_media.thumbnail_bytes(trailer_id, row)
     assert image is not None and image[:2] == b"\xff\xd8"                 # a JPEG from the set's own archive
-    video = media.trailer_video(trailer_id, row)
+    video = trailer_media.trailer_video(trailer_id, row)
     assert video is not None and video.path == (own_trailers / f"{trailer_id}.mp4").resolve()
     assert video.sequence_starts[0] == 0.0 and video.start_of(99) == int(video.sequence_starts[-1])
 

@@ -275,14 +275,14 @@ def test_an_explicit_file_for_one_expert(tmp_path):
 def test_docs_table_is_generated_from_the_registry():
     from mmx_core.base import docblocks
     from mmx_core.base.paths import PROJECT_ROOT
-    from mmx_core.extract.experts.doc import BLOCK, experts_markdown
+    from mmx_core.docs.references import experts_markdown
 
     table = experts_markdown()
     for expert in EXPERTS.values():
         assert f"| `{expert.name}` | `{expert.weights.file_name}` | `{expert.weights.url}` |" in table
     assert "16 consecutive frames at 15 frames/s" in table and "| 128-d per example | `frames` |" in table
     blocks = docblocks.parse_blocks((PROJECT_ROOT / "docs" / "extract.md").read_text())
-    assert blocks.get(BLOCK) == table, "run `python -m mmx_core.extract.experts.doc`"
+    assert blocks.get("experts") == table, "run `python -m mmx_core docs`"
 
 
 def test_read_only_inputs_are_accepted_without_warnings(recwarn):

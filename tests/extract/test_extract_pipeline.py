@@ -17,7 +17,7 @@ import pytest
 
 from mmx_core.base.errors import MMXError
 from mmx_core.data import TrailerStore, validate_dataset
-from mmx_core.extract.pipeline import extract_videos, work_dir
+from mmx_core.extract.pipeline import ExtractConfig, extract_videos, work_dir
 
 from videos import make_audio_only, make_corrupt, make_video
 
@@ -55,8 +55,9 @@ def clips_dir(tmp_path_factory):
 
 def test_all_four_experts_dims_masks_and_untrained_mark(clips_dir, tmp_path):
     seen = []
-    report = extract_videos([clips_dir / "cut.mp4"], tmp_path / "set", untrained=True,
-                            device="cpu", batch_size=2, workers=0, progress=seen.append)
+    report = extract_videos([clips_dir / "cut.mp4"], tmp_path / "set",
+                            ExtractConfig(untrained=True, device="cpu", batch_size=2, workers=0),
+                            progress=seen.append)
     assert report.ok and report.clips == 2 and report.untrained
     assert [(e["done"], e["total"]) for e in seen] == [(1, 1)]
     assert validate_dataset(tmp_path / "set").ok
@@ -127,8 +128,9 @@ def test_metadata_vocabulary_comes_from_the_table(clips_dir, tmp_path):
     pd.DataFrame({"file": ["cut.mp4", "silent.mp4", "blip.mp4"], "title": ["The Cut", "Quiet", "Blip"],
                   "year": [2001, 1950, None], "genres": ["Noir|Heist", "Western;Musical", "Anime"],
                   "split": ["train", "val", "test"]}).to_parquet(tmp_path / "meta.parquet")
-    extract_videos(clips_dir, tmp_path / "set", meta=tmp_path / "meta.parquet", experts="image,audio",
-                   untrained=True, device="cpu", workers=0, batch_size=1)
+    extract_videos(clips_dir, tmp_path / "set",
+                   ExtractConfig(experts="image,audio", untrained=True, device="cpu", workers=0, batch_size=1),
+                   meta=tmp_path / "meta.parquet")
     store = TrailerStore.open(tmp_path / "set")
     assert store.manifest.genres == sorted(genres)
     table = store.trailers.set_index("id")
@@ -142,7 +144,8 @@ def test_metadata_vocabulary_comes_from_the_table(clips_dir, tmp_path):
 
 
 def test_a_video_no_expert_can_see_fails_with_its_reason(clips_dir, tmp_path):
-    report = extract_videos(clips_dir, tmp_path / "set", experts="audio", untrained=True, device="cpu", workers=0)
+    report = extract_videos(clips_dir, tmp_path / "set",
+                            ExtractConfig(experts="audio", untrained=True, device="cpu", workers=0))
     assert report.failed == [("silent.mp4", "no expert gave features for any clip (no audio stream)")]
     assert list(TrailerStore.open(tmp_path / "set").trailers["id"]) == ["blip", "cut"]
 
@@ -150,11 +153,11 @@ def test_a_video_no_expert_can_see_fails_with_its_reason(clips_dir, tmp_path):
 def test_existing_output_and_bad_parameters(clips_dir, tmp_path):
     (tmp_path / "set").mkdir()
     with pytest.raises(MMXError, match="already exists"):
-        extract_videos(clips_dir, tmp_path / "set", experts="audio", untrained=True)
+        extract_videos(clips_dir, tmp_path / "set", ExtractConfig(experts="audio", untrained=True))
     with pytest.raises(MMXError, match="unknown expert 'colour'"):
-        extract_videos(clips_dir, tmp_path / "x", experts="audio,colour", untrained=True)
-    with pytest.raises(MMXError, match="--detector 'fancy'"):
-        extract_videos(clips_dir, tmp_path / "x", experts="audio", untrained=True, detector="fancy")
+        extract_videos(clips_dir, tmp_path / "x", ExtractConfig(experts="audio,colour", untrained=True))
+    with pytest.raises(MMXError, match="detector='fancy': must be one of"):
+        extract_videos(clips_dir, tmp_path / "x", ExtractConfig(experts="audio", untrained=True, detector="fancy"))
 
 
 @pytest.mark.slow
@@ -179,11 +182,14 @@ def test_resume_after_kill_equals_an_unbroken_run(tmp_path):
     proc.wait(timeout=30)
     done_before = len(whole_files())
     assert 1 <= done_before < 6 and not out.exists()
-    report = extract_videos(folder, out, experts="audio", untrained=True, device="cpu", batch_size=3, workers=0,
-                            resume=True, threads=1)
+    report = extract_videos(folder, out,
+                            ExtractConfig(experts="audio", untrained=True, device="cpu", batch_size=3, workers=0,
+                                          threads=1),
+                            resume=True)
     assert report.resumed == done_before and report.extracted == 6 - done_before
-    unbroken = extract_videos(folder, tmp_path / "unbroken", experts="audio", untrained=True, device="cpu",
-                              batch_size=3, workers=1, threads=1)
+    unbroken = extract_videos(folder, tmp_path / "unbroken",
+                              ExtractConfig(experts="audio", untrained=True, device="cpu", batch_size=3, workers=1,
+                                            threads=1))
     assert unbroken.extracted == 6
     _same_data(out, tmp_path / "unbroken")
 
@@ -196,7 +202,16 @@ def test_two_torchrun_processes_equal_one(clips_dir, tmp_path):
     result = subprocess.run(cmd, env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     # torchrun runs each process with one thread; kernels sum in a thread-count dependent order
-    one = extract_videos(clips_dir, tmp_path / "one", experts="image,audio", untrained=True, device="cpu",
-                         batch_size=2, workers=0, threads=1)
+    one = extract_videos(clips_dir, tmp_path / "one",
+                         ExtractConfig(experts="image,audio", untrained=True, device="cpu", batch_size=2, workers=0,
+                                       threads=1))
     assert one.extracted == 3
     _same_data(tmp_path / "two", tmp_path / "one")
+
+
+def test_bad_extraction_parameters_are_refused_by_name_before_any_work(clips_dir, tmp_path):
+    for bad, named in ((dict(batch_size=0), "batch_size=0"), (dict(threads=0), "threads=0"),
+                       (dict(workers=-1), "workers=-1"), (dict(clip_seconds=0.0), "clip_seconds=0.0")):
+        with pytest.raises(MMXError, match=named):
+            extract_videos(clips_dir, tmp_path / "never", ExtractConfig(experts="audio", untrained=True, **bad))
+    assert not (tmp_path / "never").exists()

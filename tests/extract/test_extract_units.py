@@ -8,7 +8,8 @@ import pytest
 
 from mmx_core.base.errors import MMXError
 from mmx_core.extract.decode import DecodeSpec, ExpertInput, decode_video
-from mmx_core.extract.meta import UNLABELLED, genre_vocabulary, list_videos, read_metadata, split_of, trailer_rows
+from mmx_core.extract.listing import list_videos
+from mmx_core.extract.meta import UNLABELLED, genre_vocabulary, read_metadata, split_of, trailer_rows
 from mmx_core.extract.plan import plan_trailer, sample_times
 from mmx_core.extract.shots import ShotDetector, scan_shots
 from mmx_core.extract.video import AudioWindows, DecodeError, iter_frames, probe

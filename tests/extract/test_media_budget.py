@@ -22,7 +22,8 @@ from mmx_core.base.errors import MMXError
 from mmx_core.extract.budget import MediaBudget, OverBudget, budget_markdown
 from mmx_core.extract.decode import DecodeSpec, ExpertInput, decode_video
 from mmx_core.extract.media import DecodeError
-from mmx_core.extract.meta import list_videos, read_metadata, trailer_rows
+from mmx_core.extract.listing import list_videos
+from mmx_core.extract.meta import read_metadata, trailer_rows
 from mmx_core.extract.report import ExtractReport
 from mmx_core.extract.shots import ShotDetector
 

@@ -17,7 +17,7 @@ import torch
 from mmx_core.base import devices
 from mmx_core.extract.experts import get_expert
 from mmx_core.extract.infer import ExpertRunner, Item
-from mmx_core.extract.pipeline import extract_videos
+from mmx_core.extract.pipeline import ExtractConfig, extract_videos
 from videos import make_video
 
 CPU = torch.device("cpu")
@@ -90,8 +90,9 @@ def one_video(tmp_path_factory):
                                                    ("fp32", "amx", "fp32")])
 def test_the_manifest_records_the_precision(one_video, tmp_path, monkeypatch, precision, level, ran):
     monkeypatch.setattr(devices, "cpu_bf16_support", lambda: level)  # simulate the CPU
-    report = extract_videos(one_video, tmp_path / "set", experts="audio", untrained=True, device="cpu",
-                            workers=0, thumbnails=False, precision=precision)
+    report = extract_videos(one_video, tmp_path / "set",
+                            ExtractConfig(experts="audio", untrained=True, device="cpu", workers=0, thumbnails=False,
+                                          precision=precision))
     recorded = json.loads((tmp_path / "set" / "manifest.json").read_text())["extraction"]["precision"]
     assert recorded == report.precision == devices.resolve_precision(precision, "cpu").record(precision)
     assert recorded["precision"] == ran and recorded["requested"] == precision

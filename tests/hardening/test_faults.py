@@ -28,10 +28,10 @@ import pytest
 import torch
 
 from mmx_core.base.artefacts import cached_artefact, file_hash, read_json
-from mmx_core.base.assets import load_published
-from mmx_core.base.embeddings import save_embeddings
+from mmx_core.trailers.published import load_published
+from mmx_core.trailers.embeddings import save_embeddings
 from mmx_core.base.paths import cache_dir, data_dir, runs_dir
-from mmx_core.base.outputs import stage_dir
+from mmx_core.base.output_writer import stage_dir
 from mmx_core.data.validate import validate_dataset
 from mmx_core.extract.pipeline import work_dir
 from mmx_core.train.checkpoint import read_checkpoint

@@ -1,7 +1,7 @@
 """Property-based fuzzing of every loader: arbitrary bytes or a mutated valid file either load or raise
 :class:`MMXError` with a one-line message naming the file; never another exception, never a hang.
 
-The example counts and the per-example deadline come from ``benchmarks/reliability_cases.py``
+The example counts and the per-example deadline come from ``testing/reliability_cases.py``
 (docs/reliability.md shows them); hypothesis keeps no example database on disk.
 """
 
@@ -18,13 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.reliability_cases import FUZZ_DEADLINE_SECONDS, FUZZ_EXAMPLES
+from testing.reliability_cases import FUZZ_DEADLINE_SECONDS, FUZZ_EXAMPLES
 from mmx_core.appkit import uploads
-from mmx_core.base.embeddings import load_embeddings, save_embeddings
+from mmx_core.trailers.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.base.safeio import load_npy
 from mmx_core.data import TrailerStore, validate_dataset
-from mmx_core.data.import_meta import parse_meta, read_meta
+from mmx_core.data.importer.meta import parse_meta, read_meta
 from mmx_core.data.manifest import read_manifest
 
 pytestmark = pytest.mark.timeout(300)
@@ -202,10 +202,10 @@ def test_the_valid_starting_files_load(base_set, checkpoint_bytes, tmp_path):
 
 
 def test_the_recorded_cases_name_tests_that_exist():
-    """benchmarks/reliability_cases.py (read by docs/reliability.md) lists only tests that are here."""
+    """testing/reliability_cases.py (read by docs/reliability.md) lists only tests that are here."""
     import re
 
-    from benchmarks.reliability_cases import CASES
+    from testing.reliability_cases import CASES
 
     root = Path(__file__).resolve().parents[2]
     for _, test, _ in CASES:

@@ -4,7 +4,7 @@ packet timestamps (jumps, out of order, repeated, huge), random frame sizes and 
 Each example ends either in a plan of at most the budget's clips, or in one reported line naming the file
 (:class:`~mmx_core.extract.media.DecodeError`, what the extraction reports per file): never another exception,
 never more than the per-example deadline. The example count and the deadline come from
-``benchmarks/reliability_cases.py`` (``FUZZ_EXAMPLES["video containers"]``).
+``testing/reliability_cases.py`` (``FUZZ_EXAMPLES["video containers"]``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.reliability_cases import FUZZ_DEADLINE_SECONDS, FUZZ_EXAMPLES
+from testing.reliability_cases import FUZZ_DEADLINE_SECONDS, FUZZ_EXAMPLES
 from mmx_core.extract.budget import MediaBudget
 from mmx_core.extract.decode import DecodeSpec, ExpertInput, decode_video
 from mmx_core.extract.media import DecodeError

@@ -13,12 +13,12 @@ import pytest
 from hostile_helpers import cli, make_fifo, npy_bytes, npy_claiming, npz_with, one_line_error, shared_list_bomb, write_tree
 from mmx_core import workspace
 from mmx_core.appkit import uploads
-from mmx_core.base.embeddings import load_embeddings
+from mmx_core.trailers.embeddings import load_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir
 from mmx_core.base.safeio import load_npy
 from mmx_core.data import TrailerStore, importer, validate_dataset
-from mmx_core.data.import_meta import MAX_META_BYTES, read_meta
+from mmx_core.data.importer.meta import MAX_META_BYTES, read_meta
 
 
 # -- item 2: meta.pkl --------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def test_a_large_or_deep_meta_pkl_is_refused_and_messages_stay_short(tmp_path):
     (tmp_path / "deep.pkl").write_bytes(pickle.dumps(deep))
     with pytest.raises(MMXError, match="deeper than 10 levels"):
         read_meta(tmp_path / "deep.pkl")
-    from mmx_core.data.import_meta import parse_meta
+    from mmx_core.data.importer.meta import parse_meta
 
     odd = [[1, 2] * 500, {"a": 1}] * 50  # unrecognised content: the message shows it through reprlib
     with pytest.raises(MMXError, match="unrecognised meta.pkl content") as caught:

@@ -17,8 +17,9 @@ from mmx_core import jobs
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import data_dir
 from mmx_core.cli import main
-from mmx_core.data import importer, validate_dataset
-from mmx_core.base.outputs import stage_dir
+from mmx_core.data import validate_dataset
+from mmx_core.data.importer import convert as importer
+from mmx_core.base.output_writer import stage_dir
 from mmx_core.jobs import queue
 
 DIMS_ARG = ",".join(f"{k}={v}" for k, v in DIMS.items())

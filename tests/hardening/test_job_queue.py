@@ -43,8 +43,8 @@ MALFORMED = [
     ({"pid": [1], "started": time.time()}, "pid must be a process id"),
     ({"started": "yesterday"}, "started must be a time"),
     ({"kind": DROP}, "job.json has no kind"),
-    ({"request": {"stage": "medium"}}, "stage 'medium' is not one of"),
-    ({"request": {"epochs": "ten"}}, "epochs must be int"),
+    ({"request": {"stage": "medium"}}, "stage='medium': must be one of"),
+    ({"request": {"epochs": "ten"}}, "epochs='ten': must be of type int"),
     ({"queued": None}, "queued must be a time"),
 ]
 

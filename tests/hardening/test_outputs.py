@@ -23,7 +23,8 @@ from hostile_helpers import ROOT, TINY_MODEL_ARGS, cli, one_line_error
 from mmx_core.base import outputs
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.locks import folder_lock, lock_holder
-from mmx_core.base.outputs import OUTPUT_KIND_ATTR, check_output, output_lock, stage_dir
+from mmx_core.base.output_writer import output_lock, stage_dir
+from mmx_core.base.outputs import OUTPUT_KIND_ATTR, check_output
 from mmx_core.base.paths import data_dir
 from mmx_core.cli import build_parser, main
 
@@ -50,6 +51,7 @@ COMMANDS = {
     "bundle-published": ("folder", lambda i: ["--src", i]),
     "ablate": ("folder", lambda i: ["--data", i]),
     "subgenre-eval": ("folder", lambda i: ["--data", i]),
+    "fine-curve": ("folder", lambda i: ["--data", i]),
     "annotations": (None, lambda i: ["published"]),
 }
 OUTPUT_WORDS = {"out", "name", "save", "work", "runs", "dest", "target", "write", "output"}
@@ -294,7 +296,7 @@ def test_case2_a_second_extract_into_one_out_is_refused_naming_the_first(tmp_pat
     """Two ``extract`` runs into one ``--out``: the second deleted the first's work folder, the first then
     reported every video extracted while the set held one. The second is now refused, naming the first."""
     from mmx_core.data import TrailerStore
-    from mmx_core.extract.pipeline import extract_videos
+    from mmx_core.extract.pipeline import ExtractConfig, extract_videos
 
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -308,7 +310,7 @@ def test_case2_a_second_extract_into_one_out_is_refused_naming_the_first(tmp_pat
                             "--workers", "0", timeout=120))
             seen.append(lock_holder(stage_dir(out)))  # the refused writer left the first one's lock in place
 
-    report = extract_videos(videos, out, experts="audio", untrained=True, device="cpu", workers=0,
+    report = extract_videos(videos, out, ExtractConfig(experts="audio", untrained=True, device="cpu", workers=0),
                             progress=second_writer)
     second, holder = seen
     assert second.returncode == ExitCode.REFUSED and holder["pid"] == os.getpid()

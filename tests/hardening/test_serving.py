@@ -14,7 +14,7 @@ from streamlit.config import ShowErrorDetailsConfigOptions
 from streamlit.testing.v1 import AppTest
 
 from mmx_core import jobs
-from mmx_core.appkit import access, sets, uploads
+from mmx_core.appkit import access, dataset_folders, uploads
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import allowed_roots, check_under_roots, data_dir
 
@@ -124,19 +124,19 @@ def test_inputs_are_read_only_under_the_allowed_roots(tmp_path, monkeypatch, tin
     link.symlink_to(outside, target_is_directory=True)                    # a link inside pointing outside
     for path in (outside, link, data_dir() / ".." / "outside", "/etc", ""):
         with pytest.raises(MMXError, match="outside the folders the app may read"):
-            sets.check_folder(path, "named")
+            dataset_folders.check_folder(path, "named")
     with pytest.raises(MMXError, match="import folder .* outside"):
-        jobs.ImportRequest(folder=str(outside), dataset="x").validated()
+        jobs.ImportRequest(folder=str(outside), dataset="x").validate()
     with pytest.raises(MMXError, match="video folder .* outside"):
-        jobs.ExtractRequest(videos=str(outside), dataset="x").validated()
+        jobs.ExtractRequest(videos=str(outside), dataset="x").validate()
     with pytest.raises(MMXError, match="metadata file .* outside"):
-        jobs.ExtractRequest(videos=str(data_dir()), dataset="x", meta="/etc/hostname").validated()
-    assert sets.check_folder(data_dir() / tiny_data)["ok"] is True         # inside: validated as before
+        jobs.ExtractRequest(videos=str(data_dir()), dataset="x", meta="/etc/hostname").validate()
+    assert dataset_folders.check_folder(data_dir() / tiny_data)["ok"] is True         # inside: validated as before
 
     monkeypatch.setenv("MMX_DATA_ROOTS", f"{tmp_path / 'none'}:{outside}")
     assert allowed_roots() == [(tmp_path / "none").resolve(), outside.resolve()]
     assert check_under_roots(outside / "Horror", "folder") == (outside / "Horror").resolve()
-    assert jobs.ImportRequest(folder=str(outside), dataset="x").validated().folder == str(outside.resolve())
+    assert jobs.ImportRequest(folder=str(outside), dataset="x").validate().folder == str(outside.resolve())
 
 
 def _extracted_set(folder: Path, video: Path) -> dict:
@@ -150,7 +150,7 @@ def _extracted_set(folder: Path, video: Path) -> dict:
 
 def test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names(tmp_path, monkeypatch):
     """An uploaded table whose ``dataset`` column names a folder outside the roots got its video served."""
-    from mmx_core.appkit import media
+    from mmx_core.appkit import trailer_media
 
     monkeypatch.setenv("MMX_DATA_ROOTS", str(tmp_path / "roots"))
     outside = Path(tempfile.mkdtemp(prefix="mmx-outside-"))
@@ -159,7 +159,7 @@ def test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names(t
         (tmp_path / "roots" / "videos").mkdir(parents=True)
         (tmp_path / "roots" / "videos" / "t1.mp4").write_bytes(b"\x00" * 16)
         inside = _extracted_set(tmp_path / "roots" / "set", tmp_path / "roots" / "videos" / "t1.mp4")
-        assert media.trailer_video("t1", inside).path == (tmp_path / "roots" / "videos" / "t1.mp4").resolve()
+        assert trailer_media.trailer_video("t1", inside).path == (tmp_path / "roots" / "videos" / "t1.mp4").resolve()
 
         hostile_rows = [
             _extracted_set(outside / "set", outside / "secret.mp4"),                  # a set outside the roots
@@ -169,8 +169,8 @@ def test_the_app_serves_files_only_from_under_the_roots_whatever_a_table_names(t
         (tmp_path / "roots" / "link").symlink_to(outside / "set", target_is_directory=True)
         hostile_rows.append({"id": "t1", "dataset": str(tmp_path / "roots" / "link")})  # a link out of the roots
         for row in hostile_rows:
-            assert media.trailer_video("t1", row) is None, row
-        assert media.dataset_folder(hostile_rows[0]) is None and media.dataset_folder(hostile_rows[3]) is None
+            assert trailer_media.trailer_video("t1", row) is None, row
+        assert trailer_media.dataset_folder(hostile_rows[0]) is None and trailer_media.dataset_folder(hostile_rows[3]) is None
     finally:
         shutil.rmtree(outside)
 

@@ -11,9 +11,10 @@ import urllib.parse
 import pytest
 
 from mmx_core.appkit.access import PASSWORD_VARIABLE
-from mmx_core.serving import edge_auth
-from mmx_core.serving.edge_auth import (COOKIE_NAME, FREE_FAILURES, AttemptLimiter, EdgeAuth, load_password,
-                                        load_secret, make_cookie, read_cookie, safe_next, start_auth_server)
+from mmx_core.serving import attempt_limiter, edge_auth
+from mmx_core.serving.attempt_limiter import FREE_FAILURES, AttemptLimiter
+from mmx_core.serving.edge_auth import (COOKIE_NAME, EdgeAuth, load_password, load_secret, make_cookie, read_cookie,
+                                        safe_next, start_auth_server)
 
 SECRET = b"k" * 32
 
@@ -79,7 +80,7 @@ def test_the_table_of_addresses_is_bounded_and_forgets():
         limiter.failed(f"10.0.0.{number}")
     assert len(limiter) == 3
     assert limiter.wait("10.0.0.0") == 0.0 and limiter.wait("10.0.0.4") > 0   # the oldest were dropped
-    clock.now += edge_auth.FORGET_SECONDS + edge_auth.MAX_DELAY + 1
+    clock.now += attempt_limiter.FORGET_SECONDS + attempt_limiter.MAX_DELAY + 1
     assert limiter.failed("10.0.0.4") == limiter.first_delay                 # an old record starts again
 
 

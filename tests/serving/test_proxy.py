@@ -22,7 +22,8 @@ from websockets.exceptions import InvalidStatus
 
 from mmx_core.appkit.uploads import MAX_UPLOAD_BYTES
 from mmx_core.base.errors import ExitCode, MMXError
-from mmx_core.serving.edge_auth import COOKIE_NAME, FREE_FAILURES
+from mmx_core.serving.attempt_limiter import FREE_FAILURES
+from mmx_core.serving.edge_auth import COOKIE_NAME
 from mmx_core.serving.serve import served, sign_in
 from mmx_core.serving.workers import free_port, wait_healthy
 from needs_nginx import require_nginx

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from mmx_core.train import nt_xent
-from mmx_core.train.sampling import epoch_batches
-from mmx_core.train.sampling import TrailerSequences, collate_items, sample_sequences, split_halves
+from mmx_core.train.sampling import TrailerSequences, epoch_batches, sample_sequences, split_halves
 
 
 def test_nt_xent_known_value():
@@ -82,7 +81,7 @@ def test_dataset_items_are_seeded_by_epoch_and_trailer(tiny_data):
     assert not set(item["clips"].sequences.tolist()) & set(item["clips_b"].sequences.tolist())
     full = TrailerSequences(store, rows, "all")[0]["clips"]
     assert full.n_sequences == store.sequence_count(int(rows[0]))
-    batch = collate_items([pairs[0], pairs[1]])
+    batch = pairs.batch([0, 1])
     assert batch["labels"].shape == (2, len(store.genres)) and "batch_b" in batch
 
 

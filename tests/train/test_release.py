@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mmx_core.base.assets import load_published
-from mmx_core.base.embeddings import load_embeddings
+from mmx_core.trailers.published import load_published
+from mmx_core.trailers.embeddings import load_embeddings
 from mmx_core.evaluate import genre_metrics
 from mmx_core.train import load_checkpoint, predict_scores
 from mmx_core.studies.release import ReleaseConfig, make_models

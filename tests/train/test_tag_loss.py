@@ -222,13 +222,13 @@ def test_refusals_exit_2_with_one_error_line_and_no_run_folder(case, tiny_data, 
 
 def test_train_config_checks_the_tag_options(tiny_data, tmp_path):
     for weight in (0, -1.0, float("nan"), float("inf"), True):
-        with pytest.raises(MMXError, match="tag_weight=.* must be a number > 0"):
+        with pytest.raises(MMXError, match="tag_weight=.*: must be a finite number > 0"):
             TrainConfig(stage="fine", data=tiny_data, out=tmp_path / "r", tag_weight=weight).validate()
     with pytest.raises(MMXError, match="fine stage only"):
         TrainConfig(stage="coarse", data=tiny_data, out=tmp_path / "r", tags=tmp_path / "t.csv").validate()
     assert TrainConfig().tag_weight == DEFAULT_TAG_WEIGHT > 0
     for weight in (-0.5, float("nan"), float("inf"), True, "1"):
-        with pytest.raises(MMXError, match="tag_prototype_weight=.* must be a number >= 0"):
+        with pytest.raises(MMXError, match="tag_prototype_weight=.*: must be a finite number >= 0"):
             TrainConfig(stage="fine", data=tiny_data, out=tmp_path / "r", tag_prototype_weight=weight).validate()
     TrainConfig(stage="fine", data=tiny_data, out=tmp_path / "r", tag_prototype_weight=0).validate()  # term off
     assert TrainConfig().tag_prototype_weight == DEFAULT_TAG_PROTOTYPE_WEIGHT > 0
@@ -241,15 +241,16 @@ def _events(run):
 
 def test_no_tags_is_the_plain_fine_stage_bit_for_bit(tiny_data, coarse, tmp_path, monkeypatch):
     assert main(_fine_args(tiny_data, coarse, tmp_path / "plain")) == 0
+    import mmx_core.train.build as build
     import mmx_core.train.loop as loop
 
     def untouched(*args, **kwargs):
         raise AssertionError("tag code ran in a run without tags")
 
-    for name in ("load_trailer_tags", "TagTeaching", "check_resume_tags"):
-        monkeypatch.setattr(loop, name, untouched)
-    train(TrainConfig.recipe("fine", data=tiny_data, init=coarse, out=tmp_path / "again", epochs=2, batch_size=16,
-                             device="cpu", tag_weight=3.0))
+    for module, name in ((loop, "load_trailer_tags"), (loop, "TagTeaching"), (build, "check_resume_tags")):
+        monkeypatch.setattr(module, name, untouched)
+    train(TrainConfig(stage="fine", data=tiny_data, init=coarse, out=tmp_path / "again", epochs=2, batch_size=16,
+                      device="cpu", tag_weight=3.0))
     a, b = (read_checkpoint(tmp_path / name / "checkpoints" / "last.pt") for name in ("plain", "again"))
     assert a["model"].keys() == b["model"].keys()
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
@@ -287,14 +288,14 @@ def test_train_request_passes_tags_to_the_command(tmp_path, monkeypatch):
     (tmp_path / "data" / "set" / "manifest.json").write_text("{}")
     tags = _tags_csv(tmp_path / "data" / "tags.csv", [("a", "x"), ("b", "x")])
     monkeypatch.setenv("MMX_RUNS_DIR", str(tmp_path / "runs"))
-    request = TrainRequest("fine", "set", tags=str(tags), device="cpu", name="r").validated()
+    request = TrainRequest("fine", "set", tags=str(tags), device="cpu", name="r").validate()
     argv = request.command(tmp_path / "runs" / "r")
     assert argv[argv.index("--tags") + 1] == str(tags.resolve())
     with pytest.raises(MMXError, match="fine stage only"):
-        TrainRequest("coarse", "set", tags=str(tags), device="cpu").validated()
+        TrainRequest("coarse", "set", tags=str(tags), device="cpu").validate()
     outside = _tags_csv(tmp_path / "elsewhere.csv", [("a", "x")])
     with pytest.raises(MMXError, match="outside the folders"):
-        TrainRequest("fine", "set", tags=str(outside), device="cpu").validated()
+        TrainRequest("fine", "set", tags=str(outside), device="cpu").validate()
 
 
 # -- tags help on planted data --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import torch
 from mmx_train_toys import TINY_MODEL, TINY_MODEL_ARGS
 from mmx_core.cli import main
 from mmx_core.data import TrailerStore
-from mmx_core.base.embeddings import load_embeddings
+from mmx_core.trailers.embeddings import load_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.model import ModelConfig
 from mmx_core.train import TrainConfig, embed_store, load_checkpoint, predict_scores, train

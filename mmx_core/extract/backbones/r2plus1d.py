@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mmx_core.extract.backbones.resnet import PooledBackbone
+
 
 def _conv2plus1d(inplanes: int, planes: int, mid: int, stride: int = 1) -> nn.Sequential:
     """Spatial (1x3x3) conv -> BN -> ReLU -> temporal (3x1x1) conv."""
@@ -48,7 +50,7 @@ class BasicBlock2Plus1D(nn.Module):
         return self.relu(self.conv2(self.conv1(x)) + identity)
 
 
-class R2Plus1D18(nn.Module):
+class R2Plus1D18(PooledBackbone):
     """R(2+1)D-18; :meth:`forward_features` gives the pooled 512-d clip vector.
 
     Parameters
@@ -83,22 +85,6 @@ class R2Plus1D18(nn.Module):
         self.fc = nn.Linear(512, num_classes)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm3d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.fc.weight, 0, 0.01)
-        nn.init.zeros_(self.fc.bias)
-
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
         return torch.flatten(self.avgpool(x), 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.forward_features(x))
-
-    def extra_repr(self) -> str:
-        return f"num_classes={self.num_classes}"

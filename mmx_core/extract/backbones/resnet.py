@@ -10,6 +10,29 @@ import torch
 from torch import nn
 
 
+class PooledBackbone(nn.Module):
+    """A backbone whose pooled features feed a classifier ``fc`` (:class:`ResNet50`, ``R2Plus1D18``).
+
+    Subclasses define ``num_classes``, ``fc`` and ``forward_features``.
+    """
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        nn.init.normal_(self.fc.weight, 0, 0.01)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.forward_features(x))
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}"
+
+
 class Bottleneck(nn.Module):
     """1x1 -> 3x3 (stride) -> 1x1 (x4 channels) with a residual connection.
 
@@ -42,7 +65,7 @@ class Bottleneck(nn.Module):
         return self.relu(y + identity)
 
 
-class ResNet50(nn.Module):
+class ResNet50(PooledBackbone):
     """ResNet-50 image backbone; :meth:`forward_features` gives the pooled 2048-d vector.
 
     Parameters
@@ -75,23 +98,7 @@ class ResNet50(nn.Module):
         self.fc = nn.Linear(2048, num_classes)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        nn.init.normal_(self.fc.weight, 0, 0.01)
-        nn.init.zeros_(self.fc.bias)
-
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return torch.flatten(self.avgpool(x), 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.forward_features(x))
-
-    def extra_repr(self) -> str:
-        return f"num_classes={self.num_classes}"

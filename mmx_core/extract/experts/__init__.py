@@ -7,33 +7,19 @@ one line in ``_ALL`` below.
 from __future__ import annotations
 
 from mmx_core.base.errors import MMXError
+from mmx_core.extract.config import DEFAULT_EXPERTS
 from mmx_core.extract.experts.audio import AudioExpert
 from mmx_core.extract.experts.base import AudioSampling, Expert, VideoExpert, VideoSampling
 from mmx_core.extract.experts.image import ImageExpert
 from mmx_core.extract.experts.motion import MotionExpert
 from mmx_core.extract.experts.scene import SceneExpert
 
-__all__ = [
-    "Expert",
-    "VideoExpert",
-    "VideoSampling",
-    "AudioSampling",
-    "EXPERTS",
-    "DEFAULT_EXPERTS",
-    "expert_names",
-    "get_expert",
-    "parse_experts",
-]
+__all__ = ["Expert", "VideoExpert", "VideoSampling", "AudioSampling", "EXPERTS", "DEFAULT_EXPERTS", "expert_names",
+           "get_expert", "parse_experts"]
 
-_ALL: tuple[Expert, ...] = (
-    ImageExpert(),
-    SceneExpert(),
-    MotionExpert(),
-    AudioExpert(),
-)
+_ALL: tuple[Expert, ...] = (ImageExpert(), SceneExpert(), MotionExpert(), AudioExpert())
 
 EXPERTS: dict[str, Expert] = {expert.name: expert for expert in _ALL}
-DEFAULT_EXPERTS: tuple[str, ...] = ("image", "scene", "motion", "audio")
 
 
 def expert_names() -> list[str]:

@@ -41,5 +41,4 @@ class AudioExpert(Expert):
 
     def forward_batch(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            feats = module(batch)
-        return feats.float()
+            return module(batch).float()

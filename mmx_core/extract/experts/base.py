@@ -195,13 +195,8 @@ class Expert(ABC):
 
     def describe(self) -> dict[str, Any]:
         """Backbone, dim, temporal layout and sampling (no weights info)."""
-        return {
-            "backbone": self.backbone,
-            "dim": int(self.dim),
-            "temporal": self.temporal,
-            "modality": self.modality,
-            "sampling": self.sampling.to_dict(),
-        }
+        return {"backbone": self.backbone, "dim": int(self.dim), "temporal": self.temporal, "modality": self.modality,
+                "sampling": self.sampling.to_dict()}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, backbone={self.backbone!r}, dim={self.dim})"
@@ -217,8 +212,7 @@ class VideoExpert(Expert):
         if not isinstance(clip, torch.Tensor):
             array = np.asarray(clip)
             clip = torch.from_numpy(array if array.flags.writeable else array.copy())
-        frames = clip
-        s = self.sampling
+        frames, s = clip, self.sampling
         if frames.dtype != torch.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"{self.name}: expected uint8 frames (T, H, W, 3), got {tuple(frames.shape)} {frames.dtype}")
         if frames.shape[1] != s.size or frames.shape[2] != s.size:

@@ -40,6 +40,9 @@ class MotionExpert(VideoExpert):
         return self._normalised_frames(clip).transpose(0, 1).contiguous()  # (3, T, S, S)
 
     def forward_batch(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        if torch.is_autocast_enabled(batch.device.type):
+            # Reduced precision: the channels-last 3-D kernels are the fast ones (docs/benchmarks.md "precision");
+            # float32 keeps today's layout, and so today's features to the bit.
+            batch = batch.contiguous(memory_format=torch.channels_last_3d)
         with torch.inference_mode():
-            feats = module.forward_features(batch)
-        return feats.float()
+            return module.forward_features(batch).float()

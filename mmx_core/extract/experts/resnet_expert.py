@@ -29,23 +29,18 @@ class ResNetFramesExpert(VideoExpert):
     temporal = "pooled"
     sampling = FRAME_SAMPLING
     num_classes = 1000
-    channels_last = True  # faster on CPU (measured: see docs/extract.md)
 
     def create_module(self) -> nn.Module:
         return ResNet50(num_classes=self.num_classes)
 
     def to_device(self, module: nn.Module, device: torch.device) -> nn.Module:
-        module = module.to(device)
-        return module.to(memory_format=torch.channels_last) if self.channels_last else module
+        return module.to(device).to(memory_format=torch.channels_last)  # faster on CPU (measured: see docs/extract.md)
 
     def prepare(self, clip: np.ndarray | torch.Tensor) -> torch.Tensor:
         return self._normalised_frames(clip)
 
     def forward_batch(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         n, t = batch.shape[:2]
-        x = batch.reshape(n * t, *batch.shape[2:])
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = batch.reshape(n * t, *batch.shape[2:]).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            feats = module.forward_features(x)
-        return feats.float().reshape(n, t, -1).mean(dim=1)
+            return module.forward_features(x).float().reshape(n, t, -1).mean(dim=1)

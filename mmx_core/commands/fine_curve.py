@@ -1,0 +1,46 @@
+"""``fine-curve``: sub-genre precision@10 of the coarse bottleneck, then of the fine one after every fine epoch."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from mmx_core.base.outputs import WORK, check_output, tag_output
+from mmx_core.commands.argtypes import THREADS, float_in, int_in
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "fine-curve", help="sub-genre precision@10 of a planted set after every fine epoch (the third-round study)",
+        description="Trains a coarse run under --work (reused when finished), then the fine stage one epoch at a "
+        "time, scoring the fine bottleneck's sub-genre precision@10 over all trailers after each epoch. Prints "
+        "each epoch's figure, then one JSON line.")
+    parser.add_argument("--data", required=True, help="a planted data set (has a 'subgenre' column)")
+    tag_output(parser.add_argument("--work", required=True, help="folder for the coarse and fine runs"), WORK)
+    parser.add_argument("--sequence-encoder", default="mlp+mean", choices=["mlp", "mlp+mean"])
+    parser.add_argument("--coarse-epochs", type=int_in(1), default=10)
+    parser.add_argument("--fine-epochs", type=int_in(1), default=10)
+    parser.add_argument("--fine-lr", type=float_in(0, low_open=True), default=5e-4,
+                        help="learning rate of the fine stage")
+    parser.add_argument("--temperature", type=float_in(0, low_open=True), default=0.5,
+                        help="contrastive temperature of the fine stage")
+    parser.add_argument("--fine-batch-size", type=int_in(1), default=64, help="batch size of the fine stage")
+    parser.add_argument("--threads", type=THREADS, default=1, help="torch threads")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    work = check_output(args.work, WORK, option="--work", inputs=(args.data,))
+    import torch
+
+    from mmx_core.studies.fine_curve import FineCurveSpec, fine_stage_curve
+
+    logging.disable(logging.INFO)
+    torch.set_num_threads(args.threads)
+    spec = FineCurveSpec(Path(args.data), work, sequence_encoder=args.sequence_encoder,
+                         coarse_epochs=args.coarse_epochs, fine_epochs=args.fine_epochs, fine_lr=args.fine_lr,
+                         temperature=args.temperature, fine_batch_size=args.fine_batch_size)
+    result = fine_stage_curve(spec, on_epoch=lambda epoch, value: print(epoch, value, flush=True))
+    print(json.dumps({**result, "data": args.data}))
+    return 0
