@@ -133,10 +133,19 @@ def test_wrong_passwords_meet_the_limit_then_the_right_one_waits_its_turn(stack)
 
 
 def upstream_of(stack, cookie: str, path: str = "/_stcore/health") -> tuple[int, str]:
-    """(status, the upstream addresses nginx logged) of one request with ``cookie``."""
+    """(status, the upstream addresses nginx logged) of one request with ``cookie``.
+
+    nginx writes a request's log line after the response has gone out, so the client can have its answer before
+    the line exists: wait for the line this request adds, never read the one before it.
+    """
+    log = stack.run_dir / "access.log"
+    before = len(log.read_text().splitlines())
     status = request(stack.url, "GET", path, {"Cookie": cookie})[0]
-    line = (stack.run_dir / "access.log").read_text().strip().splitlines()[-1]
-    return status, line.rpartition("upstream=")[2]
+    deadline = time.monotonic() + 10
+    while len(lines := log.read_text().splitlines()) <= before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(lines) > before, "nginx logged no line for the request"
+    return status, lines[-1].rpartition("upstream=")[2]
 
 
 def test_a_killed_worker_is_started_again_and_the_proxy_keeps_answering(stack):
