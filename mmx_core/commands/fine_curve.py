@@ -7,7 +7,11 @@ import logging
 from pathlib import Path
 
 from mmx_core.base.outputs import WORK, check_output, tag_output
-from mmx_core.commands.argtypes import THREADS, float_in, int_in
+from mmx_core.commands.argtypes import THREADS, add_data, float_in, int_in
+from mmx_core.studies.fine_curve import FineCurveSpec
+
+DEFAULTS = FineCurveSpec(Path(), Path())
+"""The study's own defaults, which the options show and take."""
 
 
 def register(subparsers) -> None:
@@ -16,16 +20,18 @@ def register(subparsers) -> None:
         description="Trains a coarse run under --work (reused when finished), then the fine stage one epoch at a "
         "time, scoring the fine bottleneck's sub-genre precision@10 over all trailers after each epoch. Prints "
         "each epoch's figure, then one JSON line.")
-    parser.add_argument("--data", required=True, help="a planted data set (has a 'subgenre' column)")
+    add_data(parser, help="a planted data set (has a 'subgenre' column)")
     tag_output(parser.add_argument("--work", required=True, help="folder for the coarse and fine runs"), WORK)
-    parser.add_argument("--sequence-encoder", default="mlp+mean", choices=["mlp", "mlp+mean"])
-    parser.add_argument("--coarse-epochs", type=int_in(1), default=10)
-    parser.add_argument("--fine-epochs", type=int_in(1), default=10)
-    parser.add_argument("--fine-lr", type=float_in(0, low_open=True), default=5e-4,
+    parser.add_argument("--sequence-encoder", choices=["mlp", "mlp+mean"],
+                        default=DEFAULTS.sequence_encoder)
+    parser.add_argument("--coarse-epochs", type=int_in(1), default=DEFAULTS.coarse_epochs)
+    parser.add_argument("--fine-epochs", type=int_in(1), default=DEFAULTS.fine_epochs)
+    parser.add_argument("--fine-lr", type=float_in(0, low_open=True), default=DEFAULTS.fine_lr,
                         help="learning rate of the fine stage")
-    parser.add_argument("--temperature", type=float_in(0, low_open=True), default=0.5,
+    parser.add_argument("--temperature", type=float_in(0, low_open=True), default=DEFAULTS.temperature,
                         help="contrastive temperature of the fine stage")
-    parser.add_argument("--fine-batch-size", type=int_in(1), default=64, help="batch size of the fine stage")
+    parser.add_argument("--fine-batch-size", type=int_in(1), default=DEFAULTS.fine_batch_size,
+                        help="batch size of the fine stage")
     parser.add_argument("--threads", type=THREADS, default=1, help="torch threads")
     parser.set_defaults(func=run)
 
@@ -34,7 +40,7 @@ def run(args) -> int:
     work = check_output(args.work, WORK, option="--work", inputs=(args.data,))
     import torch
 
-    from mmx_core.studies.fine_curve import FineCurveSpec, fine_stage_curve
+    from mmx_core.studies.fine_curve import fine_stage_curve
 
     logging.disable(logging.INFO)
     torch.set_num_threads(args.threads)

@@ -14,11 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from mmx_core.base.errors import MMXError
-from mmx_core.data import TrailerStore
-from mmx_core.model import ModelConfig
-from mmx_core.studies.subgenre_metrics import precision_at_k
-from mmx_core.train import TrainConfig, embed_store, train
 
 __all__ = ["FineCurveSpec", "fine_stage_curve"]
 
@@ -52,11 +47,13 @@ def fine_stage_curve(spec: FineCurveSpec, on_epoch: Callable[[int, float], None]
 
     ``on_epoch(epoch, precision)`` is called after each fine epoch is scored.
     """
+    from mmx_core.data import TrailerStore  # here, not above: the CLI reads FineCurveSpec's defaults without torch
+    from mmx_core.model import ModelConfig
+    from mmx_core.studies.subgenre_metrics import planted_subgenres, precision_at_k
+    from mmx_core.train import TrainConfig, embed_store, train
+
     store = TrailerStore.open(spec.data)
-    if "subgenre" not in store.trailers.columns:
-        raise MMXError("the data set has no 'subgenre' column; generate a planted set with "
-                       "'python -m mmx_core synth --latent planted'", spec.data)
-    subgenre = store.trailers["subgenre"].to_numpy()
+    subgenre = planted_subgenres(store, spec.data)
     started = time.perf_counter()
     coarse = spec.work / "coarse"
     if not (coarse / "checkpoints" / "best.pt").exists():
