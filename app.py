@@ -12,7 +12,6 @@ COLOUR_NAMES = {"cluster": "sub-genre cluster", "named": "named sub-genre", "tag
                 "year": "year"}
 
 view = widgets.setup("Explore")
-st.sidebar.title("MMX Explorer")
 emb = widgets.choose_set()
 if emb is None:
     st.stop()
@@ -27,7 +26,7 @@ colour = widgets.bound(st.sidebar.selectbox, "colour", "Colour by", [c for c in 
 genre = widgets.bound(st.sidebar.selectbox, "genre", "Highlighted genre", PAPER_GENRES) if colour == "genre" else None
 st.sidebar.divider()
 query = widgets.bound(st.sidebar.text_input, "q", "Search titles", placeholder="e.g. blade runner")
-picked = widgets.bound(st.sidebar.multiselect, "genres", "Filter: any of these genres", PAPER_GENRES, key="w_genres")
+widgets.bound(st.sidebar.multiselect, "genres", "Filter: any of these genres", PAPER_GENRES)
 years_known = emb.metadata["year"].dropna().astype(int) if "year" in emb.metadata else None
 if years_known is not None and len(years_known):
     low, high = int(years_known.min()), int(years_known.max())
@@ -72,7 +71,7 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
     frame = data.frame
     rows = explore_panels.take_map_click(emb.name, frame, explore_map.last_selection(data))
     map_col, side_col = st.columns([3, 1.1])
-    names = explore_panels.cluster_names(data)
+    names = map_groups.chooser_names(data.summaries, "cluster")
     with side_col:
         explore_panels.cluster_chooser(data, names)
     view = st.session_state["view"]

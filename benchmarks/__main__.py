@@ -20,7 +20,6 @@ import benchmarks
 import torch
 
 from mmx_core.base import docblocks
-from mmx_core.base.artefacts import atomic_write
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -61,12 +60,9 @@ def main() -> int:
         content = f"## {name}\n\n" + stamp + "\n".join(t.to_markdown() for t in tables) + "\n"
         for table in tables:
             print(table.to_markdown(), flush=True)
-        if args.dry_run:
-            continue
-        if getattr(module, "DOC", None):      # a benchmark with a document of its own (reliability)
-            docblocks.update_block(module.DOC, name, content)
-            continue
-        write_doc(name, content)
+        if not args.dry_run:       # a benchmark with a document of its own (reliability) writes there
+            own = getattr(module, "DOC", None)
+            docblocks.update_block(own or DOC, name, content, "" if own else HEADER)
     return 0
 
 
@@ -80,21 +76,9 @@ HEADER = (
 
 def machine() -> str:
     """Cores, memory and GPU of this machine, for the stamp line of a section."""
-    try:
-        with open("/proc/meminfo") as handle:
-            kib = int(handle.readline().split()[1])
-        memory = f", {kib / 2**20:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        memory = ""
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()} cores{memory}, {gpu}"
-
-
-def write_doc(name: str, content: str) -> None:
-    """Replace the section ``name`` of docs/benchmarks.md; the rest of the file is kept."""
-    text = DOC.read_text() if DOC.exists() else HEADER
-    with atomic_write(DOC, "w") as handle:
-        handle.write(docblocks.replace_block(text, name, content))
+    return f"{os.cpu_count()} cores, {memory:.0f} GiB, {gpu}"
 
 
 if __name__ == "__main__":

@@ -85,21 +85,23 @@ def _decode_rates(video: Path, experts) -> list:
     return [frames / 2 / seconds, frames / seconds, clips / seconds, clips]
 
 
+def prepared_batch(expert, rng: np.random.Generator) -> torch.Tensor:
+    """BATCH random clips prepared for ``expert`` (audio: a 2 s wave, two examples a clip)."""
+    if expert.modality == "audio":
+        wave = (0.1 * rng.standard_normal(32000)).astype(np.float32)
+        return torch.cat([expert.prepare(wave) for _ in range(BATCH)])
+    s = expert.sampling
+    clip = rng.integers(0, 256, (s.frames_per_clip, s.size, s.size, 3), dtype=np.uint8)
+    return torch.stack([expert.prepare(clip) for _ in range(BATCH)])
+
+
 def _backbone_rates(experts, repeats: int) -> dict[str, float]:
     """Clips per second of each expert alone on a pre-decoded batch of BATCH clips (audio: 2 examples a clip)."""
     rng = np.random.default_rng(0)
     rates = {}
     for expert in experts:
         module = expert.build(untrained=True)
-        if expert.modality == "audio":
-            wave = (0.1 * rng.standard_normal(int(2.0 * 16000))).astype(np.float32)
-            batch = torch.cat([expert.prepare(wave) for _ in range(BATCH)])
-            per_clip = batch.shape[0] / BATCH
-        else:
-            s = expert.sampling
-            clip = rng.integers(0, 256, (s.frames_per_clip, s.size, s.size, 3), dtype=np.uint8)
-            batch = torch.stack([expert.prepare(clip) for _ in range(BATCH)])
-            per_clip = 1
+        batch = prepared_batch(expert, rng)
 
         def forward():
             with torch.inference_mode():
@@ -107,7 +109,7 @@ def _backbone_rates(experts, repeats: int) -> dict[str, float]:
                     expert.forward_batch(module, batch[start:start + BATCH])
 
         expert.forward_batch(module, batch[:BATCH])  # warm-up
-        rates[expert.name] = best_rate(forward, int(batch.shape[0] / per_clip), repeats, torch.device("cpu"))
+        rates[expert.name] = best_rate(forward, BATCH, repeats, torch.device("cpu"))
     return rates
 
 

@@ -86,7 +86,7 @@ def _extraction(tmp: Path) -> list[list]:
 
 def _faiss() -> list[list]:
     from mmx_core.explore import faiss_index
-    from mmx_core.explore.neighbours import NeighbourIndex
+    from mmx_core.explore.neighbours import NeighbourIndex, recall_at_k
 
     if not faiss_index.gpu_ready():
         return [["faiss on the GPU", float("nan"), float("nan"), "not installed (faiss-gpu-cu12)", float("nan"), True]]
@@ -96,7 +96,7 @@ def _faiss() -> list[list]:
         start = time.perf_counter()
         rows, _ = NeighbourIndex(backend="exact", device=device).build(X).query(np.arange(2000), k=10)
         timed[device] = (time.perf_counter() - start, rows)
-    recall = float(np.mean([len(set(g) & set(c)) / 10 for g, c in zip(timed["cuda"][1], timed["cpu"][1])]))
+    recall = recall_at_k(timed["cuda"][1], timed["cpu"][1])
     return [["faiss exact search", timed["cuda"][0], timed["cpu"][0], "recall@10 of the CPU's", recall,
              recall >= MIN_RECALL]]
 

@@ -26,7 +26,7 @@ import asyncio
 
 from benchmarks.harness import Table
 from benchmarks.load.kill import KILL_AFTER, KILL_SESSIONS, worker_kill
-from benchmarks.load.phases import click_costs, concurrent, idle_sessions, soak, warm_up
+from benchmarks.load.phases import concurrent, idle_sessions, soak, warm_up
 from benchmarks.load.stack import WORKERS, Server
 from benchmarks.load.tables import load_tables
 
@@ -65,14 +65,3 @@ def run(quick: bool = False, soak_minutes: float | None = None, workers: int = W
         results[1] = _measure(1, sizes, idle, 0.0, loops, None)
     return load_tables(results, sizes, workers)
 
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_load",
-                                     description="Server CPU per click on Explore (quick; writes nothing).")
-    parser.add_argument("--clicks", type=int, default=30, help="clicks to time (default 30)")
-    args = parser.parse_args()
-    if args.clicks < 1:
-        parser.error(f"--clicks must be at least 1, got {args.clicks}")
-    print(click_costs(args.clicks).to_markdown())

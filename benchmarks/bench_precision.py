@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.bench_extract import BATCH, EXPERTS, make_trailer
+from benchmarks.bench_extract import BATCH, EXPERTS, make_trailer, prepared_batch
 from benchmarks.harness import Table, best_rate, feature_cosines
 
 GOAL_EXTRACT = 3.0
@@ -36,20 +36,14 @@ def _backbone_rates(precision: str, repeats: int) -> dict[str, float]:
     for expert in parse_experts(EXPERTS):
         torch.manual_seed(0)
         module = expert.build(untrained=True)
-        if expert.modality == "audio":
-            wave = (0.1 * rng.standard_normal(32000)).astype(np.float32)
-            batch, per_clip = torch.cat([expert.prepare(wave) for _ in range(BATCH)]), 2
-        else:
-            s = expert.sampling
-            clip = rng.integers(0, 256, (s.frames_per_clip, s.size, s.size, 3), dtype=np.uint8)
-            batch, per_clip = torch.stack([expert.prepare(clip) for _ in range(BATCH)]), 1
+        batch = prepared_batch(expert, rng)
 
         def forward():
             with torch.inference_mode(), autocast_for("cpu", dtype):
                 expert.forward_batch(module, batch)
 
         forward()  # warm-up
-        rates[expert.name] = best_rate(forward, int(batch.shape[0] / per_clip), repeats, torch.device("cpu"))
+        rates[expert.name] = best_rate(forward, BATCH, repeats, torch.device("cpu"))
     return rates
 
 

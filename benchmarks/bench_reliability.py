@@ -27,7 +27,7 @@ DOC = ROOT / "docs" / "reliability.md"          # this benchmark's block goes he
 TESTS = "tests/hardening"
 
 
-def run_hardening_tests(quick: bool = False, also: list[str] = ()) -> dict[str, dict]:
+def run_hardening_tests(also: list[str] = ()) -> dict[str, dict]:
     """Run the hardening tests and the files in ``also``; ``{test name: {"outcome", "seconds", "file", "properties"}}``."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
@@ -58,8 +58,7 @@ def _outcome(results: dict, test: str) -> str:
 
 def _all_passed(outcome: str) -> bool:
     """True for ``passed`` and ``N/N passed`` (every parametrised case)."""
-    counted = re.fullmatch(r"(\d+)/(\d+) passed", outcome)
-    return outcome == "passed" or bool(counted and counted[1] == counted[2])
+    return outcome == "passed" or re.fullmatch(r"(\d+)/\1 passed", outcome) is not None
 
 
 def _threat_model(results: dict) -> Table:
@@ -77,7 +76,7 @@ def _threat_model(results: dict) -> Table:
 
 
 def run(quick: bool = False) -> list[Table]:
-    results = run_hardening_tests(quick, threat_model.test_files())
+    results = run_hardening_tests(threat_model.test_files())
     cases = list(reliability_cases.CASES) + reliability_cases.SERVING_AND_FAULT_CASES  # hostile input, then the rest
     defects = Table("Defect classes", ["defect class", "test", "what is tried", "outcome"],
                     [[defect, f"`{test}`", tried, _outcome(results, test)] for defect, test, tried in cases],

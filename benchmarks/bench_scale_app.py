@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness import Table, project_folders, timer
+from benchmarks.harness import Table, project_folders, timed_runs, timer
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_SET, FULL_N = "upload:generated-1m", 1_000_000
@@ -104,9 +104,7 @@ def run(quick: bool = False) -> list[Table]:
     opens = []
     for _ in range(1 if quick else 3):
         at = _session(name, query)
-        with timer() as t:
-            at.run()
-        opens.append(t["seconds"])
+        opens += timed_runs(at.run, 1)
     assert not at.exception, [e.value for e in at.exception]
     fig, whole_bytes = _map_element(at)
     density = fig["data"][0]
@@ -117,14 +115,10 @@ def run(quick: bool = False) -> list[Table]:
         x0, y0 = left + width * (0.375 + 0.01 * i), bottom + height * 0.375
         box = [x0, x0 + width / 4, y0, y0 + height / 4]
         at.session_state["map_large"] = {"view": box, "missing": 0}
-        with timer() as t:
-            at.run()
-        zooms.append(t["seconds"])
+        zooms += timed_runs(at.run, 1)
         zoomed, zoom_bytes = _map_element(at)
         at.session_state[selection_key("map_large")] = {"kind": "click", "rows": [_drawn_row(zoomed)]}
-        with timer() as t:
-            at.run()
-        clicks.append(t["seconds"])
+        clicks += timed_runs(at.run, 1)
         assert "**Nearest neighbours**" in [m.value for m in at.markdown]
     label = f"{n:,} x 256" + (" (PCA map)" if quick else " (UMAP map)")
     cold = "computing the map and clusters" if quick else "map and clusters from the disk cache"

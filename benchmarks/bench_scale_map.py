@@ -17,9 +17,7 @@ def baseline_table(n: int, dim: int) -> Table:
     import hdbscan
     import umap
 
-    from mmx_core.explore import SubgenreClusterer
-
-    from mmx_core.explore import cached_clusters, cached_map
+    from mmx_core.explore import SubgenreClusterer, cached_clusters, cached_map
 
     emb = generated(n, dim, SEED)
     X, Xn = emb.vectors, emb.normalized()

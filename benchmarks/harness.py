@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
+from unittest import mock
 
 import torch
 
@@ -60,20 +61,15 @@ def timed_runs(fn: Callable[[], object], repeats: int) -> list[float]:
     return times
 
 
-def sync(device: torch.device) -> None:
-    """Wait for the device's queued work (CUDA); nothing on the CPU."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def best_rate(fn: Callable[[], object], items: int, repeats: int, device: torch.device) -> float:
     """Best ``items`` per second of ``repeats`` timed calls of ``fn`` (the cores are shared: best, not mean)."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None   # wait for queued CUDA work
     best = 0.0
     for _ in range(repeats):
-        sync(device)
+        sync()
         start = time.perf_counter()
         fn()
-        sync(device)
+        sync()
         best = max(best, items / (time.perf_counter() - start))
     return best
 
@@ -155,17 +151,9 @@ def trust(X, Y, seed: int = 0) -> float:
     return float(trustworthiness(X[rows], Y[rows], n_neighbors=TRUST_K, metric="cosine"))
 
 
-@contextlib.contextmanager
-def environ(values: dict[str, str]) -> Iterator[None]:
-    """Set the environment variables ``values`` for the block; each comes back as it was (or unset) after."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.update({name: value for name, value in before.items() if value is not None})
-        for name in [name for name, value in before.items() if value is None]:
-            os.environ.pop(name, None)
+def environ(values: dict[str, str]):
+    """Set the environment variables ``values`` for the block; the environment comes back as it was after."""
+    return mock.patch.dict(os.environ, values)
 
 
 def project_folders(home: Path) -> dict[str, str]:
@@ -180,14 +168,8 @@ def fresh_cache() -> Iterator[str]:
         yield folder
 
 
-@contextlib.contextmanager
-def no_shipped_cache() -> Iterator[None]:
+def no_shipped_cache():
     """Make the pipeline ignore assets/cache (so a 'cold' run is really cold)."""
     from mmx_core.base import artefacts
 
-    original = artefacts.shipped_cache_dir
-    artefacts.shipped_cache_dir = lambda: artefacts.cache_dir()
-    try:
-        yield
-    finally:
-        artefacts.shipped_cache_dir = original
+    return mock.patch.object(artefacts, "shipped_cache_dir", lambda: artefacts.cache_dir())

@@ -27,29 +27,21 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     (an option's help says what leaving it out means) and help that already names it."""
 
     def _get_help_string(self, action):
-        if action.default is None or action.default is False:
+        if action.default is None or action.default is False or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
 
-class OneLineErrors:
-    """Parsers whose usage errors are one line (``PROG: error: MESSAGE``, exit code 2), without the
-    usage block; ``--help`` shows the usage."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-class TopParser(OneLineErrors, argparse.ArgumentParser):
-    """The ``python -m mmx_core`` parser."""
-
-
-class CommandParser(OneLineErrors, argparse.ArgumentParser):
-    """A subcommand's parser: :class:`DefaultsFormatter` unless the command names another, and
-    options given without help still show their default."""
+class CommandParser(argparse.ArgumentParser):
+    """The parser of ``python -m mmx_core`` and of each subcommand: usage errors are one line (``PROG: error:
+    MESSAGE``, exit code 2) without the usage block (``--help`` shows it); :class:`DefaultsFormatter` unless a
+    command names another, and options given without help still show their default."""
 
     def __init__(self, *args, formatter_class=DefaultsFormatter, **kwargs):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
     def add_argument(self, *args, **kwargs):
         action = super().add_argument(*args, **kwargs)
@@ -60,11 +52,9 @@ class CommandParser(OneLineErrors, argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = TopParser(prog="python -m mmx_core", description="MMX Explorer pipeline steps.")
+    parser = CommandParser(prog="python -m mmx_core", description="MMX Explorer pipeline steps.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    subparsers = parser.add_subparsers(
-        dest="command", metavar="COMMAND", required=True,
-        parser_class=CommandParser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         if hasattr(module, "register"):

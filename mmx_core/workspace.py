@@ -62,8 +62,7 @@ SHIPPED = {"coarse": "coarse_embeddings.npz", "fine": "fine_embeddings.npz"}
 # -- data sets, checkpoints, prediction files ----------------------------------------------------
 def data_sets() -> list[str]:
     """Names of trailer data sets under the data folder (folders holding a ``manifest.json``)."""
-    root = data_dir()
-    return sorted(p.parent.name for p in root.glob("*/manifest.json")) if root.is_dir() else []
+    return sorted(p.parent.name for p in data_dir().glob("*/manifest.json"))  # none when the folder is absent
 
 
 def checkpoints() -> dict[str, Path]:
@@ -79,17 +78,14 @@ def checkpoints() -> dict[str, Path]:
                 continue
             if (path := run_checkpoint(root / name, present)).name in present:
                 found[f"run:{name}"] = path
-    if MODELS_DIR.is_dir():
-        for path in sorted(MODELS_DIR.glob("*.pt")):
-            found[f"models:{path.name}"] = path
+    for path in sorted(MODELS_DIR.glob("*.pt")):
+        found[f"models:{path.name}"] = path
     return found
 
 
 def prediction_files() -> dict[str, Path]:
     """Predictions files under the runs folder, keyed ``<run>/<file>``."""
     root = runs_dir()
-    if not root.is_dir():
-        return {}
     return {str(p.relative_to(root)): p for p in sorted(root.glob("*/**/predictions*.npz"))}
 
 
@@ -164,13 +160,11 @@ def list_sets() -> list[SetInfo]:
     for name, file in SHIPPED.items():
         if (MODELS_DIR / file).exists():
             found.append(_info(name, f"{name} (shipped encoder)", "shipped", MODELS_DIR / file))
-    if runs_dir().is_dir():
-        for path in sorted(runs_dir().glob("*/embeddings/*.npz")):
-            run = path.parent.parent.name
-            found.append(_info(f"run:{run}/{path.stem}", f"run {run}: {path.stem}", "run", path))
-    if uploads_dir().is_dir():
-        for path in sorted(uploads_dir().glob("*/embeddings.npz")):
-            found.append(_info(f"upload:{path.parent.name}", f"upload: {path.parent.name}", "upload", path))
+    for path in sorted(runs_dir().glob("*/embeddings/*.npz")):  # glob finds nothing in an absent folder
+        run = path.parent.parent.name
+        found.append(_info(f"run:{run}/{path.stem}", f"run {run}: {path.stem}", "run", path))
+    for path in sorted(uploads_dir().glob("*/embeddings.npz")):
+        found.append(_info(f"upload:{path.parent.name}", f"upload: {path.parent.name}", "upload", path))
     return found
 
 

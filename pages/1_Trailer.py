@@ -7,7 +7,6 @@ from mmx_core.appkit import map_tables, search
 from ui import widgets
 
 view = widgets.setup("Trailer")
-st.sidebar.title("MMX Explorer")
 infos = {c.name: c for c in workspace.list_sets()}
 names = list(infos)
 if "w_first" not in st.session_state:   # coarse | fine when both are shipped, unless a set was chosen
@@ -53,7 +52,6 @@ with card_col:
 
 second = widgets.load_set(second_name) if second_name else None
 table = map_tables.side_by_side(emb, second, view.trailer, k=k)
-target = None
 with first_col:
     st.subheader(f"Neighbours in {emb.name}")
     target = widgets.neighbour_list(table, suffix="_a" if second is not None and "id_a" in table else "", key="nb_a")

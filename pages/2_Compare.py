@@ -11,7 +11,6 @@ from mmx_core.base.errors import MMXError
 from ui import annotation_panels as notes, widgets
 
 view = widgets.setup("Compare")
-st.sidebar.title("MMX Explorer")
 names = [c.name for c in workspace.list_sets()]
 if len(names) < 2:
     st.title("Compare two spaces")
@@ -48,7 +47,6 @@ if example:
 else:
     show_example = False
 
-frames = [map_tables.comparison_map(table, result, side) for side in ("a", "b")]
 highlight = None
 picked = st.session_state.get("_compare_pick", np.zeros(0, dtype=np.int64))
 if show_example:
@@ -57,12 +55,11 @@ elif len(picked):
     highlight = np.isin(np.arange(len(table)), picked)
 colour = st.sidebar.radio("Colour by", ["change", "cluster"], key="w_ccolour",
                           format_func={"change": "neighbour overlap (Jaccard@k)", "cluster": "own clusters"}.get)
-col_a, col_b = st.columns(2)
 events = []
 bases = widgets.comparison_bases(first, second, k, view.projection, view.mcs, colour, height=480)
-for col, frame, name, base in ((col_a, frames[0], first, bases[0]), (col_b, frames[1], second, bases[1])):
-    fig = map_figure(frame, colour, change=table["jaccard"].to_numpy(), highlight=highlight, height=480,
-                             labels=False, title=name, base=base)
+for col, side, name, base in zip(st.columns(2), "ab", (first, second), bases):
+    fig = map_figure(map_tables.comparison_map(table, result, side), colour, change=table["jaccard"].to_numpy(),
+                     highlight=highlight, height=480, labels=False, title=name, base=base)
     with col:
         events.append(st.plotly_chart(fig, on_select="rerun", key=f"cmp_{name}", width="stretch"))
         widgets.hover_card(f"cmp_{name}", table["id"].tolist(), f"compare:{first}|{second}")

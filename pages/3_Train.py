@@ -9,7 +9,6 @@ from mmx_core.train.config import STAGE_RECIPES
 from ui import job_panels, widgets
 
 widgets.setup("Train")
-st.sidebar.title("MMX Explorer")
 st.title("Train")
 st.caption("Runs are background jobs: they keep going when this tab closes or the app restarts. "
            "One job at a time per device; others wait in the queue.")

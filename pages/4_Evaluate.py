@@ -11,7 +11,6 @@ from mmx_core.evaluate.probe import probe_path
 from ui import job_panels, widgets
 
 widgets.setup("Evaluate")
-st.sidebar.title("MMX Explorer")
 st.title("Evaluate")
 
 sources = {"probe:published": "linear probe on the published embeddings (128 PCA components, 80/20 split)"}

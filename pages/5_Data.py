@@ -10,14 +10,12 @@ from mmx_core.extract.experts import DEFAULT_EXPERTS, expert_names
 from ui import job_panels, widgets
 
 widgets.setup("Data")
-st.sidebar.title("MMX Explorer")
 st.title("Data")
 
 st.subheader("Embedding sets")
 infos = workspace.list_sets()
 st.dataframe([{"name": c.name, "kind": c.kind, "generated features": c.generated, "untrained backbones": c.untrained,
-               "file": str(c.path)} for c in infos],
-             hide_index=True)
+               "file": str(c.path)} for c in infos], hide_index=True)
 st.caption("Data sets for training (data/ folder): " + (", ".join(workspace.data_sets()) or "none yet"))
 
 st.subheader("Load a data set folder on the server")
@@ -55,8 +53,7 @@ with st.form("extract_form"):
 if extract:
     job_panels.submit(jobs.ExtractRequest(videos=videos.strip(), dataset=dataset.strip(), meta=meta.strip(),
                                           experts=",".join(experts), device=device, precision=precision,
-                                          untrained=untrained,
-                                          allow_partial=allow_partial, strict=strict),
+                                          untrained=untrained, allow_partial=allow_partial, strict=strict),
                       "Extraction")
 left, right = st.columns(2)
 if left.button("Generate a demo data set (planted sub-genres)", key="generate_demo"):

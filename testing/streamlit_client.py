@@ -61,7 +61,6 @@ class Run:
     elements: list[Element] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)   # exception elements and st.error alerts
     early_reruns: int = 0                          # st.rerun() inside the run
-    messages: int = 0
     bytes: int = 0
 
     @property
@@ -188,7 +187,6 @@ class Session:
                 run.exceptions.append(f"{type(exc).__name__}: {exc}")
                 self.closed = True
                 return run
-            run.messages += 1
             run.bytes += len(frame)
             msg = self._parse(frame)
             kind = msg.WhichOneof("type")

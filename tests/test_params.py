@@ -118,6 +118,12 @@ def _help(command: str) -> str:
     return " ".join(out.getvalue().split())  # argparse wraps lines
 
 
+def test_no_option_help_names_its_default_twice():
+    # the formatter adds "(default: ...)" unless the help already says what leaving the option out means
+    for command in ("ablate", "docs", "evaluate", "extract", "make-models", "score", "subgenre-eval", "train"):
+        assert all(entry.count("(default") <= 1 for entry in _help(command).split(" --")), command
+
+
 def test_cli_defaults_are_the_estimators_defaults():
     p = Projector.defaults()
     args = _parse("project", "--embeddings", "e.npz", "--out", "m.parquet")

@@ -240,7 +240,7 @@ def annotations_file(name: str, ids, titles) -> None:
         st.download_button("Download names, tags and notes",                # written when clicked, not every run
                            lambda: table_text(annotations.rows(), dict(zip(ids, titles))),
                            f"{name.replace(':', '_').replace('/', '_')}-annotations.csv", "text/csv",
-                           key="download_annotations")
+                           key="download_annotations", on_click="ignore")
         upload = st.file_uploader("Import a CSV (id, tag, kind, note, colour)", type=["csv"], key="import_annotations")
         if upload is not None and st.button("Import it", key="import_go"):
             try:

@@ -17,7 +17,6 @@ from mmx_core.appkit.map_figure import MAP_POINT_LIMIT, MapBase, map_base, map_f
 from ui import plotly_map, widgets
 
 SMALL_KEY, LARGE_KEY = "map", "map_large"   # element keys of the two kinds of map
-HEIGHT = 640
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
@@ -99,4 +98,4 @@ def draw(fig, base: MapBase, scope: tuple) -> None:
     st.caption(f"The map shows the density of all {base.n_rows:,} trailers and {len(base.rows):,} sampled points "
                "of this view: zoom or pan to sample the points of another region. Search and filters count "
                f"matches over the whole set (at most {MATCH_CAP:,} of the view outlined).")
-    plotly_map.plotly_map(fig, LARGE_KEY, scope, height=HEIGHT)
+    plotly_map.plotly_map(fig, LARGE_KEY, scope)

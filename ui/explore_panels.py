@@ -28,11 +28,6 @@ def take_map_click(name: str, frame, event=None) -> np.ndarray:
     return rows
 
 
-def cluster_names(data: map_tables.MapData) -> dict:
-    """Cluster -> its label and size, as the chooser and the headings show it."""
-    return map_groups.chooser_names(data.summaries, "cluster")
-
-
 def chosen_group(data: map_tables.MapData) -> int | None:
     """The view's ``group`` if the map has that group, else None."""
     group = st.session_state["view"].group
@@ -132,7 +127,7 @@ def selection_panel(data: map_tables.MapData, rows: np.ndarray, highlight: np.nd
     table_col, hist_col = st.columns([1, 1])
     table_col.dataframe(chosen, hide_index=True, height=300, key="selection_table")
     table_col.download_button("Download the selection as CSV", spreadsheet_safe_csv(chosen), "selection.csv",
-                              "text/csv")
+                              "text/csv", on_click="ignore")
     hist_col.plotly_chart(figures.share_histogram(map_tables.genre_share(frame["genre_list"].iloc[rows]),
                                                   data.genre_share), width="stretch")
     hist_col.plotly_chart(figures.year_histogram(frame["year"].iloc[rows].astype(float),

@@ -11,8 +11,6 @@ from mmx_core import jobs, workspace
 from mmx_core.appkit import figures
 from mmx_core.base.errors import MMXError
 
-RESUMABLE = ("train", "extract", "import")
-
 
 def submit(request: jobs.JobRequest, what: str) -> bool:
     """Queue ``request``; a success or the one-line refusal is shown. Returns whether it was queued."""
@@ -43,7 +41,7 @@ def _controls(job: jobs.JobInfo, columns) -> None:
     stopped = ("cancelled", "failed", "finished") if job.kind == "train" else ("cancelled", "failed")
     for column, label, action, offered in ((columns[0], "Cancel", jobs.cancel, job.state in jobs.ACTIVE),
                                            (columns[1], "Resume", jobs.resume,
-                                            job.kind in RESUMABLE and job.state in stopped)):
+                                            job.kind in jobs.RESUMABLE and job.state in stopped)):
         if offered and column.button(label, key=f"{label.lower()}_{job.name}"):
             try:
                 action(job.name)
@@ -93,7 +91,7 @@ def _broken_card(job: jobs.JobInfo) -> None:
                        "only its job.json and status.json are removed.")
 
 
-def job_card(job: jobs.JobInfo, expanded: bool, data_sets: list[str] | None = None) -> None:
+def job_card(job: jobs.JobInfo, expanded: bool, data_sets: list[str]) -> None:
     """One job: progress and its controls; training curves and the end of its log when ``expanded`` or asked for."""
     if job.state == jobs.BROKEN:
         _broken_card(job)
@@ -102,7 +100,7 @@ def job_card(job: jobs.JobInfo, expanded: bool, data_sets: list[str] | None = No
         st.progress(job.progress, text=f"{job.progress:.0%} · {job.status.get('message') or ''}")
         columns = st.columns(4)
         _controls(job, columns)
-        _embed_control(job, columns, workspace.data_sets() if data_sets is None else data_sets)
+        _embed_control(job, columns, data_sets)
         if expanded or st.toggle("Curves and log", key=f"details_{job.name}"):
             if job.kind == "train":
                 _training_curves(job)

@@ -32,7 +32,8 @@ PAGES = (
 
 
 def setup(title: str) -> ViewState:
-    """Page config, the sign-in (served beyond localhost), the sidebar navigation, then the view state (from the URL on a session's first page)."""
+    """Page config, the sign-in (served beyond localhost), the sidebar navigation and title, then the view state
+    (from the URL on a session's first page)."""
     st.set_page_config(page_title=f"MMX Explorer · {title}", layout="wide")
     signin.require()  # beyond localhost: nothing below renders before the visitor has signed in
     try:
@@ -41,6 +42,7 @@ def setup(title: str) -> ViewState:
     except StreamlitPageNotFoundError:
         pass  # a page run as its own entry script (AppTest) has no other pages to link to
     st.sidebar.divider()
+    st.sidebar.title("MMX Explorer")
     if "view" not in st.session_state:
         view = ViewState.from_params(st.query_params.to_dict())
         for warning in view.warnings:
@@ -63,9 +65,9 @@ def sync_url() -> None:
         st.query_params.from_dict(params)
 
 
-def bound(widget, attr: str, label: str, *args, key: str | None = None, **kwargs):
-    """A widget whose value is the view state's ``attr`` (initialised from it, written back to it)."""
-    key = key or f"w_{attr}"
+def bound(widget, attr: str, label: str, *args, **kwargs):
+    """A widget of key ``w_<attr>`` whose value is the view state's ``attr`` (initialised from it, written back)."""
+    key = f"w_{attr}"
     view = st.session_state["view"]
     if key not in st.session_state:
         initial = getattr(view, attr)
@@ -78,20 +80,19 @@ def bound(widget, attr: str, label: str, *args, key: str | None = None, **kwargs
     return value
 
 
-def choose_set(attr: str = "set", label: str = "Embedding set", container=None):
-    """Sidebar chooser of the embedding sets; returns the chosen :class:`EmbeddingSet` (or None)."""
+def choose_set():
+    """Sidebar chooser of the embedding sets (the view's ``set``); returns the chosen :class:`EmbeddingSet` (or
+    None)."""
     infos = {c.name: c for c in workspace.list_sets()}
-    view = st.session_state["view"]
-    if getattr(view, attr) not in infos:
-        update(**{attr: "published"})
-    with container or st.sidebar:
-        name = bound(st.selectbox, attr, label, list(infos), format_func=lambda n: infos[n].label)
+    if st.session_state["view"].set not in infos:
+        update(set="published")
+    name = bound(st.sidebar.selectbox, "set", "Embedding set", list(infos), format_func=lambda n: infos[n].label)
     emb = load_set(name)
     if emb is not None and emb.generated:
-        (container or st.sidebar).warning("This set is computed from **generated** expert features, not real trailers.")
+        st.sidebar.warning("This set is computed from **generated** expert features, not real trailers.")
     if emb is not None and emb.untrained:
-        (container or st.sidebar).warning("This set is computed from features of **untrained backbones** (random "
-                                          "weights): it only tries the pipeline, its neighbours mean nothing.")
+        st.sidebar.warning("This set is computed from features of **untrained backbones** (random weights): it only "
+                           "tries the pipeline, its neighbours mean nothing.")
     return emb
 
 
@@ -188,30 +189,26 @@ def neighbours_for(name: str, trailer_id: str, k: int):
     return _neighbours(name, set_stamp(name), trailer_id, k)
 
 
-def trailer_card(frame_row, container=None, image_width: int = 220, sequence: int | None = None) -> None:
-    """Thumbnail (or, for a trailer extracted from a reachable video, a player starting at ``sequence``),
-    title, year, genres and cluster of one trailer."""
-    box = container or st
+def trailer_card(frame_row, image_width: int = 220) -> None:
+    """Thumbnail (or, for a trailer extracted from a reachable video, its player), title, year, genres and
+    cluster of one trailer."""
     video = trailer_media.trailer_video(frame_row["id"], frame_row)
     if video is not None:
-        box.video(str(video.path), start_time=video.start_of(sequence))
+        st.video(str(video.path), start_time=video.start_of(None))
     elif image := trailer_media.thumbnail_bytes(frame_row["id"], frame_row):
-        box.image(image, width=image_width)
+        st.image(image, width=image_width)
     year = frame_row["year"]
-    box.markdown(f"**{frame_row['display_title']}** ({'?' if pd.isna(year) else int(year)})  \n"
-                 f"{frame_row['genres'] or 'no genres'}  \ncluster: {frame_row['cluster_label']}")
+    st.markdown(f"**{frame_row['display_title']}** ({'?' if pd.isna(year) else int(year)})  \n"
+                f"{frame_row['genres'] or 'no genres'}  \ncluster: {frame_row['cluster_label']}")
 
 
-def neighbour_list(table, suffix: str = "", key: str = "nb", show_images: bool = True) -> str | None:
+def neighbour_list(table, suffix: str = "", key: str = "nb") -> str | None:
     """Neighbours as rows (thumbnail, title button, similarity, shared genres); returns a clicked id."""
     clicked = None
     for i, row in table.iterrows():
-        if show_images:
-            image_col, text_col = st.columns([1, 3], vertical_alignment="center")
-            if image := trailer_media.thumbnail_bytes(row[f"id{suffix}"], {"dataset": row.get(f"dataset{suffix}")}):
-                image_col.image(image, width=90)
-        else:
-            text_col = st.container()
+        image_col, text_col = st.columns([1, 3], vertical_alignment="center")
+        if image := trailer_media.thumbnail_bytes(row[f"id{suffix}"], {"dataset": row.get(f"dataset{suffix}")}):
+            image_col.image(image, width=90)
         mark = " ✔ both" if row.get(f"in_both{suffix}", False) else ""
         if text_col.button(f"{row[f'display_title{suffix}']}", key=f"{key}_{i}"):
             clicked = row[f"id{suffix}"]
@@ -232,8 +229,7 @@ def _comparison(first: str, second: str, stamps: tuple, k: int, projection: str,
 def cached_comparison(first: str, second: str, k: int, projection: str, mcs: int):
     """The comparison of two sets (:class:`SpaceComparison`, what ``compare`` prints) and its table for the
     page (:func:`map_tables.comparison_table`), cached while both files are unchanged."""
-    stamps = tuple(workspace.set_info(n).path.stat().st_mtime_ns for n in (first, second))
-    return _comparison(first, second, stamps, k, projection, mcs)
+    return _comparison(first, second, (set_stamp(first), set_stamp(second)), k, projection, mcs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
@@ -253,8 +249,8 @@ def comparison_bases(first: str, second: str, k: int, projection: str, mcs: int,
     """The two maps of :func:`cached_comparison` without their overlays (:func:`map_base` of
     :func:`map_tables.comparison_map` of each side, coloured by ``colour``, titled by the set), shared by every
     session; give each to :func:`map_figure` as ``base`` with the same frame and arguments."""
-    stamps = tuple(workspace.set_info(n).path.stat().st_mtime_ns for n in (first, second))
-    return _comparison_bases(first, second, stamps, k, projection, mcs, colour, height)
+    return _comparison_bases(first, second, (set_stamp(first), set_stamp(second)), k, projection, mcs, colour,
+                             height)
 
 
 _HOVER_CARD = st.components.v2.component("mmx_hover_card", js=hovercard.static_text("hovercard.js"))

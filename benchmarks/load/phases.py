@@ -1,4 +1,4 @@
-"""The load benchmark's phases on one stack: warm-up, idle sessions, N sessions at once, the soak, click costs."""
+"""The load benchmark's phases on one stack: warm-up, idle sessions, N sessions at once, the soak."""
 
 from __future__ import annotations
 
@@ -7,12 +7,8 @@ import os
 import random
 import time
 
-from benchmarks.harness import Table
-from benchmarks.load.scenario import (
-    RUN_TIMEOUT, STEPS, Outcome, check, error_count, scenario, session_rng, sign_in_cookie, trailer_count,
-)
+from benchmarks.load.scenario import RUN_TIMEOUT, STEPS, Outcome, error_count, scenario, session_rng
 from benchmarks.load.stack import SETTLE, RssSampler, Server, until
-from benchmarks.load.tables import quantiles
 from testing import streamlit_client as sc
 
 
@@ -88,45 +84,3 @@ async def soak(server: Server, minutes: float, loops: int, seed: int) -> dict:
         await asyncio.sleep(SETTLE)
         sampler.samples.append((minutes * 60 + SETTLE, server.rss()))
     return {"minutes": minutes, "loops": loops, "outcomes": outcomes, "samples": sampler.samples}
-
-
-async def _click_runs(server: Server, clicks: int, seed: int) -> dict:
-    """One session opens Explore, then clicks ``clicks`` random trailers one after the other; the workers'
-    CPU seconds and the client-side seconds of each click run (nothing else runs on the server)."""
-    rng = random.Random(seed)
-    cookie = await sign_in_cookie(server.url)
-    async with await sc.Session.open(server.url, timeout=RUN_TIMEOUT, cookie=cookie) as session:
-        explore = await session.run(page="")
-        chart, count = explore.widget("map"), trailer_count(explore)
-        if chart is None or not count:
-            raise RuntimeError(check("open Explore", explore) or "open Explore: no trailers")
-        cpu, wall, errors = [], [], []
-        for i in range(clicks + 1):                 # the first click (neighbour index, caches) is not counted
-            session.set_widget(chart.id, string_value=sc.plotly_click(rng.randrange(count)))
-            before = server.cpu()
-            run = await session.run()
-            await asyncio.sleep(0.2)                  # let the server finish sending before reading its CPU
-            if i:
-                cpu.append(server.cpu() - before)
-                wall.append(run.seconds)
-            if (problem := check("click a trailer", run)) is not None:
-                errors.append(problem)
-            chart = run.widget("map") or chart      # the chart's id follows its figure (the star moves)
-    return {"cpu": cpu, "wall": wall, "errors": errors}
-
-
-def click_costs(clicks: int = 30, seed: int = 0) -> Table:
-    """Server CPU per click on Explore, one session alone through the proxy to one worker (the quick check)."""
-    server = Server(1)
-    try:
-        asyncio.run(scenario(server.url, random.Random(seed)))          # warm-up: Streamlit's caches filled
-        result = asyncio.run(_click_runs(server, clicks, seed + 1))
-    finally:
-        server.stop()
-    rows = [[name, len(values), sum(values) / max(len(values), 1), *quantiles(values)]    # p50, p95, max
-            for name, values in (("server CPU s", result["cpu"]), ("client-side s", result["wall"]))]
-    return Table("Click on Explore, one session alone", ["measure", "clicks", "mean", "p50", "p95", "max"], rows,
-                 note=(f"One session opens Explore through the proxy (1 worker) and clicks {clicks} random trailers in "
-                       "turn (a first click is not counted); server CPU from /proc/<pid>/stat around each click run "
-                       "(10 ms ticks: the mean is the figure to read). Errors: "
-                       f"{'; '.join(result['errors'][:3]) or 'none'}."))

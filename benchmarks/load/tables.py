@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from benchmarks.harness import Table
@@ -29,10 +30,7 @@ def median(values) -> float:
 
 
 def first_errors(outcomes: list[Outcome], limit: int = 3) -> str:
-    seen: dict[str, int] = {}
-    for outcome in outcomes:
-        for error in outcome.errors:
-            seen[error] = seen.get(error, 0) + 1
+    seen = Counter(error for outcome in outcomes for error in outcome.errors)
     return "; ".join(f"{e} (x{c})" for e, c in list(seen.items())[:limit]) or "-"
 
 
@@ -48,8 +46,9 @@ def _joined(values, fmt="{:.3g}") -> str:
 class Measured:
     """What the goals are checked against, per worker count (filled while the tables are built)."""
 
-    errors_at: dict[int, dict[int, list[Outcome]]] = field(default_factory=dict)   # workers -> sessions -> outcomes
-    click_p95: dict[int, dict[int, float]] = field(default_factory=dict)            # workers -> sessions -> p95 s
+    # workers -> sessions -> the sessions' outcomes, and the p95 seconds of their clicks
+    errors_at: dict[int, dict[int, list[Outcome]]] = field(default_factory=lambda: defaultdict(dict))
+    click_p95: dict[int, dict[int, float]] = field(default_factory=lambda: defaultdict(dict))
     idle_mb: dict[int, float] = field(default_factory=dict)
     soak: tuple[float, float] | None = None          # (minutes, change %)
     kill: tuple[float, int, int] | None = None       # (slowest back s, dropped, lost)
@@ -106,8 +105,6 @@ def _concurrent_tables(all_results: dict[int, dict], configs: list[int], sizes: 
               "closing). Growth per session includes what the allocator kept from N concurrent script runs "
               "(figures, JSON), not only what the idle sessions hold; the idle-session table (measured before this "
               "one, right after the warm-up) runs few sessions at a time to separate the two."))
-    for w in configs:
-        measured.errors_at[w], measured.click_p95[w] = {}, {}
     by_n = {w: {r["n"]: r for r in all_results[w]["concurrent"]} for w in configs}
     for n in sizes:
         for step in (*STEPS, "all"):

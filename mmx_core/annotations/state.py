@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from mmx_core.base.errors import MMXError
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "exists", "record", "require", "require_free", "write_subgenre", "drop_subgenre",
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "record", "require", "require_free", "write_subgenre", "drop_subgenre",
            "snapshot", "restore"]
 
 SCHEMA_VERSION = 1
@@ -33,10 +33,6 @@ _KEYED = {"notes": ("id", "note"), "views": ("name", "params")}
 """The tables holding one row per key (a trailer's note, a saved view): table -> (key column, value column)."""
 
 
-def exists(conn, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM subgenres WHERE name = ?", (name,)).fetchone() is not None
-
-
 def record(conn, name: str) -> dict | None:
     row = conn.execute("SELECT note, colour, author, time FROM subgenres WHERE name = ?", (name,)).fetchone()
     if row is None:
@@ -47,7 +43,7 @@ def record(conn, name: str) -> dict | None:
 
 def require_free(conn, name: str, hint: str = "") -> None:
     """Refuse ``name`` when a sub-genre holds it already (``hint`` says what to do instead)."""
-    if exists(conn, name):
+    if conn.execute("SELECT 1 FROM subgenres WHERE name = ?", (name,)).fetchone() is not None:
         raise MMXError(f"a sub-genre is already named {name!r}{hint}")
 
 

@@ -84,12 +84,8 @@ class AnnotationStore(SubgenreEdits, StoreFile):
     def revision(self) -> str:
         """What identifies the store's state ("" while it has none): the store's own id and its last change, so
         it differs after every change, and between a store and a new one made in its place (a cache key)."""
-        with self._reading() as conn:
-            if conn is None:
-                return ""
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM history").fetchone()[0]
-            store_id = conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
-        return f"{store_id}:{seq}" if seq else ""
+        rows = self._select("SELECT COALESCE(MAX(seq), 0), (SELECT value FROM meta WHERE key = 'store_id') FROM history")
+        return f"{rows[0][1]}:{rows[0][0]}" if rows and rows[0][0] else ""
 
     def last_change(self) -> int:
         """The number of the newest change (0: none)."""

@@ -8,7 +8,6 @@ cards and the same sweep (:func:`card`, :func:`sweep`).
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -16,7 +15,7 @@ from mmx_core.appkit.url_state import MCS_RANGE, MCS_STEP
 from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.explore import cached_clusters
 from mmx_core.explore.cached_sweep import mcs_sweep
-from mmx_core.explore.cluster_card import ClusterCard, cluster_card
+from mmx_core.explore.cluster_card import ClusterCard, cluster_card, lift_text
 from mmx_core.explore.mcs_sweep import CLIFF, SWEEP_COLUMNS, cliff_steps, cliff_warning
 
 __all__ = ["card", "sweep", "sweep_values", "neighbour_sizes", "terms_table", "sweep_figure", "sweep_warning"]
@@ -58,11 +57,7 @@ def terms_table(c: ClusterCard) -> pd.DataFrame:
         "kind": t["kind"], "term": t["term"],
         "members": [f"{k} ({100 * s:.0f}%)" for k, s in zip(t["count"], t["share"])],
         "lift vs collection": [f"×{v:.2f}" for v in t["lift_collection"]],
-        "lift vs siblings": [_lift(v) for v in t["lift_siblings"]]})
-
-
-def _lift(value: float) -> str:
-    return "n/a" if value != value else "only here" if np.isinf(value) else f"×{value:.2f}"
+        "lift vs siblings": [lift_text(v, "×") for v in t["lift_siblings"]]})
 
 
 def sweep_figure(table: pd.DataFrame, mcs: int, height: int = 260) -> go.Figure:

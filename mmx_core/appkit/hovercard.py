@@ -23,7 +23,7 @@ STATIC_DIR = Path(__file__).with_name("static")
 
 @functools.lru_cache(maxsize=8)
 def static_text(name: str) -> str:
-    """Text of a file shipped in ``mmx_core/static`` (the hover card's script and style)."""
+    """Text of a file shipped in ``mmx_core/appkit/static`` (the hover card's script and style)."""
     return (STATIC_DIR / name).read_text(encoding="utf-8")
 
 

@@ -18,6 +18,7 @@ from mmx_core.trailers.embeddings import EmbeddingSet
 from mmx_core.base.errors import MMXError
 from mmx_core.explore import cached_clusters, cached_map, cached_neighbours
 from mmx_core.explore.compare import SpaceComparison
+from mmx_core.explore.reduction import memo
 from mmx_core.explore.scale import parent_of
 
 __all__ = ["MapData", "map_data", "base_frame", "neighbour_table", "side_by_side", "selected_rows",
@@ -193,20 +194,18 @@ def neighbour_table(emb: EmbeddingSet, trailer_id: str, k: int = 10) -> pd.DataF
         "shared_genres": [", ".join(g for g in base["genre_list"][r] if g in own) for r in rows]})
 
 
-_BASE: dict[tuple, dict] = {}
+_BASE: dict = {}
 
 
 def _indexed_base(emb: EmbeddingSet) -> dict:
     """The columns of :func:`base_frame` that neighbour tables read, by row: ``display_title`` and
     ``genre_list`` as arrays, ``year`` as its (nullable integer) Series; built once per set."""
-    key = (emb.content_hash, id(emb.metadata))
-    if key not in _BASE:
-        if len(_BASE) > 8:
-            _BASE.clear()
+    def build() -> dict:
         frame = base_frame(emb)
-        _BASE[key] = {"display_title": frame["display_title"].to_numpy(dtype=object),
-                      "genre_list": frame["genre_list"].to_numpy(dtype=object), "year": frame["year"]}
-    return _BASE[key]
+        return {"display_title": frame["display_title"].to_numpy(dtype=object),
+                "genre_list": frame["genre_list"].to_numpy(dtype=object), "year": frame["year"]}
+
+    return memo((emb.content_hash, id(emb.metadata)), build, keep=emb.metadata, store=_BASE, size=9)
 
 
 def warm_neighbours(emb: EmbeddingSet) -> None:

@@ -92,10 +92,8 @@ class ViewState:
         default = ViewState()
         params: dict[str, str] = {}
         for f in fields(self):
-            if f.name == "warnings":
-                continue
             value = getattr(self, f.name)
-            if value == getattr(default, f.name):
+            if f.name == "warnings" or value == getattr(default, f.name):
                 continue
             if f.name in ("genres", "tags"):
                 params[f.name] = ",".join(value)
@@ -141,20 +139,17 @@ class ViewState:
                 values["years"] = (min(low, high), max(low, high))
             except ValueError:
                 warnings.append(f"years={value!r} is not FROM-TO")
-        if (value := get("mcs")) is not None:
-            try:
-                mcs = int(value)
-                if not MCS_RANGE[0] <= mcs <= MCS_RANGE[1]:
-                    raise ValueError
-                values["mcs"] = mcs
-            except ValueError:
-                warnings.append(f"mcs={value!r} is not an integer in {MCS_RANGE[0]}..{MCS_RANGE[1]}")
-        for name in ("cluster", "group"):
+        for name, (low, high) in (("mcs", MCS_RANGE), ("cluster", (None, None)), ("group", (None, None))):
             if (value := get(name)) is not None:
                 try:
-                    values[name] = int(value)
+                    number = int(value)
                 except ValueError:
-                    warnings.append(f"{name}={value!r} is not an integer")
+                    number = None
+                if number is not None and (low is None or low <= number <= high):
+                    values[name] = number
+                else:
+                    within = "" if low is None else f" in {low}..{high}"
+                    warnings.append(f"{name}={value!r} is not an integer{within}")
         return cls(**values, warnings=tuple(warnings))
 
 

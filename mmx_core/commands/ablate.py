@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mmx_core.base.artefacts import read_json
 from mmx_core.base.console import print_block
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import DOC, WORK, check_output, tag_output
@@ -55,8 +56,6 @@ def add_training_options(parser) -> None:
 def model_overrides(path: str | None) -> dict:
     if not path:
         return {}
-    from mmx_core.base.artefacts import read_json
-
     overrides = read_json(path)
     if not isinstance(overrides, dict):
         raise MMXError("expected a JSON object of ModelConfig fields", path)

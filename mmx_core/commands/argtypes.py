@@ -57,10 +57,10 @@ def add_data(parser, help: str = "trailer data set folder") -> None:
     parser.add_argument("--data", required=True, help=help)
 
 
-def add_device(parser, default: str = DEFAULT_DEVICE) -> None:
+def add_device(parser, default: str = DEFAULT_DEVICE,
+               help: str = "auto: a CUDA GPU when torch sees one, else the CPU") -> None:
     """``--device``: where torch runs."""
-    parser.add_argument("--device", choices=DEVICES, default=default,
-                        help="auto: a CUDA GPU when torch sees one, else the CPU")
+    parser.add_argument("--device", choices=DEVICES, default=default, help=help)
 
 
 def add_precision(parser, note: str = "") -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from mmx_core.base.artefacts import atomic_path, write_params_json
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import ARTEFACT, EMBEDDINGS, check_output, tag_output
 from mmx_core.commands.argtypes import add_data, add_device, add_precision, int_in
@@ -26,8 +29,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     check_output(args.out, EMBEDDINGS, inputs=(args.data,), reads=(args.model,), overwrite=True)  # before any work
     if args.with_metadata:
         check_output(Path(args.out).with_suffix(".parquet"), ARTEFACT, option="--with-metadata", inputs=(args.data,),
@@ -44,8 +45,6 @@ def run(args) -> int:
                                precision=args.precision)
     path = write_embeddings(args.out, ids, vectors, store, checkpoint, precision=precision)
     if args.with_metadata:
-        from mmx_core.base.artefacts import atomic_path, write_params_json
-
         table = store.trailers.copy()
         table["dataset"] = str(store.path.resolve())  # where thumbnails and source videos of the set are found
         with atomic_path(path.with_suffix(".parquet")) as tmp:

@@ -39,10 +39,6 @@ def copy_artefact(cached: Path, out: str, extra: dict | None = None) -> Path:
     out_path = Path(out)
     with atomic_path(out_path) as tmp:
         shutil.copyfile(cached, tmp)
-    record = read_json(Path(str(cached) + ".json"))
-    record["artefact"] = out_path.name
-    record["cached"] = str(cached)
-    if extra:
-        record.update(extra)
-    write_json(Path(str(out_path) + ".json"), record)
+    record = {**read_json(Path(str(cached) + ".json")), "artefact": out_path.name, "cached": str(cached)}
+    write_json(Path(str(out_path) + ".json"), {**record, **(extra or {})})
     return out_path

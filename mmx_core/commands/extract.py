@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import sys
 
-from mmx_core.base.devices import DEVICES, PRECISION_HELP, PRECISIONS
-from mmx_core.commands.argtypes import THREADS, float_in, int_in
+from mmx_core.commands.argtypes import THREADS, add_device, add_precision, float_in, int_in
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DATASET, tag_output
 from mmx_core.commands.synth import OUT_HELP, command_line, resolve_out
@@ -15,7 +14,6 @@ from mmx_core.extract.shots import DETECTORS
 
 DEFAULTS = ExtractConfig()
 """The defaults every option below shows and takes: the library's own."""
-
 
 
 def register(subparsers) -> None:
@@ -29,10 +27,8 @@ def register(subparsers) -> None:
                                                      "genres (list or 'A|B'), optional split")
     parser.add_argument("--experts", default=DEFAULTS.experts,
                         help="comma-separated experts")
-    parser.add_argument("--device", default=DEFAULTS.device, choices=DEVICES,
-                        help="auto: a CUDA GPU when torch sees one (one per torchrun rank), else the CPU")
-    parser.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
-                        help=PRECISION_HELP + " (recorded in the manifest; stored features are float16 either way)")
+    add_device(parser, DEFAULTS.device, "auto: a CUDA GPU when torch sees one (one per torchrun rank), else the CPU")
+    add_precision(parser, " (recorded in the manifest; stored features are float16 either way)")
     parser.add_argument("--batch-size", type=int_in(1), default=DEFAULTS.batch_size,
                         help=f"clips (audio: 0.96 s examples) per forward pass (default {DEFAULTS.batch_size})")
     parser.add_argument("--workers", type=int_in(0, 256), default=DEFAULTS.workers,
@@ -83,16 +79,10 @@ def run(args) -> int:
     from mmx_core.extract.budget import OPTIONS, MediaBudget
     from mmx_core.extract.pipeline import extract_videos
 
-    options = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "videos"})
-    command = command_line("extract", options).replace(
-        "python -m mmx_core extract", "python -m mmx_core extract " + " ".join(args.videos), 1)
-    config = ExtractConfig(
-        experts=args.experts, device=args.device, precision=args.precision, batch_size=args.batch_size,
-        workers=args.workers, threads=args.threads, weights_dir=args.weights_dir, untrained=args.untrained,
-        download=not args.no_download, detector=args.detector, threshold=args.threshold,
-        min_shot_seconds=args.min_shot_seconds, clip_seconds=args.clip_seconds, thumbnails=not args.no_thumbnails,
-        budget=MediaBudget(**{name: getattr(args, name) for name in OPTIONS}), allow_partial=args.allow_partial,
-        strict=args.strict)
+    command = command_line("extract", args, positional=("videos",))
+    named = {f.name: getattr(args, f.name) for f in dataclasses.fields(ExtractConfig) if hasattr(args, f.name)}
+    config = ExtractConfig(**named, download=not args.no_download, thumbnails=not args.no_thumbnails,
+                           budget=MediaBudget(**{name: getattr(args, name) for name in OPTIONS}))
     report = extract_videos(args.videos, out, config, meta=args.meta, resume=args.resume, overwrite=args.overwrite,
                             command=command)
     if report.out is not None:

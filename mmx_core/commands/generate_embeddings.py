@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mmx_core.base.errors import ExitCode
+from mmx_core.base.artefacts import atomic_path, write_params_json
+from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import ARTEFACT, EMBEDDINGS, UPLOAD, check_output, tag_output
 from mmx_core.commands.argtypes import SEED, float_in, int_in
 
@@ -34,7 +35,6 @@ def run(args) -> int:
 
     from mmx_core.trailers.published import load_published
     from mmx_core.trailers.embeddings import save_embeddings
-    from mmx_core.base.errors import MMXError
     from mmx_core.explore.generate import generate_set
 
     if args.out is not None and args.out.strip() and Path(args.out).suffix != ".npz":
@@ -62,8 +62,6 @@ def run(args) -> int:
     out = Path(args.out)
     save_embeddings(out, emb.ids, emb.vectors, generated=True, source=source, dtype=stored)
     if args.metadata_out:
-        from mmx_core.base.artefacts import atomic_path, write_params_json
-
         with atomic_path(args.metadata_out) as tmp:
             emb.metadata.to_parquet(tmp, index=False)
         write_params_json(args.metadata_out, "generate-embeddings-metadata", {"embeddings": out.name, "n": args.n},

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from mmx_core.base.console import print_block
-from mmx_core.base.errors import ExitCode
+from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import CACHE, check_output, tag_output
 from mmx_core.base.paths import MODELS_DIR, cache_dir, shipped_cache_dir
 from mmx_core.commands.explore_io import add_backend_arg
@@ -128,8 +128,6 @@ def _one_set(emb_set, methods, backend: str) -> list[dict]:
 def run(args) -> int:
     check_backend(args.backend)
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    from mmx_core.base.errors import MMXError
-
     unknown = set(methods) - set(Projector.METHODS)
     if unknown:
         raise MMXError(f"--methods {sorted(unknown)} unknown; choose from {list(Projector.METHODS)}")

@@ -20,23 +20,18 @@ def register(subparsers) -> None:
                         help="trailer table with genres (default: the one beside the file, else the published table)")
     parser.add_argument("--seed", type=SEED, default=0, help="split seed (default: %(default)s)")
     parser.add_argument("--test-share", type=float_in(0, 1, low_open=True, high_open=True), default=0.2, help="share of trailers scored (default: %(default)s)")
-    parser.add_argument("--components", type=int_in(1), default=128, help="PCA components (default: %(default)s)")
+    parser.add_argument("--components", type=int_in(1, 4096), default=128, help="PCA components (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from mmx_core.base.errors import MMXError
     from mmx_core.trailers.metrics import genre_metrics
     from mmx_core.evaluate.predictions import load_predictions
     from mmx_core.evaluate.probe import probe_path
     from mmx_core.evaluate.report import format_text
     from mmx_core.workspace import load_set
 
-    if not 1 <= args.components <= 4096:
-        raise MMXError(f"--components must be in 1..4096, got {args.components}")
-    if not 0 <= args.seed < 2**31:
-        raise MMXError(f"--seed must be in 0..2**31-1, got {args.seed}")
     emb = load_set(args.source, metadata=args.metadata)
     path = probe_path(emb, seed=args.seed, test_share=args.test_share, components=args.components)
     pred = load_predictions(path)

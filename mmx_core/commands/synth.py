@@ -79,7 +79,8 @@ def parse_dims(text: str | None) -> dict[str, int] | None:
 def command_line(name: str, args, positional: tuple[str, ...] = (), keys: list[str] | None = None) -> str:
     """The command that reproduces this run, rebuilt from the parsed options (recorded in the manifest and
     results): the options ``keys`` in their order, else every option."""
-    parts = ["python", "-m", "mmx_core", name] + [str(getattr(args, p)) for p in positional]
+    given = [getattr(args, p) for p in positional]
+    parts = ["python", "-m", "mmx_core", name] + [str(v) for g in given for v in (g if isinstance(g, list) else [g])]
     items = sorted(vars(args).items()) if keys is None else [(key, getattr(args, key, None)) for key in keys]
     for key, value in items:
         if key in ("func", "command", "verbose") or key in positional or value is None or value is False:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from mmx_core.base.artefacts import atomic_write, read_json
 from mmx_core.base.errors import MMXError
 from mmx_core.base.safeio import regular_file
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "TEMPORAL", "DTYPES", "SPLITS", "MANIFEST_NAME", "PAPER_EXPERTS",
+__all__ = ["FORMAT", "FORMAT_VERSION", "TEMPORAL", "DTYPES", "SPLITS", "MANIFEST_NAME", "PAPER_EXPERTS", "split_of",
            "paper_experts", "ExpertSpec", "Manifest", "manifest_problems", "read_manifest", "write_manifest",
            "dataset_fingerprint"]
 
@@ -29,6 +30,12 @@ TEMPORAL = ("pooled", "frames")
 DTYPES = ("float16", "float32")
 SPLITS = ("train", "val", "test")
 MANIFEST_NAME = "manifest.json"
+
+
+def split_of(trailer_id: str) -> str:
+    """Deterministic 70/10/20 train/val/test split from a hash of the id (stable under resume and reordering)."""
+    u = (zlib.crc32(trailer_id.encode()) % 10000) / 10000
+    return "train" if u < 0.7 else "val" if u < 0.8 else "test"
 
 
 @dataclass(frozen=True)

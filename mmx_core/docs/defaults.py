@@ -63,16 +63,15 @@ def _value(value) -> str:
     return str(value)
 
 
-def _mean_frames(config: SynthConfig) -> float:
-    """Audio frames a clip holds on average (missing audio counted as none)."""
-    return (sum(config.audio_frames) / 2) * (1 - config.missing_audio)
+def _clip_frames(spec, config: SynthConfig) -> float:
+    """Frames of an expert a clip holds on average: 1, or the audio frames (missing audio counted as none)."""
+    return (sum(config.audio_frames) / 2) * (1 - config.missing_audio) if spec.temporal == "frames" else 1
 
 
 def clip_bytes(config: SynthConfig | None = None) -> float:
     """Mean bytes a clip costs in float16 at the config's dims (audio frames at their mean, minus missing audio)."""
     config = config or SynthConfig()
-    frames = _mean_frames(config)
-    return sum(2 * spec.dim * (frames if spec.temporal == "frames" else 1) for spec in config.experts().values())
+    return sum(2 * spec.dim * _clip_frames(spec, config) for spec in config.experts().values())
 
 
 def render_synth_defaults() -> str:
@@ -81,10 +80,8 @@ def render_synth_defaults() -> str:
     knobs = [(f"`{field.name}`", f"`{KNOBS[field.name][0]}`" if KNOBS[field.name][0] else "(Python only)",
               _value(getattr(config, field.name)), KNOBS[field.name][1]) for field in dataclasses.fields(SynthConfig)]
     mean = sum((k + 1) * p for k, p in enumerate(LABEL_CARDINALITY))
-    frames = _mean_frames(config)
-    experts = [(name, spec.dim, f"{frames if spec.temporal == 'frames' else 1:.3g}",
-                f"{2 * spec.dim * (frames if spec.temporal == 'frames' else 1):,.0f}")
-               for name, spec in PAPER_EXPERTS.items()]
+    experts = [(name, spec.dim, f"{_clip_frames(spec, config):.3g}",
+                f"{2 * spec.dim * _clip_frames(spec, config):,.0f}") for name, spec in PAPER_EXPERTS.items()]
     lines = ["### Generator defaults (`SynthConfig`)", "",
              *markdown_table(["knob", "CLI flag", "default", "what"], knobs),
              "", "### Genres per trailer (planted)", "",

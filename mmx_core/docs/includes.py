@@ -15,6 +15,7 @@ include shown as code (in backticks or a fence) is not one.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,20 +70,16 @@ def _cells(line: str) -> list[str]:
 
 def _tables(block: str) -> Iterable[tuple[str, list[str], list[list[str]]]]:
     """(heading, header cells, rows) of every Markdown table of ``block``."""
-    heading, lines = "", block.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
+    heading, lines, skip = "", block.splitlines(), 0
+    for i, line in enumerate(lines):
+        if i < skip:  # the rule and rows of the table just read
+            continue
         if line.startswith("#"):
             heading = line.lstrip("#").strip()
         if line.startswith("|") and i + 1 < len(lines) and re.match(r"^\|[\s:|-]+\|$", lines[i + 1].strip()):
-            header, rows, i = _cells(line), [], i + 2
-            while i < len(lines) and lines[i].startswith("|"):
-                rows.append(_cells(lines[i]))
-                i += 1
-            yield heading, header, rows
-            continue
-        i += 1
+            rows = list(itertools.takewhile(lambda row: row.startswith("|"), lines[i + 2:]))
+            skip = i + 2 + len(rows)
+            yield heading, _cells(line), [_cells(row) for row in rows]
 
 
 def select_value(block: str, attrs: dict) -> str:

@@ -86,14 +86,12 @@ def load_table2(path: str | Path | None = None) -> PaperTable2:
     rows: dict[str, PaperRow] = {}
     for record in records:
         name = record["Model"].strip()
+        per_genre = {TABLE2_COLUMNS[c]: _number(record[c], path) for c in record if c in TABLE2_COLUMNS}
         if name == "Support":
-            support = {TABLE2_COLUMNS[c]: int(_number(record[c], path)) for c in record if c in TABLE2_COLUMNS}
+            support = {genre: int(value) for genre, value in per_genre.items()}
             continue
-        row = PaperRow(name=name)
-        row.per_genre_f1 = {TABLE2_COLUMNS[c]: _number(record[c], path) for c in record if c in TABLE2_COLUMNS}
-        for column, attribute in SUMMARY_COLUMNS.items():
-            setattr(row, attribute, _number(record.get(column, ""), path))
-        rows[name] = row
+        rows[name] = PaperRow(name, per_genre, **{attribute: _number(record.get(column, ""), path)
+                                                  for column, attribute in SUMMARY_COLUMNS.items()})
     if not support:
         raise MMXError("no 'Support' row", path)
     table3_path = path.with_name("table3.csv")

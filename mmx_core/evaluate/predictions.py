@@ -43,8 +43,6 @@ def load_predictions(path: str | Path) -> Predictions:
             scores = np.asarray(data["scores"])
             labels = np.asarray(data["labels"])
             genres = [str(g) for g in data["genres"]] if "genres" in data.files else None
-    except MMXError:
-        raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise MMXError(f"not a readable .npz without pickled objects ({exc})", path) from None
     if scores.dtype.kind not in "fiub" or labels.dtype.kind not in "fiub":

@@ -29,8 +29,7 @@ def _labels(emb: EmbeddingSet) -> tuple[list[str], np.ndarray]:
     if emb.metadata is None or "genres" not in emb.metadata:
         raise MMXError(f"embedding set {emb.name!r} has no genre labels to evaluate against")
     genres = [g for g in PAPER_GENRES if any(g in row for row in emb.metadata["genres"])]
-    extra = sorted({g for row in emb.metadata["genres"] for g in row} - set(PAPER_GENRES))
-    genres += extra  # a set's own vocabulary beyond the paper's 20
+    genres += sorted({g for row in emb.metadata["genres"] for g in row} - set(PAPER_GENRES))  # beyond the paper's 20
     labels = np.array([[g in row for g in genres] for row in emb.metadata["genres"]], dtype=np.int64)
     return genres, labels
 
@@ -46,15 +45,13 @@ def probe_path(emb: EmbeddingSet, seed: int = 0, test_share: float = 0.2, compon
     params = {"seed": seed, "test_share": test_share, "C": 0.1, "pca_components": components}  # key the cache
 
     def fit_and_score(path: Path) -> None:
-        rows = np.flatnonzero(keep)
-        order = np.random.default_rng(seed).permutation(rows)
+        order = np.random.default_rng(seed).permutation(np.flatnonzero(keep))
         n_test = int(len(order) * test_share)
         test, train = order[:n_test], order[n_test:]
         X = emb.normalized().astype(np.float64)
         mean = X[train].mean(axis=0)
         _, _, vt = np.linalg.svd(X[train] - mean, full_matrices=False)
-        reduce = vt[:components].T
-        Xr = (X - mean) @ reduce
+        Xr = (X - mean) @ vt[:components].T
         probe = LinearProbe(C=params["C"], max_iter=300).fit(Xr[train], labels[train])
         save_predictions(path, probe.predict_proba(Xr[test]), labels[test], genres)
 

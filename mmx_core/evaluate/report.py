@@ -106,8 +106,7 @@ def format_markdown_summary(rows: Sequence[tuple[str, dict]], header: str = "Mod
         values print as ``-``.
     """
     lines = [_md_row([header, *(t for _, t in SUMMARY_KEYS)]), _md_row(["---"] + ["---:"] * len(SUMMARY_KEYS))]
-    for name, values in rows:
-        lines.append(_md_row([name, *(_fmt(values.get(key)) for key, _ in SUMMARY_KEYS)]))
+    lines += [_md_row([name, *(_fmt(values.get(key)) for key, _ in SUMMARY_KEYS)]) for name, values in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -124,10 +123,8 @@ def format_markdown_per_genre(
     support : sequence of (name, {genre: support})
     """
     lines = [_md_row(["Model", *(abbreviation(g) for g in genres)]), _md_row(["---"] + ["---:"] * len(genres))]
-    for name, values in support:
-        lines.append(_md_row([f"*{name}*", *(str(values.get(g, "-")) for g in genres)]))
-    for name, values in rows:
-        lines.append(_md_row([name, *(_fmt(values.get(g), 2) for g in genres)]))
+    lines += [_md_row([f"*{name}*", *(str(values.get(g, "-")) for g in genres)]) for name, values in support]
+    lines += [_md_row([name, *(_fmt(values.get(g), 2) for g in genres)]) for name, values in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -80,7 +80,7 @@ def place(emb_set: EmbeddingSet, new_vectors, method: str = DEFAULT_PROJECTION["
     if new.shape[1] != emb_set.dim:
         raise MMXError(f"new vectors have {new.shape[1]} dimensions; the map's embeddings have {emb_set.dim}")
     if method == "pca":
-        return Projector(method="pca", **params).fit(emb_set.vectors).transform(new)
+        return projector.fit(emb_set.vectors).transform(new)
     Z, pca = reduce_vectors(emb_set.vectors, projector.metric, projector.pca_dims, projector.seed)
     Zn = unit_rows(new) if projector.metric == "cosine" else new
     if pca is not None:

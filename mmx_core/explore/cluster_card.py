@@ -38,7 +38,7 @@ from mmx_core.explore.labels import typical_order
 from mmx_core.explore.reduction import memo
 
 __all__ = ["ClusterCard", "cluster_card", "excess_of_mass", "cluster_persistence", "sibling_clusters",
-           "neighbour_stability", "N_TYPICAL"]
+           "neighbour_stability", "lift_text", "N_TYPICAL"]
 
 N_TYPICAL = 12
 """Typical members a card shows by default (a thumbnail grid of three rows of four)."""
@@ -113,7 +113,7 @@ class ClusterCard:
                  f"{self.sibling_scope}):"]
         for r in self.terms.itertuples():
             lines.append(f"    {r.kind:<7} {r.term:<20} {r.count:>4} ({100 * r.share:.0f}%)  "
-                         f"x{r.lift_collection:.2f} / {_lift_text(r.lift_siblings)}")
+                         f"x{r.lift_collection:.2f} / {lift_text(r.lift_siblings)}")
         return lines
 
 
@@ -125,8 +125,9 @@ def _finite(value):
     return value
 
 
-def _lift_text(value: float) -> str:
-    return "n/a" if value != value else ("only here" if math.isinf(value) else f"x{value:.2f}")
+def lift_text(value: float, times: str = "x") -> str:
+    """A lift as the card shows it: ``x1.25`` (``times`` is the sign), ``only here`` (infinite) or ``n/a`` (NaN)."""
+    return "n/a" if value != value else ("only here" if math.isinf(value) else f"{times}{value:.2f}")
 
 
 def excess_of_mass(tree: pd.DataFrame) -> dict[int, float]:

@@ -60,6 +60,8 @@ class TermIncidence:
 def term_incidence(metadata: pd.DataFrame | None, n: int) -> TermIncidence:
     """The :class:`TermIncidence` of ``n`` trailers from their table (``display_title``, ``year``, ``genres`` when
     present; without a table there are no terms)."""
+    from sklearn.preprocessing import MultiLabelBinarizer
+
     per_kind = {kind: [[] for _ in range(n)] for kind in TERM_KINDS}
     if metadata is not None and "display_title" in metadata.columns:
         per_kind["word"] = [sorted(title_tokens(t)) for t in metadata["display_title"]]
@@ -70,21 +72,12 @@ def term_incidence(metadata: pd.DataFrame | None, n: int) -> TermIncidence:
     per_kind["genre"] = [[vocab[j] for j in np.flatnonzero(row)] for row in G]
     blocks, kinds, terms = [], [], []
     for kind in TERM_KINDS:
-        block, names = _one_hot(per_kind[kind], n)
-        blocks.append(block)
-        kinds += [kind] * len(names)
-        terms += names
+        one_hot = MultiLabelBinarizer(sparse_output=True)
+        blocks.append(one_hot.fit_transform(per_kind[kind]).astype(np.int8))
+        kinds += [kind] * len(one_hot.classes_)
+        terms += list(one_hot.classes_)
     return TermIncidence(np.asarray(kinds, dtype=object), np.asarray(terms, dtype=object),
                          sparse.hstack(blocks, format="csr"))
-
-
-def _one_hot(lists: list[list[str]], n: int) -> tuple[sparse.csr_matrix, list[str]]:
-    vocab = sorted({t for ts in lists for t in ts})
-    col = {t: j for j, t in enumerate(vocab)}
-    rows = np.fromiter((r for r, ts in enumerate(lists) for _ in ts), dtype=np.intp)
-    cols = np.fromiter((col[t] for ts in lists for t in ts), dtype=np.intp)
-    data = np.ones(len(rows), dtype=np.int8)
-    return sparse.csr_matrix((data, (rows, cols)), shape=(n, len(vocab))), vocab
 
 
 def term_lifts(incidence: TermIncidence, members: np.ndarray, siblings: np.ndarray, n_terms: int = 5,

@@ -100,7 +100,6 @@ class SubgenreClusterer(Params):
 
     SPACES = ("umap10", "raw")
     SELECTIONS = ("leaf", "eom")
-    BACKENDS = BACKENDS
 
     def __init__(self, min_cluster_size: int = 40, min_samples: int | None = 10, selection: str = "leaf",
                  epsilon: float = 0.0, space: str = "umap10", n_components: int = 10, n_neighbors: int = 15,
@@ -195,12 +194,10 @@ def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
     """Cluster nodes of a condensed tree with their parent, size, birth and selected label."""
     n = len(labels)
     edges = tree[tree["child"] >= n]
-    root = n
-    nodes = [root] + edges["child"].astype(int).tolist()
-    parent = {root: -1, **dict(zip(edges["child"].astype(int), edges["parent"].astype(int)))}
-    birth = {root: 0.0, **dict(zip(edges["child"].astype(int), edges["lambda_val"].astype(float)))}
-    size = {root: n, **dict(zip(edges["child"].astype(int), edges["child_size"].astype(int)))}
-    depth = {root: 0}
+    nodes = [n] + edges["child"].astype(int).tolist()   # the root is n
+    parents = [-1] + edges["parent"].astype(int).tolist()
+    parent = dict(zip(nodes, parents))
+    depth = {n: 0}
     for node in nodes[1:]:  # parents precede children in the condensed tree
         depth[node] = depth[parent[node]] + 1
     # The node of label c is the lowest node whose subtree holds every member of c.
@@ -210,9 +207,9 @@ def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
         rows = np.flatnonzero(labels == c)
         selected[common_ancestor({int(fall[r]) for r in rows}, parent)] = c
     return pd.DataFrame({
-        "node": nodes, "parent": [parent[v] for v in nodes], "size": [size[v] for v in nodes],
-        "lambda_birth": [birth[v] for v in nodes], "cluster": [selected.get(v, -1) for v in nodes],
-        "depth": [depth[v] for v in nodes]})
+        "node": nodes, "parent": parents, "size": [n] + edges["child_size"].astype(int).tolist(),
+        "lambda_birth": [0.0] + edges["lambda_val"].astype(float).tolist(),
+        "cluster": [selected.get(v, -1) for v in nodes], "depth": [depth[v] for v in nodes]})
 
 
 def _fall_nodes(tree: pd.DataFrame, n: int) -> np.ndarray:

@@ -158,26 +158,14 @@ def procrustes_align(map_a: np.ndarray, map_b: np.ndarray) -> tuple[np.ndarray, 
 def transition_table(clusters_a: np.ndarray, clusters_b: np.ndarray) -> pd.DataFrame:
     """Counts of trailers per (cluster in A, cluster in B), with the share of A's cluster.
 
-    Counted as a sparse matrix (only the pairs that occur), so a million trailers in a
-    thousand clusters on each side cost one pass; rows ordered by ``cluster_a``, then
-    ``count`` descending, then ``cluster_b``.
+    Only the pairs that occur are counted; rows ordered by ``cluster_a``, then ``count``
+    descending, then ``cluster_b``.
     """
-    import scipy.sparse
-
-    a = np.asarray(clusters_a, dtype=np.int64)
-    b = np.asarray(clusters_b, dtype=np.int64)
-    if len(a) == 0:
-        return pd.DataFrame({"cluster_a": a, "cluster_b": b, "count": a, "share_of_a": np.zeros(0)})
-    lo_a, lo_b = a.min(), b.min()
-    counts = scipy.sparse.coo_matrix((np.ones(len(a), dtype=np.int64), (a - lo_a, b - lo_b)),
-                                     shape=(int(a.max() - lo_a) + 1, int(b.max() - lo_b) + 1)).tocsr()
-    coo = counts.tocoo()
-    ca, cb, n = coo.row + lo_a, coo.col + lo_b, coo.data
-    sizes = np.asarray(counts.sum(axis=1)).ravel()
-    order = np.lexsort((cb, -n, ca))
-    ca, cb, n = ca[order], cb[order], n[order]
-    return pd.DataFrame({"cluster_a": ca, "cluster_b": cb, "count": n,
-                         "share_of_a": n / sizes[ca - lo_a]})
+    table = pd.DataFrame({"cluster_a": np.asarray(clusters_a, dtype=np.int64),
+                          "cluster_b": np.asarray(clusters_b, dtype=np.int64)}).value_counts().reset_index()
+    table = table.sort_values(["cluster_a", "count", "cluster_b"], ascending=[True, False, True], ignore_index=True)
+    table["share_of_a"] = table["count"] / table.groupby("cluster_a")["count"].transform("sum")
+    return table
 
 
 def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None, map_a=None, map_b=None,
@@ -212,10 +200,9 @@ def compare_spaces(X_a, X_b, ids, k: int = 10, clusters_a=None, clusters_b=None,
     cb = np.full(len(ids), -1) if clusters_b is None else np.asarray(clusters_b)
     table = pd.DataFrame({"id": ids, "jaccard": jac, "cluster_a": ca, "cluster_b": cb})
     order = _lowest(jac, n_movers)
-    movers = table.iloc[order].copy()
+    movers = table.iloc[order].reset_index(drop=True)
     movers["neighbours_a"] = [ids[nn_a[r]].tolist() for r in order]
     movers["neighbours_b"] = [ids[nn_b[r]].tolist() for r in order]
-    movers = movers.reset_index(drop=True)
     transitions = transition_table(ca, cb)
     from sklearn.metrics import adjusted_rand_score
 

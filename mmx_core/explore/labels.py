@@ -161,14 +161,11 @@ def genre_matrix(metadata: pd.DataFrame | None, n: int) -> tuple[list[str], np.n
     """Genre vocabulary and a bool matrix (n, n_genres) of each trailer's genres."""
     if metadata is None or "genres" not in metadata.columns:
         return [], np.zeros((n, 0), dtype=bool)
-    lists = [list(g) if g is not None else [] for g in metadata["genres"]]
-    vocab = sorted({g for gs in lists for g in gs})
-    col = {g: i for i, g in enumerate(vocab)}
-    M = np.zeros((n, len(vocab)), dtype=bool)
-    for r, gs in enumerate(lists):
-        for g in gs:
-            M[r, col[g]] = True
-    return vocab, M
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    one_hot = MultiLabelBinarizer()
+    matrix = one_hot.fit_transform([list(g) if g is not None else [] for g in metadata["genres"]]).astype(bool)
+    return list(one_hot.classes_), matrix
 
 
 def title_tokens(title: str) -> set[str]:

@@ -102,7 +102,6 @@ class NeighbourIndex(Params):
     """
 
     BACKENDS = ("auto",) + faiss_index.KINDS
-    DEVICES = DEVICES
     BUILD_PARAMS = ("backend", "n_lists", "hnsw_m", "pq_m", "seed")
     """The parameters a saved index depends on (the others are chosen at search time)."""
 

@@ -102,7 +102,6 @@ class Projector(Params):
     METHODS = ("umap", "tsne", "pca")
     METRICS = ("cosine", "euclidean")
     INITS = ("pca", "spectral", "random")
-    BACKENDS = BACKENDS
 
     def __init__(self, method: str = "umap", n_components: int = 2, metric: str = "cosine", seed: int = 0,
                  n_neighbors: int = 15, min_dist: float = 0.1, n_epochs: int | None = 150, init: str = "pca",

@@ -17,6 +17,7 @@ from mmx_core.extract.layout import SOURCES_NAME, THUMBNAILS_NAME
 from mmx_core.extract.meta import genre_vocabulary
 from mmx_core.extract.report import ExtractReport
 from mmx_core.extract.thumbnails import write_thumbnail_archive
+from mmx_core.extract.weights import extraction_record
 from mmx_core.extract.workdir import WorkFolder
 
 __all__ = ["assemble_dataset"]
@@ -74,8 +75,6 @@ def assemble_dataset(plan: ExtractPlan, config: ExtractConfig, folder: WorkFolde
 
 def _extraction_record(plan: ExtractPlan, config: ExtractConfig, report: ExtractReport) -> dict:
     """The manifest's ``extraction``: the experts and their weights, how clips were cut, what failed, the precision."""
-    from mmx_core.extract.weights import extraction_record
-
     spec = plan.spec
     return {**extraction_record(plan.experts, plan.resolved),
             "shots": spec.detector.to_dict(),

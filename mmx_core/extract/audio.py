@@ -38,7 +38,9 @@ def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _mel_matrix_np(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> np.ndarray:
+def mel_matrix(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
+               f_min: float = F_MIN, f_max: float = F_MAX) -> torch.Tensor:
+    """Triangular HTK-mel filter bank, shape (n_fft // 2 + 1, n_mels)."""
     n_bins = n_fft // 2 + 1
     bins_mel = _hz_to_mel(np.linspace(0.0, sample_rate / 2.0, n_bins))
     edges = np.linspace(_hz_to_mel(f_min), _hz_to_mel(f_max), n_mels + 2)
@@ -47,13 +49,7 @@ def _mel_matrix_np(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_ma
     falling = (upper - bins_mel[:, None]) / (upper - centre)
     weights = np.maximum(0.0, np.minimum(rising, falling))
     weights[0, :] = 0.0  # the DC bin feeds no band
-    return weights.astype(np.float32)
-
-
-def mel_matrix(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
-               f_min: float = F_MIN, f_max: float = F_MAX) -> torch.Tensor:
-    """Triangular HTK-mel filter bank, shape (n_fft // 2 + 1, n_mels)."""
-    return torch.from_numpy(_mel_matrix_np(sample_rate, n_fft, n_mels, f_min, f_max))
+    return torch.from_numpy(weights.astype(np.float32))
 
 
 def mel_band_centres_hz(n_mels: int = N_MELS, f_min: float = F_MIN, f_max: float = F_MAX) -> np.ndarray:

@@ -1,7 +1,4 @@
-"""The audio track of a media file as mono float32 windows, decoded lazily in time order (PyAV).
-
-Audio is resampled to mono float32 and kept only from the earliest window still needed.
-"""
+"""The audio track of a media file as mono float32 windows, decoded lazily in time order (PyAV)."""
 
 from __future__ import annotations
 

@@ -118,10 +118,6 @@ class MediaBudget:
             raise OverBudget(f"{_seconds(duration)} in clips of {clip_seconds:g} s would be {most} clips "
                              f"(limit {self.max_clips}, {OPTIONS['max_clips']})", path)
 
-    def guard(self, path: str | Path) -> "FrameGuard":
-        """A fresh per-pass checker of each decoded frame."""
-        return FrameGuard(self, path)
-
     def describe(self) -> dict[str, float | int]:
         """The limits as a plain dict (for the manifest and the docs)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

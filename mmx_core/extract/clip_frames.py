@@ -91,7 +91,6 @@ class ClipAssembler:
         self.buffers: dict[int, dict[int, np.ndarray]] = {}
         self.remaining = self.requests.needed.copy()
         self.next_clip = 0
-        self.max_short = max([e.resize for e in self.experts if e.modality == "video"] + [THUMB_SIDE])
 
     def ready(self) -> Iterator[tuple[str, Any]]:
         """``("clip", (k, {expert: input or None}))`` for each clip, in order, whose frames are all there."""
@@ -122,7 +121,7 @@ class ClipAssembler:
             return
         experts = self.experts
         shorts = {experts[i].resize for _, _, i, _ in taken}
-        base = frame_array(frame, rot, short_side=max(shorts | ({THUMB_SIDE} if thumbs else set())) or self.max_short)
+        base = frame_array(frame, rot, short_side=max(shorts | ({THUMB_SIDE} if thumbs else set())))
         scaled: dict[int, np.ndarray] = {}
         for _, k, i, slot in taken:
             e = experts[i]

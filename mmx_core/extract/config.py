@@ -88,12 +88,6 @@ class ExtractConfig:
     def shot_detector(self) -> ShotDetector:
         return ShotDetector(self.detector, self.threshold, self.min_shot_seconds).validate()
 
-    def kernel_threads(self) -> int:
-        """Torch's intra-op threads while the experts run: ``threads``, else torch's own count."""
-        import torch
-
-        return int(self.threads) if self.threads is not None else torch.get_num_threads()
-
 
 @dataclass
 class ExtractPlan:

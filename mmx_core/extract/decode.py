@@ -15,19 +15,21 @@ sampled by time.
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from mmx_core.extract.audio_track import AudioWindows
-from mmx_core.extract.budget import MediaBudget
-from mmx_core.extract.clip_frames import THUMB_SIDE, ClipAssembler
+from mmx_core.extract.budget import FrameGuard, MediaBudget
+from mmx_core.extract.clip_frames import ClipAssembler
 from mmx_core.extract.plan import plan_trailer
 from mmx_core.extract.shots import ShotDetector, scan_shots
 from mmx_core.extract.video import DecodeError, iter_raw_frames, probe
 
-__all__ = ["ExpertInput", "DecodeSpec", "decode_video", "decode_messages", "decode_worker", "THUMB_SIDE"]
+__all__ = ["ExpertInput", "DecodeSpec", "decode_video", "decode_messages", "decode_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
     started = time.perf_counter()
     budget = spec.budget
     info = probe(path, budget)
-    guard = budget.guard(path)
+    guard = FrameGuard(budget, path)
     scan = scan_shots(path, spec.detector, info.fps, guard=guard)
     partial = [reason for reason in (guard.stopped, budget.truncation(
         declared_duration=info.duration, declared_frames=info.declared_frames, end=scan.duration, frames=scan.frames,
@@ -115,7 +117,7 @@ def decode_video(path: str | Path, spec: DecodeSpec) -> Iterator[tuple[str, Any]
                    "has_audio": info.has_audio, "frames": scan.frames, "width": info.width, "height": info.height,
                    "rotation": info.rotation, "partial": "; ".join(partial) or None}
     windows = _audio_windows(path, spec.experts, info.has_audio, notes)
-    second = budget.guard(path)
+    second = FrameGuard(budget, path)
     frames = scan.frames + (yield from _clips(path, scan.frames, ClipAssembler(plan, spec, windows), second))
     _close_audio(windows, notes, partial)
     if second.stopped and not guard.stopped:
@@ -194,9 +196,6 @@ def decode_worker(tasks, results, spec: DecodeSpec) -> None:
 
     Stops as soon as its parent is gone (e.g. killed), instead of decoding on for nobody.
     """
-    import os
-    import queue
-
     parent = os.getppid()
     while True:
         task = tasks.get()

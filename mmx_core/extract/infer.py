@@ -11,6 +11,7 @@ of the features), so resumed and sharded runs give byte-identical data.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -88,8 +89,6 @@ class ExpertRunner:
 
     def flush(self, full_only: bool = False) -> None:
         """Run queued items: all of them, or (``full_only``) as many whole batches as are queued."""
-        import time
-
         if not self.pending:
             return
         if full_only:

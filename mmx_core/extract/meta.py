@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import zlib
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.errors import MMXError, escape_control
+from mmx_core.data.manifest import SPLITS, split_of
 from mmx_core.extract.listing import VideoItem
 
 __all__ = ["UNLABELLED", "YEAR_RANGE", "FIRST_ROW", "read_metadata", "match_metadata", "trailer_rows", "split_of",
@@ -32,14 +32,6 @@ YEAR_RANGE = (1870, 2100)
 """Years a metadata ``year`` may hold (inclusive)."""
 FIRST_ROW = 2
 """Row number of a metadata table's first data row, as a spreadsheet shows it (the header is row 1)."""
-_SPLITS = ("train", "val", "test")
-_SPLIT_FRACTIONS = (0.7, 0.1)
-
-
-def split_of(trailer_id: str) -> str:
-    """Deterministic 70/10/20 train/val/test split from a hash of the id."""
-    u = (zlib.crc32(trailer_id.encode()) % 10000) / 10000
-    return "train" if u < _SPLIT_FRACTIONS[0] else "val" if u < sum(_SPLIT_FRACTIONS) else "test"
 
 
 def _missing(value: Any) -> bool:
@@ -93,20 +85,15 @@ def _genres(value: Any) -> list[str]:
         parts = re.split(r"[|;]", value)
     else:
         raise _Bad("is not a list of genres or one string such as 'Drama|Horror'")
-    out: list[str] = []
-    for part in parts:
-        name = part.strip()
-        if name and name not in out:
-            out.append(name)
-    return out
+    return list(dict.fromkeys(name for name in (part.strip() for part in parts) if name))
 
 
 def _split(value: Any) -> str | None:
     if _missing(value):
         return None
     split = str(value).strip().lower() if isinstance(value, str) else None
-    if split not in _SPLITS:
-        raise _Bad(f"is not one of {list(_SPLITS)}")
+    if split not in SPLITS:
+        raise _Bad(f"is not one of {list(SPLITS)}")
     return split
 
 

@@ -38,17 +38,18 @@ from mmx_core.base.processgroup import join_process_group, leave_process_group
 from mmx_core.extract.assemble import assemble_dataset
 from mmx_core.extract.config import CLIPS_PER_SEQUENCE, ExtractConfig, ExtractPlan
 from mmx_core.extract.decode import DecodeSpec, ExpertInput
-from mmx_core.extract.layout import SOURCES_NAME
+from mmx_core.extract.experts import parse_experts
 from mmx_core.extract.listing import list_videos
 from mmx_core.extract.meta import read_metadata, trailer_rows
 from mmx_core.extract.report import ExtractReport
 from mmx_core.extract.video_run import run_videos
+from mmx_core.extract.weights import resolve_weights
 from mmx_core.extract.workdir import WorkFolder, work_dir
 
 EXTRACTION_TIMEOUT = timedelta(hours=48)
 """How long a rank may wait at the final barrier: one rank's share of the videos can take hours."""
 
-__all__ = ["ExtractConfig", "ExtractReport", "extract_videos", "work_dir", "SOURCES_NAME"]
+__all__ = ["ExtractConfig", "ExtractReport", "extract_videos", "work_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,6 @@ def extract_videos(
         weights (before any decoding), or another writer of ``out``. When no video could be extracted, nothing is
         written and ``report.out`` is None.
     """
-    from mmx_core.extract.weights import resolve_weights
-
     started, out = time.perf_counter(), Path(out)
     config = (config or ExtractConfig()).validate()
     check_output(out, DATASET, inputs=[videos] if isinstance(videos, (str, Path)) else list(videos), reads=(meta,),
@@ -119,8 +118,6 @@ def extract_videos(
 
 def _expert_list(experts: str | Sequence[Any] | None) -> list:
     """:class:`Expert` objects as given, or parsed from names (None: the default four)."""
-    from mmx_core.extract.experts import parse_experts
-
     chosen = list(experts) if experts is not None and not isinstance(experts, str) else None
     if chosen is not None and all(not isinstance(e, str) for e in chosen):
         return chosen
@@ -136,7 +133,8 @@ def _extract_in_group(plan: ExtractPlan, config: ExtractConfig, out: Path, *, re
     lock = contextlib.ExitStack()
     try:
         torch_device = resolve_device(config.device, shard.gpu_index)
-        torch.set_num_threads(config.kernel_threads())
+        if config.threads is not None:  # else torch's own count
+            torch.set_num_threads(int(config.threads))
         autocast = resolve_precision(config.precision, torch_device)
         report.precision = autocast.record(config.precision)
         log.info("experts in %s", autocast.reason)

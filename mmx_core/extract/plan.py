@@ -29,11 +29,10 @@ __all__ = ["Clip", "TrailerPlan", "plan_trailer", "sample_times"]
 
 @dataclass(frozen=True)
 class Clip:
-    """One clip: ``[start, end)`` seconds inside sequence ``sequence`` spanning ``[seq_start, seq_end)``."""
+    """One clip: ``[start, end)`` seconds inside its sequence, which spans ``[seq_start, seq_end)``."""
 
     start: float
     end: float
-    sequence: int
     seq_start: float
     seq_end: float
 
@@ -57,10 +56,6 @@ class TrailerPlan:
     clips: tuple[Clip, ...]
     clip_counts: np.ndarray
     duration: float
-
-    @property
-    def n_sequences(self) -> int:
-        return len(self.clip_counts)
 
     def sequence_bounds(self) -> list[tuple[float, float]]:
         firsts = np.cumsum(self.clip_counts) - self.clip_counts  # the first clip of each sequence
@@ -119,7 +114,7 @@ def plan_trailer(cuts: Sequence[float], duration: float, *, clip_seconds: float 
                 seq_end = run_end
             for i in range(k, k + size):
                 end = run_end if i == n - 1 else run_start + (i + 1) * slot
-                clips.append(Clip(run_start + i * slot, end, len(counts), seq_start, seq_end))
+                clips.append(Clip(run_start + i * slot, end, seq_start, seq_end))
             counts.append(size)
             k += size
     return TrailerPlan(tuple(clips), np.asarray(counts, dtype=np.int64), float(duration))

@@ -8,7 +8,7 @@ the time of the first frame of a new shot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +77,11 @@ class ShotScan:
         End of the last frame (s).
     frames : int
         Frames decoded.
-    frame_times : list of float
-        Presentation time of every frame (s).
     """
 
     cuts: list[float]
     duration: float
     frames: int
-    frame_times: list[float] = field(default_factory=list)
 
 
 def scan_shots(path: str | Path, detector: ShotDetector, fps: float, guard=None) -> ShotScan:
@@ -114,4 +111,4 @@ def scan_shots(path: str | Path, detector: ShotDetector, fps: float, guard=None)
         step = gaps[len(gaps) // 2]
     else:
         step = 1.0 / fps if fps > 0 else 0.04
-    return ShotScan(cuts=cuts, duration=times[-1] + step, frames=len(times), frame_times=times)
+    return ShotScan(cuts=cuts, duration=times[-1] + step, frames=len(times))

@@ -15,9 +15,7 @@ from typing import Iterable
 
 from mmx_core.base.artefacts import atomic_path
 
-__all__ = ["THUMBNAILS_NAME", "trailer_entry", "sequence_entry", "write_thumbnail_archive"]
-
-from mmx_core.extract.layout import THUMBNAILS_NAME
+__all__ = ["trailer_entry", "sequence_entry", "write_thumbnail_archive"]
 
 
 def trailer_entry(trailer_id: str) -> str:

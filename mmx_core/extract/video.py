@@ -42,8 +42,6 @@ class VideoInfo:
         Average frame rate from the header (0 when unknown).
     duration : float
         Seconds, from the header (0 when unknown).
-    frames : int
-        Frame count from the header (0 when unknown; an estimate for progress).
     has_audio : bool
         Whether the file has an audio stream.
     declared_frames : int
@@ -55,7 +53,6 @@ class VideoInfo:
     rotation: int
     fps: float
     duration: float
-    frames: int
     has_audio: bool
     declared_frames: int = 0
 
@@ -117,11 +114,9 @@ def probe(path: str | Path, budget: MediaBudget | None = None) -> VideoInfo:
         width, height = int(ctx.width or 0), int(ctx.height or 0)  # after the first frame, which may set them
         if width <= 0 or height <= 0:
             raise DecodeError("the video stream has no frame size (damaged header)", path)
-        if rotation in (90, 270):
-            width, height = height, width
+        width, height = display_size(width, height, rotation)
         return VideoInfo(width=width, height=height, rotation=rotation, fps=fps, duration=duration,
-                         frames=int(declared_frames or round(duration * fps)), has_audio=bool(container.streams.audio),
-                         declared_frames=declared_frames)
+                         has_audio=bool(container.streams.audio), declared_frames=declared_frames)
 
 
 def display_size(width: int, height: int, rotation: int) -> tuple[int, int]:
@@ -135,13 +130,12 @@ def resized_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return max(short_side, int(round(width * scale))), max(short_side, int(round(height * scale)))
 
 
-def iter_raw_frames(path: str | Path, *, threads: int = 1,
-                    guard: FrameGuard | None = None) -> Iterator[tuple[float, Any, int]]:
+def iter_raw_frames(path: str | Path, *, guard: FrameGuard | None = None) -> Iterator[tuple[float, Any, int]]:
     """Decode the first video stream: ``(time in s, av.VideoFrame, rotation)`` per frame.
 
     Times are presentation timestamps (kept strictly increasing); ``rotation``
     is the frame's counter-clockwise display rotation (0, 90, 180, 270).
-    ``guard`` (:meth:`MediaBudget.guard <mmx_core.extract.budget.MediaBudget.guard>`) checks each
+    ``guard`` (a :class:`~mmx_core.extract.budget.FrameGuard`, fresh per pass) checks each
     frame before it is yielded and notes a decoding error after the first frame (``guard.stopped``);
     without it such an error is logged and the frames before it are kept.
 
@@ -158,7 +152,7 @@ def iter_raw_frames(path: str | Path, *, threads: int = 1,
     try:
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
-        stream.codec_context.thread_count = max(1, int(threads))
+        stream.codec_context.thread_count = 1
         fallback_rotation = _rotation(stream)
         fps = float(stream.average_rate or stream.guessed_rate or 25.0)
         last_time = None
@@ -211,21 +205,14 @@ def frame_array(frame, rotation: int = 0, *, short_side: int | None = None, widt
     return image
 
 
-def iter_frames(
-    path: str | Path,
-    *,
-    short_side: int | None = None,
-    width: int | None = None,
-    pixel_format: str = "rgb24",
-    rotate: bool = True,
-    threads: int = 1,
-    guard: FrameGuard | None = None,
-) -> Iterator[tuple[float, np.ndarray]]:
+def iter_frames(path: str | Path, *, short_side: int | None = None, width: int | None = None,
+                pixel_format: str = "rgb24", rotate: bool = True,
+                guard: FrameGuard | None = None) -> Iterator[tuple[float, np.ndarray]]:
     """Decode the first video stream as arrays: ``(time in s, (H, W, 3) uint8)`` per frame.
 
     See :func:`frame_array` for ``short_side``, ``width`` and ``pixel_format``;
     ``rotate=False`` ignores the display rotation; ``guard`` as in :func:`iter_raw_frames`.
     """
-    for t, frame, rot in iter_raw_frames(path, threads=threads, guard=guard):
+    for t, frame, rot in iter_raw_frames(path, guard=guard):
         yield t, frame_array(frame, rot if rotate else 0, short_side=short_side, width=width,
                              pixel_format=pixel_format)

@@ -67,7 +67,7 @@ def run_videos(plan: ExtractPlan, todo: list[int], config: ExtractConfig, device
                 elapsed = time.perf_counter() - clock
                 rate = done / elapsed if elapsed > 0 else 0.0
                 progress({"video": items[index].id, "file": items[index].relative, "done": resume_base + done,
-                          "total": total, "frames_per_second": run.frames_done / elapsed if elapsed > 0 else 0.0,
+                          "total": total, "frames_per_second": report.frames_decoded / elapsed if elapsed > 0 else 0.0,
                           "eta_seconds": (len(todo) - done) / rate if rate > 0 else None,
                           "failed": len(report.failed)})
     finally:
@@ -85,7 +85,6 @@ class VideoRun:
         self.items, self.experts, self.folder, self.report = plan.items, plan.experts, folder, report
         self.videos: dict[int, _Video] = {}
         self.finished: list[int] = []
-        self.frames_done = 0
         self.runners = {}
         for expert in plan.experts:
             with torch.random.fork_rng(devices=[]):
@@ -112,8 +111,8 @@ class VideoRun:
         self.folder.record_failure(item.id, item.relative, reason)
         self.report.failed.append((item.relative, reason))
 
-    def complete(self, index: int) -> Iterator[int]:
-        """Save a video all of whose features are back; yields its index."""
+    def complete(self, index: int) -> None:
+        """Save a video all of whose features are back (or record why it cannot be)."""
         video = self.videos.pop(index)
         report = self.report
         try:
@@ -122,15 +121,12 @@ class VideoRun:
                                                    partial="; ".join(video.info.get("partial") or []) or None)
         except DecodeError as exc:
             self.record_failure(video.item, exc.message)
-            yield index
             return
         report.extracted += 1
-        self.frames_done += int(video.info.get("frames", 0))
         report.frames_decoded += int(video.info.get("frames", 0))
         log.info("%s: %d clips, %d frames in %.1f s%s", escape_control(video.item.relative), sum(video.plan["clip_counts"]),
                  video.info.get("frames", 0), video.info.get("seconds", 0.0),
                  " (partial: " + escape_control("; ".join(video.info["partial"])) + ")" if video.info.get("partial") else "")
-        yield index
 
     def _flush_and_drain(self) -> Iterator[int]:
         for runner in self.runners.values():
@@ -139,7 +135,9 @@ class VideoRun:
 
     def _drain(self) -> Iterator[int]:
         while self.finished:
-            yield from self.complete(self.finished.pop(0))
+            index = self.finished.pop(0)
+            self.complete(index)
+            yield index
 
     def events(self, decoders: DecoderPool) -> Iterator[int]:
         """Read the decoders' messages until all are done; yields each video's index once it is finished."""

@@ -144,8 +144,6 @@ def _find_or_download(expert: ExpertLike, weights_dir: Path | None, download: bo
             wf.url, model_dir=str(cached.parent), map_location="cpu",
             progress=True, file_name=wf.file_name, weights_only=True,
         )
-    except MMXError:
-        raise
     except Exception as exc:  # network, HTTP, disk: all mean "could not get the file"
         reason = f"download failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
         raise _missing(expert, weights_dir, reason) from None

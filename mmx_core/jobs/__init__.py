@@ -12,10 +12,10 @@ from mmx_core.jobs.cleanup import clear_ended, remove
 from mmx_core.jobs.kinds import (KINDS, STAGES, EmbedRequest, ExtractRequest, GenerateRequest, ImportRequest,
                                  JobRequest, PrecomputeRequest, ProbeRequest, TrainRequest)
 from mmx_core.jobs.listing import PAGE_SIZE, JobInfo, JobPage, find_job, list_jobs, page_jobs, read_events, tail_log
-from mmx_core.jobs.queue import build_command, cancel, dispatch, resume, submit
+from mmx_core.jobs.queue import RESUMABLE, build_command, cancel, dispatch, resume, submit
 from mmx_core.jobs.records import ACTIVE, BROKEN, ENDED, STATES
 
-__all__ = ["KINDS", "STAGES", "ACTIVE", "ENDED", "STATES", "BROKEN", "PAGE_SIZE", "JobRequest", "TrainRequest",
-           "EmbedRequest", "ImportRequest", "GenerateRequest", "ProbeRequest", "PrecomputeRequest", "ExtractRequest",
-           "JobInfo", "JobPage", "submit", "dispatch", "cancel", "resume", "remove", "clear_ended", "list_jobs",
-           "page_jobs", "find_job", "read_events", "tail_log", "build_command"]
+__all__ = ["KINDS", "STAGES", "RESUMABLE", "ACTIVE", "ENDED", "STATES", "BROKEN", "PAGE_SIZE", "JobRequest",
+           "TrainRequest", "EmbedRequest", "ImportRequest", "GenerateRequest", "ProbeRequest", "PrecomputeRequest",
+           "ExtractRequest", "JobInfo", "JobPage", "submit", "dispatch", "cancel", "resume", "remove", "clear_ended",
+           "list_jobs", "page_jobs", "find_job", "read_events", "tail_log", "build_command"]

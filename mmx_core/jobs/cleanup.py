@@ -21,7 +21,7 @@ from mmx_core.base.paths import runs_dir
 from mmx_core.jobs import process
 from mmx_core.jobs.listing import find_job, list_jobs
 from mmx_core.jobs.queue import queue_lock
-from mmx_core.jobs.records import ACTIVE, BROKEN, ENDED, jobs_dir
+from mmx_core.jobs.records import BROKEN, ENDED, jobs_dir
 
 __all__ = ["JOB_FILES", "remove", "clear_ended"]
 
@@ -35,15 +35,13 @@ def _holds_results(folder: Path) -> bool:
                    for e in entries)
 
 
-def _check_removable(folder: Path, state: str, job: dict) -> None:
-    """Refuse unless ``folder`` is a job folder of the job roots whose job is neither queued nor running."""
+def _check_removable(folder: Path, job: dict) -> None:
+    """Refuse unless ``folder`` is a job folder of the job roots with no live process and no writer."""
     root = folder.parent
     if root not in (runs_dir(), jobs_dir()) or folder.is_symlink() or not folder.is_dir():
         raise MMXError("not a job folder of the runs folder; nothing removed", folder)
     if folder.resolve().parent != root.resolve() or (root == jobs_dir() and root.is_symlink()):
         raise MMXError("the job folder leads outside the runs folder; nothing removed", folder)
-    if state in ACTIVE:
-        raise MMXError(f"job {folder.name!r} is {state}; cancel it before removing it")
     pid, started = job.get("pid"), job.get("pid_started")
     if isinstance(pid, int) and pid > 0 and process.alive(pid, started if isinstance(started, int) else None):
         raise MMXError(f"job {folder.name!r} still has a live process (pid {pid}); nothing removed")
@@ -93,7 +91,7 @@ def remove(name: str) -> str:
         info = find_job(name)
         if info.state not in (*ENDED, BROKEN):
             raise MMXError(f"job {name!r} is {info.state}; cancel it before removing it")
-        _check_removable(info.path, info.state, info.job or _raw_job(info.path))
+        _check_removable(info.path, info.job or _raw_job(info.path))
         keep = _holds_results(info.path)
         _delete(info.path, forget_only=keep)
     return "forgotten" if keep else "removed"
@@ -111,7 +109,7 @@ def clear_ended(kinds: tuple[str, ...]) -> list[str]:
             if info.kind not in kinds or info.state not in ENDED or info.alive:
                 continue
             with contextlib.suppress(MMXError, OSError):
-                _check_removable(info.path, info.state, info.job)
+                _check_removable(info.path, info.job)
                 if not _holds_results(info.path):
                     _delete(info.path, forget_only=False)
                     removed.append(info.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,9 +123,8 @@ def page_jobs(kinds: tuple[str, ...] | None = None, states: tuple[str, ...] | No
     if not isinstance(size, int) or size < 1:
         raise MMXError(f"page size must be a positive integer, got {size!r}")
     shown = [(_state(r)[0], r) for r in scan() if kinds is None or r.kind in kinds or r.kind == "unknown"]
-    counts = {state: 0 for state in (*STATES, BROKEN)}
-    for state, _ in shown:
-        counts[state] = counts.get(state, 0) + 1
+    counts = dict.fromkeys((*STATES, BROKEN), 0)
+    counts.update(Counter(state for state, _ in shown))
     chosen = _newest_first([r for state, r in shown if states is None or state in states])
     pages = max(1, math.ceil(len(chosen) / size))
     page = min(max(0, int(page)), pages - 1)

@@ -31,13 +31,15 @@ from mmx_core.jobs.kinds import JobRequest, TrainRequest, request_from_record
 from mmx_core.jobs.listing import find_job, job_alive
 from mmx_core.jobs.records import ACTIVE, BROKEN, JobRecord, jobs_dir, read_record, scan
 
-__all__ = ["COMMAND_PREFIX", "jobs_dir", "job_dir", "submit", "dispatch", "cancel", "resume", "build_command",
-           "queue_lock", "read_status", "write_status"]
+__all__ = ["COMMAND_PREFIX", "RESUMABLE", "jobs_dir", "job_dir", "submit", "dispatch", "cancel", "resume",
+           "build_command", "queue_lock", "read_status", "write_status"]
 
 logger = logging.getLogger(__name__)
 
 COMMAND_PREFIX: list[str] = [sys.executable, "-m", "mmx_core"]
 """Command prefix of every job (the tests point it at a fake trainer)."""
+RESUMABLE = ("train", "extract", "import")
+"""The job kinds :func:`resume` queues again."""
 
 def job_dir(request: JobRequest) -> Path:
     """Where the job of a validated request keeps its files."""
@@ -58,9 +60,7 @@ def read_status(folder: Path) -> dict:
 
 
 def write_status(folder: Path, state: str, message: str = "", **extra) -> None:
-    status = read_status(folder)
-    status.update(extra)
-    status.update({"state": state, "message": message, "updated": time.time()})
+    status = {**read_status(folder), **extra, "state": state, "message": message, "updated": time.time()}
     write_json(folder / "status.json", status)
 
 
@@ -185,7 +185,7 @@ def resume(name: str) -> None:
     if info.state in ACTIVE or info.state == BROKEN:
         raise MMXError(f"job {name!r} is {info.state}; " + ("cancel it before resuming" if info.state in ACTIVE
                                                            else "it cannot be resumed"))
-    if info.kind not in ("train", "extract", "import"):
+    if info.kind not in RESUMABLE:
         raise MMXError(f"a {info.kind} job cannot be resumed; start it again")
     if not info.job:
         raise MMXError(f"run {name!r} was not started by the job queue; resume it with the CLI's --resume")

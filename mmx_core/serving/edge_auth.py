@@ -169,12 +169,6 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), (fmt % args).encode("unicode_escape").decode("ascii"))
 
     # -- helpers --------------------------------------------------------------------------------------
-    def _client(self) -> str:
-        return self.headers.get("X-Real-IP") or self.client_address[0]
-
-    def _secure(self) -> bool:
-        return self.headers.get("X-Forwarded-Proto", "").lower() == "https"
-
     def _send(self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
         self.send_response(status)
         for name, value in (headers or {}).items():
@@ -193,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, page.encode("utf-8"), headers)
 
     def _cookie(self, value: str, max_age: int) -> str:
-        secure = "; Secure" if self._secure() else ""
+        secure = "; Secure" if self.headers.get("X-Forwarded-Proto", "").lower() == "https" else ""
         return f"{COOKIE_NAME}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
 
     # -- endpoints ------------------------------------------------------------------------------------
@@ -214,17 +208,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         path = self.path.partition("?")[0]
-        if path == "/signout":
-            self._drain()
-            return self._send(303, headers={"Location": "/signin", "Set-Cookie": self._cookie("", 0)})
         if path != "/signin":
             self._drain()
+            if path == "/signout":
+                return self._send(303, headers={"Location": "/signin", "Set-Cookie": self._cookie("", 0)})
             return self._send(404)
         fields = self._read_form()
         if fields is None:
             return self._send(413)
         next_path = safe_next(fields.get("next", [""])[0])
-        client = self._client()
+        client = self.headers.get("X-Real-IP") or self.client_address[0]
         wait = self.auth.limiter.wait(client)
         if wait > 0:
             log.warning("sign-in refused for %s: too many wrong passwords, %.0f s to wait", ascii(client), wait)

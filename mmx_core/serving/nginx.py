@@ -22,7 +22,6 @@ __all__ = ["ProxyPlan", "render_config", "write_config", "nginx_command", "find_
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 TEMP_FOLDERS = ("body", "proxy", "fastcgi", "uwsgi", "scgi")
-INSTALL_HINT = "install it (Debian: apt-get install nginx) or put it on PATH"
 
 
 @dataclass(frozen=True)
@@ -104,12 +103,11 @@ def render_config(plan: ProxyPlan) -> str:
                         "        server_name _;\n"
                         f"        return 301 {target}$request_uri;\n"
                         "    }\n")
-    text = string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+    return string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         user_line=_user_line(), run_dir=run_dir, max_body=int(plan.max_body), cookie_name=COOKIE_NAME,
         worker_lines=workers, redirect_server=redirect, tls_lines=tls,
         listen=_listen(plan.host, plan.port) + (" ssl" if plan.tls else ""),
         auth_address=f"127.0.0.1:{plan.auth_port}")
-    return text
 
 
 def write_config(plan: ProxyPlan) -> Path:
@@ -127,7 +125,7 @@ def find_nginx() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
                                            if os.access(p, os.X_OK)), None)
     if not found:
-        raise MMXError(f"nginx was not found; {INSTALL_HINT}")
+        raise MMXError("nginx was not found; install it (Debian: apt-get install nginx) or put it on PATH")
     return found
 
 

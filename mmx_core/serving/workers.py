@@ -70,16 +70,14 @@ def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60.0, *, 
 def stop_server(process: subprocess.Popen, seconds: float = 20.0, first: int = signal.SIGTERM) -> None:
     """Send ``first`` (SIGTERM; nginx takes SIGQUIT, its graceful stop) to the process group that
     :func:`start_server` (or any ``start_new_session`` start) made, then SIGKILL if needed; no child is left."""
-    if process.poll() is not None:
-        _kill_group(process.pid, signal.SIGKILL)   # the leader is gone; leave no child behind
-        return
-    _kill_group(process.pid, first)
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        _kill_group(process.pid, signal.SIGKILL)
-        process.wait(timeout=seconds)
-    _kill_group(process.pid, signal.SIGKILL)
+    if process.poll() is None:
+        _kill_group(process.pid, first)
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid, signal.SIGKILL)
+            process.wait(timeout=seconds)
+    _kill_group(process.pid, signal.SIGKILL)   # the leader is gone; leave no child behind
 
 
 def _kill_group(pgid: int, sig: int) -> None:

@@ -58,15 +58,11 @@ def train_variant(store, data: Path, run_dir: Path, *, stage: str, epochs: int, 
     from mmx_core.model import ModelConfig
     from mmx_core.train import TrainConfig, train
 
-    model = None
-    if stage == "coarse":
-        model = ModelConfig.for_store(store.manifest, **model_overrides)
-    kwargs = dict(RUN_DEFAULTS, stage=stage, data=data, out=run_dir, init=init, epochs=epochs, seed=seed,
-                  model=model, device=device)
-    for key, value in (("batch_size", batch_size), ("lr", lr), ("patience", patience)):
-        if value is not None:
-            kwargs[key] = value
-    config = TrainConfig(**kwargs)
+    model = ModelConfig.for_store(store.manifest, **model_overrides) if stage == "coarse" else None
+    given = {key: value for key, value in (("batch_size", batch_size), ("lr", lr), ("patience", patience))
+             if value is not None}
+    config = TrainConfig(**{**RUN_DEFAULTS, **given}, stage=stage, data=data, out=run_dir, init=init, epochs=epochs,
+                         seed=seed, model=model, device=device)
     wanted = {"stage": stage, "epochs": epochs, "batch_size": config.batch_size, "seed": seed,
               "lr": config.lr, "patience": config.patience,
               "init": None if init is None else str(init), "data_fingerprint": store.fingerprint}

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-
 __all__ = ["FineCurveSpec", "fine_stage_curve"]
 
 CURVE_K = 10

@@ -26,8 +26,7 @@ from mmx_core.studies.model_card import render_model_card
 from mmx_core.base.paths import MODELS_DIR, data_dir, display_path, runs_dir
 from mmx_core.train.inference import embed_store, predict_scores, write_embeddings
 from mmx_core.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from mmx_core.train.config import TrainConfig
-from mmx_core.train.config import STAGE_RECIPES
+from mmx_core.train.config import STAGE_RECIPES, TrainConfig
 from mmx_core.train.loop import train
 
 __all__ = ["ReleaseConfig", "make_models", "export_checkpoint", "SHIPPED_MODEL"]
@@ -67,8 +66,7 @@ def _started(run: Path) -> bool:
 def export_checkpoint(source: Path, target: Path) -> Path:
     """Copy a checkpoint without the optimiser state (what inference needs; about a third of the size)."""
     state = read_checkpoint(source)
-    state["optimiser"] = {}
-    state["scaler"] = {}
+    state.update(optimiser={}, scaler={})
     save_checkpoint(target, state)
     return target
 

@@ -133,12 +133,10 @@ def run_subgenre_experiment(data, models: dict, *, split: str = "all", k: int = 
 def _fine_minus_coarse(spaces: dict[str, np.ndarray], rows: np.ndarray, truth: np.ndarray, k: int,
                        seed: int) -> dict:
     """Paired bootstrap of fine minus coarse precision@k over the scored trailers ({} without both spaces)."""
-    comparison = {}
-    if "coarse" in spaces and "fine" in spaces:
-        per_trailer = {n: precision_at_k_per_trailer(spaces[n][rows], truth, k) for n in ("fine", "coarse")}
-        comparison = paired_bootstrap(_mean_difference, per_trailer["fine"], per_trailer["coarse"], truth,
-                                      n_resamples=1000, seed=seed)
-    return comparison
+    if "coarse" not in spaces or "fine" not in spaces:
+        return {}
+    fine, coarse = (precision_at_k_per_trailer(spaces[n][rows], truth, k) for n in ("fine", "coarse"))
+    return paired_bootstrap(_mean_difference, fine, coarse, truth, n_resamples=1000, seed=seed)
 
 
 def _scored_trailers(store, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -204,6 +202,5 @@ def subgenre_markdown(experiments: list[SubgenreExperiment]) -> str:
                       f"interval over trailers [{c['low']:+.3f}, {c['high']:+.3f}] ({c['n_resamples']} resamples)."]
         lines += ["", "ARI/NMI count HDBSCAN noise as one more cluster. Probe accuracy: a logistic regression "
                   "from the embedding to the sub-genre, fit on the train split and scored on the test split "
-                  "(a diagnostic: it uses the labels the unsupervised scores do not)."]
-        lines.append("")
+                  "(a diagnostic: it uses the labels the unsupervised scores do not).", ""]
     return "\n".join(lines)

@@ -101,8 +101,7 @@ def chance_precision_at_k(subgenres) -> float:
 
 def cluster_agreement(cluster_labels, subgenres) -> dict[str, float]:
     """ARI and NMI of cluster labels (-1 = noise, kept as one label) against sub-genres."""
-    labels = np.asarray(cluster_labels)
-    truth = np.asarray(subgenres)
+    labels, truth = np.asarray(cluster_labels), np.asarray(subgenres)
     if labels.shape != truth.shape:
         raise MMXError(f"{labels.shape[0]} cluster labels for {truth.shape[0]} sub-genres")
     return {
@@ -129,8 +128,7 @@ def cluster_embedding(X: np.ndarray, min_cluster_size: int = 15, space: str = "u
     """
     if space not in ("umap10", "raw"):
         raise MMXError(f"space={space!r} is not one of ['umap10', 'raw']")
-    clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed)
-    return np.asarray(clusterer.fit(X).labels_)
+    return np.asarray(SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, seed=seed).fit(X).labels_)
 
 
 def subgenre_recovery(X: np.ndarray, subgenres, *, k: int = 10, min_cluster_size: int = 15, space: str = "umap10",
@@ -166,6 +164,5 @@ def subgenre_probe_accuracy(X: np.ndarray, subgenres, train_rows: np.ndarray, te
     if len(train_rows) == 0 or len(test_rows) == 0:
         return float("nan")
     scaler = StandardScaler().fit(X[train_rows])
-    model = LogisticRegression(max_iter=300, random_state=seed)
-    model.fit(scaler.transform(X[train_rows]), truth[train_rows])
+    model = LogisticRegression(max_iter=300, random_state=seed).fit(scaler.transform(X[train_rows]), truth[train_rows])
     return float(np.mean(model.predict(scaler.transform(X[test_rows])) == truth[test_rows]))

@@ -18,7 +18,7 @@ table joined by ``id`` (see :func:`load_metadata`).
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -106,8 +106,7 @@ class EmbeddingSet:
         """A new set with the given rows (in that order)."""
         rows = np.asarray(rows)
         meta = None if self.metadata is None else self.metadata.iloc[rows].reset_index(drop=True)
-        return EmbeddingSet(self.ids[rows], self.vectors[rows], meta, self.name, self.path, self.generated, self.source,
-                            self.untrained)
+        return replace(self, ids=self.ids[rows], vectors=self.vectors[rows], metadata=meta, _hash=None)
 
 
 def validate_embeddings(ids: np.ndarray, vectors: np.ndarray, path: str | Path | None = None) -> None:
@@ -156,8 +155,6 @@ def load_embeddings(path: str | Path, metadata: pd.DataFrame | str | Path | None
                 raise MMXError(f"missing array(s) {sorted(missing)} (found {sorted(keys)}); an embeddings file "
                                "needs 'embeddings' (n_trailers x dim) and 'ids'", path)
             vectors, ids, generated, source, untrained = read_members(archive, keys)
-    except MMXError:
-        raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, TypeError, RuntimeError, NotImplementedError) as exc:
         raise MMXError(f"cannot read as an .npz archive without pickle ({str(exc)[:160]})", path) from None
     validate_embeddings(ids, vectors, path)

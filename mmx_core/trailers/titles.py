@@ -31,6 +31,7 @@ all this on the published titles (docs/benchmarks.md, section ``titles``).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from typing import Iterable, Mapping
@@ -126,11 +127,8 @@ class TitleSegmenter:
                     and "".join(words[:tail]) not in _library_segmenter().unigrams):
                 tail = len(words)  # Malasana, Apocalypto: an unknown word that ends like a small word
             words = ["".join(words[:tail])] + words[tail:]
-        pieces, start = [], 0
-        for word in words:
-            pieces.append(run[start:start + len(word)])
-            start += len(word)
-        return pieces
+        ends = itertools.accumulate(map(len, words))
+        return [run[end - len(word):end] for word, end in zip(words, ends)]
 
     def __call__(self, title: str) -> str:
         title = str(title)

@@ -45,8 +45,7 @@ def build_run(config: TrainConfig, store: TrailerStore, out: Path, last: Path, d
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
             raise MMXError(f"the --init weights do not fit its model config ({reason}); pass a checkpoint "
                            "written by `python -m mmx_core train`", config.init) from None
-    unused = model.projection_head if config.stage == "coarse" else model.coarse_head
-    unused.requires_grad_(False)
+    (model.projection_head if config.stage == "coarse" else model.coarse_head).requires_grad_(False)  # the unused head
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)

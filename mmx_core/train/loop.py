@@ -155,8 +155,7 @@ class _Trainer:
         except BaseException as exc:
             self.recorder.failed(str(exc) if isinstance(exc, MMXError) else f"{type(exc).__name__}: {exc}")
             raise
-        best = self.progress["best_metric"]
-        message = f"best {self.metric_name} {best:.4f} at epoch {self.progress['best_epoch']}"
+        message = f"best {self.metric_name} {self.progress['best_metric']:.4f} at epoch {self.progress['best_epoch']}"
         self.recorder.event("end", epoch=self.progress["epoch"], step=self.progress["epoch"] * self.steps_per_epoch,
                             total_steps=self.total_steps, message=message)
         self.recorder.status("finished", progress=1.0, eta_s=0.0, message=message, best_checkpoint=str(self.best))
@@ -234,8 +233,7 @@ class _Trainer:
             if better:
                 save_checkpoint(self.best, state)
             save_checkpoint(self.last, state)
-        if self.info.active:
-            torch.distributed.barrier()
+        self.info.barrier()
         eta = self._eta(epoch * self.steps_per_epoch)
         message = f"epoch {epoch}: train loss {train_loss:.4f}, {self.metric_name} {metric:.4f}"
         if stop:

@@ -60,6 +60,9 @@ def test_tagging_a_trailer_colours_filters_and_exports(published_store):
     assert at.query_params["tags"] == "slow burn"
     table = at.dataframe[-1].value
     assert list(table["id"]) == [trailer] and list(table["tags"]) == ["slow burn"]
+    downloads = at.get("download_button")             # the selection's CSV and the annotations file
+    assert len(downloads) == 2 and all(d.proto.ignore_rerun for d in downloads), \
+        "a download must not rerun the app: the rerun revokes the file the click is fetching"
     next(b for b in at.button if b.label == "#slow burn ✕").click().run()
     assert published_store.tags().empty
     published_store.name_subgenre("Picked", PUBLISHED.ids[:2])               # hand-picked, one click at a time

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def test_all_four_experts_dims_masks_and_untrained_mark(clips_dir, tmp_path):
 
 
 def test_failures_are_reported_and_the_rest_goes_on(clips_dir, tmp_path):
-    folder = tmp_path / "in"
+    folder = tmp_path / "my videos"
     folder.mkdir()
     for name in ("cut.mp4", "blip.mp4"):
         (folder / name).write_bytes((clips_dir / name).read_bytes())
@@ -105,6 +106,8 @@ def test_failures_are_reported_and_the_rest_goes_on(clips_dir, tmp_path):
     assert list(store.trailers["id"]) == ["blip", "cut"]
     blip = store.read(0)
     assert blip.clip_mask.shape[0] == 1 and blip.clip_mask.sum() == 1  # a few frames: one short clip
+    command = shlex.split(json.loads((tmp_path / "set" / "manifest.json").read_text())["generator"]["command"])
+    assert command[3:5] == ["extract", str(folder)]                     # the recorded command runs as it was
     failed = {f["file"] for f in store.manifest.extraction["failed"]}
     assert failed == {"corrupt.mp4", "empty.mkv", "sound.mp4", "truncated.mp4"}
 
@@ -162,7 +165,7 @@ def test_existing_output_and_bad_parameters(clips_dir, tmp_path):
 
 @pytest.mark.slow
 def test_resume_after_kill_equals_an_unbroken_run(tmp_path):
-    folder = tmp_path / "in"
+    folder = tmp_path / "my videos"
     folder.mkdir()
     for k in range(6):
         make_video(folder / f"v{k}.mp4", duration=2.0 + k % 3, cuts=[1.0] if k == 3 else [], tone_hz=300 + 100 * k)

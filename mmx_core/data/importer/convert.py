@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +19,7 @@ from mmx_core.base.progress import progress
 from mmx_core.base.safeio import escape_control
 from mmx_core.data.importer.tensors import read_trailer
 from mmx_core.data.importer.tree import ImportProblems, TreeTrailer, scan_tree
-from mmx_core.data.manifest import paper_experts
+from mmx_core.data.manifest import paper_experts, split_of
 from mmx_core.data.writer import DatasetWriter
 
 __all__ = ["import_mmx", "ImportResult"]
@@ -28,7 +27,6 @@ __all__ = ["import_mmx", "ImportResult"]
 log = logging.getLogger(__name__)
 
 _PROBLEMS = "import_problems.jsonl"
-_SPLIT_FRACTIONS = (0.7, 0.1, 0.2)
 
 
 @dataclass
@@ -55,12 +53,6 @@ class ImportResult:
     skipped: int
     resumed: int
     problems: list[dict[str, Any]]
-
-
-def _split_of(trailer_id: str) -> str:
-    """Deterministic 70/10/20 split from a hash of the id (stable under resume and reordering)."""
-    u = (zlib.crc32(trailer_id.encode()) % 10000) / 10000
-    return "train" if u < _SPLIT_FRACTIONS[0] else "val" if u < _SPLIT_FRACTIONS[0] + _SPLIT_FRACTIONS[1] else "test"
 
 
 # ---------------------------------------------------------------------------- import
@@ -159,7 +151,7 @@ def _add_trailers(trailers: list[TreeTrailer], writer: DatasetWriter, log_file: 
         else:
             clip_counts, features = result
             row = {"id": trailer.id, "title": trailer.id, "year": trailer.year, "genres": trailer.genres,
-                   "split": _split_of(trailer.id)}
+                   "split": split_of(trailer.id)}
             writer.add_trailer(row, clip_counts, features)
             written += 1
         log_file.record(problems.items, written=result is not None)

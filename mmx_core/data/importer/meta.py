@@ -124,12 +124,9 @@ def _as_year(value: Any) -> int | None:
 
 
 def _genre_names(values) -> list[str]:
-    names = []
-    for g in values:
-        g = g.decode("utf-8", "replace") if isinstance(g, bytes) else g
-        if isinstance(g, str) and g.strip() and g.strip() != "None" and g.strip() not in names:
-            names.append(g.strip())
-    return names
+    """The names of ``values`` (bytes decoded), stripped, without ``'None'`` padding or repeats, in order."""
+    texts = (g.decode("utf-8", "replace") if isinstance(g, bytes) else g for g in values)
+    return list(dict.fromkeys(t.strip() for t in texts if isinstance(t, str) and t.strip() not in ("", "None")))
 
 
 def parse_meta(value: Any, path: str | Path | None = None) -> tuple[list[str], int | None]:

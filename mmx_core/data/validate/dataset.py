@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 from mmx_core.base.artefacts import write_json
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import cache_dir
+from mmx_core.data.manifest import dataset_fingerprint, read_manifest
 from mmx_core.data.validate.arrays import check_counts, check_expert, check_offsets
 from mmx_core.data.validate.report import ValidationReport
 from mmx_core.data.validate.table import check_manifest, check_trailers
@@ -70,8 +72,6 @@ def validate_dataset(path: str | Path, deep: bool = True, max_rows: int = 20) ->
 
 # ---------------------------------------------------------------------------- ensure_valid
 def _validation_key(path: Path) -> str | None:
-    from mmx_core.data.manifest import dataset_fingerprint, read_manifest
-
     try:
         manifest = read_manifest(path)
         stamp = [dataset_fingerprint(path, manifest)]
@@ -80,8 +80,6 @@ def _validation_key(path: Path) -> str | None:
             stamp.append(f"{stat.st_size}:{stat.st_mtime_ns}")
     except (MMXError, OSError):
         return None
-    import hashlib
-
     return hashlib.sha256(("|".join(stamp) + f"|{path.resolve()}").encode()).hexdigest()[:16]
 
 

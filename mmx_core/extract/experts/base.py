@@ -14,10 +14,6 @@ The pipeline uses an expert in four steps::
     batch = torch.stack([expert.prepare(clip) for clip in clips])           # video
     batch = torch.cat([expert.prepare(wave) for wave in waves])             # audio
     feats = expert.forward_batch(module, batch)                             # (n, expert.dim)
-
-Adding a backbone (e.g. a CLIP image encoder) is one new file in
-``mmx_core/extract/experts/`` defining a subclass, plus one line in the
-registry (``mmx_core/extract/experts/__init__.py``).
 """
 
 from __future__ import annotations
