@@ -128,13 +128,15 @@ class SubgenreClusterer(Params):
         return resolve_backend(self.backend)
 
     def fit(self, X, source=None, reduced: np.ndarray | None = None,
-            scale: ScalePolicy | None = None) -> "SubgenreClusterer":
+            scale: ScalePolicy | None = None, memory=None) -> "SubgenreClusterer":
         """Cluster the rows of ``X`` (array-like of shape (n_samples, n_features)); returns self.
 
         ``reduced`` may pass a precomputed reduction of ``X`` (same rows) to skip UMAP. ``scale``
         holds the size limits of large collections (:data:`~mmx_core.explore.scale.POLICY` when
         None): above them ``min_cluster_size`` grows with the number of rows
         (:attr:`min_cluster_size_`) and the reduction is fitted on a sample (:attr:`plan_`).
+        ``memory``: a ``joblib.Memory`` the CPU HDBSCAN keeps its spanning tree in, for fits at several
+        minimum cluster sizes (:func:`~mmx_core.explore.sampled_hdbscan.cpu_hdbscan`).
         """
         self.validate()
         scale = (scale or POLICY).validate()
@@ -164,7 +166,7 @@ class SubgenreClusterer(Params):
                                                                    self.selection, self.epsilon)
         if tree is None:
             self.backends_["hdbscan"] = "cpu"
-            self.labels_, self.probabilities_, tree = self._cpu_fit(reduced)
+            self.labels_, self.probabilities_, tree = self._cpu_fit(reduced, memory)
         self.condensed_tree_ = tree
         self.n_clusters_ = int(self.labels_.max() + 1) if len(self.labels_) else 0
         self.hierarchy_ = cluster_hierarchy(self.condensed_tree_, self.labels_)
@@ -176,13 +178,13 @@ class SubgenreClusterer(Params):
         return cluster_plan(n, self.space, self.min_cluster_size, Projector().exact_knn_max, self.seed, scale,
                             fit_epochs=self.n_epochs)
 
-    def _cpu_fit(self, reduced: np.ndarray):
+    def _cpu_fit(self, reduced: np.ndarray, memory=None):
         sampled = (self.plan_ or {}).get("hdbscan")
         if sampled is None:
-            return cpu_hdbscan(reduced, self.min_cluster_size_, self.min_samples, self.selection, self.epsilon)
+            return cpu_hdbscan(reduced, self.min_cluster_size_, self.min_samples, self.selection, self.epsilon, memory)
         rows = sample_rows(len(reduced), sampled["fit_rows"], sampled["sample_seed"])
         return sampled_hdbscan(reduced, rows, sampled["min_cluster_size"], self.min_samples, self.selection,
-                               self.epsilon)
+                               self.epsilon, memory)
 
     def parents(self, max_parents: int | None = None) -> pd.DataFrame:
         """Two-level labels: each cluster's parent in a cut of the condensed tree

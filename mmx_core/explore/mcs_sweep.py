@@ -8,6 +8,7 @@ size *sits on a cliff* when moving the slider one step either way changes the ma
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -62,15 +63,22 @@ def sweep_counts(X: np.ndarray, values: Sequence[int], params: dict, source=None
     """Clusters and noise share of ``X`` (array of shape (n_samples, n_features)) at each minimum cluster size.
 
     ``params`` are the other :class:`SubgenreClusterer` parameters. The reduction is fitted at the first size
-    and reused for the others (passed as ``reduced``), so the sweep costs one reduction and one HDBSCAN per
-    size. Returns a DataFrame with columns :data:`SWEEP_COLUMNS`, one row per size, in increasing order.
+    and reused for the others (passed as ``reduced``), and HDBSCAN's spanning tree too, held in a temporary
+    ``joblib.Memory`` (it depends on ``min_samples``, not on the size): the sweep costs one reduction, one tree
+    and one condensing per size. Returns a DataFrame with columns :data:`SWEEP_COLUMNS`, one row per size, in
+    increasing order.
     """
+    from joblib import Memory
+
     rows, reduced = [], None
-    for mcs in check_sizes(values):
-        model = SubgenreClusterer(min_cluster_size=mcs, **params).fit(X, source=source, reduced=reduced, scale=scale)
-        reduced = model.reduced_
-        rows.append({"mcs": mcs, "n_clusters": int(model.n_clusters_),
-                     "noise_share": round(float(np.mean(model.labels_ < 0)), 4)})
+    with tempfile.TemporaryDirectory(prefix="mmx_sweep_") as folder:
+        memory = Memory(folder, verbose=0)
+        for mcs in check_sizes(values):
+            model = SubgenreClusterer(min_cluster_size=mcs, **params).fit(X, source=source, reduced=reduced,
+                                                                          scale=scale, memory=memory)
+            reduced = model.reduced_
+            rows.append({"mcs": mcs, "n_clusters": int(model.n_clusters_),
+                         "noise_share": round(float(np.mean(model.labels_ < 0)), 4)})
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
 
 

@@ -24,32 +24,37 @@ TREE_COLUMNS = ["parent", "child", "lambda_val", "child_size"]
 
 
 def _model(Z: np.ndarray, min_cluster_size: int, min_samples: int | None, selection: str, epsilon: float,
-           prediction_data: bool = False):
+           prediction_data: bool = False, memory=None):
     import hdbscan
 
     return hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
                            cluster_selection_method=selection, cluster_selection_epsilon=float(epsilon),
-                           core_dist_n_jobs=1, prediction_data=prediction_data).fit(Z)
+                           core_dist_n_jobs=1, prediction_data=prediction_data,
+                           **({} if memory is None else {"memory": memory})).fit(Z)
 
 
 def cpu_hdbscan(Z: np.ndarray, min_cluster_size: int, min_samples: int | None, selection: str,
-                epsilon: float) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """The hdbscan package's HDBSCAN of the rows of ``Z``: ``(labels int64, probabilities float32, condensed tree)``."""
-    model = _model(Z, min_cluster_size, min_samples, selection, epsilon)
+                epsilon: float, memory=None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """The hdbscan package's HDBSCAN of the rows of ``Z``: ``(labels int64, probabilities float32, condensed tree)``.
+
+    ``memory`` (a ``joblib.Memory``) is hdbscan's own cache of the spanning tree: with ``min_samples`` given, the
+    tree does not depend on ``min_cluster_size``, so fits of the same rows at other sizes only condense it again.
+    """
+    model = _model(Z, min_cluster_size, min_samples, selection, epsilon, memory=memory)
     tree = model.condensed_tree_.to_pandas()[TREE_COLUMNS].reset_index(drop=True)
     return model.labels_.astype(np.int64), model.probabilities_.astype(np.float32), tree
 
 
 def sampled_hdbscan(Z: np.ndarray, rows: np.ndarray, min_cluster_size: int, min_samples: int | None, selection: str,
-                    epsilon: float) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+                    epsilon: float, memory=None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """HDBSCAN fitted on ``Z[rows]`` (sorted, unique), the other rows assigned: the result of :func:`cpu_hdbscan`
-    for all rows of ``Z``, with the condensed tree extended to them (module docstring)."""
+    for all rows of ``Z`` (``memory`` as there), with the condensed tree extended to them (module docstring)."""
     import hdbscan
 
     n, rows = len(Z), np.asarray(rows, dtype=np.int64)
     rest = np.setdiff1d(np.arange(n), rows, assume_unique=True)
     model = _model(np.ascontiguousarray(Z[rows]), min_cluster_size, min_samples, selection, epsilon,
-                   prediction_data=True)
+                   prediction_data=True, memory=memory)
     labels = np.full(n, -1, dtype=np.int64)
     probabilities = np.zeros(n, dtype=np.float32)
     labels[rows], probabilities[rows] = model.labels_, model.probabilities_

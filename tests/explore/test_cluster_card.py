@@ -181,6 +181,26 @@ def test_sweep_matches_the_clusterings_of_each_size(planted):
         assert (row.n_clusters, row.noise_share) == (result.n_clusters, round(result.noise_share, 4))
 
 
+def test_fits_at_several_sizes_share_one_spanning_tree_and_give_the_same_clusters(planted, tmp_path):
+    from joblib import Memory
+
+    from mmx_core.explore.sampled_hdbscan import cpu_hdbscan
+
+    Z = SubgenreClusterer(**PARAMS).fit(planted[0].vectors).reduced_
+
+    def trees_kept(folder):
+        return sum(1 for p in folder.rglob("output.pkl"))
+
+    for min_samples, trees in ((5, 1), (None, 2)):       # None: min_samples follows the size, so does the tree
+        folder = tmp_path / str(min_samples)
+        for size in (8, 16):
+            shared = cpu_hdbscan(Z, size, min_samples, "leaf", 0.0, Memory(folder, verbose=0))
+            alone = cpu_hdbscan(Z, size, min_samples, "leaf", 0.0)
+            assert np.array_equal(shared[0], alone[0]) and np.array_equal(shared[1], alone[1])
+            pd.testing.assert_frame_equal(shared[2], alone[2])
+        assert trees_kept(folder) == trees
+
+
 HAND_SWEEP = pd.DataFrame({"mcs": [10, 15, 20, 25, 30], "n_clusters": [60, 42, 32, 20, 18],
                            "noise_share": [0.40, 0.41, 0.42, 0.43, 0.55]})
 
