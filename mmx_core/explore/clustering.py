@@ -27,12 +27,14 @@ from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, 
     resolve_backend
 from mmx_core.explore.checks import check_vectors
 from mmx_core.explore.projection import Projector
-from mmx_core.explore.reduction import reduce_vectors
+from mmx_core.explore.reduction import memo, reduce_vectors
 from mmx_core.explore.sampled_hdbscan import cpu_hdbscan, sampled_hdbscan
 from mmx_core.explore.scale import POLICY, ScalePolicy, cluster_plan, common_ancestor, parent_groups, sample_rows
 from mmx_core.explore.warm_map import NO_WARM_START
 
 __all__ = ["SubgenreClusterer", "cluster_hierarchy"]
+
+_SPACES: dict = {}  # the memo of :meth:`SubgenreClusterer._umap_space` (two sets' spaces per process)
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +153,7 @@ class SubgenreClusterer(Params):
             if len(reduced) != len(X):
                 raise MMXError(f"reduced has {len(reduced)} rows but X has {len(X)}")
         elif self.space == "umap10":
-            reduced = Projector(method="umap", n_components=self.n_components, n_neighbors=self.n_neighbors,
-                                min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed,
-                                backend=self.backend_).fit_transform(X, scale=scale, warm=NO_WARM_START)
+            reduced = self._umap_space(X, scale)
             self.backends_["reduction"] = self.backend_
         else:
             reduced, _ = reduce_vectors(X, "cosine", None, self.seed)
@@ -172,6 +172,18 @@ class SubgenreClusterer(Params):
         self.hierarchy_ = cluster_hierarchy(self.condensed_tree_, self.labels_)
         log.debug("%d clusters, %.0f%% noise", self.n_clusters_, 100 * np.mean(self.labels_ < 0))
         return self
+
+    def _umap_space(self, X: np.ndarray, scale: ScalePolicy) -> np.ndarray:
+        """The UMAP space HDBSCAN runs in. It does not depend on the minimum cluster size, so it is memoised per
+        process (:func:`~mmx_core.explore.reduction.memo`, on the rows' content): clusterings of the same vectors
+        at other sizes (the slider, a card's neighbours, the sweep) run HDBSCAN only."""
+        from mmx_core.base.artefacts import array_hash
+
+        key = ("umap_space", array_hash(X), self.n_components, self.n_neighbors, self.n_epochs, self.seed,
+               self.backend_, tuple(sorted(scale.get_params().items())))
+        projector = Projector(method="umap", n_components=self.n_components, n_neighbors=self.n_neighbors,
+                              min_dist=0.0, n_epochs=self.n_epochs, seed=self.seed, backend=self.backend_)
+        return memo(key, lambda: projector.fit_transform(X, scale=scale, warm=NO_WARM_START), store=_SPACES, size=2)
 
     def scale_plan(self, n: int, scale: ScalePolicy = POLICY) -> dict | None:
         """How ``n`` rows are clustered under the size limits ``scale`` (:func:`~mmx_core.explore.scale.cluster_plan`)."""

@@ -201,6 +201,21 @@ def test_fits_at_several_sizes_share_one_spanning_tree_and_give_the_same_cluster
         assert trees_kept(folder) == trees
 
 
+def test_clusterings_at_several_sizes_fit_the_umap_space_once_and_match_a_fresh_fit(planted, monkeypatch):
+    from mmx_core.explore import clustering
+    from mmx_core.explore.projection import Projector
+
+    X, fits, fit_transform = planted[0].vectors, [], Projector.fit_transform
+    monkeypatch.setattr(Projector, "fit_transform", lambda *args, **kw: fits.append(1) or fit_transform(*args, **kw))
+    clustering._SPACES.clear()
+    small, large = (SubgenreClusterer(min_cluster_size=m).fit(X) for m in (8, 16))
+    assert len(fits) == 1 and small.reduced_ is large.reduced_
+    clustering._SPACES.clear()
+    fresh = SubgenreClusterer(min_cluster_size=16).fit(X)
+    assert len(fits) == 2 and np.array_equal(fresh.reduced_, large.reduced_)
+    assert np.array_equal(fresh.labels_, large.labels_)
+
+
 HAND_SWEEP = pd.DataFrame({"mcs": [10, 15, 20, 25, 30], "n_clusters": [60, 42, 32, 20, 18],
                            "noise_share": [0.40, 0.41, 0.42, 0.43, 0.55]})
 
