@@ -6,6 +6,8 @@ A map and a clustering of the same vectors in one process share the reduction an
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from mmx_core.explore.checks import unit_rows
@@ -13,18 +15,26 @@ from mmx_core.explore.checks import unit_rows
 __all__ = ["reduce_vectors", "fit_pca", "memo"]
 
 _MEMO: dict = {}
+_LOCK = threading.Lock()
 
 
 def memo(key, compute, keep=None, store: dict = _MEMO, size: int = 4):
     """Tiny per-process memo: ``compute()`` kept under ``key`` in ``store``, the oldest of ``size`` entries
     dropped first. By default a map and a clustering of the same vectors share their PCA reduction and
-    neighbour graph this way; ``keep`` holds the object whose id() is in the key."""
-    if key not in store:
-        value = compute()
-        if len(store) >= size:
-            store.pop(next(iter(store)))
-        store[key] = (value, keep)
-    return store[key][0]
+    neighbour graph this way; ``keep`` holds the object whose id() is in the key.
+
+    The app's sessions call it from several threads: the stores change under one lock, and ``compute`` runs
+    outside it (two threads missing the same key at once both compute it; one result is kept)."""
+    with _LOCK:
+        if key in store:
+            return store[key][0]
+    value = compute()
+    with _LOCK:
+        if key not in store:
+            while len(store) >= size:
+                store.pop(next(iter(store)))
+            store[key] = (value, keep)
+    return value
 
 
 def reduce_vectors(X: np.ndarray, metric: str, pca_dims: int | None, seed: int):

@@ -163,3 +163,33 @@ def test_bad_ids_are_named():
         check_vectors(X, ids=np.array(["a", "b"]), source="x.npz")
     with pytest.raises(MMXError, match=r"occur more than once.*'a'"):
         check_vectors(X, ids=np.array(["a", "b", "a"]))
+
+
+def test_the_memo_keeps_its_bound_when_threads_share_it():
+    # the app's sessions are threads; a switch between reading and dropping the oldest entry used to raise
+    # KeyError or "dictionary changed size during iteration" (every run of this test on the old code)
+    import sys
+    import threading
+
+    from mmx_core.explore.reduction import memo
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    store, errors = {}, []
+
+    def work(thread):
+        try:
+            for i in range(20_000):
+                assert memo((thread, i), lambda: (thread, i), store=store, size=2) == (thread, i)
+        except Exception as exc:  # noqa: BLE001 - any error of a thread fails the test below
+            errors.append(repr(exc))
+
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert errors == [] and len(store) <= 2
