@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmx_core.base.artefacts import atomic_write, cached_artefact, params_key, read_json
+from mmx_core.base.artefacts import array_hash, atomic_write, cached_artefact, params_key, read_json
 from mmx_core.trailers.published import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
 from mmx_core.trailers.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
@@ -24,6 +24,20 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
             raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_array_hash_reads_every_dtype_as_its_bytes():
+    # cache keys (the shipped cache's too) are the SHA-256 of dtype, shape and tobytes(); reading in place keeps them
+    import hashlib
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(5, 7)).astype(t) for t in ("float32", "float16", "float64", "int64", "uint8")]
+    arrays += [rng.normal(size=(3, 4)) > 0, np.zeros((0, 3), np.float32), np.float32(3.5), np.arange(10)[::2],
+               np.asfortranarray(rng.normal(size=(4, 5))), np.array([1 + 2j]), np.array(["2020-01-01"], "M8[D]")]
+    for array in arrays:
+        flat = np.ascontiguousarray(array)
+        expected = hashlib.sha256(f"{flat.dtype}{flat.shape}".encode() + flat.tobytes()).hexdigest()[:16]
+        assert array_hash(array) == expected, array.dtype
 
 
 def test_read_json_names_file_on_bad_json(tmp_path):

@@ -123,6 +123,8 @@ def array_hash(*arrays: Any) -> str:
         digest.update(str(array.shape).encode())
         if array.dtype.kind in "OU":
             digest.update("\x1f".join(map(str, array.ravel().tolist())).encode())
+        elif array.dtype.kind in "biufc" and array.size:
+            digest.update(memoryview(array).cast("B"))   # the same bytes as tobytes(), read in place: no copy
         else:
             digest.update(array.tobytes())
     return digest.hexdigest()[:16]
