@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from mmx_core.evaluate.predictions import Predictions
 
 __all__ = ["data_sets", "checkpoints", "SetInfo", "list_sets", "set_info", "load_set", "prediction_files",
-           "load_prediction_file", "uploads_dir", "SHIPPED", "NAME_PATTERN"]
+           "load_prediction_file", "uploads_dir", "file_stamp", "SHIPPED", "NAME_PATTERN"]
 
 SHIPPED = {"coarse": "coarse_embeddings.npz", "fine": "fine_embeddings.npz"}
 """Names of the shipped encoders' embedding sets -> their file under ``models/``."""
@@ -129,7 +129,8 @@ class SetInfo:
     untrained: bool = False
 
 
-def _stamp(path: Path | None) -> tuple[int, int] | None:
+def file_stamp(path: Path | None) -> tuple[int, int] | None:
+    """What identifies a file's current contents: ``(mtime_ns, size)``, None when it cannot be read."""
     try:
         stat = path.stat() if path is not None else None
     except OSError:
@@ -149,7 +150,7 @@ def _flags(path: Path, stamp: tuple | None) -> tuple[bool, bool]:
 
 
 def _info(name: str, label: str, kind: str, path: Path) -> SetInfo:
-    generated, untrained = _flags(path, _stamp(path))
+    generated, untrained = _flags(path, file_stamp(path))
     label += (" (generated features)" if generated else "") + (" (untrained backbones)" if untrained else "")
     return SetInfo(name, label, kind, path, generated, untrained)
 
@@ -199,7 +200,7 @@ def load_set(source: str | Path, metadata: str | Path | None = None) -> Embeddin
     info = set_info(text) if is_set_name else None
     path, name = (info.path, info.name) if info is not None else (Path(source), Path(source).stem)
     table = Path(metadata) if metadata is not None else _table_beside(path)
-    return _load(path, name, table, _stamp(path), _stamp(table))
+    return _load(path, name, table, file_stamp(path), file_stamp(table))
 
 
 @functools.lru_cache(maxsize=8)

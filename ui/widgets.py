@@ -162,10 +162,9 @@ def _map(name: str, stamp: tuple, projection: str, mcs: int, params: tuple) -> m
     return data
 
 
-def set_stamp(name: str) -> tuple:
-    """What identifies the current contents of set ``name``'s file (modification time and size)."""
-    stat = workspace.set_info(name).path.stat()
-    return stat.st_mtime_ns, stat.st_size
+def set_stamp(name: str) -> tuple | None:
+    """What identifies the current contents of set ``name``'s file (:func:`workspace.file_stamp`)."""
+    return workspace.file_stamp(workspace.set_info(name).path)
 
 
 def map_for(name: str, projection: str, mcs: int, params: dict | None = None) -> map_tables.MapData | None:
