@@ -53,13 +53,6 @@ filtered = search.filter_mask(frame, st.session_state["view"].genres, st.session
 highlight = matches | (~filtered.all() & filtered) | (tagged if tagged is not None else False)
 
 
-def layers_for(colour: str):
-    """What the map colours: the clusters, or (colour by named sub-genre or tag) those layers drawn as clusters."""
-    if colour in ("named", "tag") and annotated is not None:
-        return (annotated.by_name if colour == "named" else annotated.by_tag), "cluster"
-    return shown, "cluster" if colour in ("named", "tag") else colour
-
-
 @st.fragment
 def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndarray) -> None:
     """The map, the trailer card and neighbours, the clusters, the named sub-genres and the selection: what a
@@ -81,7 +74,9 @@ def map_and_panels(emb, data, colour: str, genre: str | None, highlight: np.ndar
     chosen = map_groups.chosen_members(data, view.cluster, group)
     focus = map_groups.focus_on(chosen if chosen is not None else frame.iloc[named_rows]) \
         if chosen is not None or named_rows is not None else None
-    layers, drawn_colour = layers_for(colour)
+    # named sub-genres and tags are layers of the annotated map, drawn as clusters
+    layers = {"named": annotated.by_name, "tag": annotated.by_tag}.get(colour, data) if annotated is not None else data
+    drawn_colour = "cluster" if colour in ("named", "tag") else colour
     outlined = highlight.copy()
     if named_rows is not None:
         outlined[named_rows] = True

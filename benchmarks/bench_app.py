@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -25,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.harness import Table, timed_runs, timer
-from testing.streamlit_client import free_port
+from testing.streamlit_client import free_port, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,8 +82,7 @@ def _browser_times(quick: bool) -> list:
             rows.append(["click -> neighbour panel visible (browser, end to end)", statistics.median(clicks), "s", ""])
             browser.close()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        stop_server(process)
     return rows
 
 

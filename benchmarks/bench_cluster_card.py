@@ -29,10 +29,6 @@ GOAL_MS = 300
 MCS = cached_clusters.DEFAULT_CLUSTERS["min_cluster_size"]
 
 
-def _card_times(emb, n_clusters: int) -> list[float]:
-    return [1000 * timed_runs(lambda: cardview.card(emb, c, MCS), 1)[0] for c in range(n_clusters)]
-
-
 def _sweep_times(emb) -> tuple[float, float, int, object]:
     calls = []
     fit = SubgenreClusterer.fit
@@ -62,7 +58,7 @@ def run(quick: bool = False) -> list[Table]:
         n = 5 if quick else result.n_clusters
         with timer() as cold:
             cardview.card(emb, 0, MCS)
-        warm = _card_times(emb, n)
+        warm = [1000 * timed_runs(lambda: cardview.card(emb, c, MCS), 1)[0] for c in range(n)]
         cached_neighbours.clear_memory_caches()
         with timer() as reread:
             cardview.card(emb, 1, MCS)

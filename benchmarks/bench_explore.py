@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 
 from benchmarks.explore_clustering import clustering_table
-from benchmarks.harness import LAST_CPU, TRUST_K, TRUST_SAMPLE, Table, fresh_cache, measure, no_shipped_cache, trust
+from benchmarks.harness import (LAST_CPU, TRUST_K, TRUST_SAMPLE, Table, baseline_runs, fresh_cache, measure,
+                                no_shipped_cache, trust)
 from benchmarks.scale_sets import query_ms
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -62,27 +63,6 @@ def _pipeline_runs(emb) -> dict:
             "warm_disk": warm_disk}
 
 
-def _baseline_runs(X: np.ndarray) -> dict:
-    """umap-learn's defaults for the map, then UMAP-10 + the pipeline's HDBSCAN settings for sub-genres."""
-    import hdbscan
-    import umap
-
-    from mmx_core.explore import SubgenreClusterer
-
-    Y, seconds, mb = measure(lambda: umap.UMAP().fit_transform(X))
-    cpu = LAST_CPU["seconds"]
-    chosen = SubgenreClusterer()
-
-    def baseline_clusters():
-        reduced = umap.UMAP(n_components=10).fit_transform(X)
-        return hdbscan.HDBSCAN(min_cluster_size=chosen.min_cluster_size, min_samples=chosen.min_samples,
-                               cluster_selection_method=chosen.selection).fit(reduced).labels_
-
-    labels, seconds10, mb10 = measure(baseline_clusters)
-    return {"Y": Y, "seconds": seconds, "cpu": cpu, "mb": mb, "labels": labels, "seconds10": seconds10,
-            "cpu10": LAST_CPU["seconds"], "mb10": mb10}
-
-
 def main_table(emb) -> Table:
     """Table 1: the cold pipeline (map + sub-genres) against umap-learn's defaults + the same HDBSCAN."""
     X, Xn = emb.vectors, emb.normalized()
@@ -90,7 +70,7 @@ def main_table(emb) -> Table:
     # The cold pipeline runs first: measured after umap-learn's parallel runs it was slowed by
     # their lingering worker threads (2.0x instead of 5-6x in one run).
     ours = _pipeline_runs(emb)
-    base = _baseline_runs(X)
+    base = baseline_runs(X)
     tw_b, labels_b, tw_c = trust(Xn, base["Y"]), base["labels"], trust(Xn, ours["table"][["x", "y"]].to_numpy())
     tc, cc, mc, result = ours["seconds"], ours["cpu"], ours["mb"], ours["result"]
     base_t, base_c = base["seconds"] + base["seconds10"], base["cpu"] + base["cpu10"]

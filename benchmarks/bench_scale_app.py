@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.harness import Table, project_folders, timed_runs, timer
+from benchmarks.scale_sets import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_SET, FULL_N = "upload:generated-1m", 1_000_000
@@ -40,12 +41,10 @@ FULL_SET, FULL_N = "upload:generated-1m", 1_000_000
 def _quick_set(n: int) -> str:
     """A generated n x 256 set as an upload in a temporary project home (the process's folders point there)."""
     from mmx_core.appkit.uploads import keep_generated
-    from mmx_core.trailers.published import load_published
-    from mmx_core.explore.generate import generate_set
 
     home = Path(tempfile.mkdtemp(prefix="mmx_bench_scale_app_"))
     os.environ.update(project_folders(home))
-    return keep_generated(f"generated-{n}x256", generate_set(load_published(), n, 256, seed=0), "bench scale_app").name
+    return keep_generated(f"generated-{n}x256", generated(n, 256, 0), "bench scale_app").name
 
 
 def _check_precomputed(name: str) -> None:

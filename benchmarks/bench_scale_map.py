@@ -6,7 +6,7 @@ compiled before timing, the pipeline with a cold cache; trustworthiness on a fix
 
 from __future__ import annotations
 
-from benchmarks.harness import LAST_CPU, Table, fresh_cache, measure, no_shipped_cache, trust
+from benchmarks.harness import LAST_CPU, Table, baseline_runs, fresh_cache, measure, no_shipped_cache, trust
 from benchmarks.scale_sets import generated
 
 FULL, QUICK = (100_000, 1024), (20_000, 256)
@@ -14,10 +14,10 @@ SEED = 13
 
 
 def baseline_table(n: int, dim: int) -> Table:
-    import hdbscan
+    import hdbscan  # noqa: F401 - imported before anything is timed
     import umap
 
-    from mmx_core.explore import SubgenreClusterer, cached_clusters, cached_map
+    from mmx_core.explore import cached_clusters, cached_map
 
     emb = generated(n, dim, SEED)
     X, Xn = emb.vectors, emb.normalized()
@@ -25,22 +25,15 @@ def baseline_table(n: int, dim: int) -> Table:
     with no_shipped_cache(), fresh_cache():
         (table, result), t_ours, m_ours = measure(lambda: (cached_map.projection(emb), cached_clusters.clusters(emb)))
         c_ours = LAST_CPU["seconds"]
-    chosen = SubgenreClusterer()
-    Y_base, t_map, m_map = measure(lambda: umap.UMAP().fit_transform(X))
-    c_map = LAST_CPU["seconds"]
-    labels, t_cl, m_cl = measure(lambda: hdbscan.HDBSCAN(
-        min_cluster_size=result.params.get("scale", {}).get("min_cluster_size", chosen.min_cluster_size),
-        min_samples=chosen.min_samples, cluster_selection_method=chosen.selection).fit(
-        umap.UMAP(n_components=10).fit_transform(X)).labels_)
-    c_cl = LAST_CPU["seconds"]
-    tw_ours, tw_base = trust(Xn, table[["x", "y"]].to_numpy()), trust(Xn, Y_base)
-    base_t, base_c = t_map + t_cl, c_map + c_cl
+    base = baseline_runs(X, result.params.get("scale", {}).get("min_cluster_size"))
+    tw_ours, tw_base = trust(Xn, table[["x", "y"]].to_numpy()), trust(Xn, base["Y"])
+    base_t, base_c = base["seconds"] + base["seconds10"], base["cpu"] + base["cpu10"]
     return Table(
         f"Map + sub-genres at {n:,} x {dim}: pipeline (cold) vs umap-learn defaults + the same HDBSCAN",
         ["run", "wall s", "CPU s", "peak MB (delta)", "clusters", "trustworthiness", "speed ratio (wall)"],
         [
-            ["baseline: UMAP() 2-D + UMAP(n_components=10) + HDBSCAN", base_t, base_c, max(m_map, m_cl),
-             int(labels.max()) + 1, tw_base, 1.0],
+            ["baseline: UMAP() 2-D + UMAP(n_components=10) + HDBSCAN", base_t, base_c, max(base["mb"], base["mb10"]),
+             int(base["labels"].max()) + 1, tw_base, 1.0],
             ["pipeline cold: map + sub-genres + summaries", t_ours, c_ours, m_ours, result.n_clusters, tw_ours,
              base_t / t_ours],
             ["trustworthiness difference (pipeline - baseline)", float("nan"), float("nan"), float("nan"),

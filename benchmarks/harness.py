@@ -151,6 +151,29 @@ def trust(X, Y, seed: int = 0) -> float:
     return float(trustworthiness(X[rows], Y[rows], n_neighbors=TRUST_K, metric="cosine"))
 
 
+def baseline_runs(X, min_cluster_size: int | None = None) -> dict:
+    """umap-learn's defaults for the map, then UMAP-10 + the pipeline's HDBSCAN settings for sub-genres (its
+    ``min_cluster_size`` unless one is given): the results, and each one's wall and CPU seconds and peak MB."""
+    import hdbscan
+    import umap
+
+    from mmx_core.explore import SubgenreClusterer
+
+    Y, seconds, mb = measure(lambda: umap.UMAP().fit_transform(X))
+    cpu = LAST_CPU["seconds"]
+    chosen = SubgenreClusterer()
+
+    def baseline_clusters():
+        reduced = umap.UMAP(n_components=10).fit_transform(X)
+        clusterer = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size or chosen.min_cluster_size,
+                                    min_samples=chosen.min_samples, cluster_selection_method=chosen.selection)
+        return clusterer.fit(reduced).labels_
+
+    labels, seconds10, mb10 = measure(baseline_clusters)
+    return {"Y": Y, "seconds": seconds, "cpu": cpu, "mb": mb, "labels": labels, "seconds10": seconds10,
+            "cpu10": LAST_CPU["seconds"], "mb10": mb10}
+
+
 def environ(values: dict[str, str]):
     """Set the environment variables ``values`` for the block; the environment comes back as it was after."""
     return mock.patch.dict(os.environ, values)

@@ -211,8 +211,7 @@ def _load(path: Path, name: str, table_path: Path | None, stamp, table_stamp) ->
     elif PUBLISHED_TRAILERS.exists():
         table = published_metadata()
     else:
-        table = pd.DataFrame({"id": pd.Series([], dtype=str), "title": pd.Series([], dtype=str),
-                              "display_title": pd.Series([], dtype=str)})
+        table = pd.DataFrame(columns=["id", "title", "display_title"], dtype=str)
     emb.metadata = join_metadata(emb.ids, table, table_path or path)
     if "genres" not in emb.metadata.columns:
         emb.metadata["genres"] = [[] for _ in range(len(emb))]

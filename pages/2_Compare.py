@@ -37,15 +37,13 @@ except MMXError as exc:
 st.markdown(f"**{first}** vs **{second}**: {result.summary['n']:,} common trailers · mean Jaccard@{k} of "
             f"neighbour lists {result.summary['jaccard_mean']:.3f} (1 = same neighbours, 0 = none shared)"
             + (" · generated features" if a.generated or b.generated else ""))
-example = result.split_example()
+example, show_example = result.split_example(), False
 if example:
     with st.expander("Guided example: a coarse cluster that splits in the fine space", expanded=True):
         parts = ", ".join(f"{n} to {label}" for _, label, n in example["targets"][:5])
         st.markdown(f"Cluster **{example['label_a']}** of {first} sends its members to "
                     f"{len(example['targets'])} clusters of {second}: {parts}.")
         show_example = st.toggle("Highlight its members in both maps", key="w_example")
-else:
-    show_example = False
 
 highlight = None
 picked = st.session_state.get("_compare_pick", np.zeros(0, dtype=np.int64))

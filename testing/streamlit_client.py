@@ -158,15 +158,10 @@ class Session:
             self.page_hash = new_hash
         if query is not None:
             self.query = query
-        message = BackMsg()
-        state = message.rerun_script
-        state.query_string = self.query
-        state.page_script_hash = self.page_hash
-        state.page_name = page_name
-        state.widget_states.widgets.extend(self._widgets.values())
-        state.cached_message_hashes.extend(self._cache)
-        state.context_info.timezone = "UTC"
-        state.context_info.locale = "en-US"
+        message = BackMsg(rerun_script={
+            "query_string": self.query, "page_script_hash": self.page_hash, "page_name": page_name,
+            "widget_states": {"widgets": list(self._widgets.values())}, "cached_message_hashes": list(self._cache),
+            "context_info": {"timezone": "UTC", "locale": "en-US"}})
         start = time.perf_counter()
         await self._ws.send(message.SerializeToString())
         return await self._read_run(start)

@@ -75,7 +75,7 @@ THREATS: list[Threat] = [
            "folder are refused",
            (_E + "test_case4_a_frame_at_ten_hours_is_refused_before_planning_in_bounded_time",
             _E + "test_case4_each_limit_refuses_before_any_clip_is_planned",
-            _E + "test_case4_a_budget_is_validated_once_in_one_line",
+            _E + "test_case4_a_budget_is_validated_once_in_one_line_naming_the_parameter",
             _E + "test_case4_the_defaults_are_shown_by_help_and_in_the_docs",
             _E + "test_case5_truncated_mkv_and_faststart_mp4_are_failures",
             _E + "test_case5_allow_partial_keeps_what_decoded_and_says_so",

@@ -12,7 +12,7 @@ import pytest
 from mmx_core.base.artefacts import array_hash, atomic_write, cached_artefact, params_key, read_json
 from mmx_core.trailers.published import PUBLISHED_THUMBNAILS, load_published, thumbnail_archive
 from mmx_core.trailers.embeddings import load_embeddings, save_embeddings
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import MMXError, first_line
 
 
 def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
@@ -145,3 +145,9 @@ def test_cli_prints_one_line_error_without_traceback(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "missing embeddings.npz" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_first_line_keeps_one_line_of_a_library_message():
+    assert first_line(RuntimeError("  bad header\n  at offset 12\n")) == "bad header"
+    assert first_line(OSError()) == "OSError"
+    assert first_line(RuntimeError(""), "unreadable") == "unreadable"

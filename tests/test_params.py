@@ -14,11 +14,14 @@ from mmx_core.appkit.url_state import PROJECTIONS, ViewState
 from mmx_core.base.constraints import Choice, Int, ParameterError, Real
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
+from mmx_core.base.paths import PROJECT_ROOT as ROOT
 from mmx_core.cli import build_parser
+from mmx_core.data.synth import synthesize
 from mmx_core.commands.argtypes import option_type
 from mmx_core.explore import NeighbourIndex, Projector, SubgenreClusterer
 from mmx_core.explore.cached_clusters import DEFAULT_CLUSTERS
 from mmx_core.explore.cached_map import DEFAULT_PROJECTION
+from mmx_core.serving.serve import served
 
 ESTIMATORS = {
     Projector: {"method": "tsne", "perplexity": 7.0, "n_components": 3, "pca_dims": None},
@@ -76,6 +79,19 @@ def test_one_constraint_vocabulary_for_the_library_and_the_cli():
     assert not any(Real(0).accepts(bad) for bad in (True, "2", float("nan"), float("inf")))
     with pytest.raises(ParameterError, match=r"^x='c': must be one of \['a', 'b'\]$"):
         Choice(("a", "b")).check("x", "c")
+
+
+def test_library_checks_name_the_parameter_and_leave_flags_to_the_cli(tmp_path):
+    """A library caller never typed ``--trailers``: the library names its own parameter; only commands name flags."""
+    with pytest.raises(ParameterError, match=r"^n_trailers=0: must be an integer >= 1 or None$"):
+        synthesize(tmp_path / "set", n_trailers=0)
+    with pytest.raises(ParameterError, match=r"^workers=0: must be an integer in \[1, 64\]$"):
+        with served(workers=0, password="x"):
+            pass
+    assert not (tmp_path / "set").exists()
+    flag_check = re.compile(r"Error\(f?[\"']--[\w-]+ must be")   # a value check worded as a flag's
+    library = [p for p in (ROOT / "mmx_core").rglob("*.py") if p.parent.name != "commands" and p.name != "cli.py"]
+    assert [str(p) for p in library if flag_check.search(p.read_text())] == []
 
 
 def test_params_base_needs_keyword_parameters_with_defaults():

@@ -78,8 +78,7 @@ def name_cluster(name: str, data: map_tables.MapData, cluster: int, annotated: A
 
 def trailer_annotations(name: str, trailer: str, annotated: AnnotatedMap | None, row: int) -> None:
     """The clicked trailer's names, tags (each removable) and note, with a box to tag it and one for its note."""
-    tags = annotated.tags.iloc[row] if annotated is not None else []
-    names = annotated.names.iloc[row] if annotated is not None else []
+    names, tags = (annotated.names.iloc[row], annotated.tags.iloc[row]) if annotated is not None else ([], [])
     if names:
         st.caption("named sub-genres: " + ", ".join(NAME_MARK + n for n in names))
     if tags:

@@ -72,7 +72,6 @@ def trailer_panel(emb, data: map_tables.MapData, selected_row: int | None, annot
     """The selected trailer's card (then ``annotate_trailer(row)``: its names, tags and note) and nearest
     neighbours with thumbnails (a click on one selects it), or a hint."""
     if selected_row is not None:
-        view = st.session_state["view"]
         st.subheader("Trailer")
         row = data.frame.iloc[selected_row].copy()
         row["cluster_label"] = map_groups.cluster_path(data, selected_row)   # "group > cluster" on a grouped map
@@ -80,7 +79,7 @@ def trailer_panel(emb, data: map_tables.MapData, selected_row: int | None, annot
         if annotate_trailer is not None:
             annotate_trailer(selected_row)
         st.markdown("**Nearest neighbours**")
-        neighbours = widgets.neighbours_for(emb.name, view.trailer, k=5)
+        neighbours = widgets.neighbours_for(emb.name, st.session_state["view"].trailer, k=5)
         if (target := widgets.neighbour_list(neighbours, key="side_nb")) is not None:
             widgets.update(trailer=target)
             st.rerun()

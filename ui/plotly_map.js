@@ -26,10 +26,6 @@ function rowsOf(points) {
   return Array.from(rows);
 }
 
-function finite(values) {
-  return values.length === 4 && values.every((v) => Number.isFinite(v));
-}
-
 // The region shown after a relayout event: null after a reset, the axis ranges after a zoom or pan,
 // undefined when the event did not move the axes (a drag-mode change, a selection).
 function viewAfter(gd, event) {
@@ -38,7 +34,7 @@ function viewAfter(gd, event) {
   if (!keys.some((k) => /^[xy]axis\.(range|autorange)/.test(k))) return undefined;
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
   const view = [xa.range[0], xa.range[1], ya.range[0], ya.range[1]].map(Number);
-  return finite(view) ? view : undefined;
+  return view.every(Number.isFinite) ? view : undefined;
 }
 
 function listen(map, gd) {

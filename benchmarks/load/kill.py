@@ -10,8 +10,9 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from benchmarks.load.scenario import RUN_TIMEOUT, STEPS, check, run_step, session_rng, sign_in_cookie
+from benchmarks.load.scenario import PASSWORD, RUN_TIMEOUT, STEPS, check, run_step, session_rng
 from benchmarks.load.stack import SETTLE, Server, healthy, until
+from mmx_core.serving.serve import sign_in
 from testing import streamlit_client as sc
 
 KILL_SESSIONS = 20           # sessions looping their scenario when one worker is killed
@@ -53,7 +54,7 @@ async def _reconnect(url: str, cookie: str, page: str, query: str, deadline: flo
 async def _looping_session(url: str, rng: random.Random, stop: asyncio.Event, ready: list, rec: Looper) -> None:
     """Sign in once, then run the scenario over and over until ``stop``; a dropped websocket reconnects."""
     try:
-        cookie = await sign_in_cookie(url)
+        cookie = await asyncio.to_thread(sign_in, url, PASSWORD)
         session = await sc.Session.open(url, timeout=RUN_TIMEOUT, cookie=cookie)
     except Exception as exc:  # noqa: BLE001
         rec.errors.append(f"connect: {type(exc).__name__}: {str(exc)[:120]}")

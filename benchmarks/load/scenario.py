@@ -52,11 +52,6 @@ def check(step: str, run: sc.Run) -> str | None:
     return None
 
 
-async def sign_in_cookie(url: str) -> str:
-    """The session's cookie (``mmx_session=...``): one sign-in through the proxy (urllib, in a thread)."""
-    return await asyncio.to_thread(sign_in, url, PASSWORD)
-
-
 async def run_step(session: sc.Session, step: str, rng: random.Random, explore: sc.Run | None) -> sc.Run | None:
     """Run one step of the scenario; None for a click with no map to click on."""
     if step == "open Explore":
@@ -80,7 +75,7 @@ async def scenario(url: str, rng: random.Random, hold: asyncio.Event | None = No
     outcome = Outcome()
     stage = "sign-in"
     try:
-        cookie = await sign_in_cookie(url)
+        cookie = await asyncio.to_thread(sign_in, url, PASSWORD)  # urllib, in a thread
         stage = "connect"
         session = await sc.Session.open(url, timeout=RUN_TIMEOUT, cookie=cookie)
     except Exception as exc:  # noqa: BLE001 - a refused sign-in or connection is a measured error

@@ -24,11 +24,6 @@ def quantiles(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), p95, ordered[-1]
 
 
-def median(values) -> float:
-    values = list(values)
-    return statistics.median(values) if values else NAN
-
-
 def first_errors(outcomes: list[Outcome], limit: int = 3) -> str:
     seen = Counter(error for outcome in outcomes for error in outcome.errors)
     return "; ".join(f"{e} (x{c})" for e, c in list(seen.items())[:limit]) or "-"
@@ -153,8 +148,8 @@ def _idle_table(all_results: dict[int, dict], configs: list[int], measured: Meas
 def _soak_table(soak: dict, workers: int, measured: Measured) -> Table:
     samples = soak["samples"]
     span = samples[-1][0] if samples else 0.0
-    first = median(mb for t, mb in samples if t <= span / 4)
-    last = median(mb for t, mb in samples if t >= 3 * span / 4)
+    first = quantiles([mb for t, mb in samples if t <= span / 4])[0]       # the medians
+    last = quantiles([mb for t, mb in samples if t >= 3 * span / 4])[0]
     change = 100 * (last - first) / first if first == first and first else NAN
     measured.soak = (soak["minutes"], change)
     outcomes = soak["outcomes"]

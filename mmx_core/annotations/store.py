@@ -167,7 +167,7 @@ class AnnotationStore(SubgenreEdits, StoreFile):
                 conn.executemany("DELETE FROM tags WHERE id = ? AND tag = ?", [(i, tag) for i in ids])
 
         summary = f"tagged {len(ids)} trailers {tag!r}" if add else f"took {tag!r} off {len(ids)} trailers"
-        return self._change("tag" if add else "untag", summary, lambda c: {"tags": [(i, tag) for i in ids]}, apply)
+        return self._change("tag" if add else "untag", summary, {"tags": [(i, tag) for i in ids]}, apply)
 
     def set_note(self, trailer: str, note: str) -> int:
         """The note of one trailer (empty: none)."""
@@ -178,7 +178,7 @@ class AnnotationStore(SubgenreEdits, StoreFile):
             if note:
                 conn.execute("INSERT INTO notes (id, note, author, time) VALUES (?,?,?,?)", (trailer, note, self.author, now))
 
-        return self._change("note", f"noted {trailer!r}", lambda c: {"notes": [trailer]}, apply)
+        return self._change("note", f"noted {trailer!r}", {"notes": [trailer]}, apply)
 
     def save_view(self, name: str, params: dict[str, str]) -> int:
         """Save (or replace) the view ``name``: its URL query parameters."""
@@ -189,7 +189,7 @@ class AnnotationStore(SubgenreEdits, StoreFile):
             conn.execute("INSERT OR REPLACE INTO views (name, params, author, time) VALUES (?,?,?,?)",
                          (name, json.dumps(params, sort_keys=True), self.author, now))
 
-        return self._change("view", f"saved the view {name!r}", lambda c: {"views": [name]}, apply)
+        return self._change("view", f"saved the view {name!r}", {"views": [name]}, apply)
 
     def import_rows(self, rows: Iterable[Row], source: str = "a file") -> int:
         """Add ``rows`` (checked rows of :mod:`mmx_core.annotations.table`) as one change: tags added, members added
@@ -216,7 +216,7 @@ class AnnotationStore(SubgenreEdits, StoreFile):
                     conn.execute("INSERT OR REPLACE INTO notes (id, note, author, time) VALUES (?,?,?,?)",
                                  (r.id, r.note, self.author, now))
 
-        return self._change("import", f"imported {len(rows)} rows from {source}", lambda c: touched, apply)
+        return self._change("import", f"imported {len(rows)} rows from {source}", touched, apply)
 
     # -- undo ---------------------------------------------------------------------------------------
     def undo(self, own_only: bool = False) -> Change:

@@ -101,12 +101,12 @@ class StoreFile:
         finally:
             conn.close()
 
-    def _change(self, action: str, summary: str, touched: Callable[[sqlite3.Connection], dict],
+    def _change(self, action: str, summary: str, touched: dict,
                 apply: Callable[[sqlite3.Connection, float], None]) -> int:
-        """Apply one change in one transaction, recording what it touched as it was before; returns its seq."""
+        """Apply one change in one transaction, recording what ``touched`` names as it was before; returns its seq."""
         with self._writing() as conn:
             now = time.time()
-            before = snapshot(conn, **touched(conn))
+            before = snapshot(conn, **touched)
             apply(conn, now)
             cursor = conn.execute("INSERT INTO history (time, author, action, summary, before) VALUES (?,?,?,?,?)",
                                   (now, self.author, action, summary, json.dumps(before)))

@@ -27,7 +27,7 @@ class SubgenreEdits:
             require_free(conn, name, "; choose another name or add to it")
             write_subgenre(conn, name, note, colour, members, self.author, now)
 
-        return self._change("name", f"named {name!r} ({len(members)} trailers)", lambda c: {"subgenres": [name]}, apply)
+        return self._change("name", f"named {name!r} ({len(members)} trailers)", {"subgenres": [name]}, apply)
 
     def rename_subgenre(self, old: str, new: str) -> int:
         """Rename a named sub-genre (its members, note and colour stay)."""
@@ -40,7 +40,7 @@ class SubgenreEdits:
             drop_subgenre(conn, old)
             write_subgenre(conn, new, found["note"], found["colour"], found["members"], self.author, now)
 
-        return self._change("rename", f"renamed {old!r} to {new!r}", lambda c: {"subgenres": [old, new]}, apply)
+        return self._change("rename", f"renamed {old!r} to {new!r}", {"subgenres": [old, new]}, apply)
 
     def describe_subgenre(self, name: str, note: str | None = None, colour: str | None = None) -> int:
         """Change the note and/or colour of a named sub-genre."""
@@ -54,7 +54,7 @@ class SubgenreEdits:
             write_subgenre(conn, name, found["note"] if note is None else note,
                            found["colour"] if colour is None else colour, found["members"], self.author, now)
 
-        return self._change("describe", f"described {name!r}", lambda c: {"subgenres": [name]}, apply)
+        return self._change("describe", f"described {name!r}", {"subgenres": [name]}, apply)
 
     def add_members(self, name: str, ids: Iterable[str]) -> int:
         """Add trailers to a named sub-genre."""
@@ -74,7 +74,7 @@ class SubgenreEdits:
             require(conn, name)
             conn.executemany(sql, [(name, i) for i in ids])
 
-        return self._change(action, summary.format(n=len(ids), name=name), lambda c: {"subgenres": [name]}, apply)
+        return self._change(action, summary.format(n=len(ids), name=name), {"subgenres": [name]}, apply)
 
     def merge_subgenres(self, names: Iterable[str], into: str) -> int:
         """Merge named sub-genres into ``into`` (one of them, or a new name): the union of their members."""
@@ -93,7 +93,7 @@ class SubgenreEdits:
             write_subgenre(conn, into, keep["note"], keep["colour"], sorted(members), self.author, now)
 
         return self._change("merge", f"merged {', '.join(map(repr, names))} into {into!r}",
-                            lambda c: {"subgenres": [*names, into]}, apply)
+                            {"subgenres": [*names, into]}, apply)
 
     def split_subgenre(self, name: str, ids: Iterable[str], new: str) -> int:
         """Move the trailers ``ids`` of a named sub-genre into a new one called ``new``."""
@@ -108,7 +108,7 @@ class SubgenreEdits:
             conn.executemany("DELETE FROM members WHERE name = ? AND id = ?", [(name, i) for i in moving])
             write_subgenre(conn, new, "", "", moving, self.author, now)
 
-        return self._change("split", f"split {new!r} out of {name!r}", lambda c: {"subgenres": [name, new]}, apply)
+        return self._change("split", f"split {new!r} out of {name!r}", {"subgenres": [name, new]}, apply)
 
     def delete_subgenre(self, name: str) -> int:
         """Forget a named sub-genre (undo brings it back)."""
@@ -118,4 +118,4 @@ class SubgenreEdits:
             require(conn, name)
             drop_subgenre(conn, name)
 
-        return self._change("delete", f"deleted {name!r}", lambda c: {"subgenres": [name]}, apply)
+        return self._change("delete", f"deleted {name!r}", {"subgenres": [name]}, apply)

@@ -59,11 +59,14 @@ def _layer_summaries(frame: pd.DataFrame, key: np.ndarray, labels: list[str]) ->
                          "size": int(inside.sum()), "genres": "", "typical": ", ".join(part["display_title"].head(3)),
                          "x": float(part["x"].mean()), "y": float(part["y"].mean())})
     columns = ["cluster", "label", "short_label", "legend_label", "size", "genres", "typical", "x", "y"]
-    table = pd.DataFrame(rows, columns=columns)
-    return table.sort_values("size", ascending=False, ignore_index=True)
+    return pd.DataFrame(rows, columns=columns).sort_values("size", ascending=False, ignore_index=True)
 
 
-def _layered(data: MapData, key: np.ndarray, labels: list[str], what: str) -> MapData:
+def _layered(data: MapData, per_row: pd.Series, order: list[str], mark: str, what: str) -> MapData:
+    """``data`` coloured by the names of ``per_row``: a row lies in the layer of its first name in ``order``."""
+    layer_of = {name: i for i, name in enumerate(order)}
+    key = np.array([min((layer_of[n] for n in names), default=NOISE) for names in per_row], dtype=np.int64)
+    labels = [mark + name for name in order]
     frame = data.frame.copy(deep=False)
     frame["cluster"] = key
     label_of = dict(enumerate(labels))
@@ -79,11 +82,6 @@ def members_of_rows(ids: pd.Series, groups: dict[str, frozenset[str]]) -> pd.Ser
         for member in groups[name]:
             holding.setdefault(member, []).append(name)
     return pd.Series([holding.get(i, []) for i in ids], index=ids.index, dtype=object)
-
-
-def _smallest_layer(per_row: pd.Series, order: dict[str, int]) -> np.ndarray:
-    """Per row: the layer of the first of its names in ``order`` (-1: none)."""
-    return np.array([min((order[n] for n in names), default=NOISE) for names in per_row], dtype=np.int64)
 
 
 def _rows_of(ids: pd.Series, groups: dict[str, frozenset[str]]) -> dict[str, np.ndarray]:
@@ -131,10 +129,8 @@ def annotate(data: MapData, subgenres: dict, tags: pd.DataFrame) -> AnnotatedMap
     return AnnotatedMap(
         data=replace(data, frame=out, summaries=summaries),
         matches=matches,
-        by_name=_layered(replace(data, frame=out), _smallest_layer(names, {n: i for i, n in enumerate(by_size)}),
-                         [NAME_MARK + n for n in by_size], "named sub-genre"),
-        by_tag=_layered(replace(data, frame=out), _smallest_layer(row_tags, {t: i for i, t in enumerate(by_count)}),
-                        ["#" + t for t in by_count], "tag"),
+        by_name=_layered(replace(data, frame=out), names, by_size, NAME_MARK, "named sub-genre"),
+        by_tag=_layered(replace(data, frame=out), row_tags, by_count, "#", "tag"),
         names=names, tags=row_tags, name_rows=_rows_of(frame["id"], named), tag_rows=_rows_of(frame["id"], tagged))
 
 

@@ -64,14 +64,12 @@ def paper_table() -> pd.DataFrame:
 
 def pr_curves(pred: Predictions, genres: list[str] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{name: (recall, precision)}`` for the micro average and each chosen genre with positives."""
+    chosen = {g: pred.genres.index(g) for g in genres or [] if g in pred.genres}
+    columns = [("micro average", pred.labels.ravel(), pred.scores.ravel())]
+    columns += [(g, pred.labels[:, i], pred.scores[:, i]) for g, i in chosen.items()]
     curves = {}
-    if pred.labels.any():
-        p, r, _ = precision_recall_curve(pred.labels.ravel(), pred.scores.ravel())
-        curves["micro average"] = (r, p)
-    for g in genres or []:
-        if g in pred.genres:
-            column = pred.genres.index(g)
-            if pred.labels[:, column].any():
-                p, r, _ = precision_recall_curve(pred.labels[:, column], pred.scores[:, column])
-                curves[g] = (r, p)
+    for name, labels, scores in columns:
+        if labels.any():
+            p, r, _ = precision_recall_curve(labels, scores)
+            curves[name] = (r, p)
     return curves

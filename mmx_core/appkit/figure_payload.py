@@ -39,12 +39,8 @@ def encoded_trace(trace: dict) -> dict:
 
 
 class Texts(Sequence):
-    """Hover texts of a trace: an immutable sequence of strings, written to JSON as a list (``tolist``).
-
-    Sending a figure copies it deeply, then walks every list in it, before writing it as JSON: for a
-    map of thousands of points that is mostly these strings. A figure holds them as one ``Texts``,
-    which a deep copy returns as it is (like a string) and the walk does not enter.
-    """
+    """Hover texts of a trace: an immutable sequence of strings, written to JSON as a list (``tolist``), that a
+    deep copy returns as it is (like a string) and the walk before sending does not enter (see the module)."""
 
     __slots__ = ("_items",)
 

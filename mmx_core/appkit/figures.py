@@ -29,35 +29,33 @@ def cut(text, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _laid_out(fig: go.Figure, **layout) -> go.Figure:
+    """``fig`` with ``layout`` and the margins of every chart of the app."""
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 40, "b": 0}, **layout)
+    return fig
+
+
 def share_histogram(selection: pd.Series, whole: pd.Series, title: str = "genres: selection vs collection") -> go.Figure:
     """Bars of the share of trailers per genre in a selection against the whole collection."""
     genres = list(dict.fromkeys(list(whole.index) + list(selection.index)))
-    fig = go.Figure([
+    return _laid_out(go.Figure([
         go.Bar(name="selection", x=genres, y=[selection.get(g, 0.0) for g in genres], marker_color="#d62728"),
         go.Bar(name="collection", x=genres, y=[whole.get(g, 0.0) for g in genres], marker_color="#9e9e9e"),
-    ])
-    fig.update_layout(barmode="group", height=300, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0},
-                      yaxis={"tickformat": ".0%"}, legend={"orientation": "h"})
-    return fig
+    ]), barmode="group", height=300, title=title, yaxis={"tickformat": ".0%"}, legend={"orientation": "h"})
 
 
 def year_histogram(selection: pd.Series, whole: pd.Series, title: str = "years: selection vs collection") -> go.Figure:
     """Overlaid normalised year histograms of a selection and the collection."""
-    fig = go.Figure([
+    return _laid_out(go.Figure([
         go.Histogram(x=whole.dropna(), name="collection", histnorm="probability", marker_color="#9e9e9e", opacity=0.6),
         go.Histogram(x=selection.dropna(), name="selection", histnorm="probability", marker_color="#d62728", opacity=0.6),
-    ])
-    fig.update_layout(barmode="overlay", height=300, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0},
-                      yaxis={"tickformat": ".0%"}, legend={"orientation": "h"})
-    return fig
+    ]), barmode="overlay", height=300, title=title, yaxis={"tickformat": ".0%"}, legend={"orientation": "h"})
 
 
 def histogram_figure(values: np.ndarray, title: str, xlabel: str, bins: int = 20) -> go.Figure:
     """A plain histogram (e.g. Jaccard@k per trailer)."""
-    fig = go.Figure(go.Histogram(x=values, nbinsx=bins, marker_color="#3182bd"))
-    fig.update_layout(height=260, title=title, xaxis_title=xlabel, yaxis_title="trailers",
-                      margin={"l": 0, "r": 0, "t": 40, "b": 0})
-    return fig
+    return _laid_out(go.Figure(go.Histogram(x=values, nbinsx=bins, marker_color="#3182bd")), height=260, title=title,
+                     xaxis_title=xlabel, yaxis_title="trailers")
 
 
 def sankey_figure(transitions: pd.DataFrame, labels_a: dict, labels_b: dict, min_count: int = 5,
@@ -75,34 +73,27 @@ def sankey_figure(transitions: pd.DataFrame, labels_a: dict, labels_b: dict, min
              + [f"B {cut(labels_b.get(c, c), LEGEND_WIDTH)}" for c in right])
     index_a = {c: i for i, c in enumerate(left)}
     index_b = {c: len(left) + i for i, c in enumerate(right)}
-    fig = go.Figure(go.Sankey(
+    return _laid_out(go.Figure(go.Sankey(
         node={"label": names, "pad": 8, "thickness": 12,
               "color": [PALETTE[i % len(PALETTE)] for i in range(len(names))]},
         link={"source": [index_a[c] for c in links["cluster_a"]], "target": [index_b[c] for c in links["cluster_b"]],
-              "value": links["count"].tolist()}))
-    fig.update_layout(height=max(400, 14 * len(names)), title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0})
-    return fig
+              "value": links["count"].tolist()})), height=max(400, 14 * len(names)), title=title)
 
 
 def pr_curve_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str = "precision-recall") -> go.Figure:
     """Precision-recall curves: ``{name: (recall, precision)}``."""
-    fig = go.Figure([go.Scatter(x=r, y=p, mode="lines", name=name) for name, (r, p) in curves.items()])
-    fig.update_layout(height=420, title=title, xaxis_title="recall", yaxis_title="precision",
-                      xaxis={"range": [0, 1]}, yaxis={"range": [0, 1.02]}, margin={"l": 0, "r": 0, "t": 40, "b": 0})
-    return fig
+    return _laid_out(go.Figure([go.Scatter(x=r, y=p, mode="lines", name=name) for name, (r, p) in curves.items()]),
+                     height=420, title=title, xaxis_title="recall", yaxis_title="precision", xaxis={"range": [0, 1]},
+                     yaxis={"range": [0, 1.02]})
 
 
 def bar_figure(table: pd.DataFrame, x: str, ys: list[str], title: str = "", height: int = 360) -> go.Figure:
     """Grouped bars of columns ``ys`` against ``x`` (e.g. per-genre F1, ours vs the paper)."""
-    fig = go.Figure([go.Bar(name=y, x=table[x], y=table[y]) for y in ys])
-    fig.update_layout(barmode="group", height=height, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0},
-                      legend={"orientation": "h"})
-    return fig
+    return _laid_out(go.Figure([go.Bar(name=y, x=table[x], y=table[y]) for y in ys]), barmode="group", height=height,
+                     title=title, legend={"orientation": "h"})
 
 
 def curves_figure(table: pd.DataFrame, x: str, ys: list[str], title: str = "", height: int = 300) -> go.Figure:
     """Lines of columns ``ys`` against ``x`` (training loss, validation metrics)."""
-    fig = go.Figure([go.Scatter(x=table[x], y=table[y], mode="lines+markers", name=y) for y in ys if y in table])
-    fig.update_layout(height=height, title=title, margin={"l": 0, "r": 0, "t": 40, "b": 0}, xaxis_title=x,
-                      legend={"orientation": "h"})
-    return fig
+    lines = [go.Scatter(x=table[x], y=table[y], mode="lines+markers", name=y) for y in ys if y in table]
+    return _laid_out(go.Figure(lines), height=height, title=title, xaxis_title=x, legend={"orientation": "h"})

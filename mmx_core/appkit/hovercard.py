@@ -16,15 +16,13 @@ from typing import Sequence
 
 from mmx_core.appkit.trailer_media import thumbnail_bytes
 
-__all__ = ["STATIC_DIR", "static_text", "thumbnail_uri", "hover_reply"]
-
-STATIC_DIR = Path(__file__).with_name("static")
+__all__ = ["static_text", "thumbnail_uri", "hover_reply"]
 
 
 @functools.lru_cache(maxsize=8)
 def static_text(name: str) -> str:
     """Text of a file shipped in ``mmx_core/appkit/static`` (the hover card's script and style)."""
-    return (STATIC_DIR / name).read_text(encoding="utf-8")
+    return (Path(__file__).with_name("static") / name).read_text(encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -156,8 +156,7 @@ def density_trace(x: np.ndarray, y: np.ndarray, view: View | None = None, bins: 
     counts, (x0, x1, y0, y1) = density_grid(x, y, view, bins)
     z = np.log1p(counts).astype(np.float32)
     z[counts == 0] = np.nan
-    spec = typed_array(z.ravel())
-    spec = {**spec, "shape": f"{bins},{bins}"} if isinstance(spec, dict) else z
+    spec = {**typed_array(z.ravel()), "shape": f"{bins},{bins}"}
     dx, dy = (x1 - x0) / bins, (y1 - y0) / bins
     top = float(z[counts > 0].max()) if counts.any() else 1.0
     return {"type": "heatmap", "z": spec, "x0": x0 + dx / 2, "dx": dx, "y0": y0 + dy / 2, "dy": dy,

@@ -39,10 +39,7 @@ SHORT_WIDTH = 28   # characters of a label drawn on the map
 
 @dataclass(frozen=True)
 class MapBase:
-    """A map without what changes from one click to the next (matches, the selected star, zoom).
-
-    Built once per frame, colouring and layout by :func:`map_base` (the app shares it between
-    sessions); :func:`map_figure` adds the overlays. Treat as read-only.
+    """A map without what changes from one click to the next (matches, the selected star, zoom); read-only.
 
     Attributes
     ----------

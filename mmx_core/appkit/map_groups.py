@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["cluster_layers", "chooser_names", "group_names", "group_clusters", "group_members", "chosen_members", "cluster_path",
+__all__ = ["cluster_layers", "chooser_names", "group_names", "group_clusters", "chosen_members", "cluster_path",
            "focus_on"]
 
 
@@ -56,19 +56,15 @@ def group_clusters(data, group: int) -> pd.DataFrame:
     return data.summaries[data.summaries["group"] == group] if data.groups is not None else data.summaries.iloc[:0]
 
 
-def group_members(data, group: int) -> pd.DataFrame:
-    """Rows of the map in ``group`` (by cluster, most confident first); none on a map without groups."""
-    if data.groups is None:
-        return data.frame.iloc[:0]
-    members = data.frame[data.frame["group"] == group]
-    return members.sort_values(["cluster", "probability"], ascending=[True, False])
-
-
 def chosen_members(data, cluster: int | None, group: int | None = None) -> pd.DataFrame | None:
-    """Rows of ``cluster`` if given (most confident first), else of ``group`` (a map with groups), else None."""
+    """Rows of ``cluster`` if given (most confident first), else of ``group`` (a map with groups; by cluster, most
+    confident first), else None."""
     if cluster is not None:
         return data.frame[data.frame["cluster"] == cluster].sort_values("probability", ascending=False)
-    return group_members(data, group) if group is not None and data.groups is not None else None
+    if group is None or data.groups is None:
+        return None
+    members = data.frame[data.frame["group"] == group]
+    return members.sort_values(["cluster", "probability"], ascending=[True, False])
 
 
 def cluster_path(data, row: int) -> str:

@@ -121,8 +121,7 @@ def _add_groups(clusters: cached_clusters.ClusterResult, emb: EmbeddingSet, fram
     table, parents = clusters.parents(emb)
     frame["group"] = parent_of(table, frame["cluster"].to_numpy())
     summaries["group"] = parent_of(table, summaries["cluster"].to_numpy())
-    groups = _summaries_from_pipeline(parents, frame, key="group")
-    return groups.rename(columns={"cluster": "group"})
+    return _summaries_from_pipeline(parents, frame, key="group").rename(columns={"cluster": "group"})
 
 
 def _summaries_from_pipeline(summaries, frame: pd.DataFrame, key: str = "cluster") -> pd.DataFrame:
@@ -168,12 +167,9 @@ def selected_rows(event, n_rows: int) -> np.ndarray:
     rows = []
     for point in points or []:
         custom = point.get("customdata") if isinstance(point, dict) else None
-        if custom is None:
-            continue
-        row = custom[0] if isinstance(custom, (list, tuple)) else custom
         try:
-            row = int(row)
-        except (TypeError, ValueError):
+            row = int(custom[0] if isinstance(custom, (list, tuple)) else custom)
+        except (TypeError, ValueError):   # no row (None) or not a number
             continue
         if 0 <= row < n_rows:
             rows.append(row)

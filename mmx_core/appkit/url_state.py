@@ -29,6 +29,8 @@ PROJECTION_KNOBS = {  # method -> (parameter, label, low, high, default, step); 
 MCS_RANGE = (5, 200)
 """The HDBSCAN minimum cluster sizes the Explore page offers (its slider, and what a link may ask for)."""
 MCS_STEP = 5
+_WRITTEN = {"genres": ",".join, "tags": ",".join, "years": lambda v: f"{v[0]}-{v[1]}",
+            "pp": lambda v: ",".join(f"{k}:{x:g}" for k, x in v)}   # how a field is written to a link (else str)
 
 
 @dataclass(frozen=True)
@@ -90,20 +92,8 @@ class ViewState:
     def to_params(self) -> dict[str, str]:
         """Query parameters for the values that differ from the defaults."""
         default = ViewState()
-        params: dict[str, str] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "warnings" or value == getattr(default, f.name):
-                continue
-            if f.name in ("genres", "tags"):
-                params[f.name] = ",".join(value)
-            elif f.name == "pp":
-                params[f.name] = ",".join(f"{k}:{v:g}" for k, v in value)
-            elif f.name == "years":
-                params[f.name] = f"{value[0]}-{value[1]}"
-            else:
-                params[f.name] = str(value)
-        return params
+        return {f.name: _WRITTEN.get(f.name, str)(getattr(self, f.name)) for f in fields(self)
+                if f.name != "warnings" and getattr(self, f.name) != getattr(default, f.name)}
 
     @classmethod
     def from_params(cls, params: Mapping[str, str | list[str]]) -> "ViewState":

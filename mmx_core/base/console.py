@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import sys
 from typing import Iterator, TextIO
 
 from mmx_core.base.errors import escape_control
 
-__all__ = ["EscapingStream", "EscapingFilter", "escaped_output", "print_block", "raw_stream"]
+__all__ = ["EscapingStream", "EscapingFilter", "escaped_output", "print_block", "print_json", "raw_stream"]
 
 
 class EscapingStream(io.TextIOBase):
@@ -65,6 +66,11 @@ def print_block(text: str, file: TextIO | None = None) -> None:
         stream.raw.write("\n".join(escape_control(line) for line in text.split("\n")) + "\n")
     else:
         stream.write(text + "\n")
+
+
+def print_json(obj) -> None:
+    """Print ``obj`` as indented JSON (:func:`print_block`)."""
+    print_block(json.dumps(obj, indent=2))
 
 
 class EscapingFilter(logging.Filter):

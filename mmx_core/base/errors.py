@@ -6,7 +6,7 @@ import enum
 import re
 from pathlib import Path
 
-__all__ = ["ExitCode", "MMXError", "escape_control", "render_exit_codes"]
+__all__ = ["ExitCode", "MMXError", "escape_control", "first_line", "render_exit_codes"]
 
 
 class ExitCode(enum.IntEnum):
@@ -55,11 +55,15 @@ def escape_control(text: object) -> str:
     Terminal escapes, carriage returns, newlines and bidirectional overrides in a file name or a
     library's message can then neither redraw a terminal nor split a one-line message.
     """
-    text = str(text)
-    if not _CONTROL.search(text):
-        return text
     return _CONTROL.sub(lambda m: _NAMED.get(m.group(0)) or (f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100
-                                                            else f"\\u{ord(m.group(0)):04x}"), text)
+                                                            else f"\\u{ord(m.group(0)):04x}"), str(text))
+
+
+def first_line(exc: BaseException, default: str | None = None) -> str:
+    """The first line of an exception's message (a library's message may run to many); when it has none,
+    ``default``, else the exception's type name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else default or type(exc).__name__
 
 
 class MMXError(Exception):

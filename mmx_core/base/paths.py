@@ -16,30 +16,29 @@ ASSETS_DIR = PROJECT_ROOT / "assets"
 MODELS_DIR = PROJECT_ROOT / "models"
 
 
-def _folder(variable: str, default: str) -> Path:
+def _folder(variable: str, default: Path) -> Path:
     value = os.environ.get(variable)
-    return Path(value) if value else PROJECT_ROOT / default
+    return Path(value) if value else default
 
 
 def cache_dir() -> Path:
     """Computed artefacts (``$MMX_CACHE_DIR``, default ``cache/``)."""
-    return _folder("MMX_CACHE_DIR", "cache")
+    return _folder("MMX_CACHE_DIR", PROJECT_ROOT / "cache")
 
 
 def data_dir() -> Path:
     """Generated or imported trailer data sets (``$MMX_DATA_DIR``, default ``data/``)."""
-    return _folder("MMX_DATA_DIR", "data")
+    return _folder("MMX_DATA_DIR", PROJECT_ROOT / "data")
 
 
 def runs_dir() -> Path:
     """Training runs (``$MMX_RUNS_DIR``, default ``runs/``)."""
-    return _folder("MMX_RUNS_DIR", "runs")
+    return _folder("MMX_RUNS_DIR", PROJECT_ROOT / "runs")
 
 
 def annotations_dir() -> Path:
     """Annotation stores, one per embedding set (``$MMX_ANNOTATIONS_DIR``, default ``<data folder>/annotations``)."""
-    value = os.environ.get("MMX_ANNOTATIONS_DIR")
-    return Path(value) if value else data_dir() / "annotations"
+    return _folder("MMX_ANNOTATIONS_DIR", data_dir() / "annotations")
 
 
 def shipped_cache_dir() -> Path:

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from mmx_core.base.artefacts import read_json
-from mmx_core.base.console import print_block
+from mmx_core.base.console import print_json
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import DOC, WORK, check_output, tag_output
 from mmx_core.base.paths import PROJECT_ROOT, runs_dir
-from mmx_core.commands.argtypes import SEED, add_data, add_device, float_in, int_in
+from mmx_core.commands.argtypes import SEED, add_command, add_data, add_device, float_in, int_in
 from mmx_core.commands.synth import command_line
 from mmx_core.studies import RUN_DEFAULTS
 
+TRAINING_KEYS = ("epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience", "fine_patience")
+"""The options of :func:`add_training_options` that set how every run trains (besides seed and device)."""
+
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "ablate",
-        help="train and score the ablation of Table 2 and write docs/results.md",
+    parser = add_command(
+        subparsers, "ablate", run, help="train and score the ablation of Table 2 and write docs/results.md",
         description="Random scores, each expert alone, naive concatenation, GEM without collaborative gating, the "
         "full model, and linear probes on the coarse and fine bottlenecks; every row scored on the test split at "
-        "threshold 0.5 and with thresholds tuned on val. Finished runs under --work are reused.",
-    )
+        "threshold 0.5 and with thresholds tuned on val. Finished runs under --work are reused.")
     add_training_options(parser)
     parser.add_argument("--variants", help="comma-separated subset of rows (names or slugs, e.g. 'random,full-model')")
     parser.add_argument("--no-probes", action="store_true", help="skip the linear probes (and the fine stage)")
@@ -30,7 +30,6 @@ def register(subparsers) -> None:
                                    help="Markdown file whose 'ablation' block is (re)written (default "
                                         "docs/results.md); '-' to write none"), DOC)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.set_defaults(func=run)
 
 
 def add_training_options(parser) -> None:
@@ -94,8 +93,7 @@ def run(args) -> int:
             if unknown:
                 raise MMXError(f"--variants: unknown {unknown}; known: {sorted({v.slug for v in variants})}")
             variants = [v for v in variants if v.slug in {known[w].slug for w in wanted}]
-    command = command_line("ablate", args, keys=["data", "work", "epochs", "fine_epochs", "batch_size", "lr", "fine_lr",
-                                                 "patience", "fine_patience", "seed", "device", "model_config",
+    command = command_line("ablate", args, keys=["data", "work", *TRAINING_KEYS, "seed", "device", "model_config",
                                                  "variants", "no_probes", "out"])
     result = run_ablation(data, work, epochs=args.epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,
                           seed=args.seed, model_overrides=model_overrides(args.model_config), variants=variants,
@@ -103,7 +101,7 @@ def run(args) -> int:
                           patience=args.patience, fine_patience=args.fine_patience)
     out = update_block(args.out, "ablation", ablation_markdown(result)) if args.out != "-" else None
     if args.json:
-        print_block(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
     else:
         for r in result.results:
             print(f"{r.variant.name:24s} AU(PRC)w {r.fixed.auprc_weighted:.3f}  F1w {r.fixed.f1_weighted:.3f}  "

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
-from mmx_core.base.console import print_block
+from mmx_core.base.console import print_json
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.output_writer import output_lock
 from mmx_core.base.outputs import ANNOTATIONS, check_output, tag_output
+from mmx_core.commands.argtypes import add_command
+from mmx_core.workspace import load_set, set_info
 
 MAX_REPORTED = 20
 """Skipped rows reported one line each before the rest are counted."""
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "annotations", help="show, export, import or undo the annotations of an embedding set",
+    parser = add_command(
+        subparsers, "annotations", run, help="show, export, import or undo the annotations of an embedding set",
         description="The named sub-genres, tags and notes people keep for an embedding set (the app's Explore "
         "page writes them). With no action, prints a summary. The CSV has one row per trailer and tag "
         "(id,tag,kind,note,colour,title), opens safely in a spreadsheet, and its id,tag columns are what "
@@ -32,12 +32,10 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an annotations CSV written before")
     parser.add_argument("--author", default="local", help="who makes the change (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from mmx_core.annotations.store import AnnotationStore
-    from mmx_core.workspace import set_info
 
     if args.export is not None:  # before anything is read
         target = check_output(args.export, ANNOTATIONS, option="--export", overwrite=args.overwrite,
@@ -57,8 +55,6 @@ def run(args) -> int:
 
 
 def _export(store, set_name: str, target) -> int:
-    from mmx_core.workspace import load_set
-
     emb = load_set(set_name)
     titles = dict(zip(emb.ids.astype(str), emb.metadata["display_title"].astype(str))) \
         if emb.metadata is not None and "display_title" in emb.metadata else {}
@@ -70,7 +66,6 @@ def _export(store, set_name: str, target) -> int:
 
 def _import(store, set_name: str, path: str) -> int:
     from mmx_core.annotations.table import read_table, usable_rows
-    from mmx_core.workspace import load_set
 
     rows, problems = usable_rows(read_table(path), load_set(set_name).ids.astype(str), set_name)
     for line, problem in problems[:MAX_REPORTED]:
@@ -90,12 +85,12 @@ def _summary(store, as_json: bool) -> None:
     counts = tags.groupby("tag").size().sort_values(ascending=False) if len(tags) else {}
     history = store.history(limit=5)
     if as_json:
-        print_block(json.dumps({"store": str(store.path), "subgenres": {s.name: {"members": len(s.members),
+        print_json({"store": str(store.path), "subgenres": {s.name: {"members": len(s.members),
                     "note": s.note, "colour": s.colour} for s in subgenres.values()},
                     "tags": {t: int(n) for t, n in dict(counts).items()}, "notes": len(notes),
                     "views": sorted(store.views()),
                     "history": [{"seq": c.seq, "author": c.author, "summary": c.summary, "undone": c.undone}
-                                for c in history]}, indent=2))
+                                for c in history]})
         return
     print(f"store: {store.path}")
     print(f"{len(subgenres)} named sub-genres, {len(counts)} tags, {len(notes)} notes")

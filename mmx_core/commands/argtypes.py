@@ -4,7 +4,8 @@
 ``error: argument --batch-size: must be an integer >= 1, got '0'`` (exit 2), never a traceback
 deep in the library. :func:`option_type` turns any :class:`~mmx_core.base.constraints.Interval`
 (a config's own constraint) into such a type; numbers are always finite (no NaN, no infinities).
-:func:`add_data`, :func:`add_device` and :func:`add_precision` add the options that read the same everywhere.
+:func:`add_data`, :func:`add_device` and :func:`add_precision` add the options that read the same everywhere;
+:func:`add_command` adds a command's own parser.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Callable
 from mmx_core.base.constraints import Int, Interval, Real
 from mmx_core.base.devices import DEFAULT_DEVICE, DEFAULT_PRECISION, DEVICES, PRECISION_HELP, PRECISIONS
 
-__all__ = ["option_type", "int_in", "float_in", "SEED", "THREADS", "add_data", "add_device", "add_precision"]
+__all__ = ["option_type", "int_in", "float_in", "SEED", "THREADS", "add_command", "add_data", "add_device",
+           "add_precision"]
 
 
 def option_type(interval: Interval) -> Callable[[str], int | float]:
@@ -50,6 +52,13 @@ SEED = int_in(0, 2 ** 32 - 1)
 
 THREADS = int_in(1, 1024)
 """CPU threads."""
+
+
+def add_command(subparsers, name: str, run: Callable[[argparse.Namespace], int | None], **kwargs):
+    """The parser of the command ``name`` (``kwargs``: its help and description), set to call ``run(args)``."""
+    parser = subparsers.add_parser(name, **kwargs)
+    parser.set_defaults(func=run)
+    return parser
 
 
 def add_data(parser, help: str = "trailer data set folder") -> None:

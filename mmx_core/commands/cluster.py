@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import ARTEFACT, check_output, tag_output
-from mmx_core.commands.argtypes import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, add_command, float_in, int_in
 from mmx_core.commands.explore_io import add_backend_arg, add_embeddings_args, copy_artefact
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.workspace import load_set
@@ -12,7 +12,7 @@ from mmx_core.workspace import load_set
 
 def register(subparsers) -> None:
     d = SubgenreClusterer.defaults()  # the one source of the defaults (the app's widgets read it too)
-    parser = subparsers.add_parser("cluster", help="find sub-genre clusters (HDBSCAN) with readable labels")
+    parser = add_command(subparsers, "cluster", run, help="find sub-genre clusters (HDBSCAN) with readable labels")
     add_embeddings_args(parser)
     parser.add_argument("--min-cluster-size", type=int_in(2), default=d["min_cluster_size"],
                         help="smallest group HDBSCAN calls a cluster")
@@ -28,7 +28,6 @@ def register(subparsers) -> None:
     tag_output(parser.add_argument("--out", required=True, metavar="FILE.parquet",
                                    help="columns id, cluster, probability; labels and summaries in FILE.parquet.json"),
                ARTEFACT)
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -12,7 +12,7 @@ import sys
 
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import ARTEFACT, check_output, tag_output
-from mmx_core.commands.argtypes import int_in
+from mmx_core.commands.argtypes import add_command, int_in
 from mmx_core.commands.explore_io import METADATA_HELP, SET_HELP, add_backend_arg
 from mmx_core.explore.clustering import SubgenreClusterer
 from mmx_core.explore.compare import SUMMARY_KEYS
@@ -21,7 +21,7 @@ from mmx_core.workspace import load_set
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("compare", help="compare two embeddings of the same trailers")
+    parser = add_command(subparsers, "compare", run, help="compare two embeddings of the same trailers")
     parser.add_argument("--a", required=True, metavar="SET", help=f"first set (e.g. coarse): {SET_HELP}")
     parser.add_argument("--b", required=True, metavar="SET", help="second set (e.g. fine), same forms as --a")
     parser.add_argument("--metadata", default=None, metavar="FILE", help=f"for both sets: {METADATA_HELP}")
@@ -36,7 +36,6 @@ def register(subparsers) -> None:
     tag_output(parser.add_argument("--out", default=None, metavar="FILE.parquet",
                                    help="write the per-trailer table (id, jaccard, cluster_a, cluster_b) and its "
                                         "parameter record FILE.parquet.json"), ARTEFACT)
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmx_core.base.paths import PROJECT_ROOT
+from mmx_core.commands.argtypes import add_command
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "docs", help="rewrite every include of the docs from the generated block it quotes (--check: only report)")
+    parser = add_command(subparsers, "docs", run, help="rewrite every include of the docs from the generated block it "
+                         "quotes (--check: only report)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when an include is stale or a figure has no source (default: off)")
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT,
                         help="project folder holding README.md and docs/ (default: this project)")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

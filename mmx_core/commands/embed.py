@@ -7,12 +7,12 @@ from pathlib import Path
 from mmx_core.base.artefacts import atomic_path, write_params_json
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import ARTEFACT, EMBEDDINGS, check_output, tag_output
-from mmx_core.commands.argtypes import add_data, add_device, add_precision, int_in
+from mmx_core.commands.argtypes import add_command, add_data, add_device, add_precision, int_in
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "embed", help="write the bottleneck embeddings of every trailer (.npz embeddings file)",
+    parser = add_command(
+        subparsers, "embed", run, help="write the bottleneck embeddings of every trailer (.npz embeddings file)",
         description="Embed every trailer of a data set with a trained encoder (all of its sequences) and write "
         "the project's embeddings file (embeddings, ids, generated from the data manifest, source).")
     add_data(parser)
@@ -25,7 +25,6 @@ def register(subparsers) -> None:
                         help="write the data set's trailer table beside the output (OUT with .parquet) with a "
                              "'dataset' column, so the embedding set shows titles, years, genres, thumbnails and, "
                              "for sets extracted from videos, the source video")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
-from mmx_core.base.console import print_block
+from mmx_core.base.console import print_block, print_json
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import PREDICTIONS, check_output, tag_output
-from mmx_core.commands.argtypes import add_data, add_device, add_precision
+from mmx_core.commands.argtypes import add_command, add_data, add_device, add_precision
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="score a checkpoint on a data split like the paper's Table 2",
+    parser = add_command(
+        subparsers, "evaluate", run, help="score a checkpoint on a data split like the paper's Table 2",
         description="Per-genre F1 with support, then F1w, AU(PRC)w, Pw, Rw and AU(PRC) micro/macro: one row at "
-        "threshold 0.5 and one with per-genre thresholds tuned for F1 on the val split.",
-    )
+        "threshold 0.5 and one with per-genre thresholds tuned for F1 on the val split.")
     add_data(parser)
     parser.add_argument("--model", required=True, help="checkpoint file or run folder (its best checkpoint)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to score")
@@ -28,7 +24,6 @@ def register(subparsers) -> None:
                                    help="also write the split's scores and labels (readable by the 'score' command)"),
                PREDICTIONS)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -61,9 +56,8 @@ def run(args) -> int:
     if args.save_predictions:
         save_predictions(args.save_predictions, scores, labels, genres, compute_precision=precision["precision"])
     if args.json:
-        print_block(json.dumps(report_json(fixed, tuned, split=args.split, tune_split=args.tune_split,
-                                     model=str(args.model), data=str(args.data), compute_precision=precision),
-                                indent=2))
+        print_json(report_json(fixed, tuned, split=args.split, tune_split=args.tune_split, model=str(args.model),
+                               data=str(args.data), compute_precision=precision))
     else:
         title = (f"{args.model} on {args.data} ({args.split} split; thresholds tuned on {args.tune_split}; "
                  f"computed in {precision['precision']})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from mmx_core.commands.argtypes import THREADS, add_device, add_precision, float_in, int_in
+from mmx_core.commands.argtypes import THREADS, add_command, add_device, add_precision, float_in, int_in
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DATASET, tag_output
 from mmx_core.commands.synth import OUT_HELP, command_line, resolve_out
@@ -17,8 +17,7 @@ DEFAULTS = ExtractConfig()
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "extract", help="extract expert features from video files into a data set",
+    parser = add_command(subparsers, "extract", run, help="extract expert features from video files into a data set",
         description="Decode videos (PyAV), find shots (PySceneDetect), cut them into clips and run the experts. "
                     "Under torchrun the videos are shared across ranks. See docs/extract.md.")
     parser.add_argument("videos", metavar="VIDEOS", nargs="+", help="a folder of videos (recursive) or video files")
@@ -52,7 +51,6 @@ def register(subparsers) -> None:
     parser.add_argument("--no-thumbnails", action="store_true", help="do not save keyframe thumbnails")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
     _add_budget_arguments(parser)
-    parser.set_defaults(func=run)
 
 
 def _add_budget_arguments(parser) -> None:
@@ -89,6 +87,4 @@ def run(args) -> int:
         print(report.summary())
     for line in report.problem_lines():
         print(line, file=sys.stderr)
-    if report.failed:
-        return ExitCode.FAILED_INPUTS
-    return ExitCode.OK
+    return ExitCode.FAILED_INPUTS if report.failed else ExitCode.OK

@@ -7,16 +7,17 @@ import logging
 from pathlib import Path
 
 from mmx_core.base.outputs import WORK, check_output, tag_output
-from mmx_core.commands.argtypes import THREADS, add_data, float_in, int_in
-from mmx_core.studies.fine_curve import FineCurveSpec
+from mmx_core.commands.argtypes import THREADS, add_command, add_data, float_in, int_in
+from mmx_core.studies.fine_curve import FineCurveSpec, fine_stage_curve
 
 DEFAULTS = FineCurveSpec(Path(), Path())
 """The study's own defaults, which the options show and take."""
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "fine-curve", help="sub-genre precision@10 of a planted set after every fine epoch (the third-round study)",
+    parser = add_command(
+        subparsers, "fine-curve", run,
+        help="sub-genre precision@10 of a planted set after every fine epoch (the third-round study)",
         description="Trains a coarse run under --work (reused when finished), then the fine stage one epoch at a "
         "time, scoring the fine bottleneck's sub-genre precision@10 over all trailers after each epoch. Prints "
         "each epoch's figure, then one JSON line.")
@@ -33,14 +34,11 @@ def register(subparsers) -> None:
     parser.add_argument("--fine-batch-size", type=int_in(1), default=DEFAULTS.fine_batch_size,
                         help="batch size of the fine stage")
     parser.add_argument("--threads", type=THREADS, default=1, help="torch threads")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     work = check_output(args.work, WORK, option="--work", inputs=(args.data,))
     import torch
-
-    from mmx_core.studies.fine_curve import fine_stage_curve
 
     logging.disable(logging.INFO)
     torch.set_num_threads(args.threads)

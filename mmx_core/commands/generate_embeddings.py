@@ -8,12 +8,12 @@ from pathlib import Path
 from mmx_core.base.artefacts import atomic_path, write_params_json
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import ARTEFACT, EMBEDDINGS, UPLOAD, check_output, tag_output
-from mmx_core.commands.argtypes import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, add_command, float_in, int_in
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "generate-embeddings", help="generate N embeddings around the published ones (large-collection tests)")
+    parser = add_command(subparsers, "generate-embeddings", run,
+                         help="generate N embeddings around the published ones (large-collection tests)")
     parser.add_argument("--n", type=int_in(1), required=True, help="number of trailers")
     parser.add_argument("--dim", type=int_in(2), default=1024, help="dimensions (1024: the published space)")
     where = parser.add_mutually_exclusive_group(required=True)
@@ -27,12 +27,9 @@ def register(subparsers) -> None:
     tag_output(parser.add_argument("--metadata-out", default=None,
                                    help="also write a trailer table (.parquet) with genres and years borrowed from "
                                         "the published rows (and its parameter record FILE.parquet.json)"), ARTEFACT)
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    import numpy as np
-
     from mmx_core.trailers.published import load_published
     from mmx_core.trailers.embeddings import save_embeddings
     from mmx_core.explore.generate import generate_set
@@ -49,10 +46,9 @@ def run(args) -> int:
         check_output(args.out, EMBEDDINGS, overwrite=True)
     if args.metadata_out is not None:
         check_output(args.metadata_out, ARTEFACT, option="--metadata-out", reads=(args.out,), overwrite=True)
-    dtype = np.float16 if args.float16 else np.float32
-    emb = generate_set(load_published(), args.n, args.dim, seed=args.seed, noise=args.noise, dtype=dtype)
-    source = f"generate-embeddings --n {args.n} --dim {args.dim} --seed {args.seed} --noise {args.noise:g}"
     stored = "float16" if args.float16 else "float32"
+    emb = generate_set(load_published(), args.n, args.dim, seed=args.seed, noise=args.noise, dtype=stored)
+    source = f"generate-embeddings --n {args.n} --dim {args.dim} --seed {args.seed} --noise {args.noise:g}"
     if args.name is not None:
         from mmx_core.appkit.uploads import keep_generated
 

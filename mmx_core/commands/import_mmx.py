@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from mmx_core.base.safeio import escape_control
-from mmx_core.commands.argtypes import int_in
+from mmx_core.commands.argtypes import add_command, int_in
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DATASET, tag_output
 from mmx_core.commands.synth import OUT_HELP, command_line, parse_dims, resolve_out
@@ -18,8 +18,9 @@ from mmx_core.data.importer import import_mmx
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "import-mmx", help="import features in the authors' <genre>/<trailer>/<scene>/<clip>/<expert>/*.pt layout",
+    parser = add_command(
+        subparsers, "import-mmx", run,
+        help="import features in the authors' <genre>/<trailer>/<scene>/<clip>/<expert>/*.pt layout",
         description="Import MMX-Trailer-20 features from the authors' layout. Resumes an interrupted import of the "
                     "same --out unless --restart is given.")
     parser.add_argument("src", metavar="SRC", help="root of the tree (holds one folder per genre)")
@@ -34,7 +35,6 @@ def register(subparsers) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="accepted for old scripts, no effect: exiting 1 on any problem is the default now")
     parser.add_argument("--show", type=int_in(0), default=20, help="problems printed (all are in import_report.json)")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -6,15 +6,14 @@ from pathlib import Path
 
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DATASET, MODELS, WORK, check_output, tag_output
-from mmx_core.commands.argtypes import SEED, THREADS, add_device, int_in
+from mmx_core.commands.argtypes import SEED, THREADS, add_command, add_device, int_in
+from mmx_core.studies.release import ReleaseConfig, make_models
 
 
 def register(subparsers) -> None:
-    from mmx_core.studies.release import ReleaseConfig
-
     d = ReleaseConfig()
-    parser = subparsers.add_parser(
-        "make-models", help="generate the published-latent data, train coarse + fine, write models/",
+    parser = add_command(
+        subparsers, "make-models", run, help="generate the published-latent data, train coarse + fine, write models/",
         description="synth --latent published into --data, train the coarse and fine stages (resumable run "
         "folders under --runs), export models/coarse.pt and models/fine.pt, embed every trailer and write "
         "models/README.md (model card).")
@@ -29,7 +28,6 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int_in(1), default=d.batch_size)
     add_device(parser, d.device)
     parser.add_argument("--threads", type=THREADS, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -37,8 +35,6 @@ def run(args) -> int:
     check_output(args.data, DATASET, option="--data", overwrite=True)
     check_output(args.runs, WORK, option="--runs", reads=(args.data,))
     check_output(args.out, MODELS, reads=(args.data, args.runs))
-    from mmx_core.studies.release import ReleaseConfig, make_models
-
     config = ReleaseConfig(data=args.data, runs=args.runs, out=args.out, seed=args.seed, trailers=args.trailers,
                            coarse_epochs=args.coarse_epochs, fine_epochs=args.fine_epochs, batch_size=args.batch_size,
                            device=args.device, threads=args.threads)

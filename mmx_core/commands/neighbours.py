@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
-from mmx_core.base.console import print_block
-from mmx_core.commands.argtypes import int_in
+from mmx_core.base.console import print_json
+from mmx_core.commands.argtypes import add_command, int_in
 from mmx_core.commands.explore_io import add_embeddings_args
 from mmx_core.explore.neighbours import NeighbourIndex
 from mmx_core.workspace import load_set
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("neighbours", help="nearest trailers to a trailer (cosine)")
+    parser = add_command(subparsers, "neighbours", run, help="nearest trailers to a trailer (cosine)")
     add_embeddings_args(parser)
     parser.add_argument("--id", required=True, help="trailer id")
     parser.add_argument("-k", type=int_in(1), default=10, help="number of neighbours")
@@ -21,7 +19,6 @@ def register(subparsers) -> None:
                              "HNSW, IVF or IVF-PQ above by dimension and memory (docs/scale.md)")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list of {id, score, shared_genres}, nearest first")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -30,8 +27,8 @@ def run(args) -> int:
     emb_set = load_set(args.embeddings, args.metadata)
     table = cached_neighbours.neighbours(emb_set, args.id, k=args.k, backend=args.backend)
     if args.json:
-        print_block(json.dumps([{"id": r.id, "score": round(float(r.score), 6), "shared_genres": list(r.shared_genres)}
-                          for r in table.itertuples()], indent=2))
+        print_json([{"id": r.id, "score": round(float(r.score), 6), "shared_genres": list(r.shared_genres)}
+                    for r in table.itertuples()])
         return 0
     for rank, r in enumerate(table.itertuples(), start=1):
         print(f"{rank:>3}  {r.score:.4f}  {r.id}  {', '.join(r.shared_genres)}")

@@ -13,26 +13,27 @@ UMAP's first-call compilation. Re-run after the embeddings or the defaults chang
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
 from pathlib import Path
 
-from mmx_core.base.console import print_block
+from mmx_core.base.console import print_json
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import CACHE, check_output, tag_output
 from mmx_core.base.paths import MODELS_DIR, cache_dir, shipped_cache_dir
+from mmx_core.commands.argtypes import add_command
 from mmx_core.commands.explore_io import add_backend_arg
 from mmx_core.explore.backends import DEFAULT_BACKEND, check_backend
 from mmx_core.explore.projection import Projector
+from mmx_core.workspace import load_set
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "precompute", help="write the default maps and clusters of the bundled embeddings into assets/cache")
+    parser = add_command(subparsers, "precompute", run,
+                         help="write the default maps and clusters of the bundled embeddings into assets/cache")
     tag_output(parser.add_argument("--out", default=None, help="cache folder to fill (default: assets/cache)"), CACHE)
     parser.add_argument("--methods", default=",".join(Projector.METHODS), help="comma-separated projection methods")
     parser.add_argument("--skip-models", action="store_true",
@@ -41,7 +42,6 @@ def register(subparsers) -> None:
                         help="instead of the bundled sets, this embedding set (a name the app lists, or an .npz); "
                              "repeatable; the cache folder then defaults to the computed cache (cache/)")
     add_backend_arg(parser)
-    parser.set_defaults(func=run)
 
 
 @contextlib.contextmanager
@@ -133,11 +133,7 @@ def run(args) -> int:
         raise MMXError(f"--methods {sorted(unknown)} unknown; choose from {list(Projector.METHODS)}")
     out = args.out if args.out is not None else cache_dir() if args.sets else shipped_cache_dir()
     check_output(out, CACHE, reads=args.sets or ())  # before any work
-    chosen = None
-    if args.sets:
-        from mmx_core.workspace import load_set
-
-        chosen = [load_set(source) for source in args.sets]
+    chosen = [load_set(source) for source in args.sets] if args.sets else None
     done = precompute(Path(out), methods, models=not args.skip_models, sets=chosen, backend=args.backend)
-    print_block(json.dumps(done, indent=2))
+    print_json(done)
     return ExitCode.OK

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from mmx_core.base.console import print_block
-from mmx_core.commands.argtypes import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, add_command, float_in, int_in
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "probe", help="linear probe of an embedding set's genres (the Evaluate page's probe; cached)",
+    parser = add_command(
+        subparsers, "probe", run, help="linear probe of an embedding set's genres (the Evaluate page's probe; cached)",
         description="PCA of the unit-normalised vectors, one logistic regression per genre on a training share of "
         "the trailers, scored on the rest (fixed seed). Prints the paper's metrics and the cached predictions file; "
         "the Evaluate page reads the same file.")
@@ -22,7 +22,6 @@ def register(subparsers) -> None:
     parser.add_argument("--test-share", type=float_in(0, 1, low_open=True, high_open=True), default=0.2, help="share of trailers scored (default: %(default)s)")
     parser.add_argument("--components", type=int_in(1, 4096), default=128, help="PCA components (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

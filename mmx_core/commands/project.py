@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import ARTEFACT, check_output, tag_output
-from mmx_core.commands.argtypes import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, add_command, float_in, int_in
 from mmx_core.commands.explore_io import add_backend_arg, add_embeddings_args, copy_artefact
 from mmx_core.explore.projection import Projector
 from mmx_core.workspace import load_set
@@ -12,7 +12,7 @@ from mmx_core.workspace import load_set
 
 def register(subparsers) -> None:
     d = Projector.defaults()  # the one source of the defaults (the app's widgets read it too)
-    parser = subparsers.add_parser("project", help="map embeddings to 2-D with UMAP, t-SNE or PCA")
+    parser = add_command(subparsers, "project", run, help="map embeddings to 2-D with UMAP, t-SNE or PCA")
     add_embeddings_args(parser)
     parser.add_argument("--method", choices=Projector.METHODS, default=d["method"], help="projection algorithm")
     parser.add_argument("--dims", type=int_in(1), default=d["n_components"], help="output dimensions")
@@ -23,7 +23,6 @@ def register(subparsers) -> None:
     parser.add_argument("--pca-dims", type=int_in(0), default=d["pca_dims"], help="PCA pre-reduction (0: none)")
     add_backend_arg(parser)
     tag_output(parser.add_argument("--out", required=True, metavar="FILE.parquet", help="columns id, x, y"), ARTEFACT)
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

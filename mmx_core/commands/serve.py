@@ -5,12 +5,12 @@ from __future__ import annotations
 import signal
 import threading
 
-from mmx_core.commands.argtypes import int_in
+from mmx_core.commands.argtypes import add_command, int_in
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "serve", help="serve the app to many people behind nginx, which signs visitors in first",
+    parser = add_command(
+        subparsers, "serve", run, help="serve the app to many people behind nginx, which signs visitors in first",
         description="Starts N Streamlit workers on loopback ports, the sign-in service and nginx in front "
         "(sticky sessions, websockets, the upload limit, HTTPS with --cert/--key). Prints the URL once every "
         "part answers; restarts a worker that dies; stops everything on SIGTERM or Ctrl-C. Beyond 127.0.0.1 "
@@ -25,7 +25,6 @@ def register(subparsers) -> None:
     parser.add_argument("--run-dir", default=None, metavar="DIR",
                         help="scratch folder for nginx's configuration, logs and temporary files and the cookie "
                         "secret (default: a temporary folder, removed on exit)")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

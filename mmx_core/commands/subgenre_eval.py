@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from mmx_core.base.console import print_block
+from mmx_core.base.console import print_json
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import DOC, tag_output
 from mmx_core.base.paths import PROJECT_ROOT
-from mmx_core.commands.argtypes import int_in
-from mmx_core.commands.ablate import add_training_options, checked_work, model_overrides
+from mmx_core.commands.argtypes import add_command, int_in
+from mmx_core.commands.ablate import TRAINING_KEYS, add_training_options, checked_work, model_overrides
 from mmx_core.commands.synth import command_line
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "subgenre-eval",
-        help="how well coarse and fine embeddings recover a planted set's sub-genres",
+    parser = add_command(
+        subparsers, "subgenre-eval", run, help="how well coarse and fine embeddings recover a planted set's sub-genres",
         description="Adjusted Rand index and NMI of HDBSCAN clusters against the 'subgenre' column, and "
         "sub-genre precision@k of cosine neighbours, for the coarse and the fine bottleneck. Either give "
         "--coarse and --fine checkpoints, or let the command train both on --data (runs under --work, reused "
-        "when finished).",
-    )
+        "when finished).")
     add_training_options(parser)
     parser.add_argument("--coarse", help="coarse checkpoint, run folder or embeddings .npz (default: train one)")
     parser.add_argument("--fine", help="fine checkpoint, run folder or embeddings .npz "
@@ -37,7 +34,6 @@ def register(subparsers) -> None:
     parser.add_argument("--no-probe", action="store_true", help="skip the sub-genre probe accuracy diagnostic")
     parser.add_argument("--block", help="name of the generated block in --out (default subgenre-<split>)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:
@@ -52,8 +48,8 @@ def run(args) -> int:
     coarse, fine = args.coarse, args.fine
     if coarse is None or fine is None:
         store = TrailerStore.open(data)
-        coarse_settings, fine_settings = stage_settings(**{key: getattr(args, key) for key in (
-            "epochs", "fine_epochs", "batch_size", "seed", "device", "lr", "fine_lr", "patience", "fine_patience")})
+        coarse_settings, fine_settings = stage_settings(**{key: getattr(args, key)
+                                                           for key in (*TRAINING_KEYS, "seed", "device")})
         if coarse is None:
             overrides = {**model_overrides(args.model_config), "fusion": "collaborative"}
             coarse = train_variant(store, data, work / "runs" / "coarse", stage="coarse", model_overrides=overrides,
@@ -64,8 +60,7 @@ def run(args) -> int:
             init = run_checkpoint(Path(coarse)) if Path(coarse).is_dir() else Path(coarse)
             fine = train_variant(store, data, work / "runs" / "fine", stage="fine", init=init, model_overrides={},
                                  **fine_settings)
-    trained = [] if args.coarse and args.fine else ["epochs", "fine_epochs", "batch_size", "lr", "fine_lr", "patience",
-                                                    "fine_patience", "model_config"]
+    trained = [] if args.coarse and args.fine else [*TRAINING_KEYS, "model_config"]
     options = ["data", "work", *trained, "seed", "device", "coarse", "fine", "split", "k", "min_cluster_size", "space",
                "no_probe", "out", "block"]
     command = command_line("subgenre-eval", args, keys=options)
@@ -78,7 +73,7 @@ def run(args) -> int:
     if args.out != "-":
         update_block(args.out, args.block or f"subgenre-{args.split}", subgenre_markdown([experiment]))
     if args.json:
-        print_block(json.dumps(experiment.to_dict(), indent=2))
+        print_json(experiment.to_dict())
     else:
         for name, r in experiment.rows.items():
             print(f"{name:8s} ARI {r.ari:.3f}  NMI {r.nmi:.3f}  precision@{r.k} {r.precision_at_k:.3f}  "

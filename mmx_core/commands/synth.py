@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from mmx_core.commands.argtypes import SEED, float_in, int_in
+from mmx_core.commands.argtypes import SEED, add_command, float_in, int_in
 from mmx_core.data.synth import SynthConfig, estimate_size_bytes, synthesize
 from mmx_core.base.errors import ExitCode, MMXError
 from mmx_core.base.outputs import DATASET, check_output, tag_output
@@ -32,8 +32,8 @@ _FLOAT_KNOBS = {
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "synth", help="generate a trailer data set (planted sub-genres or published latents)",
+    parser = add_command(
+        subparsers, "synth", run, help="generate a trailer data set (planted sub-genres or published latents)",
         description="Generate a trailer data set in the project format. See docs/data-format.md for the "
                     "generative model and its knobs.")
     tag_output(parser.add_argument("--out", required=True, help=OUT_HELP), DATASET)
@@ -59,7 +59,6 @@ def register(subparsers) -> None:
     parser.add_argument("--audio-frames", type=int_in(1), nargs=2, metavar=("MIN", "MAX"), default=list(_DEFAULTS.audio_frames),
                         help="audio frames per clip, uniform")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing data set at --out")
-    parser.set_defaults(func=run)
 
 
 def parse_dims(text: str | None) -> dict[str, int] | None:
@@ -108,6 +107,8 @@ def resolve_out(out: str, *, inputs=(), reads=(), overwrite: bool = False) -> Pa
 
 def run(args) -> int:
     out = resolve_out(args.out, overwrite=args.overwrite)
+    if args.latent == "planted" and args.trailers is None:
+        raise MMXError("--trailers is required with --latent planted")
     knobs = dict(
         latent=args.latent, dims=parse_dims(args.dims), subgenres_per_genre=args.subgenres,
         latent_dim=args.latent_dim, visibility=args.visibility, style_dim=args.style_dim,

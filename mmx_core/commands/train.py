@@ -7,7 +7,7 @@ import logging
 
 from mmx_core.base.errors import ExitCode
 from mmx_core.base.outputs import RUN, check_output, tag_output
-from mmx_core.commands.argtypes import SEED, THREADS, add_data, add_device, add_precision, option_type
+from mmx_core.commands.argtypes import SEED, THREADS, add_command, add_data, add_device, add_precision, option_type
 from mmx_core.model.config import FUSIONS, GEM_SCALES, SEQUENCE_ENCODERS
 from mmx_core.model.config import LIMITS as MODEL_LIMITS
 from mmx_core.train.config import LIMITS, STAGE_RECIPES, STAGES, TrainConfig
@@ -33,8 +33,7 @@ def _type(field: str):
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "train", help="train the coarse or fine stage of the encoder",
+    parser = add_command(subparsers, "train", run, help="train the coarse or fine stage of the encoder",
         description="Train the paper's encoder. Writes RUN_DIR/config.json, events.jsonl, status.json and "
         "checkpoints/last.pt (every epoch) and best.pt. Under `torchrun --nproc_per_node=N` the same command "
         "trains with DistributedDataParallel.")
@@ -78,7 +77,6 @@ def register(subparsers) -> None:
                             "linear path from the mean of the clips")
     group.add_argument("--gem-scale", choices=GEM_SCALES, default=None,
                        help="norm of every GEM output: 'unit' = the paper (default); 'sqrt_dim' = sqrt(shared_dim)")
-    parser.set_defaults(func=run)
 
 
 def model_overrides(args) -> dict:

@@ -6,18 +6,17 @@ import json
 from pathlib import Path
 
 from mmx_core.base.console import print_block
-from mmx_core.commands.argtypes import int_in
+from mmx_core.commands.argtypes import add_command, int_in
 from mmx_core.data.validate import format_report, validate_dataset
 from mmx_core.base.paths import data_dir
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("validate", help="check a trailer data set (exit 1 when it has problems)")
+    parser = add_command(subparsers, "validate", run, help="check a trailer data set (exit 1 when it has problems)")
     parser.add_argument("path", metavar="DIR", help="data set folder (a bare name is also looked for under $MMX_DATA_DIR)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     parser.add_argument("--quick", action="store_true", help="skip the NaN/Inf scan of every feature value")
     parser.add_argument("--max-rows", type=int_in(0), default=20, help="rows listed per check before the rest are counted")
-    parser.set_defaults(func=run)
 
 
 def run(args) -> int:

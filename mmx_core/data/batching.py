@@ -47,9 +47,6 @@ class BatchBuffers:
         """Separate buffers for a second batch that must live beside the first (e.g. halves B)."""
         return self._parts.setdefault(name, BatchBuffers())
 
-    def __getstate__(self) -> dict:
-        return {"_blocks": {}, "_parts": {}}  # memory stays in the process that filled it
-
     def __repr__(self) -> str:
         megabytes = sum(b.numel() * b.element_size() for b in self._blocks.values()) / 1e6
         return f"BatchBuffers(blocks={list(self._blocks)}, MB={megabytes:.1f}, parts={list(self._parts)})"

@@ -23,7 +23,7 @@ from mmx_core.base.locks import LOCK_NAME as _LOCK_NAME
 from mmx_core.data.manifest import ExpertSpec
 
 __all__ = ["NPY_HEADER_BYTES", "PROGRESS", "ROWS", "SEQ_COUNTS", "CLIP_COUNTS", "write_npy_header",
-           "stage_paths", "open_stage", "finish_stage", "plain_row", "rows_table", "counts_to_offsets"]
+           "open_stage", "finish_stage", "plain_row", "rows_table", "counts_to_offsets"]
 
 NPY_HEADER_BYTES = 128
 PROGRESS = "progress.json"
@@ -44,23 +44,14 @@ def write_npy_header(handle, dtype: np.dtype, shape: tuple[int, ...]) -> None:
     handle.write(header)
 
 
-def stage_paths(stage: Path, experts: Mapping[str, ExpertSpec]) -> dict[str, Path]:
-    """Key -> scratch file of a build: ``rows``, ``seq``, ``clip``, ``features:<expert>``, ``frames:<expert>``."""
-    paths = {"rows": stage / ROWS, "seq": stage / SEQ_COUNTS, "clip": stage / CLIP_COUNTS}
-    for name in experts:
-        paths[f"features:{name}"] = stage / "experts" / name / "features.npy"
-        paths[f"frames:{name}"] = stage / "experts" / name / "frame_counts.bin"
-    return paths
-
-
 def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, identity: dict[str, Any],
                resume: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Open the scratch files of a build, cut back to their last committed sizes.
 
-    Returns the open handles (by :func:`stage_paths` key) and the committed
-    progress (counts, sizes, ids; all zero for a new build). Resuming a build
-    whose ``identity`` differs raises :class:`MMXError`; without ``resume``
-    (or with nothing to resume) the staging folder starts empty.
+    Returns the open handles (keys ``rows``, ``seq``, ``clip``, ``features:<expert>``, ``frames:<expert>``)
+    and the committed progress (counts, sizes, ids; all zero for a new build). Resuming a build whose
+    ``identity`` differs raises :class:`MMXError`; without ``resume`` (or with nothing to resume) the
+    staging folder starts empty.
     """
     progress_path, progress = stage / PROGRESS, None
     if resume and progress_path.exists():
@@ -80,8 +71,11 @@ def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, 
             elif child.name != _LOCK_NAME:
                 child.unlink()
         progress = {"trailers": 0, "sequences": 0, "clips": 0, "frames": {n: 0 for n in experts}, "sizes": {}, "ids": []}
-    files = {}
-    for key, path in stage_paths(stage, experts).items():
+    files, paths = {}, {"rows": stage / ROWS, "seq": stage / SEQ_COUNTS, "clip": stage / CLIP_COUNTS}
+    for name in experts:
+        paths[f"features:{name}"] = stage / "experts" / name / "features.npy"
+        paths[f"frames:{name}"] = stage / "experts" / name / "frame_counts.bin"
+    for key, path in paths.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "r+b" if path.exists() else "w+b")  # read-write, created when absent
         size = progress["sizes"].get(key, NPY_HEADER_BYTES if key.startswith("features:") else 0)
@@ -95,18 +89,15 @@ def open_stage(stage: Path, experts: Mapping[str, ExpertSpec], dtype: np.dtype, 
 
 def finish_stage(stage: Path, experts: Mapping[str, ExpertSpec]) -> None:
     """Turn the scratch counts into offsets arrays and the rows into ``trailers.parquet``; delete the scratch."""
-    counts_to_offsets(stage / SEQ_COUNTS, stage / "index" / "sequence_offsets.npy")
-    counts_to_offsets(stage / CLIP_COUNTS, stage / "index" / "clip_offsets.npy")
-    for name in experts:
-        folder = stage / "experts" / name
-        counts_to_offsets(folder / "frame_counts.bin", folder / "frame_offsets.npy")
+    offsets = {SEQ_COUNTS: "index/sequence_offsets.npy", CLIP_COUNTS: "index/clip_offsets.npy"}
+    offsets.update({f"experts/{name}/frame_counts.bin": f"experts/{name}/frame_offsets.npy" for name in experts})
+    for counts, target in offsets.items():
+        counts_to_offsets(stage / counts, stage / target)
     table = rows_table([json.loads(line) for line in (stage / ROWS).read_text().splitlines()])
     with atomic_path(stage / "trailers.parquet") as tmp:
         table.to_parquet(tmp, index=False)
-    for scratch in (ROWS, SEQ_COUNTS, CLIP_COUNTS, PROGRESS):
+    for scratch in (ROWS, *offsets, PROGRESS):
         (stage / scratch).unlink()
-    for name in experts:
-        (stage / "experts" / name / "frame_counts.bin").unlink()
 
 
 def plain_row(row: dict[str, Any]) -> dict[str, Any]:

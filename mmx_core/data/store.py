@@ -236,12 +236,9 @@ class TrailerStore:
 
 
 def _read_trailers(file: Path) -> pd.DataFrame:
+    regular_file(file, "trailer table")  # MMXError when it is missing or not a regular file
     try:
-        table = pd.read_parquet(regular_file(file, "trailer table"))
-    except MMXError:
-        raise
-    except FileNotFoundError:
-        raise MMXError("trailer table not found", file) from None
+        table = pd.read_parquet(file)
     except Exception as exc:  # noqa: BLE001 - any parquet failure is a bad file for the user
         raise MMXError(f"cannot read the trailer table ({exc})", file) from None
     if "genres" in table.columns:
@@ -254,12 +251,10 @@ def _read_trailers(file: Path) -> pd.DataFrame:
 
 def _load_index(file: Path) -> np.ndarray:
     try:
-        index = load_npy(file, "index file")
-        if index.dtype != np.int64 or index.ndim != 1 or len(index) == 0:
-            raise MMXError(f"index must be a non-empty 1-D int64 array, got {index.dtype} of shape {index.shape}; "
-                           "run `python -m mmx_core validate` on the data set", file)
-        return index
-    except FileNotFoundError:
-        raise MMXError("index file not found", file) from None
+        index = load_npy(file, "index file")  # a missing file: MMXError "index file not found"
     except (OSError, ValueError) as exc:
         raise MMXError(f"cannot read the index ({exc})", file) from None
+    if index.dtype != np.int64 or index.ndim != 1 or len(index) == 0:
+        raise MMXError(f"index must be a non-empty 1-D int64 array, got {index.dtype} of shape {index.shape}; "
+                       "run `python -m mmx_core validate` on the data set", file)
+    return index

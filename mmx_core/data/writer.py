@@ -145,7 +145,6 @@ class DatasetWriter:
         converted = check_batch(rows, sequence_counts, clip_counts, features, experts=self.experts,
                                 clips_per_sequence=self.clips_per_sequence, dtype=self.dtype, genres=self._genre_set,
                                 done_ids=self.done_ids, out=self.out)
-        n_clips = int(clip_counts.sum())
         for name, (_, frame_counts) in features.items():
             data = converted[name]
             self._files[f"features:{name}"].write(data.tobytes())
@@ -157,7 +156,7 @@ class DatasetWriter:
         self._files["rows"].write(text.encode())
         self.n_trailers += len(rows)
         self.n_sequences += len(clip_counts)
-        self.n_clips += n_clips
+        self.n_clips += int(clip_counts.sum())
         self.done_ids.update(str(r["id"]) for r in rows)
 
     # ------------------------------------------------------------------ commit / finish
@@ -217,9 +216,7 @@ class DatasetWriter:
             os.fsync(self._files[f"features:{name}"].fileno())
         self.close()
         finish_stage(self.stage, self.experts)
-        generator = dict(self.generator)
-        if extra:
-            generator.update(json.loads(json.dumps(extra, default=str)))
+        generator = {**self.generator, **json.loads(json.dumps(extra or {}, default=str))}
         manifest = Manifest(
             genres=self.genres, experts=self.experts, clips_per_sequence=self.clips_per_sequence,
             dtype=str(self.dtype), generated=self.generated, generator=generator, source=self.source,

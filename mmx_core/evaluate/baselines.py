@@ -65,13 +65,9 @@ class LinearProbe:
             raise MMXError(f"LinearProbe C must be > 0, got {self.C}")
         self.scaler_ = StandardScaler().fit(X)
         Xs = self.scaler_.transform(X)
-        self.models_ = []
-        for g in range(Y.shape[1]):
-            column = Y[:, g].astype(int)
-            if column.min() == column.max():
-                self.models_.append(float(column.mean()))
-            else:
-                self.models_.append(LogisticRegression(C=self.C, max_iter=self.max_iter).fit(Xs, column))
+        self.models_ = [float(column.mean()) if column.min() == column.max()
+                        else LogisticRegression(C=self.C, max_iter=self.max_iter).fit(Xs, column)
+                        for column in Y.astype(int).T]
         self.n_genres_ = Y.shape[1]
         return self
 
@@ -80,7 +76,5 @@ class LinearProbe:
         if not hasattr(self, "models_"):
             raise MMXError("LinearProbe is not fitted: call fit first")
         Xs = self.scaler_.transform(np.asarray(X, dtype=np.float64))
-        columns = [
-            np.full(len(Xs), m) if isinstance(m, float) else m.predict_proba(Xs)[:, 1] for m in self.models_
-        ]
-        return np.stack(columns, axis=1)
+        return np.stack([np.full(len(Xs), m) if isinstance(m, float) else m.predict_proba(Xs)[:, 1]
+                         for m in self.models_], axis=1)

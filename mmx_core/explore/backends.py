@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from mmx_core.base.devices import cuda_available
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import MMXError, first_line
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "CUML_INSTALL", "cuml_problem", "choose_backend", "check_backend",
            "resolve_backend", "cache_params", "resolve_for_cache", "plan_for_backend", "backend_record", "cuml_umap",
@@ -54,10 +54,7 @@ CUML_INSTALL = "pip install cuml-cu12==26.10.0"
 
 @functools.cache
 def cuml_problem() -> str | None:
-    """None when cuML can run here, else why not, in a few words (probed once per process).
-
-    cuML runs when torch sees a CUDA GPU and ``import cuml`` succeeds.
-    """
+    """None when cuML can run here (installed, importable, a CUDA GPU), else why not (probed once per process)."""
     if importlib.util.find_spec("cuml") is None:
         return "cuML is not installed"
     if not cuda_available():
@@ -65,8 +62,7 @@ def cuml_problem() -> str | None:
     try:
         import cuml  # noqa: F401
     except Exception as exc:  # a broken install raises anything from ImportError to a CUDA error
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"cuML does not import ({first})"
+        return f"cuML does not import ({first_line(exc)})"
     return None
 
 

@@ -113,10 +113,8 @@ def clusters(emb_set: EmbeddingSet, min_cluster_size: int = DEFAULT_CLUSTERS["mi
     """HDBSCAN sub-genres of ``emb_set`` with summaries (see :class:`SubgenreClusterer` for ``params``).
 
     ``label_maker(summary)`` names each cluster: a str, or a :class:`ClusterLabels` with its short
-    (map) and legend forms (see :mod:`mmx_core.explore.labels`).
-
-    ``backend`` is resolved first; sub-genres found on the CPU are keyed without it (the keys they had
-    before the choice existed), cuML ones with ``"backend": "cuml"``; the JSON names what ran.
+    (map) and legend forms (see :mod:`mmx_core.explore.labels`). ``backend`` is resolved first and keyed as
+    :func:`~mmx_core.explore.backends.cache_params` says; the JSON names what ran.
     """
     clusterer = SubgenreClusterer(min_cluster_size=min_cluster_size, space=space, **params).validate()
     scale = (scale or POLICY).validate()

@@ -32,11 +32,8 @@ def projection_path(emb_set: EmbeddingSet, method: str = DEFAULT_PROJECTION["met
     Above the size limits of ``scale`` (:data:`~mmx_core.explore.scale.POLICY` when None) the
     plan (sampled fit, faiss kNN graph; above ``warm``'s limit a warm-started 2-D map,
     :mod:`~mmx_core.explore.warm_map`) joins the cache key and the parameter JSON; below them
-    the key is the projector's parameters alone, as it always was.
-
-    ``backend`` (a :class:`Projector` parameter) is resolved first: a map made on the CPU is keyed
-    without it (the keys maps had before the choice existed, so the shipped cache is still hit), a
-    cuML map with ``"backend": "cuml"``; the JSON names the backend that ran (``backend``).
+    the key is the projector's parameters alone, as it always was. ``backend`` is resolved first and keyed
+    as :func:`~mmx_core.explore.backends.cache_params` says (left out on the CPU: the shipped cache is still hit).
     """
     projector = Projector(method=method, **params).validate()
     scale = (scale or POLICY).validate()

@@ -44,8 +44,8 @@ def mcs_sweep(emb_set: EmbeddingSet, values: Sequence[int], space: str = DEFAULT
 
     ``space`` and ``params`` are the other :class:`SubgenreClusterer` parameters (its defaults otherwise), as
     for :func:`~mmx_core.explore.cached_clusters.clusters`. The first call computes one reduction and one
-    spanning tree, condensed at each size (:func:`~mmx_core.explore.mcs_sweep.sweep_counts`) and writes the artefact; later calls
-    read it.
+    spanning tree, condensed at each size (:func:`~mmx_core.explore.mcs_sweep.sweep_counts`), and writes the
+    artefact; later calls read it.
 
     Returns
     -------

@@ -20,7 +20,7 @@ Stability is measured twice:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -85,17 +85,15 @@ class ClusterCard:
     persistence: float = float("nan")
     excess_of_mass: float = float("nan")
     stability: float | None = None
-    neighbour_jaccard: dict = field(default_factory=dict)
     siblings: list = field(default_factory=list)
     sibling_scope: str = "none"
-    terms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TERM_COLUMNS))
     note: str = ""
+    neighbour_jaccard: dict = field(default_factory=dict)
+    terms: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=TERM_COLUMNS))
 
     def to_dict(self) -> dict:
         """JSON-ready: the terms as records; an infinite or missing lift becomes None."""
-        record = {k: getattr(self, k) for k in ("cluster", "label", "size", "min_cluster_size", "typical_ids",
-                                                "typical_titles", "persistence", "excess_of_mass", "stability",
-                                                "siblings", "sibling_scope", "note")}
+        record = {f.name: getattr(self, f.name) for f in fields(self)}  # in the order of the fields
         record["neighbour_jaccard"] = {str(k): v for k, v in self.neighbour_jaccard.items()}
         record["terms"] = [{k: _finite(v) for k, v in row.items()} for row in self.terms.to_dict("records")]
         return {k: _finite(v) for k, v in record.items()}
@@ -188,20 +186,7 @@ def neighbour_stability(members: np.ndarray, neighbour_labels: dict[int, np.ndar
     return (round(float(np.mean(list(per.values()))), 4) if per else None), per
 
 
-def clusterer_params(result: ClusterResult) -> dict:
-    """The :class:`SubgenreClusterer` parameters of ``result`` other than ``min_cluster_size`` (a CPU clustering,
-    keyed without its backend, says ``backend="cpu"``)."""
-    names = set(SubgenreClusterer.param_names()) - {"min_cluster_size"}
-    return {"backend": "cpu", **{k: v for k, v in result.params.items() if k in names}}
-
-
-_INCIDENCE: dict[tuple, TermIncidence] = {}
-
-
-def _incidence(emb_set: EmbeddingSet) -> TermIncidence:
-    """The set's terms, built once per table contents in this process (a few sets at a time)."""
-    return memo((len(emb_set), metadata_hash(emb_set)), lambda: term_incidence(emb_set.metadata, len(emb_set)),
-                store=_INCIDENCE, size=8)
+_INCIDENCE: dict[tuple, TermIncidence] = {}  # the sets' terms, built once per table contents in this process
 
 
 def cluster_card(emb_set: EmbeddingSet, result: ClusterResult, cluster: int, neighbour_sizes: Sequence[int] = (),
@@ -220,12 +205,16 @@ def cluster_card(emb_set: EmbeddingSet, result: ClusterResult, cluster: int, nei
     meta = emb_set.metadata
     titles = meta["display_title"] if meta is not None and "display_title" in meta.columns else pd.Series(emb_set.ids)
     persistence, mass = cluster_persistence(result, cluster)
-    mcs, params = int(result.params["min_cluster_size"]), clusterer_params(result)
+    mcs = int(result.params["min_cluster_size"])
+    others = set(SubgenreClusterer.param_names()) - {"min_cluster_size"}
+    params = {"backend": "cpu", **{k: v for k, v in result.params.items() if k in others}}  # a CPU key has no backend
     neighbours = {int(m): clusters(emb_set, min_cluster_size=int(m), **params) for m in neighbour_sizes
                   if 2 <= int(m) < len(emb_set) and int(m) != mcs}
     stability, per = neighbour_stability(members, {m: r.table["cluster"].to_numpy() for m, r in neighbours.items()})
     siblings, scope = sibling_clusters(result, cluster)
-    terms = term_lifts(_incidence(emb_set), members, np.flatnonzero(np.isin(labels, siblings)), n_terms=n_terms)
+    incidence = memo((len(emb_set), metadata_hash(emb_set)), lambda: term_incidence(emb_set.metadata, len(emb_set)),
+                     store=_INCIDENCE, size=8)
+    terms = term_lifts(incidence, members, np.flatnonzero(np.isin(labels, siblings)), n_terms=n_terms)
     return ClusterCard(
         cluster=int(cluster), label=label, size=len(members), min_cluster_size=mcs,
         typical_ids=[str(emb_set.ids[r]) for r in typical], typical_titles=[str(titles.iloc[r]) for r in typical],

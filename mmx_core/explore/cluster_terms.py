@@ -52,8 +52,6 @@ class TermIncidence:
 
     def counts(self, rows: np.ndarray) -> np.ndarray:
         """Trailers among ``rows`` with each term: ndarray of shape (n_terms,)."""
-        if not len(rows):
-            return np.zeros(len(self.terms), dtype=np.int64)
         return np.asarray(self.matrix[np.asarray(rows, dtype=np.intp)].sum(axis=0)).ravel().astype(np.int64)
 
 

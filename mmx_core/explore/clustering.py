@@ -186,7 +186,7 @@ class SubgenreClusterer(Params):
         return memo(key, lambda: projector.fit_transform(X, scale=scale, warm=NO_WARM_START), store=_SPACES, size=2)
 
     def scale_plan(self, n: int, scale: ScalePolicy = POLICY) -> dict | None:
-        """How ``n`` rows are clustered under the size limits ``scale`` (:func:`~mmx_core.explore.scale.cluster_plan`)."""
+        """How ``n`` rows are clustered under the size limits ``scale`` (:func:`~.scale.cluster_plan`)."""
         return cluster_plan(n, self.space, self.min_cluster_size, Projector().exact_knn_max, self.seed, scale,
                             fit_epochs=self.n_epochs)
 
@@ -214,8 +214,10 @@ def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
     depth = {n: 0}
     for node in nodes[1:]:  # parents precede children in the condensed tree
         depth[node] = depth[parent[node]] + 1
-    # The node of label c is the lowest node whose subtree holds every member of c.
-    fall = _fall_nodes(tree, n)
+    # The node of label c is the lowest node at or above every node its members fall out of (``fall``).
+    points = tree[tree["child"] < n]
+    fall = np.full(n, n, dtype=np.int64)
+    fall[points["child"].to_numpy(dtype=np.int64)] = points["parent"].to_numpy(dtype=np.int64)
     selected = {}
     for c in range(int(labels.max()) + 1 if n else 0):
         rows = np.flatnonzero(labels == c)
@@ -224,14 +226,6 @@ def cluster_hierarchy(tree: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
         "node": nodes, "parent": parents, "size": [n] + edges["child_size"].astype(int).tolist(),
         "lambda_birth": [0.0] + edges["lambda_val"].astype(float).tolist(),
         "cluster": [selected.get(v, -1) for v in nodes], "depth": [depth[v] for v in nodes]})
-
-
-def _fall_nodes(tree: pd.DataFrame, n: int) -> np.ndarray:
-    """For each trailer row, the cluster node it falls out of."""
-    points = tree[tree["child"] < n]
-    fall = np.full(n, n, dtype=np.int64)
-    fall[points["child"].to_numpy(dtype=np.int64)] = points["parent"].to_numpy(dtype=np.int64)
-    return fall
 
 
 def node_members(tree: pd.DataFrame, node: int, n: int) -> np.ndarray:

@@ -79,12 +79,6 @@ class SpaceComparison:
     summaries_a: list = field(default_factory=list)
     summaries_b: list = field(default_factory=list)
 
-    def splits(self, cluster_a: int, min_share: float = 0.0) -> pd.DataFrame:
-        """The B clusters that A's ``cluster_a`` splits into, largest first."""
-        rows = self.transitions[(self.transitions["cluster_a"] == cluster_a)
-                                & (self.transitions["share_of_a"] >= min_share)]
-        return rows.sort_values("count", ascending=False).reset_index(drop=True)
-
     def labels(self, side: str, form: str = "label") -> dict[int, str]:
         """Cluster -> name in space ``side`` (``"a"`` or ``"b"``); ``form`` is ``label``, ``short_label``
         or ``legend_label``. Noise has no entry."""

@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mmx_core.base.errors import first_line
+
 __all__ = ["KINDS", "build", "search", "save", "kind_of", "knn_graph", "to_device", "set_search_params",
-           "estimated_bytes", "pq_subquantizers", "gpu_ready"]
+           "pq_subquantizers", "gpu_ready"]
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +53,6 @@ def default_lists(n: int) -> int:
 def pq_subquantizers(dim: int, wanted: int) -> int:
     """The largest divisor of ``dim`` not above ``wanted`` (IVF-PQ needs m | dim)."""
     return max(m for m in range(1, min(wanted, dim) + 1) if dim % m == 0)
-
-
-def estimated_bytes(kind: str, n: int, dim: int, hnsw_m: int = 32, pq_m: int = 64) -> int:
-    """Rough memory of an index of ``kind`` over ``n`` x ``dim`` rows (what ``auto`` compares to its budget)."""
-    if kind == "exact":
-        return 4 * n * dim
-    if kind == "hnsw":
-        return 4 * n * dim + 8 * n * hnsw_m * 2
-    if kind == "ivf":
-        return 4 * n * dim + 8 * n
-    return n * pq_subquantizers(dim, pq_m) + 8 * n
 
 
 def build(X: np.ndarray, kind: str, metric: str = "ip", *, n_lists: int | None = None, hnsw_m: int = 32,
@@ -158,7 +149,7 @@ def to_device(index, device: str):
         gpu = faiss.index_cpu_to_gpu(resources, 0, index)
     except RuntimeError as exc:  # pragma: no cover
         log.warning("faiss could not copy the %s index to the GPU (%s); it searches on the CPU",
-                    kind_of(index), str(exc).strip().splitlines()[0] if str(exc).strip() else "no reason given")
+                    kind_of(index), first_line(exc, "no reason given"))
         return index
     gpu.referenced_resources = resources  # pragma: no cover - keep the resources alive with the index
     return gpu  # pragma: no cover

@@ -234,8 +234,6 @@ def typical_order(rows: np.ndarray, probabilities: np.ndarray, unit_vectors: np.
 
 def _genre_lifts(member_genres: np.ndarray, vocab: list[str], base_share: np.ndarray, n_genres: int) -> list:
     """``(genre, lift, share)`` of the genres over-represented among a cluster's members, highest lift first."""
-    if not len(vocab):
-        return []
     lifts = []
     share = member_genres.mean(axis=0)
     counts = member_genres.sum(axis=0)

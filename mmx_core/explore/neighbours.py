@@ -33,7 +33,7 @@ import numpy as np
 
 from mmx_core.base.devices import DEVICES, resolve_device
 from mmx_core.base.artefacts import atomic_path
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import MMXError, first_line
 from mmx_core.base.params import Params
 from mmx_core.base.constraints import Choice, Int, check_params
 from mmx_core.explore import faiss_index
@@ -134,7 +134,7 @@ class NeighbourIndex(Params):
         if n_samples <= self.exact_max:
             return "exact"
         dim = n_features or 1024
-        if faiss_index.estimated_bytes("ivf", n_samples, dim) > self.memory_limit_mb * 2**20:
+        if (4 * dim + 8) * n_samples > self.memory_limit_mb * 2**20:  # IVF-Flat: float32 rows and int64 ids
             return "ivfpq"
         return "hnsw" if dim <= self.hnsw_max_dim else "ivf"
 
@@ -144,23 +144,23 @@ class NeighbourIndex(Params):
         X = check_vectors(X, source=source, min_rows=2, needed_for="a neighbour search")
         start = time.perf_counter()
         backend = self.resolved_backend(*X.shape)
-        self._X = X
         index = faiss_index.build(unit_rows(X), backend, "ip", n_lists=self.n_lists, hnsw_m=self.hnsw_m,
                                   pq_m=self.pq_m, seed=self.seed)
-        self._attach(index, len(X), X.shape[1])
-        self.build_seconds_ = time.perf_counter() - start
+        self._attach(index, X, start)
         log.debug("built %s index over %d rows in %.1f s", backend, len(X), self.build_seconds_)
         return self
 
-    def _attach(self, index, n: int, dim: int) -> None:
-        self._cpu_index = index
+    def _attach(self, index, X: np.ndarray, start: float) -> None:
+        """Take ``index`` over the rows of ``X`` (built or read since ``start``) and ready it for searching."""
+        self._X, self._cpu_index = X, index
         self.backend_ = faiss_index.kind_of(index)
-        self.n_samples_, self.n_features_in_ = n, dim
+        self.n_samples_, self.n_features_in_ = X.shape
         self.n_lists_ = int(faiss_index.faiss_module().extract_index_ivf(index).nlist) \
             if self.backend_ in ("ivf", "ivfpq") else None
         faiss_index.set_search_params(index, n_probe=self.n_probe, ef_search=self.ef_search)
         self._index = faiss_index.to_device(index, resolve_device(self.device).type)
         self.device_ = "cpu" if self._index is index else "cuda"
+        self.build_seconds_ = time.perf_counter() - start
 
     def query(self, rows_or_vectors, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Nearest neighbours by cosine.
@@ -258,12 +258,9 @@ class NeighbourIndex(Params):
         try:
             index = faiss_index.faiss_module().read_index(str(path))
         except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
-            raise MMXError(f"not a faiss index ({first}); rebuild it", path) from None
+            raise MMXError(f"not a faiss index ({first_line(exc, 'unreadable')}); rebuild it", path) from None
         if index.ntotal != len(X) or index.d != X.shape[1]:
             raise MMXError(f"the saved index covers {index.ntotal} rows of {index.d} dimensions, not "
                            f"{len(X)} x {X.shape[1]}; rebuild it", path)
-        self._X = X
-        self._attach(index, len(X), X.shape[1])
-        self.build_seconds_ = time.perf_counter() - start
+        self._attach(index, X, start)
         return self

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmx_core.explore import faiss_index
 from mmx_core.explore.exact_knn import euclidean_topk
 from mmx_core.explore.scale import POLICY
 
@@ -70,7 +71,6 @@ def _neighbour_search(train: np.ndarray, k: int, knn: str, seed: int):
             return idx.astype(np.int32), dists
 
         return exact
-    from mmx_core.explore import faiss_index
 
     index = faiss_index.build(np.ascontiguousarray(train, dtype=np.float32), knn, "l2", seed=seed)
     faiss_index.set_search_params(index, ef_search=max(128, k))

@@ -33,6 +33,7 @@ from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
 from mmx_core.explore.backends import BACKENDS, DEFAULT_BACKEND, check_backend, cuml_umap, plan_for_backend, \
     resolve_backend
+from mmx_core.explore import faiss_index
 from mmx_core.explore.checks import check_vectors, unit_rows
 from mmx_core.explore.exact_knn import knn_graph
 from mmx_core.explore.placement import PLACE_CHUNK, place_points
@@ -210,8 +211,6 @@ class Projector(Params):
 
     def _fit_warm(self, Z: np.ndarray, warm: WarmStart) -> np.ndarray:
         """UMAP on a seeded sample, the other rows interpolated, then every row refined (:mod:`.warm_map`)."""
-        from mmx_core.explore import faiss_index
-
         rows = sample_rows(len(Z), self.plan_["fit_rows"], self.seed)
         sample_map = self._fit_umap(np.ascontiguousarray(Z[rows]))
         knn = faiss_index.knn_graph(Z, self.n_neighbors, kind=warm.knn_index, seed=self.seed)
@@ -222,8 +221,6 @@ class Projector(Params):
         if getattr(self, "backend_", "cpu") == "cuml":  # pragma: no cover - needs cuML and a GPU
             return cuml_umap(Z, self.n_components, self.n_neighbors, self.min_dist, self.n_epochs, self.init,
                              self.seed)
-        from mmx_core.explore import faiss_index
-
         if len(Z) <= self.exact_knn_max:
             self.knn_ = memo(("knn", id(Z), self.n_neighbors), lambda: knn_graph(Z, self.n_neighbors), keep=Z)
         else:

@@ -75,9 +75,7 @@ class ScalePolicy(Params):
                             mcs_reference=Int(1), mcs_exponent=Real(0, 1), max_parents=Int(2))
 
     def min_cluster_size(self, given: int, n: int) -> int:
-        """HDBSCAN's ``min_cluster_size`` for ``n`` rows when ``given`` was asked for."""
-        if n <= self.mcs_reference:
-            return int(given)
+        """HDBSCAN's ``min_cluster_size`` for ``n`` rows when ``given`` was asked for (itself up to mcs_reference)."""
         return max(int(given), int(round(given * (n / self.mcs_reference) ** self.mcs_exponent)))
 
 

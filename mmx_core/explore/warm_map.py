@@ -27,6 +27,7 @@ import numpy as np
 
 from mmx_core.base.params import Params
 from mmx_core.base.constraints import Choice, Int, ParameterError, check_params
+from mmx_core.explore import faiss_index
 
 __all__ = ["WarmStart", "WARM", "NO_WARM_START", "REFINE_EPOCHS", "REFINE_LEARNING_RATE", "refine_epochs", "warm_plan",
            "interpolate", "warm_layout", "umap_fit"]
@@ -116,8 +117,6 @@ def interpolate(sample: np.ndarray, sample_map: np.ndarray, new: np.ndarray, k: 
     -------
     ndarray of shape (q, c), float32
     """
-    from mmx_core.explore import faiss_index
-
     k = min(int(k), len(sample))
     index = faiss_index.build(np.ascontiguousarray(sample, dtype=np.float32), "exact", "l2")
     idx, sq = faiss_index.search(index, np.ascontiguousarray(new, dtype=np.float32), k)

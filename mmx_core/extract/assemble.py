@@ -2,21 +2,23 @@
 
 Videos go in the sorted order of the listing, through :class:`~mmx_core.data.writer.DatasetWriter`,
 with ``sources.json`` (where each trailer came from) and the keyframe thumbnails; then the work folder
-is removed.
+is removed. ``thumbnails.zip`` names its entries as the published set's archive does (``<id>.jpg``,
+``sequences/<id>/<s>.jpg``), so :class:`mmx_core.trailers.published.ThumbnailArchive` reads both the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import zipfile
 from pathlib import Path
 
+from mmx_core.base.artefacts import atomic_path
 from mmx_core.data.manifest import ExpertSpec
 from mmx_core.data.writer import DatasetWriter
 from mmx_core.extract.config import ExtractConfig, ExtractPlan
 from mmx_core.extract.layout import SOURCES_NAME, THUMBNAILS_NAME
 from mmx_core.extract.meta import genre_vocabulary
 from mmx_core.extract.report import ExtractReport
-from mmx_core.extract.thumbnails import write_thumbnail_archive
 from mmx_core.extract.weights import extraction_record
 from mmx_core.extract.workdir import WorkFolder
 
@@ -63,8 +65,10 @@ def assemble_dataset(plan: ExtractPlan, config: ExtractConfig, folder: WorkFolde
                             "missing_clips": meta.get("missing_clips", {})})
             if spec.thumbnails:
                 thumbs.extend(folder.thumbnail_entries(item.id, data["clip_counts"]))
-        if spec.thumbnails:
-            write_thumbnail_archive(writer.stage / THUMBNAILS_NAME, thumbs)
+        if spec.thumbnails:  # entries stored, with fixed dates: the same videos give the same archive
+            with atomic_path(writer.stage / THUMBNAILS_NAME) as tmp, zipfile.ZipFile(tmp, "w") as archive:
+                for name, jpeg in thumbs:
+                    archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), jpeg)
         writer.finish(extra_files={SOURCES_NAME: {"videos": sources}})
     except BaseException:
         writer.close()

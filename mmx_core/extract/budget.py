@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.constraints import Interval, Real
 from mmx_core.extract.media import DecodeError
 
 __all__ = ["MediaBudget", "FrameGuard", "OverBudget", "OPTIONS", "MEANINGS", "DOC", "BLOCK", "budget_markdown"]
@@ -27,6 +27,16 @@ DOC, BLOCK = "docs/extract.md", "media-budget"
 OPTIONS = {"max_duration": "--max-duration", "max_frame_gap": "--max-frame-gap", "max_frames": "--max-frames",
           "max_pixels": "--max-pixels", "max_clips": "--max-clips"}
 """The command-line option of each limit a user may tune (``extract --help``)."""
+MEANINGS = {
+    "max_duration": "longest video, declared by the header or reached by a frame (s)",
+    "max_frame_gap": "longest jump between the times of consecutive frames (s)",
+    "max_frames": "most frames one pass over a video decodes",
+    "max_pixels": "largest frame, width x height",
+    "max_clips": "most clips one video is planned into",
+    "truncation_seconds": "frames ending more than this before the declared duration: truncated (s)",
+    "truncation_fraction": "... or more than this fraction of it, whichever is larger",
+}
+"""What each limit of :class:`MediaBudget` bounds (the ``--help`` texts and the docs' table)."""
 
 
 class OverBudget(DecodeError):
@@ -37,22 +47,9 @@ class OverBudget(DecodeError):
 class MediaBudget:
     """Limits on what one video may cost; validated once, on construction.
 
-    Parameters
-    ----------
-    max_duration : float
-        Longest video (s), declared by the header or reached by a frame's time.
-    max_frame_gap : float
-        Longest jump (s) between the times of two consecutive frames.
-    max_frames : int
-        Most frames decoded in one pass over a video.
-    max_pixels : int
-        Largest frame (width x height), from the header and from each frame.
-    max_clips : int
-        Most clips one video may be planned into.
-    truncation_seconds, truncation_fraction : float
-        A video whose frames end more than ``max(truncation_seconds, truncation_fraction x declared)``
-        before the duration its header declares (or fall short of its declared frame count by as much)
-        is truncated.
+    :data:`MEANINGS` says what each limit bounds. A video whose frames end more than
+    ``max(truncation_seconds, truncation_fraction x declared)`` before the duration its header declares (or fall
+    short of its declared frame count by as much) is truncated.
     """
 
     max_duration: float = 3 * 3600.0
@@ -64,16 +61,10 @@ class MediaBudget:
     truncation_fraction: float = 0.02
 
     def __post_init__(self):
+        ratios = {"truncation_seconds": Real(0), "truncation_fraction": Real(0, 1, high_open=True)}
         for f in fields(self):
-            value, ratio = getattr(self, f.name), f.name.startswith("truncation")
-            whole = isinstance(f.default, int)
-            ok = (not isinstance(value, bool) and isinstance(value, int if whole else (int, float))
-                  and math.isfinite(value)
-                  and (0 <= value < (1 if f.name == "truncation_fraction" else math.inf) if ratio else value > 0))
-            if not ok:
-                allowed = "in [0, 1)" if f.name == "truncation_fraction" else ">= 0" if ratio else "> 0"
-                raise MMXError(f"{OPTIONS.get(f.name, f.name)} must be {'an integer' if whole else 'a finite number'} "
-                               f"{allowed}, got {value!r}")
+            allowed = ratios.get(f.name) or Interval(0, low_open=True, integer=isinstance(f.default, int))
+            allowed.check(f.name, getattr(self, f.name))
 
     def check_header(self, path: str | Path, *, width: int, height: int, duration: float, frames: int) -> None:
         """Refuse a file whose header declares more than the budget (before any frame is decoded).
@@ -160,18 +151,6 @@ class FrameGuard:
     def stop(self, reason: str) -> None:
         """Decoding stopped on an error after some frames."""
         self.stopped = f"decoding stopped after {self.frames} frames ({reason})"
-
-
-MEANINGS = {
-    "max_duration": "longest video, declared by the header or reached by a frame (s)",
-    "max_frame_gap": "longest jump between the times of consecutive frames (s)",
-    "max_frames": "most frames one pass over a video decodes",
-    "max_pixels": "largest frame, width x height",
-    "max_clips": "most clips one video is planned into",
-    "truncation_seconds": "frames ending more than this before the declared duration: truncated (s)",
-    "truncation_fraction": "... or more than this fraction of it, whichever is larger",
-}
-"""What each limit of :class:`MediaBudget` bounds (the ``--help`` texts and the docs' table)."""
 
 
 def _seconds(value: float) -> str:

@@ -1,13 +1,15 @@
 """The second decoding pass: which frames each expert samples, scaled and centre-cropped, gathered into whole clips.
 
-:class:`SampleRequests` lists the sample time of every (clip, expert, slot) and of every
-sequence's thumbnail; :class:`ClipAssembler` fills them as frames stream past and hands
-on each clip, in clip order, as soon as all its inputs are there.
+:class:`ClipAssembler` lists the sample time of every (clip, expert, slot) and of every
+sequence's thumbnail, fills them as frames stream past and hands on each clip, in clip order,
+as soon as all its inputs are there.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
+import math
 from typing import Any, Iterator
 
 import numpy as np
@@ -16,7 +18,7 @@ from mmx_core.extract.audio_track import AudioWindows
 from mmx_core.extract.plan import TrailerPlan, sample_times
 from mmx_core.extract.video import frame_array, resized_size
 
-__all__ = ["SampleRequests", "ClipAssembler", "THUMB_SIDE"]
+__all__ = ["ClipAssembler", "THUMB_SIDE"]
 
 THUMB_SIDE = 96  # short side (px) of saved thumbnails
 
@@ -45,40 +47,6 @@ def _scaled(image: np.ndarray, short_side: int) -> np.ndarray:
     return cv2.resize(image, resized_size(w, h, short_side), interpolation=interpolation)
 
 
-class SampleRequests:
-    """Sample times of every (clip, expert, slot), sorted, consumed as frames stream past."""
-
-    def __init__(self, plan: TrailerPlan, spec):
-        rows = []  # (time, clip, expert index, slot)
-        self.needed = np.zeros(len(plan.clips), dtype=np.int64)
-        video = [(i, e) for i, e in enumerate(spec.experts) if e.modality == "video"]
-        for k, clip in enumerate(plan.clips):
-            for i, e in video:
-                for slot, t in enumerate(sample_times(clip, e.frames_per_clip, e.fps)):
-                    rows.append((float(t), k, i, slot))
-            self.needed[k] += sum(e.frames_per_clip for _, e in video)
-        self.thumbs: list[tuple[float, int]] = ([(0.5 * (a + b), s) for s, (a, b) in enumerate(plan.sequence_bounds())]
-                                                if spec.thumbnails else [])
-        rows.sort()
-        self.rows = rows
-        self.pos = 0
-        self.thumb_pos = 0
-
-    def take_before(self, t: float | None) -> list[tuple[float, int, int, int]]:
-        """Requests with time < ``t`` (all remaining when ``t`` is None)."""
-        start = self.pos
-        while self.pos < len(self.rows) and (t is None or self.rows[self.pos][0] < t):
-            self.pos += 1
-        return self.rows[start:self.pos]
-
-    def thumbs_before(self, t: float | None) -> list[int]:
-        out = []
-        while self.thumb_pos < len(self.thumbs) and (t is None or self.thumbs[self.thumb_pos][0] < t):
-            out.append(self.thumbs[self.thumb_pos][1])
-            self.thumb_pos += 1
-        return out
-
-
 class ClipAssembler:
     """The inputs of each clip of ``plan``, for every expert of ``spec``, gathered from streamed frames.
 
@@ -87,10 +55,22 @@ class ClipAssembler:
 
     def __init__(self, plan: TrailerPlan, spec, windows: dict[int, AudioWindows | None]):
         self.plan, self.experts, self.windows = plan, spec.experts, windows
-        self.requests = SampleRequests(plan, spec)
+        video = [(i, e) for i, e in enumerate(spec.experts) if e.modality == "video"]
+        # sample requests (time, clip, expert index, slot) and thumbnails (time, sequence), consumed in time order
+        self.requests = sorted((float(t), k, i, slot) for k, clip in enumerate(plan.clips) for i, e in video
+                               for slot, t in enumerate(sample_times(clip, e.frames_per_clip, e.fps)))
+        self.thumbs = [(0.5 * (a + b), s) for s, (a, b) in enumerate(plan.sequence_bounds())] if spec.thumbnails else []
+        self.taken = self.thumbs_taken = 0
+        self.remaining = np.full(len(plan.clips), sum(e.frames_per_clip for _, e in video), dtype=np.int64)
         self.buffers: dict[int, dict[int, np.ndarray]] = {}
-        self.remaining = self.requests.needed.copy()
         self.next_clip = 0
+
+    def _take_before(self, t: float | None) -> tuple[list[tuple[float, int, int, int]], list[int]]:
+        """The requests, and the sequences of the thumbnails, with time < ``t`` (all remaining when ``t`` is None)."""
+        key = (math.inf if t is None else t,)
+        start, self.taken = self.taken, bisect.bisect_left(self.requests, key, self.taken)
+        thumbs_start, self.thumbs_taken = self.thumbs_taken, bisect.bisect_left(self.thumbs, key, self.thumbs_taken)
+        return self.requests[start:self.taken], [s for _, s in self.thumbs[thumbs_start:self.thumbs_taken]]
 
     def ready(self) -> Iterator[tuple[str, Any]]:
         """``("clip", (k, {expert: input or None}))`` for each clip, in order, whose frames are all there."""
@@ -116,7 +96,7 @@ class ClipAssembler:
 
         Yields ``("thumb", (sequence, jpeg bytes))`` for the thumbnails it serves.
         """
-        taken, thumbs = self.requests.take_before(until), self.requests.thumbs_before(until)
+        taken, thumbs = self._take_before(until)
         if not taken and not thumbs:
             return
         experts = self.experts

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import MMXError, first_line
 
 __all__ = ["DecodeError", "open_media", "ffmpeg_reason"]
 
@@ -35,7 +35,7 @@ def open_media(path: str | Path):
 
 def ffmpeg_reason(exc: BaseException) -> str:
     """The first line of an FFmpeg error's text, without its errno and path (at most 120 characters)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     # FFmpeg errors read "[Errno N] reason: 'path'"; keep the reason only
     text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
     return text.split(": '")[0][:120]

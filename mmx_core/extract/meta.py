@@ -131,10 +131,10 @@ def read_metadata(path: str | Path) -> pd.DataFrame:
     key_column = next((c for c in ("id", "file", "filename", "path") if c in table.columns), None)
     if key_column is None:
         raise MMXError(f"the metadata table needs an 'id' or 'file' column; it has {list(table.columns)[:8]}", path)
-    columns = {"key": (key_column, _text), **{c: (c, _PARSERS[c]) for c in _PARSERS if c in table.columns}}
+    columns = {"key": (key_column, _text), **{c: (c, _PARSERS[c]) for c in _PARSERS}}
     records: dict[str, list[Any]] = {name: [] for name in columns}
-    for name, (column, parse) in columns.items():
-        for i, value in enumerate(table[column].tolist()):
+    for name, (column, parse) in columns.items():  # a column the table lacks reads as empty cells
+        for i, value in enumerate(table[column].tolist() if column in table.columns else [None] * len(table)):
             try:
                 parsed = parse(value)
             except _Bad as exc:
@@ -148,12 +148,9 @@ def read_metadata(path: str | Path) -> pd.DataFrame:
             raise MMXError(f"{key_column} {_cell(key)} appears twice in the metadata table (rows {first[key]} and "
                            f"{i + FIRST_ROW})", path)
         first[key] = i + FIRST_ROW
-    n = len(records["key"])
-    out = pd.DataFrame({"key": pd.Series(records["key"], dtype=object)})
-    for name in ("title", "year", "split"):
-        out[name] = pd.Series(records[name] if name in records else [None] * n, dtype=object)
-    out["genres"] = pd.Series(records["genres"] if "genres" in records else [[] for _ in range(n)], dtype=object)
-    out["row"] = np.arange(n, dtype=np.int64) + FIRST_ROW
+    columns_out = ("key", "title", "year", "split", "genres")
+    out = pd.DataFrame({name: pd.Series(records[name], dtype=object) for name in columns_out})
+    out["row"] = np.arange(len(out), dtype=np.int64) + FIRST_ROW
     out.attrs["path"] = str(path)
     return out
 

@@ -118,10 +118,9 @@ def extract_videos(
 
 def _expert_list(experts: str | Sequence[Any] | None) -> list:
     """:class:`Expert` objects as given, or parsed from names (None: the default four)."""
-    chosen = list(experts) if experts is not None and not isinstance(experts, str) else None
-    if chosen is not None and all(not isinstance(e, str) for e in chosen):
-        return chosen
-    return parse_experts(experts)
+    if experts is None or isinstance(experts, str) or any(isinstance(e, str) for e in experts):
+        return parse_experts(experts)
+    return list(experts)
 
 
 def _extract_in_group(plan: ExtractPlan, config: ExtractConfig, out: Path, *, resume: bool, overwrite: bool,

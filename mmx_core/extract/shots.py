@@ -8,6 +8,7 @@ the time of the first frame of a new shot.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,7 @@ def scan_shots(path: str | Path, detector: ShotDetector, fps: float, guard=None)
     cut_frames.extend(det.post_process(len(times)) or [])
     cuts = sorted({times[f] for f in cut_frames if 0 < f < len(times)})
     if len(times) >= 2:
-        gaps = sorted(b - a for a, b in zip(times, times[1:]))
-        step = gaps[len(gaps) // 2]
+        step = statistics.median_high(b - a for a, b in zip(times, times[1:]))
     else:
         step = 1.0 / fps if fps > 0 else 0.04
     return ShotScan(cuts=cuts, duration=times[-1] + step, frames=len(times))

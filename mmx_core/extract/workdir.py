@@ -27,7 +27,6 @@ import numpy as np
 
 from mmx_core.base.artefacts import atomic_path, write_json
 from mmx_core.base.errors import MMXError
-from mmx_core.extract.thumbnails import sequence_entry, trailer_entry
 from mmx_core.extract.video import DecodeError
 
 __all__ = ["WorkFolder", "work_dir"]
@@ -171,10 +170,9 @@ class WorkFolder:
         for s in range(len(clip_counts)):
             path = thumbs_dir / f"{s}.jpg"
             if path.exists():
-                entries.append((sequence_entry(video_id, s), path.read_bytes()))
-        longest = thumbs_dir / f"{int(np.argmax(clip_counts))}.jpg" if len(clip_counts) else None
-        if entries and longest is not None and longest.exists():
-            entries.insert(0, (trailer_entry(video_id), longest.read_bytes()))
+                entries.append((f"sequences/{video_id}/{s}.jpg", path.read_bytes()))
+        if entries and (longest := thumbs_dir / f"{int(np.argmax(clip_counts))}.jpg").exists():
+            entries.insert(0, (f"{video_id}.jpg", longest.read_bytes()))
         return entries
 
     def remove(self) -> None:

@@ -59,15 +59,6 @@ def _raw_job(folder: Path) -> dict:
     return {}
 
 
-def _delete(folder: Path, forget_only: bool) -> None:
-    if forget_only:
-        for name in ("job.json", "status.json"):
-            with contextlib.suppress(FileNotFoundError):
-                (folder / name).unlink()
-    else:
-        shutil.rmtree(folder)
-
-
 def remove(name: str) -> str:
     """Remove the broken or ended job ``name``; returns what was done, in one line.
 
@@ -92,9 +83,12 @@ def remove(name: str) -> str:
         if info.state not in (*ENDED, BROKEN):
             raise MMXError(f"job {name!r} is {info.state}; cancel it before removing it")
         _check_removable(info.path, info.job or _raw_job(info.path))
-        keep = _holds_results(info.path)
-        _delete(info.path, forget_only=keep)
-    return "forgotten" if keep else "removed"
+        if _holds_results(info.path):
+            for name in ("job.json", "status.json"):
+                (info.path / name).unlink(missing_ok=True)
+            return "forgotten"
+        shutil.rmtree(info.path)
+    return "removed"
 
 
 def clear_ended(kinds: tuple[str, ...]) -> list[str]:
@@ -111,6 +105,6 @@ def clear_ended(kinds: tuple[str, ...]) -> list[str]:
             with contextlib.suppress(MMXError, OSError):
                 _check_removable(info.path, info.job)
                 if not _holds_results(info.path):
-                    _delete(info.path, forget_only=False)
+                    shutil.rmtree(info.path)
                     removed.append(info.name)
     return removed

@@ -31,7 +31,7 @@ from mmx_core.jobs.kinds import JobRequest, TrainRequest, request_from_record
 from mmx_core.jobs.listing import find_job, job_alive
 from mmx_core.jobs.records import ACTIVE, BROKEN, JobRecord, jobs_dir, read_record, scan
 
-__all__ = ["COMMAND_PREFIX", "RESUMABLE", "jobs_dir", "job_dir", "submit", "dispatch", "cancel", "resume",
+__all__ = ["COMMAND_PREFIX", "RESUMABLE", "jobs_dir", "submit", "dispatch", "cancel", "resume",
            "build_command", "queue_lock", "read_status", "write_status"]
 
 logger = logging.getLogger(__name__)
@@ -40,10 +40,6 @@ COMMAND_PREFIX: list[str] = [sys.executable, "-m", "mmx_core"]
 """Command prefix of every job (the tests point it at a fake trainer)."""
 RESUMABLE = ("train", "extract", "import")
 """The job kinds :func:`resume` queues again."""
-
-def job_dir(request: JobRequest) -> Path:
-    """Where the job of a validated request keeps its files."""
-    return (runs_dir() if request.kind == "train" else jobs_dir()) / request.name
 
 
 def build_command(request: JobRequest, folder: Path) -> list[str]:
@@ -81,7 +77,7 @@ def submit(request: JobRequest) -> Path:
     The device is checked here: a ``cuda`` job on a machine without a GPU is refused with the reason.
     """
     request = request.validate()
-    folder = job_dir(request)
+    folder = (runs_dir() if request.kind == "train" else jobs_dir()) / request.name
     with queue_lock():
         if folder.exists() or folder.is_symlink():
             raise MMXError(f"a {request.kind} job called {request.name!r} exists already; choose another name",

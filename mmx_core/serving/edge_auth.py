@@ -91,11 +91,9 @@ def read_cookie(value: str | None, secret: bytes, now: float | None = None) -> s
 
 def safe_next(value: str | None) -> str:
     """``value`` when it is a path on this site (``/...``), else ``/``: no scheme, host, ``//`` or backslash."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 2048:
         return "/"
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value) or len(value) > 2048:
-        return "/"
-    return value
+    return "/" if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value) else value
 
 
 def load_password(root: Path, environ: Mapping[str, str]) -> str:

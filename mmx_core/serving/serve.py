@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from mmx_core.appkit.access import is_loopback
+from mmx_core.base.constraints import Int
 from mmx_core.base.errors import MMXError
 from mmx_core.base.paths import PROJECT_ROOT
 from mmx_core.serving.edge_auth import COOKIE_NAME, EdgeAuth, load_password, load_secret, start_auth_server
@@ -148,8 +149,7 @@ def served(workers: int = 2, password: str | None = None, *, host: str = "127.0.
         No password beyond loopback, a bad worker count, nginx or a worker not starting.
     """
     environ = os.environ if environ is None else environ
-    if not 1 <= workers <= 64:
-        raise MMXError(f"--workers must be in 1..64, got {workers}")
+    Int(1, 64).check("workers", workers)
     password = load_password(Path(root), environ) if password is None else password
     if not password and not is_loopback(host):
         raise MMXError(NO_PASSWORD.format(host=host or "every interface"))
@@ -180,15 +180,10 @@ def served(workers: int = 2, password: str | None = None, *, host: str = "127.0.
 def _start_workers(cleanup: contextlib.ExitStack, n: int, root: Path, script: str, run_dir: Path) -> list[Worker]:
     """Start ``n`` Streamlit workers on free loopback ports; ``cleanup`` stops them."""
     procs: list[Worker] = []
-
-    def stop_workers():
-        for worker in procs:
-            stop_server(worker.process)
-    cleanup.callback(stop_workers)
     for _ in range(n):
-        worker_port = free_port()
-        procs.append(Worker(worker_port, start_server(root / script, worker_port, root,
-                                                      log=run_dir / f"worker-{worker_port}.log")))
+        port = free_port()
+        procs.append(Worker(port, start_server(root / script, port, root, log=run_dir / f"worker-{port}.log")))
+        cleanup.callback(lambda worker=procs[-1]: stop_server(worker.process))  # the process it has by then
     return procs
 
 
@@ -214,11 +209,8 @@ def _start_watch(cleanup: contextlib.ExitStack, stack: Stack, root: Path, script
     watcher = threading.Thread(target=_watch, args=(stack, root / script, root, os.environ),
                                name="mmx-worker-watch", daemon=True)
     watcher.start()
-
-    def stop_watch():
-        stack._stopping.set()
-        watcher.join(timeout=5)
-    cleanup.callback(stop_watch)
+    cleanup.callback(watcher.join, timeout=5)
+    cleanup.callback(stack._stopping.set)       # runs first: last in, first out
 
 
 def sign_in(url: str, password: str, context: ssl.SSLContext | None = None) -> str:

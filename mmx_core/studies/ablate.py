@@ -25,12 +25,9 @@ This module chains the steps; the rows and result types live in
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from mmx_core.base.artefacts import write_json
 from mmx_core.base.errors import MMXError
@@ -39,16 +36,6 @@ from mmx_core.studies.ablate_table import compare_to_full
 from mmx_core.studies.ablate_variants import AblationResult, Variant, default_variants
 
 __all__ = ["run_ablation"]
-
-log = logging.getLogger(__name__)
-
-
-def _eval_labels(store, data: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Labels of the val and the test split, both required."""
-    val_labels, test_labels = (store.labels()[store.split_indices(split)] for split in ("val", "test"))
-    if len(val_labels) == 0 or len(test_labels) == 0:
-        raise MMXError("the data set needs trailers in both the val and the test split", data)
-    return val_labels, test_labels
 
 
 def run_ablation(data: str | Path, work_dir: str | Path, *, epochs: int = 5, fine_epochs: int | None = None,
@@ -86,7 +73,9 @@ def run_ablation(data: str | Path, work_dir: str | Path, *, epochs: int = 5, fin
     store = TrailerStore.open(data)
     variants = default_variants(list(store.manifest.experts)) if variants is None else variants
     overrides = _shared_overrides(model_overrides)
-    val_labels, test_labels = _eval_labels(store, data)
+    val_labels, test_labels = (store.labels()[store.split_indices(split)] for split in ("val", "test"))
+    if len(val_labels) == 0 or len(test_labels) == 0:
+        raise MMXError("the data set needs trailers in both the val and the test split", data)
     settings = {"epochs": epochs, "fine_epochs": epochs if fine_epochs is None else fine_epochs,
                 "batch_size": batch_size, "seed": seed, "model_overrides": overrides, "device": device, "lr": lr,
                 "fine_lr": fine_lr, "patience": patience, "fine_patience": fine_patience}

@@ -19,7 +19,7 @@ from mmx_core.evaluate.thresholds import evaluate_scores
 from mmx_core.studies import RUN_DEFAULTS
 from mmx_core.studies.ablate_variants import FULL, Variant, VariantResult
 
-__all__ = ["train_variant", "stage_settings", "rows_in_store_order", "VariantRunner"]
+__all__ = ["train_variant", "stage_settings", "VariantRunner"]
 
 log = logging.getLogger(__name__)
 
@@ -156,23 +156,10 @@ class VariantRunner:
             coarse_best = run_checkpoint(run_dir)
             run_dir = train_variant(store, self.data, self.work_dir / "runs" / "fine", stage="fine", init=coarse_best,
                                     model_overrides={}, **self.fine)
-        ids, vectors = embed_store(store, load_checkpoint(run_dir), device=self.coarse["device"])
-        vectors = rows_in_store_order(store, ids, vectors)
+        _, vectors = embed_store(store, load_checkpoint(run_dir), device=self.coarse["device"])  # in store order
         train_rows = store.split_indices("train")
         probe = LinearProbe().fit(vectors[train_rows], store.labels()[train_rows])
         val_scores = probe.predict_proba(vectors[store.split_indices("val")])
         test_scores = probe.predict_proba(vectors[store.split_indices("test")])
         return val_scores, test_scores, run_dir
 
-
-def rows_in_store_order(store, ids, vectors) -> np.ndarray:
-    """Reorder embeddings so row i belongs to trailer i of the store."""
-    ids = np.asarray(ids).astype(str)
-    store_ids = store.trailers["id"].astype(str).to_numpy()
-    if len(ids) == len(store_ids) and (ids == store_ids).all():
-        return np.asarray(vectors)
-    position = {trailer: row for row, trailer in enumerate(ids)}
-    missing = [t for t in store_ids if t not in position]
-    if missing:
-        raise MMXError(f"embed_store returned no embedding for {len(missing)} trailers (e.g. {missing[0]})")
-    return np.asarray(vectors)[[position[t] for t in store_ids]]

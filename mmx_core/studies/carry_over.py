@@ -39,16 +39,12 @@ def name_by_majority(emb_set: EmbeddingSet, truth: np.ndarray, min_cluster_size:
     Returns ``(named, sub-genre of each name)``: name -> member ids, and name -> the sub-genre it was given
     for (names are ``"<sub-genre> #<cluster>"``, unique when two clusters share a majority).
     """
-    labels = _labels(emb_set, min_cluster_size)
+    table = cached_clusters.clusters(emb_set, min_cluster_size=min_cluster_size).table
+    labels = table.set_index("id").loc[emb_set.ids.astype(str), "cluster"].to_numpy()
     majority = _majority(labels, truth)
     ids = emb_set.ids.astype(str)
     named = {f"{sub} #{c}": frozenset(ids[labels == c]) for c, sub in majority.items()}
     return named, {f"{sub} #{c}": sub for c, sub in majority.items()}
-
-
-def _labels(emb_set: EmbeddingSet, min_cluster_size: int) -> np.ndarray:
-    table = cached_clusters.clusters(emb_set, min_cluster_size=min_cluster_size).table
-    return table.set_index("id").loc[emb_set.ids.astype(str), "cluster"].to_numpy()
 
 
 def carry_over(named: dict, subgenre_of: dict, truth: pd.Series,

@@ -40,7 +40,7 @@ def _files_section(r: dict[str, Any]) -> list[str]:
         "| --- | --- |",
         f"| `coarse.pt` | coarse genre encoder (best validation AU(PRC)w, epoch {r['coarse']['epoch']}), "
         f"{r['coarse']['size_mb']:.1f} MB |",
-        f"| `fine.pt` | contrastively fine-tuned encoder ({_fine_kept(c)}, epoch {r['fine']['epoch']}), "
+        f"| `fine.pt` | contrastively fine-tuned encoder ({_fine_stage(c)[0]}, epoch {r['fine']['epoch']}), "
         f"{r['fine']['size_mb']:.1f} MB |",
         "| `coarse_embeddings.npz`, `fine_embeddings.npz` | bottleneck embeddings of all "
         f"{r['n_trailers']:,} trailers (ids = the published trailer ids, `generated` = true) |",
@@ -77,7 +77,7 @@ def _data_and_model_section(r: dict[str, Any]) -> list[str]:
         f"early stopping on validation AU(PRC)w (patience {c['patience']}), seed {c['seed']};",
         f"- fine: from the best coarse checkpoint, NT-Xent (temperature 0.5) between two disjoint random halves of "
         f"each trailer, other trailers of the batch as negatives, AdamW lr {c['fine_lr']}, "
-        f"{_fine_budget(c)}; seed {c['seed']}.",
+        f"{_fine_stage(c)[1]}; seed {c['seed']}.",
         "",
         "Command: `make models` (= `python -m mmx_core make-models`).",
         "",
@@ -91,10 +91,9 @@ def _time_section(t: dict[str, float]) -> list[str]:
         "",
         "| step | time |",
         "| --- | --- |",
-        f"| generate data | {_minutes(t['data_s'])} |",
-        f"| train coarse | {_minutes(t['coarse_s'])} |",
-        f"| train fine | {_minutes(t['fine_s'])} |",
-        f"| export + embed both | {_minutes(t['export_embed_s'])} |",
+        *(f"| {step} | {_minutes(t[key])} |" for step, key in (
+            ("generate data", "data_s"), ("train coarse", "coarse_s"), ("train fine", "fine_s"),
+            ("export + embed both", "export_embed_s"))),
         f"| **total** | **{_minutes(t['total_s'])}** |",
         "",
         "Training times come from the runs' events.jsonl (steps reused from an earlier call report the time they took "
@@ -140,18 +139,13 @@ def _relative(path: str) -> str:
         return str(path)
 
 
-def _fine_patience(c: dict) -> int:
-    """The fine stage's patience (cards written before ``fine_patience`` existed used ``patience``)."""
-    return c.get("fine_patience", c["patience"])
-
-
-def _fine_kept(c: dict) -> str:
-    return "last epoch of a fixed budget" if _fine_patience(c) == 0 else "best validation NT-Xent loss"
-
-
-def _fine_budget(c: dict) -> str:
-    patience = _fine_patience(c)
+def _fine_stage(c: dict) -> tuple[str, str]:
+    """Which fine epoch the card's model is and the fine budget, from the fine stage's patience (cards written
+    before ``fine_patience`` existed used ``patience``)."""
+    patience = c.get("fine_patience", c["patience"])
     if patience == 0:
-        return (f"{c['fine_epochs']} epochs without early stopping, the last one kept (the validation loss stops "
-                "falling long before the sub-genre neighbourhoods stop improving: docs/model.md, \"The style shortcut\")")
-    return f"up to {c['fine_epochs']} epochs, early stopping on validation loss (patience {patience})"
+        return "last epoch of a fixed budget", (
+            f"{c['fine_epochs']} epochs without early stopping, the last one kept (the validation loss stops "
+            "falling long before the sub-genre neighbourhoods stop improving: docs/model.md, \"The style shortcut\")")
+    return ("best validation NT-Xent loss",
+            f"up to {c['fine_epochs']} epochs, early stopping on validation loss (patience {patience})")

@@ -19,7 +19,7 @@ import numpy as np
 from mmx_core.trailers.embeddings import load_embeddings, save_embeddings
 from mmx_core.base.errors import MMXError
 from mmx_core.trailers.metrics import paired_bootstrap
-from mmx_core.studies.ablate_runs import rows_in_store_order
+from mmx_core.evaluate.report import json_safe
 from mmx_core.studies.subgenre_metrics import (
     chance_precision_at_k, describe_clusterer, planted_subgenres, precision_at_k_per_trailer, subgenre_probe_accuracy,
     subgenre_recovery,
@@ -80,8 +80,6 @@ class SubgenreExperiment:
     comparison: dict | None = None  # paired bootstrap of fine minus coarse precision@k
 
     def to_dict(self) -> dict:
-        from mmx_core.evaluate.report import json_safe
-
         return json_safe(asdict(self))  # the RecoveryScores rows become dicts too
 
 
@@ -169,8 +167,21 @@ def _embedding_spaces(store, models: dict, device: str, embeddings_dir) -> dict[
             ids, vectors = embed_store(store, load_checkpoint(path), device=device)
             if embeddings_dir is not None:
                 save_embeddings(Path(embeddings_dir) / f"{name}.npz", ids, vectors, generated=True, source=str(path))
-        spaces[name] = rows_in_store_order(store, ids, vectors)
+        spaces[name] = _rows_in_store_order(store, ids, vectors)
     return spaces
+
+
+def _rows_in_store_order(store, ids, vectors) -> np.ndarray:
+    """Reorder embeddings so row i belongs to trailer i of the store."""
+    ids = np.asarray(ids).astype(str)
+    store_ids = store.trailers["id"].astype(str).to_numpy()
+    if len(ids) == len(store_ids) and (ids == store_ids).all():
+        return np.asarray(vectors)
+    position = {trailer: row for row, trailer in enumerate(ids)}
+    missing = [t for t in store_ids if t not in position]
+    if missing:
+        raise MMXError(f"embed_store returned no embedding for {len(missing)} trailers (e.g. {missing[0]})")
+    return np.asarray(vectors)[[position[t] for t in store_ids]]
 
 
 def subgenre_markdown(experiments: list[SubgenreExperiment]) -> str:

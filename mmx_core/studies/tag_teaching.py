@@ -22,7 +22,6 @@ import numpy as np
 from mmx_core.annotations.table import Row, table_text
 from mmx_core.base.artefacts import atomic_write
 from mmx_core.base.errors import MMXError
-from mmx_core.studies.ablate_runs import rows_in_store_order
 from mmx_core.studies.subgenre_metrics import chance_precision_at_k, planted_subgenres, precision_at_k
 
 __all__ = ["TAG_SHARE", "plant_tags", "write_tags_csv", "untagged_precision", "TagExperiment", "run_tag_experiment"]
@@ -77,8 +76,7 @@ def untagged_precision(store, run, tagged: set[str] | dict, k: int = 10, device:
     """
     from mmx_core.train import embed_store, load_checkpoint
 
-    ids, vectors = embed_store(store, load_checkpoint(run), device=device)
-    vectors = rows_in_store_order(store, ids, vectors)
+    _, vectors = embed_store(store, load_checkpoint(run), device=device)  # in store order
     subgenres, all_ids = planted_subgenres(store).astype(str), store.trailers["id"].astype(str).to_numpy()
     untagged = np.flatnonzero(~np.isin(all_ids, list(tagged)))
     test = np.asarray(store.split_indices("test"), dtype=np.int64)

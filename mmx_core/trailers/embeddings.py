@@ -17,6 +17,7 @@ table joined by ``id`` (see :func:`load_metadata`).
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -83,19 +84,17 @@ class EmbeddingSet:
 
     def __contains__(self, trailer_id: object) -> bool:
         """True when ``trailer_id`` (str) is one of the set's ids: ``"Alien" in emb``."""
-        return str(trailer_id) in self._lookup()
+        return str(trailer_id) in self._rows
 
     def index_of(self, trailer_id: str) -> int:
         """Row of ``trailer_id``; unknown ids raise :class:`MMXError`."""
-        lookup = self._lookup()
-        if trailer_id not in lookup:
+        if trailer_id not in self._rows:
             raise MMXError(f"unknown trailer id {trailer_id!r}; it is not among the {len(self)} ids", self.path)
-        return lookup[trailer_id]
+        return self._rows[trailer_id]
 
-    def _lookup(self) -> dict[str, int]:
-        if not hasattr(self, "_lookup_cache"):
-            self._lookup_cache = {str(t): i for i, t in enumerate(self.ids)}
-        return self._lookup_cache
+    @functools.cached_property
+    def _rows(self) -> dict[str, int]:
+        return {str(t): i for i, t in enumerate(self.ids)}
 
     def normalized(self) -> np.ndarray:
         """Rows scaled to unit L2 norm (float32), for cosine similarity."""
@@ -159,10 +158,9 @@ def load_embeddings(path: str | Path, metadata: pd.DataFrame | str | Path | None
         raise MMXError(f"cannot read as an .npz archive without pickle ({str(exc)[:160]})", path) from None
     validate_embeddings(ids, vectors, path)
     vectors = vectors.astype(np.float32, copy=False)
-    meta = None
-    if metadata is not None:
-        table = metadata if isinstance(metadata, pd.DataFrame) else load_metadata(metadata)
-        meta = join_metadata(ids, table, path)
+    if metadata is not None and not isinstance(metadata, pd.DataFrame):
+        metadata = load_metadata(metadata)
+    meta = None if metadata is None else join_metadata(ids, metadata, path)
     return EmbeddingSet(ids, vectors, meta, name or path.stem, path, generated, source, untrained)
 
 

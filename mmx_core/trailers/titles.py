@@ -152,5 +152,4 @@ class TitleSegmenter:
 
 def display_titles(titles: Iterable[str]) -> list[str]:
     """Respace every title of a collection (see :class:`TitleSegmenter`)."""
-    segmenter = TitleSegmenter()
-    return [segmenter(str(t)) for t in titles]
+    return list(map(TitleSegmenter(), titles))

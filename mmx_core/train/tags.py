@@ -1,13 +1,9 @@
 """The tags of a ``train --stage fine --tags FILE.csv`` run: read once, checked against the data set, hashed.
 
-:func:`load_trailer_tags` reads the file's bytes once, parses them with
-:func:`mmx_core.annotations.table.parse_tags` (the one reader of the annotations CSV), hashes the same bytes,
-and turns the tags into a boolean matrix over the store's trailers, which the loop slices per batch for
-:func:`mmx_core.train.losses.supervised_contrastive`. A file that names trailers the data set does not hold, or
-in which no two training trailers share a tag (nothing to learn), is refused before any training, so the run
-folder is never created. :class:`TagTeaching` holds what such a run adds to the plain fine stage: its batch
-groups (for :func:`mmx_core.train.sampling.tag_batches`) and its two terms, SupCon between trailers sharing a
-tag and a cosine-softmax over the tags' prototypes (:mod:`mmx_core.train.losses`).
+:func:`load_trailer_tags` parses the file's bytes with :func:`mmx_core.annotations.table.parse_tags` (the one
+reader of the annotations CSV) and hashes the same bytes. A file that names trailers the data set does not hold,
+or in which no two training trailers share a tag (nothing to learn), is refused before any training, so the run
+folder is never created. :class:`TagTeaching` holds what such a run adds to the plain fine stage.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mmx_core.base.constraints import ParameterError
 from mmx_core.base.errors import MMXError
 from mmx_core.extract.budget import MediaBudget, OverBudget, budget_markdown
 from mmx_core.extract.decode import DecodeSpec, ExpertInput, decode_video
@@ -100,9 +101,11 @@ def test_case4_each_limit_refuses_before_any_clip_is_planned(tmp_path):
 
 
 @pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf"), True, "10"])
-def test_case4_a_budget_is_validated_once_in_one_line(value):
-    with pytest.raises(MMXError, match=r"^--max-duration must be a finite number > 0, got"):
+def test_case4_a_budget_is_validated_once_in_one_line_naming_the_parameter(value):
+    with pytest.raises(ParameterError, match=r"^max_duration=.*: must be a finite number > 0$"):
         MediaBudget(max_duration=value)
+    with pytest.raises(ParameterError, match=r"^max_clips=2\.5: must be an integer > 0$"):
+        MediaBudget(max_clips=2.5)
 
 
 def test_case4_the_defaults_are_shown_by_help_and_in_the_docs():

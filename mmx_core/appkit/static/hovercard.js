@@ -6,17 +6,23 @@ const STATE = (globalThis.__mmxHoverCard = globalThis.__mmxHoverCard || {
   cache: new Map(), charts: new Map(), card: null, ring: null, shown: null, timer: null, poller: null,
 });
 
-function cardElement() {
-  if (STATE.card && document.body.contains(STATE.card)) return STATE.card;
-  const card = document.createElement("div");
-  card.className = "mmx-hovercard";
+// The div of document.body kept as STATE[name], made again (then set up by init) when the page lost it.
+function bodyElement(name, className, init = () => {}) {
+  if (STATE[name] && document.body.contains(STATE[name])) return STATE[name];
+  const element = document.createElement("div");
+  element.className = className;
+  init(element);
+  document.body.appendChild(element);
+  return (STATE[name] = element);
+}
+
+const cardElement = () => bodyElement("card", "mmx-hovercard", (card) => {
   card.setAttribute("data-testid", "mmx-hovercard");
   card.innerHTML = '<div class="mmx-hovercard-thumb"></div><div class="mmx-hovercard-text"></div>';
   card.style.display = "none";
-  document.body.appendChild(card);
-  STATE.card = card;
-  return card;
-}
+});
+// A ring around the hovered point (plotly's WebGL scatter marks nothing on hover).
+const ringElement = () => bodyElement("ring", "mmx-hovercard-ring");
 
 function ensureStyle(css) {
   let style = document.getElementById("mmx-hovercard-style");
@@ -66,15 +72,6 @@ function place(card, gd, pt) {
   ring.style.left = `${px}px`;
   ring.style.top = `${py}px`;
   ring.style.display = "block";
-}
-
-// A ring around the hovered point (plotly's WebGL scatter marks nothing on hover).
-function ringElement() {
-  if (STATE.ring && document.body.contains(STATE.ring)) return STATE.ring;
-  STATE.ring = document.createElement("div");
-  STATE.ring.className = "mmx-hovercard-ring";
-  document.body.appendChild(STATE.ring);
-  return STATE.ring;
 }
 
 // The <img> exists only while it has a source (no empty images in the page).

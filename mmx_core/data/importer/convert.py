@@ -5,6 +5,7 @@ See :mod:`mmx_core.data.importer` for the layout, the safety rules and how probl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -55,7 +56,6 @@ class ImportResult:
     problems: list[dict[str, Any]]
 
 
-# ---------------------------------------------------------------------------- import
 def import_mmx(src: str | Path, out: str | Path, *, dims: dict[str, int] | None = None, test_sampling: bool = False,
                clips_per_sequence: int = 9, restart: bool = False, overwrite: bool = False,
                commit_seconds: float = 5.0, stop_after: int | None = None, command: str | None = None) -> ImportResult:
@@ -188,9 +188,7 @@ def _read_lines(file: Path) -> list[dict[str, Any]]:
     """The JSON lines of ``file`` (none when it is absent), skipping a line cut by an interruption."""
     items = []
     for line in file.read_text().splitlines() if file.exists() else []:
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             items.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
     return items
 

@@ -1,10 +1,5 @@
 """``meta.pkl`` of the authors' layout: a restricted unpickler and the parsing of genres and year.
 
-:class:`MetaUnpickler` refuses every global, so only the pickle opcodes for
-built-in containers, strings and numbers work and nothing in the file can run
-code; :func:`parse_meta` reads the genres and year out of the forms the
-authors' files take.
-
 Budgets: a file larger than :data:`MAX_META_BYTES` is not read, and a value whose
 walk (shared references counted each time they are reached, as any reader of the
 value would) passes :data:`MAX_META_NODES` nodes or :data:`MAX_META_DEPTH` levels

@@ -13,33 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import MMXError, first_line
 from mmx_core.base.safeio import regular_file
 from mmx_core.data.importer.tree import EXPERT_FOLDERS, ImportProblems, TreeTrailer, natural_key, subdirs
 from mmx_core.data.manifest import ExpertSpec
 
-__all__ = ["load_tensor", "read_clip", "read_trailer"]
-
-
-def load_tensor(file: Path, dim: int, problems: ImportProblems, trailer: str) -> np.ndarray | None:
-    """Frames of one .pt file as float32 (n, dim), or None (reported, the expert left missing) when unusable."""
-    try:
-        return _checked_frames(file, dim)
-    except MMXError as exc:
-        problems.add(file, f"{exc.message}; expert left missing", trailer)
-        return None
+__all__ = ["read_clip", "read_trailer"]
 
 
 def _checked_frames(file: Path, dim: int) -> np.ndarray:
-    """The frames of ``file``; :class:`MMXError` saying why when the file is unusable."""
+    """The frames of one .pt file as float32 (n, dim); :class:`MMXError` saying why when the file is unusable."""
     import torch
 
     regular_file(file, "tensor file")
     try:
         value = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - corrupt, truncated or refused (malicious) files alike
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MMXError(f"cannot read tensor with weights_only=True ({reason[:200]})") from None
+        raise MMXError(f"cannot read tensor with weights_only=True ({first_line(exc)[:200]})") from None
     if not isinstance(value, torch.Tensor):
         raise MMXError(f"holds {type(value).__name__}, not a tensor")
     shape = tuple(value.shape)
@@ -67,7 +57,12 @@ def read_clip(clip_dir: Path, experts: dict[str, ExpertSpec], test_sampling: boo
     frames = {}
     for expert, spec in experts.items():
         files = sorted(folders[expert].glob("*.pt"), key=lambda p: natural_key(p.name)) if expert in folders else []
-        rows = [a for a in (load_tensor(file, spec.dim, problems, trailer) for file in files) if a is not None]
+        rows = []
+        for file in files:
+            try:
+                rows.append(_checked_frames(file, spec.dim))
+            except MMXError as exc:
+                problems.add(file, f"{exc.message}; expert left missing", trailer)
         if rows:
             stacked = np.concatenate(rows)
             frames[expert] = stacked.mean(axis=0, keepdims=True) if spec.temporal == "pooled" else stacked

@@ -1,10 +1,7 @@
 """The authors' folder tree: folders in natural order, trailer copies grouped across genre folders, problems.
 
-``<root>/<genre>/<trailer>/<scene>/<clip>/<expert>/*.pt`` with a ``meta.pkl``
-per scene; a trailer with several genres appears under several genre folders
-and :func:`scan_tree` makes it one :class:`TreeTrailer`, its genres and year
-read from the copies' ``meta.pkl`` files. Problems found on the way are
-collected in an :class:`ImportProblems`, not raised.
+:func:`scan_tree` makes a trailer's copies under several genre folders one :class:`TreeTrailer`, its genres
+and year read from their ``meta.pkl`` files; problems are collected in an :class:`ImportProblems`, not raised.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from mmx_core.base.constraints import Int
 from mmx_core.base.errors import MMXError
 from mmx_core.base.output_writer import output_lock
 from mmx_core.base.outputs import DATASET, check_output
@@ -68,10 +69,9 @@ def synthesize(out: str | Path, n_trailers: int | None = 1000, seed: int = 0, *,
     except TypeError as exc:
         raise MMXError(f"unknown generator knob: {exc}") from None
     cfg.validate()
-    if n_trailers is not None and n_trailers < 1:
-        raise MMXError(f"--trailers must be >= 1, got {n_trailers}")
+    Int(1, none=True).check("n_trailers", n_trailers)
     if n_trailers is None and cfg.latent == "planted":
-        raise MMXError("--trailers is required with --latent planted")
+        raise MMXError("n_trailers is required with latent='planted'")
     rng = np.random.default_rng([seed, 0])
     if cfg.latent == "planted":
         genres, rows, z = planted_trailers(cfg, n_trailers, rng)

@@ -12,9 +12,10 @@ import functools
 import numpy as np
 
 from mmx_core.base.errors import MMXError
-from mmx_core.trailers.genres import PAPER_GENRES, PAPER_SUPPORT
 from mmx_core.data.manifest import SPLITS
 from mmx_core.data.synth.config import SynthConfig
+from mmx_core.trailers.genres import PAPER_GENRES, PAPER_SUPPORT
+from mmx_core.trailers.published import load_published
 
 __all__ = ["LABEL_CARDINALITY", "planted_label_sets", "planted_trailers", "published_trailers"]
 
@@ -109,8 +110,6 @@ def planted_trailers(cfg: SynthConfig, n: int, rng: np.random.Generator) -> tupl
 @functools.lru_cache(maxsize=2)
 def _published_latents(dim: int, strength: float) -> np.ndarray:
     """Top ``dim`` principal components of all published embeddings (unit rows), one global scale."""
-    from mmx_core.trailers.published import load_published
-
     x = load_published().normalized().astype(np.float64)
     x -= x.mean(axis=0)
     dim = min(dim, x.shape[1])
@@ -122,8 +121,6 @@ def _published_latents(dim: int, strength: float) -> np.ndarray:
 def published_trailers(cfg: SynthConfig, n: int | None,
                         rng: np.random.Generator) -> tuple[list[str], list[dict], np.ndarray]:
     """Published latents: ``n`` published trailers (all when None) with their titles, years and genres."""
-    from mmx_core.trailers.published import load_published
-
     published = load_published()
     total = len(published)
     n = total if n is None else n

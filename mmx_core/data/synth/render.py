@@ -25,7 +25,6 @@ class FeatureRenderer:
         seen = rng.random((n_e, latent_dim)) < vis[:, None]
         orphan = ~seen.any(axis=0)
         seen[rng.integers(0, n_e, size=orphan.sum()), np.flatnonzero(orphan)] = True
-        self.visible = {e: seen[i] for i, e in enumerate(experts)}
         self.maps = {}
         for i, (name, spec) in enumerate(experts.items()):
             n_in = int(seen[i].sum()) + cfg.style_dim

@@ -25,10 +25,9 @@ def _load_npy(path: Path, rel: str, report: ValidationReport, mmap: bool = False
         return load_npy(file, rel, mmap=mmap)
     except MMXError as exc:
         report.add(rel, exc.message)
-        return None
     except Exception as exc:  # noqa: BLE001 - a damaged .npy in any way
         report.add(rel, f"cannot read as .npy without pickle ({str(exc)[:160]})")
-        return None
+    return None
 
 
 def check_offsets(path: Path, rel: str, n_owners: int | None, report: ValidationReport, max_rows: int,
@@ -40,16 +39,14 @@ def check_offsets(path: Path, rel: str, n_owners: int | None, report: Validation
     if offsets.dtype != np.int64 or offsets.ndim != 1 or len(offsets) == 0:
         report.add(rel, f"must be a 1-D int64 array, got {offsets.dtype} of shape {offsets.shape}")
         return None
-    usable = True
+    known = len(report.problems)
     if n_owners is not None and len(offsets) != n_owners + 1:
         report.add(rel, f"has {len(offsets)} entries but there are {n_owners} {what}s (expected {n_owners + 1})")
-        usable = False
     if offsets[0] != 0:
         report.add(rel, f"must start at 0, starts at {offsets[0]}", 0)
-        usable = False
     sizes = np.diff(offsets)
     report.add_rows(rel, np.flatnonzero(sizes < 0), "offsets decrease (the index is corrupt)", max_rows)
-    usable = usable and not (sizes < 0).any()
+    usable = len(report.problems) == known  # none of the three checks above failed
     if low > 0:
         report.add_rows(rel, np.flatnonzero((sizes >= 0) & (sizes < low)),
                         f"{what} has no {child}; every {what} needs at least {low}", max_rows)

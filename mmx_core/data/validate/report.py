@@ -60,12 +60,12 @@ class ValidationReport:
 
         ``message`` is a string or a callable ``row -> str``.
         """
+        text = message if callable(message) else lambda row: message
         rows = np.asarray(rows).reshape(-1)
         for row in rows[:max_rows]:
-            self.add(file, message(int(row)) if callable(message) else message, int(row))
+            self.add(file, text(int(row)), int(row))
         if len(rows) > max_rows:
-            text = message(int(rows[max_rows])) if callable(message) else message
-            self.add(file, f"{len(rows) - max_rows} more rows with the same problem ({text})")
+            self.add(file, f"{len(rows) - max_rows} more rows with the same problem ({text(int(rows[max_rows]))})")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -85,7 +85,7 @@ def _check_genres(table: pd.DataFrame, name: str, report: ValidationReport, mani
                   max_rows: int) -> None:
     """The genres column: lists of names from the manifest's vocabulary; fills the genre counts."""
     vocab = set(manifest.genres) if manifest is not None else None
-    not_list, empty, unknown, counts, n_labels = [], [], [], Counter(), []
+    not_list, empty, unknown, counts, n_labels = [], [], {}, Counter(), []
     for row, value in enumerate(table["genres"]):
         if isinstance(value, np.ndarray):
             value = value.tolist()
@@ -98,13 +98,12 @@ def _check_genres(table: pd.DataFrame, name: str, report: ValidationReport, mani
         if not value:
             empty.append(row)
         if vocab is not None and set(value) - vocab:
-            unknown.append((row, sorted(set(value) - vocab)))
+            unknown[row] = sorted(set(value) - vocab)
     report.add_rows(name, np.array(not_list, dtype=int), "genres must be a list of genre names", max_rows)
     report.add_rows(name, np.array(empty, dtype=int), "trailer has no genre; every trailer needs at least one",
                     max_rows)
-    lookup = dict(unknown)
-    report.add_rows(name, np.array([r for r, _ in unknown], dtype=int),
-                    lambda r: f"genres {lookup.get(r, '?')} are not in the manifest's vocabulary", max_rows)
+    report.add_rows(name, np.array(list(unknown), dtype=int),
+                    lambda r: f"genres {unknown[r]} are not in the manifest's vocabulary", max_rows)
     order = manifest.genres if manifest is not None else sorted(counts)
     report.genre_counts = {g: int(counts.get(g, 0)) for g in order}
     report.genre_counts.update({g: int(n) for g, n in counts.items() if g not in report.genre_counts})

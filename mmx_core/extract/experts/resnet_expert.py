@@ -9,13 +9,6 @@ from torch import nn
 from mmx_core.extract.backbones.resnet import ResNet50
 from mmx_core.extract.experts.base import VideoExpert, VideoSampling
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-# ImageNet-style input: short side 256, centre crop 224; four frames spread over the clip.
-FRAME_SAMPLING = VideoSampling(frames_per_clip=4, fps=None, resize=256, size=224,
-                               mean=IMAGENET_MEAN, std=IMAGENET_STD)
-
 
 class ResNetFramesExpert(VideoExpert):
     """A 2-D ResNet-50 run on each sampled frame; the clip's feature is the frames' mean.
@@ -27,7 +20,9 @@ class ResNetFramesExpert(VideoExpert):
     backbone = "resnet50"
     dim = 2048
     temporal = "pooled"
-    sampling = FRAME_SAMPLING
+    # ImageNet-style input: short side 256, centre crop 224; four frames spread over the clip.
+    sampling = VideoSampling(frames_per_clip=4, fps=None, resize=256, size=224,
+                             mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
     num_classes = 1000
 
     def create_module(self) -> nn.Module:
