@@ -28,10 +28,21 @@ from testing.streamlit_client import free_port, stop_server
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _browser_times(quick: bool) -> list:
-    sys.path.insert(0, str(ROOT / "tests" / "app"))
-    from test_browser import ARGS, CHROMIUM, POINT_JS, start_server, wait_idle  # noqa: E402
+def browser_helpers():
+    """The browser tests' module (its server and page helpers), importable as under pytest: ``tests/`` and
+    ``tests/app/`` on the path."""
+    for folder in (ROOT / "tests", ROOT / "tests" / "app"):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    import test_browser
 
+    return test_browser
+
+
+def _browser_times(quick: bool) -> list:
+    helpers = browser_helpers()
+    ARGS, CHROMIUM, POINT_JS, start_server, wait_idle = (helpers.ARGS, helpers.CHROMIUM, helpers.POINT_JS,
+                                                         helpers.start_server, helpers.wait_idle)
     from playwright.sync_api import sync_playwright
 
     rows = []
