@@ -41,20 +41,18 @@ def browser_helpers():
 
 def _browser_times(quick: bool) -> list:
     helpers = browser_helpers()
-    ARGS, CHROMIUM, POINT_JS, start_server, wait_idle = (helpers.ARGS, helpers.CHROMIUM, helpers.POINT_JS,
-                                                         helpers.start_server, helpers.wait_idle)
     from playwright.sync_api import sync_playwright
 
     rows = []
     home = Path(tempfile.mkdtemp(prefix="mmx_bench_app_"))
     port = free_port()
     start = time.perf_counter()
-    process = start_server(home, port)
+    process = helpers.start_server(home, port)
     url = f"http://127.0.0.1:{port}"
     ready = "() => { const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot'); return gd && gd._fullData && gd._fullData.length > 2; }"
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = pw.chromium.launch(executable_path=helpers.CHROMIUM, headless=True, args=helpers.ARGS)
             page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
             while True:
                 try:
@@ -76,20 +74,20 @@ def _browser_times(quick: bool) -> list:
                 warm_times.append(t["seconds"])
                 tab.close()
             rows.append(["new tab -> first interactive map (warm server)", statistics.median(warm_times), "s", ""])
-            wait_idle(page)
+            helpers.wait_idle(page)
             clicks = []
             for _ in range(1 if quick else 3):
-                point = page.evaluate(POINT_JS)
+                point = page.evaluate(helpers.POINT_JS)
                 page.mouse.move(point["x"], point["y"])
                 page.wait_for_timeout(300)
                 with timer() as t:
                     page.mouse.click(point["x"], point["y"])
                     page.get_by_text("Nearest neighbours").wait_for(timeout=60_000)
-                    wait_idle(page)
+                    helpers.wait_idle(page)
                 clicks.append(t["seconds"])
                 page.goto(url, wait_until="domcontentloaded")
                 page.wait_for_function(ready, timeout=120_000)
-                wait_idle(page)
+                helpers.wait_idle(page)
             rows.append(["click -> neighbour panel visible (browser, end to end)", statistics.median(clicks), "s", ""])
             browser.close()
     finally:

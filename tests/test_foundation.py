@@ -150,4 +150,4 @@ def test_cli_prints_one_line_error_without_traceback(tmp_path):
 def test_first_line_keeps_one_line_of_a_library_message():
     assert first_line(RuntimeError("  bad header\n  at offset 12\n")) == "bad header"
     assert first_line(OSError()) == "OSError"
-    assert first_line(RuntimeError(""), "unreadable") == "unreadable"
+    assert first_line(RuntimeError(""), "unreadable") == "unreadable" and first_line(RuntimeError(" "), "") == ""

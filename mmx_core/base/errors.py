@@ -61,9 +61,9 @@ def escape_control(text: object) -> str:
 
 def first_line(exc: BaseException, default: str | None = None) -> str:
     """The first line of an exception's message (a library's message may run to many); when it has none,
-    ``default``, else the exception's type name."""
+    ``default`` (None: the exception's type name)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else default or type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__ if default is None else default
 
 
 class MMXError(Exception):

@@ -20,6 +20,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from mmx_core.base.artefacts import array_hash
 from mmx_core.base.constraints import Choice, Int, Real, check_params
 from mmx_core.base.errors import MMXError
 from mmx_core.base.params import Params
@@ -177,8 +178,6 @@ class SubgenreClusterer(Params):
         """The UMAP space HDBSCAN runs in. It does not depend on the minimum cluster size, so it is memoised per
         process (:func:`~mmx_core.explore.reduction.memo`, on the rows' content): clusterings of the same vectors
         at other sizes (the slider, a card's neighbours, the sweep) run HDBSCAN only."""
-        from mmx_core.base.artefacts import array_hash
-
         key = ("umap_space", array_hash(X), self.n_components, self.n_neighbors, self.n_epochs, self.seed,
                self.backend_, tuple(sorted(scale.get_params().items())))
         projector = Projector(method="umap", n_components=self.n_components, n_neighbors=self.n_neighbors,

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Protocol
 import torch
 from torch import nn
 
-from mmx_core.base.errors import MMXError
+from mmx_core.base.errors import MMXError, first_line
 
 __all__ = ["WeightsFile", "ResolvedWeights", "hub_checkpoint_dir", "resolve_weights", "load_expert_weights",
            "extraction_record", "sha256_file"]
@@ -142,7 +142,7 @@ def _find_or_download(expert: ExpertLike, weights_dir: Path | None, download: bo
             progress=True, file_name=wf.file_name, weights_only=True,
         )
     except Exception as exc:  # network, HTTP, disk: all mean "could not get the file"
-        reason = f"download failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+        reason = f"download failed: {type(exc).__name__}: {first_line(exc, '')[:120]}"
         raise _missing(expert, weights_dir, reason) from None
     if not cached.is_file():
         raise _missing(expert, weights_dir, "download did not produce the file")
